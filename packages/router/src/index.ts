@@ -1,1 +1,12 @@
-export {};
+export { type HostPattern, hostFromHeader, parseHostPattern } from './host.ts';
+export { checkRulePath, type PathType, prefixKey, requestPath } from './path.ts';
+export {
+  type CompiledRoutes,
+  compileRouteTable,
+  type PathSpec,
+  type RouteIssue,
+  type RouteSpec,
+  RouteTable,
+  type RouteTableOptions,
+  type Rule,
+} from './route-table.ts';

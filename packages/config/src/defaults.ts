@@ -1,0 +1,60 @@
+/**
+ * Every default of the Portico config model, in one place. The schema refers to these, `docs/config.md`
+ * lists them, and a test keeps the two in step.
+ */
+
+/** DEFAULT_LISTEN_ADDRESS is where a listener binds when `address` is omitted: every IPv4 interface. */
+export const DEFAULT_LISTEN_ADDRESS = '0.0.0.0';
+
+/** DEFAULT_PATH_TYPE is the Ingress path type used when a path omits `type`. */
+export const DEFAULT_PATH_TYPE = 'Prefix';
+
+/** DEFAULT_ENDPOINT_WEIGHT is the relative share of traffic an endpoint gets when `weight` is omitted. */
+export const DEFAULT_ENDPOINT_WEIGHT = 1;
+
+/** DEFAULT_BALANCER is the load-balancing policy of a service that names none. */
+export const DEFAULT_BALANCER = 'round-robin';
+
+/** DEFAULT_TIMEOUTS are the proxy's timeouts in milliseconds. */
+export const DEFAULT_TIMEOUTS = {
+  /** clientHeadMs bounds the time from a request's first byte to its complete head (slowloris): 10 s. */
+  clientHeadMs: 10_000,
+  /** clientIdleMs closes a downstream keep-alive connection with no request in flight after 60 s. */
+  clientIdleMs: 60_000,
+  /** clientBodyIdleMs aborts a request whose body stalls for 60 s between two reads. */
+  clientBodyIdleMs: 60_000,
+  /** upstreamConnectMs bounds a TCP connect to an endpoint: 5 s. */
+  upstreamConnectMs: 5_000,
+  /** upstreamResponseHeadMs bounds the wait for the upstream's response head once the request is sent: 60 s. */
+  upstreamResponseHeadMs: 60_000,
+  /** upstreamIdleMs closes a pooled upstream connection unused for 30 s. */
+  upstreamIdleMs: 30_000,
+} as const;
+
+/** DEFAULT_LIMITS are the limits on what a client controls. */
+export const DEFAULT_LIMITS = {
+  /** maxRequestLineBytes is the longest request line accepted (414 beyond it): 8 KiB, as nginx. */
+  maxRequestLineBytes: 8_192,
+  /** maxHeadBytes is the largest request head accepted (431 beyond it): 32 KiB. */
+  maxHeadBytes: 32_768,
+  /** maxHeaderCount is the most header fields accepted in one head (431 beyond it): 100, as Node. */
+  maxHeaderCount: 100,
+  /** maxBodyBytes is the largest request body accepted (413 beyond it), 0 meaning no limit: 0. */
+  maxBodyBytes: 0,
+  /** maxResponseHeadBytes is the largest response head accepted from an upstream (502 beyond it): 64 KiB. */
+  maxResponseHeadBytes: 65_536,
+} as const;
+
+/** DEFAULT_UPSTREAM_POOL bounds the idle keep-alive connections kept per endpoint. */
+export const DEFAULT_UPSTREAM_POOL = {
+  /** maxIdlePerEndpoint is how many idle connections one endpoint keeps: 64. */
+  maxIdlePerEndpoint: 64,
+  /** maxRequestsPerConnection retires an upstream connection after this many requests, 0 meaning never: 0. */
+  maxRequestsPerConnection: 0,
+} as const;
+
+/** DEFAULT_SHUTDOWN governs SIGTERM/SIGINT. */
+export const DEFAULT_SHUTDOWN = {
+  /** drainTimeoutMs is how long in-flight requests may run after a stop signal before they are cut: 30 s. */
+  drainTimeoutMs: 30_000,
+} as const;

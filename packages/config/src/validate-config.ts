@@ -1,0 +1,124 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import { type ConfigIssue, jsonPath, PorticoConfigError } from './config-error.ts';
+import { type PorticoConfig, PorticoConfigSchema } from './schema.ts';
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
+const checkSchema = ajv.compile(PorticoConfigSchema);
+
+/** ConfigValidation is the outcome of `validateConfig`. */
+export type ConfigValidation =
+  | { readonly ok: true; readonly config: PorticoConfig }
+  | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+
+/**
+ * validateConfig checks a parsed config document against the schema and for references that do not
+ * resolve, and returns either the config with every default filled in or every issue found. The input
+ * is not modified.
+ */
+export function validateConfig(input: unknown): ConfigValidation {
+  const config = structuredClone(input);
+  if (!checkSchema(config)) return { ok: false, issues: schemaIssues(checkSchema.errors ?? []) };
+  const issues = referenceIssues(config as PorticoConfig);
+  return issues.length === 0 ? { ok: true, config: config as PorticoConfig } : { ok: false, issues };
+}
+
+/** parseConfig is `validateConfig` that throws a `PorticoConfigError` naming `source` when invalid. */
+export function parseConfig(input: unknown, source = 'config'): PorticoConfig {
+  const result = validateConfig(input);
+  if (!result.ok) throw new PorticoConfigError('PORTICO_CONFIG_INVALID', result.issues, source);
+  return result.config;
+}
+
+function schemaIssues(errors: readonly ErrorObject[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  const issues: ConfigIssue[] = [];
+  for (const error of errors) {
+    const segments = error.instancePath
+      .split('/')
+      .slice(1)
+      .map((part) => {
+        const key = part.replaceAll('~1', '/').replaceAll('~0', '~');
+        return /^\d+$/.test(key) ? Number(key) : key;
+      });
+    const message = describe(error);
+    const key = `${jsonPath(segments)}\0${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    issues.push({ path: jsonPath(segments), segments, message });
+  }
+  return issues;
+}
+
+/** PATTERN_MEANINGS says in words what each pattern of the schema asks for. */
+const PATTERN_MEANINGS: Record<string, string> = {
+  '^/': 'must start with "/"',
+  '^[A-Za-z0-9][A-Za-z0-9._-]*$': 'must be letters, digits, ".", "_" or "-", starting with a letter or digit',
+  '^[A-Za-z0-9][A-Za-z0-9._:/-]*$': 'must be letters, digits, ".", "_", ":", "/" or "-", starting with a letter or digit',
+};
+
+function describe(error: ErrorObject): string {
+  const p = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'enum':
+      return `must be one of ${(p['allowedValues'] as unknown[]).join(', ')}, got ${JSON.stringify(error.data)}`;
+    case 'required':
+      return `missing required field "${String(p['missingProperty'])}"`;
+    case 'additionalProperties':
+      return `unknown field "${String(p['additionalProperty'])}"`;
+    case 'type':
+      return `must be ${String(p['type'])}, got ${JSON.stringify(error.data)}`;
+    case 'minimum':
+    case 'maximum':
+      return `must be ${String(p['comparison'])} ${String(p['limit'])}, got ${JSON.stringify(error.data)}`;
+    case 'minItems':
+      return `must have at least ${String(p['limit'])} item${p['limit'] === 1 ? '' : 's'}`;
+    case 'minLength':
+      return 'must not be empty';
+    case 'maxLength':
+      return `must be at most ${String(p['limit'])} characters`;
+    case 'pattern':
+      return `${PATTERN_MEANINGS[String(p['pattern'])] ?? `must match ${String(p['pattern'])}`}, got ${JSON.stringify(error.data)}`;
+    default:
+      return error.message ?? `fails ${error.keyword}`;
+  }
+}
+
+function referenceIssues(config: PorticoConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (segments: (string | number)[], message: string) =>
+    issues.push({ path: jsonPath(segments), segments, message });
+
+  const listenerNames = new Map<string, number>();
+  const bound = new Map<string, number>();
+  config.listeners.forEach((listener, i) => {
+    const previous = listenerNames.get(listener.name);
+    if (previous !== undefined) add(['listeners', i, 'name'], `duplicates listeners[${previous}].name`);
+    listenerNames.set(listener.name, i);
+    const socket = `${listener.address}:${listener.port}`;
+    const other = bound.get(socket);
+    if (other !== undefined && listener.port !== 0) {
+      add(['listeners', i, 'port'], `${socket} is already bound by listeners[${other}]`);
+    }
+    bound.set(socket, i);
+  });
+
+  const services = new Map<string, number>();
+  config.services.forEach((service, i) => {
+    const previous = services.get(service.name);
+    if (previous !== undefined) add(['services', i, 'name'], `duplicates services[${previous}].name`);
+    services.set(service.name, i);
+  });
+  const known = () => (services.size === 0 ? 'no services are defined' : `known: ${[...services.keys()].join(', ')}`);
+
+  config.routes.forEach((route, i) => {
+    route.paths.forEach((path, j) => {
+      if (!services.has(path.service)) {
+        add(['routes', i, 'paths', j, 'service'], `no service named "${path.service}" (${known()})`);
+      }
+    });
+  });
+  if (config.defaultService !== undefined && !services.has(config.defaultService)) {
+    add(['defaultService'], `no service named "${config.defaultService}" (${known()})`);
+  }
+  return issues;
+}

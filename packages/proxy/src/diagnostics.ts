@@ -1,0 +1,25 @@
+import { channel } from 'node:diagnostics_channel';
+
+/**
+ * REQUEST_CHANNEL is published once per request when it ends, with `RequestOutcome`. Subscribe with
+ * `diagnostics_channel.subscribe('portico:http:request', fn)`; nothing is built when nobody listens.
+ */
+export const REQUEST_CHANNEL = 'portico:http:request';
+/** CONFIG_APPLIED_CHANNEL is published with `{ version }` each time a snapshot goes live. */
+export const CONFIG_APPLIED_CHANNEL = 'portico:config:applied';
+
+export const requestChannel = channel(REQUEST_CHANNEL);
+export const configAppliedChannel = channel(CONFIG_APPLIED_CHANNEL);
+
+/** RequestOutcome is what `portico:http:request` carries. */
+export interface RequestOutcome {
+  readonly method: string | undefined;
+  readonly host: string | undefined;
+  readonly path: string | undefined;
+  readonly status: number;
+  readonly service: string | undefined;
+  readonly endpoint: string | undefined;
+  /** errorCode is the `PORTICO_*` code when Portico generated the response. */
+  readonly errorCode: string | undefined;
+  readonly durationMs: number;
+}

@@ -1,0 +1,565 @@
+import type { Socket } from 'node:net';
+import type { Deadline } from '../deadline-sweeper.ts';
+import { PorticoProxyError } from '../proxy-error.ts';
+import type { ServiceRuntime, Snapshot } from '../snapshot.ts';
+import type { EndpointState } from '../upstream/endpoint-state.ts';
+import type { UpstreamConnection, UpstreamOwner } from '../upstream/upstream-connection.ts';
+import { BodyFramer } from './body-framer.ts';
+import type { ConnectionContext } from './connection-context.ts';
+import { downstreamResponseHead, upstreamRequestHead } from './forward-head.ts';
+import { localResponse } from './local-response.ts';
+import { parseRequestHead, type RequestHead } from './request-head.ts';
+import { parseResponseHead, type ResponseHead } from './response-head.ts';
+
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+const LFLF = Buffer.from('\n\n', 'latin1');
+
+/** States of a downstream connection. */
+const IDLE = 0; // between requests, waiting for a first byte
+const HEAD = 1; // reading a request head
+const CONNECTING = 2; // head read, waiting for an upstream connection; client reads paused
+const FORWARDING = 3; // request and response in flight
+const LINGER = 4; // answered with an error; discarding input until the client closes or a deadline
+const CLOSED = 5;
+
+/** LINGER_MS is how long input is discarded after an error response before the socket is destroyed. */
+const LINGER_MS = 2_000;
+/** MAX_CONNECT_ATTEMPTS bounds the endpoints tried when connections fail before any byte is sent. */
+const MAX_CONNECT_ATTEMPTS = 3;
+
+/**
+ * HttpConnection is one client connection: it reads request heads, routes each request, streams it to an
+ * upstream connection and streams the response back, one exchange at a time (pipelined requests wait in
+ * `#pending` so responses stay in order). All handlers are bound once per connection; the per-request path
+ * allocates only the parsed heads and the rewritten head strings.
+ */
+export class HttpConnection implements Deadline, UpstreamOwner {
+  readonly socket: Socket;
+  deadline = 0;
+  readonly #ctx: ConnectionContext;
+  #state = IDLE;
+  /** #head accumulates a request head that arrived in pieces. */
+  #head: Buffer | undefined;
+  /** #pending holds client bytes not yet handled: body bytes while connecting, or pipelined requests. */
+  #pending: Buffer | undefined;
+  #snapshot: Snapshot | undefined;
+  #req: RequestHead | undefined;
+  #service: ServiceRuntime | undefined;
+  #upstream: UpstreamConnection | undefined;
+  #endpoint: EndpointState | undefined;
+  readonly #tried: EndpointState[] = [];
+  readonly #reqFramer = new BodyFramer();
+  readonly #resFramer = new BodyFramer();
+  #upstreamHead = '';
+  /** #sentBody is the whole body when it was sent in one piece with the head, so it can be replayed. */
+  #sentBody: Buffer | undefined;
+  #reusedUpstream = false;
+  #retriedStale = false;
+  #requestDone = false;
+  #resHead: Buffer | undefined;
+  #res: ResponseHead | undefined;
+  #responseStarted = false;
+  #upstreamTainted = false;
+  #closeAfter = false;
+  #clientEnded = false;
+  #startedAt = 0;
+
+  constructor(socket: Socket, ctx: ConnectionContext) {
+    this.socket = socket;
+    this.#ctx = ctx;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('drain', () => this.#onDrain());
+    socket.on('end', () => this.#onEnd());
+    socket.on('error', () => this.#onClose());
+    socket.on('close', () => this.#onClose());
+    this.deadline = Date.now() + ctx.snapshot.timeouts.clientIdleMs;
+    ctx.sweeper.add(this);
+  }
+
+  /** idle tells whether the connection is between requests. */
+  get idle(): boolean {
+    return this.#state === IDLE;
+  }
+
+  /** drain asks the connection to close: now if idle, after the current response otherwise. */
+  drain(): void {
+    if (this.#state === IDLE) this.#destroy();
+    else this.#closeAfter = true;
+  }
+
+  /** destroy closes the connection and any upstream it uses at once. */
+  destroy(): void {
+    this.#destroy();
+  }
+
+  // ---- client side --------------------------------------------------------------------------
+
+  #onData(chunk: Buffer): void {
+    switch (this.#state) {
+      case IDLE:
+      case HEAD:
+        this.#readHead(chunk);
+        return;
+      case FORWARDING:
+        if (!this.#requestDone) {
+          this.#forwardBody(chunk);
+          return;
+        }
+        this.#hold(chunk);
+        return;
+      case CONNECTING:
+        this.#hold(chunk);
+        return;
+      default:
+        return; // LINGER, CLOSED: discard
+    }
+  }
+
+  #hold(chunk: Buffer): void {
+    this.#pending = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
+    this.socket.pause();
+  }
+
+  #readHead(chunk: Buffer): void {
+    const limits = this.#ctx.snapshot.limits;
+    let buf = this.#head === undefined ? chunk : Buffer.concat([this.#head, chunk]);
+    const searchFrom = this.#head === undefined ? 0 : Math.max(0, this.#head.length - 3);
+    this.#head = undefined;
+    if (this.#state === IDLE) {
+      let skip = 0; // RFC 9112 2.2: ignore empty lines before a request line
+      while (skip + 1 < buf.length && buf[skip] === 0x0d && buf[skip + 1] === 0x0a) skip += 2;
+      if (skip > 0) buf = buf.subarray(skip);
+      if (buf.length === 0) return;
+      this.#state = HEAD;
+      this.deadline = Date.now() + this.#ctx.snapshot.timeouts.clientHeadMs;
+    }
+    const end = buf.indexOf(CRLFCRLF, searchFrom);
+    if (end < 0) {
+      const lineFeed = buf.indexOf(0x0a);
+      if ((lineFeed < 0 ? buf.length : lineFeed) > limits.maxRequestLineBytes) {
+        this.#fail(new PorticoProxyError('PORTICO_URI_TOO_LONG', 'request line too long'));
+      } else if (buf.length > limits.maxHeadBytes) {
+        this.#fail(new PorticoProxyError('PORTICO_HEAD_TOO_LARGE', 'request head too large'));
+      } else if (buf.indexOf(LFLF) >= 0) {
+        this.#fail(new PorticoProxyError('PORTICO_BAD_REQUEST', 'head lines must end with CRLF'));
+      } else {
+        this.#head = buf;
+      }
+      return;
+    }
+    if (end > limits.maxHeadBytes) {
+      this.#fail(new PorticoProxyError('PORTICO_HEAD_TOO_LARGE', 'request head too large'));
+      return;
+    }
+    const req = parseRequestHead(buf.toString('latin1', 0, end), limits);
+    if (req instanceof PorticoProxyError) {
+      this.#fail(req);
+      return;
+    }
+    this.#begin(req, buf, end + 4);
+  }
+
+  #begin(req: RequestHead, buf: Buffer, bodyStart: number): void {
+    const snapshot = this.#ctx.snapshot;
+    this.#snapshot = snapshot;
+    this.#req = req;
+    this.#startedAt = Date.now();
+    this.#ctx.counters.requests++;
+    this.#pending = bodyStart < buf.length ? buf.subarray(bodyStart) : undefined;
+    const hasBody = req.bodyLength === -1 || req.bodyLength > 0;
+    if (!req.keepAlive || this.#clientEnded) this.#closeAfter = true;
+
+    const rule = snapshot.routes.match(req.host, req.path);
+    if (rule === undefined) {
+      this.#answerLocally(new PorticoProxyError('PORTICO_NO_ROUTE', 'no route'), hasBody);
+      return;
+    }
+    const maxBody = snapshot.limits.maxBodyBytes;
+    if (maxBody > 0 && req.bodyLength > maxBody) {
+      this.#fail(new PorticoProxyError('PORTICO_BODY_TOO_LARGE', 'body too large'));
+      return;
+    }
+    this.#service = rule.target;
+    this.#reqFramer.reset(hasBody ? req.bodyLength : 0, true);
+    this.#upstreamHead = upstreamRequestHead(req, {
+      address: clientAddress(this.socket),
+      port: this.socket.localPort ?? 0,
+      proto: 'http',
+    });
+    this.#state = CONNECTING;
+    this.deadline = 0;
+    this.socket.pause();
+    this.#tried.length = 0;
+    this.#retriedStale = false;
+    this.#connect(undefined);
+  }
+
+  #forwardBody(chunk: Buffer): void {
+    const framer = this.#reqFramer;
+    const n = framer.consume(chunk, 0);
+    if (n < 0) {
+      this.#fail(framer.error!);
+      return;
+    }
+    const maxBody = this.#snapshot!.limits.maxBodyBytes;
+    if (maxBody > 0 && framer.bodyBytes > maxBody) {
+      this.#fail(new PorticoProxyError('PORTICO_BODY_TOO_LARGE', 'body too large'));
+      return;
+    }
+    const upstream = this.#upstream!;
+    const flushed = upstream.socket.write(n === chunk.length ? chunk : chunk.subarray(0, n));
+    if (framer.done) {
+      this.#requestDone = true;
+      this.deadline = 0;
+      if (n < chunk.length) this.#hold(chunk.subarray(n));
+      return;
+    }
+    this.deadline = Date.now() + this.#snapshot!.timeouts.clientBodyIdleMs;
+    if (!flushed) this.socket.pause();
+  }
+
+  #onDrain(): void {
+    if (this.#state === FORWARDING && this.#upstream !== undefined && this.#responseStarted) {
+      this.#upstream.socket.resume();
+    }
+  }
+
+  #onEnd(): void {
+    this.#clientEnded = true;
+    if (this.#state === IDLE || this.#state === HEAD || this.#state === LINGER) this.#destroy();
+    else this.#closeAfter = true;
+  }
+
+  #onClose(): void {
+    if (this.#state === CLOSED) return;
+    this.#destroy();
+  }
+
+  onDeadline(): void {
+    this.deadline = 0;
+    switch (this.#state) {
+      case IDLE:
+      case LINGER:
+        this.#destroy();
+        return;
+      case HEAD:
+        this.#fail(new PorticoProxyError('PORTICO_CLIENT_TIMEOUT', 'request head timeout'));
+        return;
+      case FORWARDING:
+        if (!this.#requestDone) this.#fail(new PorticoProxyError('PORTICO_CLIENT_TIMEOUT', 'request body timeout'));
+        return;
+    }
+  }
+
+  // ---- upstream side ------------------------------------------------------------------------
+
+  /** #connect picks an endpoint (or uses `endpoint` on a stale-connection retry) and gets a connection. */
+  #connect(endpoint: EndpointState | undefined): void {
+    const fresh = endpoint !== undefined;
+    let target = endpoint;
+    if (target === undefined) {
+      target = this.#service!.selector.select(this.#tried);
+      if (target === undefined || this.#tried.length >= MAX_CONNECT_ATTEMPTS) {
+        const code = this.#tried.length === 0 ? 'PORTICO_NO_ENDPOINT' : 'PORTICO_UPSTREAM_CONNECT';
+        this.#fail(new PorticoProxyError(code, 'no endpoint answered'));
+        return;
+      }
+      this.#tried.push(target);
+    }
+    this.#endpoint = target;
+    target.active++;
+    const upstream = this.#ctx.pool.acquire(target, this, fresh);
+    this.#upstream = upstream;
+    if (upstream.connected) this.#send(upstream);
+    else upstream.deadline = Date.now() + this.#snapshot!.timeouts.upstreamConnectMs;
+  }
+
+  onUpstreamConnect(upstream: UpstreamConnection): void {
+    if (upstream !== this.#upstream) return;
+    this.#send(upstream);
+  }
+
+  #send(upstream: UpstreamConnection): void {
+    upstream.requests++;
+    upstream.endpoint.requests++;
+    this.#reusedUpstream = upstream.requests > 1;
+    this.#state = FORWARDING;
+    this.#requestDone = false;
+    upstream.deadline = Date.now() + this.#snapshot!.timeouts.upstreamResponseHeadMs;
+    upstream.socket.resume();
+    const socket = upstream.socket;
+    socket.cork();
+    socket.write(this.#upstreamHead, 'latin1');
+    const framer = this.#reqFramer;
+    const pending = this.#pending;
+    this.#pending = undefined;
+    this.#sentBody = undefined;
+    if (pending !== undefined && !framer.done) {
+      const n = framer.consume(pending, 0);
+      if (n < 0) {
+        socket.uncork();
+        this.#fail(framer.error!);
+        return;
+      }
+      const body = n === pending.length ? pending : pending.subarray(0, n);
+      socket.write(body);
+      if (framer.done) this.#sentBody = body;
+      if (n < pending.length) this.#pending = pending.subarray(n);
+    } else {
+      this.#pending = pending;
+    }
+    socket.uncork();
+    if (framer.done) {
+      this.#requestDone = true;
+      if (this.#pending === undefined) this.socket.resume();
+    } else {
+      this.deadline = Date.now() + this.#snapshot!.timeouts.clientBodyIdleMs;
+      this.socket.resume();
+    }
+  }
+
+  onUpstreamData(upstream: UpstreamConnection, chunk: Buffer): void {
+    if (upstream !== this.#upstream) return;
+    if (this.#res === undefined) this.#readResponseHead(upstream, chunk);
+    else this.#relayBody(upstream, chunk, 0);
+  }
+
+  #readResponseHead(upstream: UpstreamConnection, chunk: Buffer): void {
+    const buf = this.#resHead === undefined ? chunk : Buffer.concat([this.#resHead, chunk]);
+    const end = buf.indexOf(CRLFCRLF, this.#resHead === undefined ? 0 : Math.max(0, this.#resHead.length - 3));
+    if (end < 0) {
+      if (buf.length > this.#snapshot!.limits.maxResponseHeadBytes) {
+        this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_BAD_RESPONSE', 'response head too large'));
+      } else {
+        this.#resHead = buf;
+      }
+      return;
+    }
+    this.#resHead = undefined;
+    const req = this.#req!;
+    const res = parseResponseHead(buf.toString('latin1', 0, end), req.method);
+    if (res instanceof PorticoProxyError) {
+      this.#upstreamFailed(res);
+      return;
+    }
+    if (res.status < 200) {
+      if (res.status === 101) {
+        this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_BAD_RESPONSE', 'unrequested protocol switch'));
+        return;
+      }
+      if (req.version === 11 && (res.status !== 100 || req.expectContinue)) {
+        this.socket.write(downstreamResponseHead(res, false), 'latin1');
+      }
+      if (end + 4 < buf.length) this.#readResponseHead(upstream, buf.subarray(end + 4));
+      return;
+    }
+    upstream.deadline = 0;
+    this.#res = res;
+    if (res.bodyLength === -2 || !this.#requestDone || this.#ctx.draining) this.#closeAfter = true;
+    this.#resFramer.reset(res.bodyLength, false);
+    this.#responseStarted = true;
+    this.socket.cork();
+    this.socket.write(downstreamResponseHead(res, this.#closeAfter), 'latin1');
+    this.#relayBody(upstream, buf, end + 4);
+    this.socket.uncork();
+  }
+
+  #relayBody(upstream: UpstreamConnection, buf: Buffer, start: number): void {
+    const framer = this.#resFramer;
+    if (start < buf.length) {
+      const n = framer.consume(buf, start);
+      if (n < 0) {
+        this.#destroy(); // the client has part of a response; only closing tells it something broke
+        return;
+      }
+      if (n > start) {
+        const flushed = this.socket.write(start === 0 && n === buf.length ? buf : buf.subarray(start, n));
+        if (!flushed && !framer.done) upstream.socket.pause();
+      }
+      if (n < buf.length) this.#upstreamTainted = true; // bytes beyond the response: never reuse
+    }
+    if (framer.done) this.#finishExchange();
+  }
+
+  onUpstreamDrain(upstream: UpstreamConnection): void {
+    if (upstream === this.#upstream && this.#state === FORWARDING && !this.#requestDone) this.socket.resume();
+  }
+
+  onUpstreamTimeout(upstream: UpstreamConnection): void {
+    if (upstream !== this.#upstream) return;
+    if (!upstream.connected) {
+      upstream.endpoint.failures++;
+      this.#releaseUpstream(false);
+      this.#connect(undefined);
+    } else if (this.#res === undefined) {
+      this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_TIMEOUT', 'upstream response timeout'));
+    }
+  }
+
+  onUpstreamClose(upstream: UpstreamConnection, _error: Error | undefined): void {
+    if (upstream !== this.#upstream) return;
+    const endpoint = upstream.endpoint;
+    this.#upstream = undefined;
+    endpoint.active--;
+    if (!upstream.connected) {
+      endpoint.failures++;
+      if (this.#state === CONNECTING) this.#connect(undefined);
+      return;
+    }
+    if (this.#res === undefined && this.#resHead === undefined) {
+      const canReplay = this.#reusedUpstream && !this.#retriedStale && this.#requestDone && this.#pendingIsReplayable();
+      if (canReplay) {
+        this.#retriedStale = true; // a pooled connection the upstream had closed: retry once, fresh
+        this.#state = CONNECTING;
+        this.#pending = this.#sentBody === undefined ? this.#pending : joinBuffers(this.#sentBody, this.#pending);
+        this.#reqFramer.reset(this.#req!.bodyLength > 0 || this.#req!.bodyLength === -1 ? this.#req!.bodyLength : 0, true);
+        this.#connect(endpoint);
+        return;
+      }
+      endpoint.failures++;
+      this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_RESET', 'upstream closed before responding'));
+      return;
+    }
+    if (this.#res !== undefined && this.#res.bodyLength === -2) {
+      this.#finishExchange(); // close-delimited response ends here
+      return;
+    }
+    endpoint.failures++;
+    if (!this.#responseStarted) {
+      this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_RESET', 'upstream closed mid-head'));
+    } else {
+      this.#destroy(); // truncated response: the client must see the connection close
+    }
+  }
+
+  /** #pendingIsReplayable tells whether the whole request body is in hand to send again. */
+  #pendingIsReplayable(): boolean {
+    const req = this.#req!;
+    return req.bodyLength === -2 || req.bodyLength === 0 || this.#sentBody !== undefined;
+  }
+
+  #upstreamFailed(error: PorticoProxyError): void {
+    this.#upstreamTainted = true;
+    this.#releaseUpstream(false);
+    this.#fail(error);
+  }
+
+  #releaseUpstream(reuse: boolean): void {
+    const upstream = this.#upstream;
+    if (upstream === undefined) return;
+    this.#upstream = undefined;
+    upstream.endpoint.active--;
+    if (reuse) this.#ctx.pool.release(upstream);
+    else upstream.destroy();
+  }
+
+  // ---- ends of exchanges --------------------------------------------------------------------
+
+  #finishExchange(): void {
+    const res = this.#res!;
+    const reuse = this.#requestDone && res.reusable && !this.#upstreamTainted;
+    this.#releaseUpstream(reuse);
+    this.#report(res.status, undefined);
+    if (this.#closeAfter || !this.#requestDone) {
+      this.#closeGracefully();
+      return;
+    }
+    this.#resetExchange();
+    this.#nextRequest();
+  }
+
+  #nextRequest(): void {
+    this.#state = IDLE;
+    this.deadline = Date.now() + this.#ctx.snapshot.timeouts.clientIdleMs;
+    const pending = this.#pending;
+    this.#pending = undefined;
+    this.socket.resume();
+    if (pending !== undefined) this.#readHead(pending);
+  }
+
+  #resetExchange(): void {
+    this.#req = undefined;
+    this.#res = undefined;
+    this.#resHead = undefined;
+    this.#service = undefined;
+    this.#endpoint = undefined;
+    this.#sentBody = undefined;
+    this.#responseStarted = false;
+    this.#upstreamTainted = false;
+    this.#requestDone = false;
+  }
+
+  /** #answerLocally sends a response Portico generates (404, 503) and keeps the connection when it can. */
+  #answerLocally(error: PorticoProxyError, hasBody: boolean): void {
+    if (hasBody || this.#closeAfter || this.#ctx.draining) {
+      this.#fail(error);
+      return;
+    }
+    this.socket.write(localResponse(error.status, false));
+    this.#report(error.status, error);
+    this.#resetExchange();
+    this.#nextRequest();
+  }
+
+  /** #fail answers with the error's status when no response has started, then closes. */
+  #fail(error: PorticoProxyError): void {
+    this.#releaseUpstream(false);
+    if (this.#responseStarted || this.#state === CLOSED) {
+      this.#destroy();
+      return;
+    }
+    this.#ctx.counters.errors++;
+    this.#report(error.status, error);
+    this.socket.write(localResponse(error.status, true));
+    this.#closeGracefully();
+  }
+
+  /** #closeGracefully ends the client connection after what was written, discarding further input. */
+  #closeGracefully(): void {
+    this.#state = LINGER;
+    this.#pending = undefined;
+    this.#head = undefined;
+    this.deadline = Date.now() + LINGER_MS;
+    this.socket.end();
+    this.socket.resume();
+  }
+
+  #destroy(): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CLOSED;
+    this.deadline = 0;
+    this.#releaseUpstream(false);
+    this.#pending = undefined;
+    this.#head = undefined;
+    this.socket.destroy();
+    this.#ctx.sweeper.delete(this);
+    this.#ctx.connectionClosed(this);
+  }
+
+  #report(status: number, error: PorticoProxyError | undefined): void {
+    if (status >= 500) this.#ctx.counters.responses5xx++;
+    const channel = this.#ctx.requestChannel;
+    if (!channel.hasSubscribers) return;
+    const req = this.#req;
+    channel.publish({
+      method: req?.method,
+      host: req?.host,
+      path: req?.path,
+      status,
+      service: this.#service?.name,
+      endpoint: this.#endpoint?.key,
+      errorCode: error?.code,
+      durationMs: this.#startedAt === 0 ? 0 : Date.now() - this.#startedAt,
+    });
+  }
+}
+
+function clientAddress(socket: Socket): string {
+  const address = socket.remoteAddress ?? '';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+function joinBuffers(a: Buffer, b: Buffer | undefined): Buffer {
+  return b === undefined ? a : Buffer.concat([a, b]);
+}

@@ -1,0 +1,58 @@
+/** ErrorSource says who caused a proxy error: the client, an upstream, or Portico itself. */
+export type ErrorSource = 'downstream' | 'upstream' | 'internal';
+
+/**
+ * PROXY_ERROR_CODES lists every code a `PorticoProxyError` carries, with the HTTP status a client sees
+ * (0 when the connection is simply closed) and its meaning. `docs/errors.md` lists the same codes.
+ */
+export const PROXY_ERROR_CODES = {
+  PORTICO_BAD_REQUEST: { status: 400, source: 'downstream', meaning: 'The request head breaks RFC 9112.' },
+  PORTICO_BAD_FRAMING: {
+    status: 400,
+    source: 'downstream',
+    meaning: 'Content-Length / Transfer-Encoding are ambiguous or the chunked body is malformed.',
+  },
+  PORTICO_BAD_HOST: { status: 400, source: 'downstream', meaning: 'Host is missing, repeated, or not a valid authority.' },
+  PORTICO_METHOD_NOT_ALLOWED: { status: 405, source: 'downstream', meaning: 'CONNECT is not proxied.' },
+  PORTICO_VERSION_NOT_SUPPORTED: { status: 505, source: 'downstream', meaning: 'Only HTTP/1.0 and HTTP/1.1 are spoken here.' },
+  PORTICO_URI_TOO_LONG: { status: 414, source: 'downstream', meaning: 'The request line exceeds limits.maxRequestLineBytes.' },
+  PORTICO_HEAD_TOO_LARGE: {
+    status: 431,
+    source: 'downstream',
+    meaning: 'The request head exceeds limits.maxHeadBytes or limits.maxHeaderCount.',
+  },
+  PORTICO_BODY_TOO_LARGE: { status: 413, source: 'downstream', meaning: 'The request body exceeds limits.maxBodyBytes.' },
+  PORTICO_CLIENT_TIMEOUT: { status: 408, source: 'downstream', meaning: 'The client was too slow sending its head or body.' },
+  PORTICO_NO_ROUTE: { status: 404, source: 'internal', meaning: 'No route matches the host and path, and there is no default service.' },
+  PORTICO_NO_ENDPOINT: { status: 503, source: 'internal', meaning: 'The service has no endpoint to send to.' },
+  PORTICO_UPSTREAM_CONNECT: { status: 502, source: 'upstream', meaning: 'No endpoint of the service accepted a connection.' },
+  PORTICO_UPSTREAM_RESET: { status: 502, source: 'upstream', meaning: 'The upstream closed the connection before a complete response.' },
+  PORTICO_UPSTREAM_BAD_RESPONSE: {
+    status: 502,
+    source: 'upstream',
+    meaning: 'The upstream response head or framing is invalid or ambiguous.',
+  },
+  PORTICO_UPSTREAM_TIMEOUT: { status: 504, source: 'upstream', meaning: 'The upstream did not answer within timeouts.upstreamResponseHeadMs.' },
+} as const satisfies Record<string, { status: number; source: ErrorSource; meaning: string }>;
+
+export type ProxyErrorCode = keyof typeof PROXY_ERROR_CODES;
+
+/**
+ * PorticoProxyError is the base error of `@portico/proxy`: a stable `code`, who caused it (`source`),
+ * whether another attempt could succeed (`retryable`), and the status a client is answered with.
+ */
+export class PorticoProxyError extends Error {
+  readonly code: ProxyErrorCode;
+  readonly source: ErrorSource;
+  readonly retryable: boolean;
+  readonly status: number;
+
+  constructor(code: ProxyErrorCode, message: string, retryable = false) {
+    super(message);
+    this.name = 'PorticoProxyError';
+    this.code = code;
+    this.source = PROXY_ERROR_CODES[code].source;
+    this.status = PROXY_ERROR_CODES[code].status;
+    this.retryable = retryable;
+  }
+}

@@ -1,0 +1,169 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:net';
+import type { ListenerConfig, PorticoConfig } from '@portico/config';
+import { DeadlineSweeper } from './deadline-sweeper.ts';
+import { configAppliedChannel, requestChannel } from './diagnostics.ts';
+import type { ConnectionContext } from './http/connection-context.ts';
+import { HttpConnection } from './http/http-connection.ts';
+import { createCounters, type ProxyCounters } from './proxy-counters.ts';
+import { compileSnapshot, type Snapshot } from './snapshot.ts';
+import { EndpointRegistry } from './upstream/endpoint-registry.ts';
+import type { EndpointState } from './upstream/endpoint-state.ts';
+import { UpstreamPool } from './upstream/upstream-pool.ts';
+
+/** BoundListener is a listener and the address it is bound to. */
+export interface BoundListener {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** CloseOptions govern `Proxy.close`. */
+export interface CloseOptions {
+  /** drainTimeoutMs bounds how long in-flight requests may finish; defaults to `shutdown.drainTimeoutMs`. */
+  readonly drainTimeoutMs?: number;
+}
+
+interface ListenerRuntime {
+  readonly config: ListenerConfig;
+  readonly server: Server;
+  port: number;
+}
+
+/**
+ * Proxy is a running Portico data plane: listeners, the current snapshot, upstream pools. `apply` swaps in
+ * a new config in one assignment (requests in flight keep the snapshot they started with), binding new
+ * listeners and closing removed ones; `close` drains.
+ */
+export class Proxy implements ConnectionContext {
+  readonly counters: ProxyCounters = createCounters();
+  readonly sweeper = new DeadlineSweeper();
+  readonly pool: UpstreamPool;
+  readonly requestChannel = requestChannel;
+  readonly #registry = new EndpointRegistry();
+  readonly #connections = new Set<HttpConnection>();
+  readonly #listeners = new Map<string, ListenerRuntime>();
+  #snapshot: Snapshot;
+  #version = 0;
+  #draining = false;
+
+  constructor(config: PorticoConfig) {
+    this.#snapshot = compileSnapshot(config, this.#registry, ++this.#version);
+    this.pool = new UpstreamPool(this.sweeper, { ...config.upstreamPool, upstreamIdleMs: config.timeouts.upstreamIdleMs });
+  }
+
+  get snapshot(): Snapshot {
+    return this.#snapshot;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** connectionCount is the number of open client connections. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** endpoints lists the state of every endpoint the current config uses. */
+  endpoints(): EndpointState[] {
+    return this.#registry.all();
+  }
+
+  /**
+   * apply makes `config` (already validated) live and returns its snapshot. Listeners added by the config
+   * are bound, removed ones closed; endpoints no longer used have their idle connections closed.
+   */
+  async apply(config: PorticoConfig): Promise<Snapshot> {
+    const snapshot = compileSnapshot(config, this.#registry, ++this.#version);
+    this.#snapshot = snapshot;
+    this.pool.configure({ ...config.upstreamPool, upstreamIdleMs: config.timeouts.upstreamIdleMs });
+    const used = new Set<EndpointState>();
+    for (const service of snapshot.services.values()) for (const endpoint of service.endpoints) used.add(endpoint);
+    for (const endpoint of this.#registry.retireAllBut(used)) this.pool.closeIdle(endpoint);
+    if (this.#listeners.size > 0) await this.#reconcileListeners(config.listeners);
+    if (configAppliedChannel.hasSubscribers) configAppliedChannel.publish({ version: snapshot.version });
+    return snapshot;
+  }
+
+  /** listen binds every listener of the current config and resolves with their addresses. */
+  async listen(): Promise<BoundListener[]> {
+    await this.#reconcileListeners(this.#snapshot.config.listeners);
+    return this.listeners();
+  }
+
+  /** listeners lists the bound listeners. */
+  listeners(): BoundListener[] {
+    return [...this.#listeners.values()].map((l) => ({ name: l.config.name, address: l.config.address, port: l.port }));
+  }
+
+  async #reconcileListeners(wanted: readonly ListenerConfig[]): Promise<void> {
+    const keys = new Set<string>();
+    for (const config of wanted) {
+      const key = listenerKey(config);
+      keys.add(key);
+      if (this.#listeners.has(key)) continue;
+      const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+      const runtime: ListenerRuntime = { config, server, port: config.port };
+      this.#listeners.set(key, runtime);
+      server.listen({ host: config.address, port: config.port, backlog: 1024 });
+      try {
+        await once(server, 'listening');
+      } catch (error) {
+        this.#listeners.delete(key);
+        throw new Error(
+          `listener "${config.name}" cannot bind ${config.address}:${config.port}: ${(error as Error).message}`,
+        );
+      }
+      const address = server.address();
+      if (address !== null && typeof address === 'object') runtime.port = address.port;
+    }
+    for (const [key, runtime] of this.#listeners) {
+      if (keys.has(key)) continue;
+      this.#listeners.delete(key);
+      runtime.server.close();
+    }
+  }
+
+  #accept(socket: import('node:net').Socket): void {
+    if (this.#draining) {
+      socket.destroy();
+      return;
+    }
+    this.counters.connections++;
+    this.#connections.add(new HttpConnection(socket, this));
+  }
+
+  connectionClosed(connection: HttpConnection): void {
+    this.#connections.delete(connection);
+  }
+
+  /**
+   * close stops accepting, lets in-flight exchanges finish (each connection closes after its current
+   * response) for up to the drain timeout, then closes whatever is left.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
+    const drainTimeoutMs = options.drainTimeoutMs ?? this.#snapshot.config.shutdown.drainTimeoutMs;
+    this.#draining = true;
+    const closed = [...this.#listeners.values()].map((l) => new Promise((resolve) => l.server.close(resolve)));
+    this.#listeners.clear();
+    for (const connection of [...this.#connections]) connection.drain();
+    const deadline = Date.now() + drainTimeoutMs;
+    while (this.#connections.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (const connection of [...this.#connections]) connection.destroy();
+    for (const endpoint of this.#registry.all()) this.pool.closeIdle(endpoint);
+    this.sweeper.stop();
+    await Promise.all(closed);
+  }
+}
+
+function listenerKey(config: ListenerConfig): string {
+  return `${config.name}|${config.address}|${config.port}`;
+}
+
+/** createProxy builds a proxy for a validated config; call `listen()` to start serving. */
+export function createProxy(config: PorticoConfig): Proxy {
+  return new Proxy(config);
+}

@@ -1,0 +1,37 @@
+import { EndpointState, endpointKey } from './endpoint-state.ts';
+
+/**
+ * EndpointRegistry keeps one `EndpointState` per endpoint across config changes, so pooled connections and
+ * counters survive a change that keeps the endpoint.
+ */
+export class EndpointRegistry {
+  readonly #states = new Map<string, EndpointState>();
+
+  /** get returns the state of `address:port`, creating it when new. */
+  get(address: string, port: number): EndpointState {
+    const key = endpointKey(address, port);
+    let state = this.#states.get(key);
+    if (!state || state.retired) {
+      state = new EndpointState(address, port);
+      this.#states.set(key, state);
+    }
+    return state;
+  }
+
+  /** retireAllBut retires and forgets every endpoint not in `keep`, and returns those retired. */
+  retireAllBut(keep: ReadonlySet<EndpointState>): EndpointState[] {
+    const retired: EndpointState[] = [];
+    for (const [key, state] of this.#states) {
+      if (keep.has(state)) continue;
+      state.retired = true;
+      this.#states.delete(key);
+      retired.push(state);
+    }
+    return retired;
+  }
+
+  /** all lists the live endpoint states. */
+  all(): EndpointState[] {
+    return [...this.#states.values()];
+  }
+}

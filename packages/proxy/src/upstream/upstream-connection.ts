@@ -1,0 +1,81 @@
+import { connect, type Socket } from 'node:net';
+import type { Deadline } from '../deadline-sweeper.ts';
+import type { EndpointState } from './endpoint-state.ts';
+
+/** UpstreamOwner receives the events of the upstream connection it is using. */
+export interface UpstreamOwner {
+  onUpstreamConnect(upstream: UpstreamConnection): void;
+  onUpstreamData(upstream: UpstreamConnection, chunk: Buffer): void;
+  onUpstreamDrain(upstream: UpstreamConnection): void;
+  /** onUpstreamClose is called once when the connection ends, fails or is destroyed while owned. */
+  onUpstreamClose(upstream: UpstreamConnection, error: Error | undefined): void;
+  onUpstreamTimeout(upstream: UpstreamConnection): void;
+}
+
+/**
+ * UpstreamConnection is one TCP connection to an endpoint. Its socket handlers are bound once and forward
+ * to the current `owner` (the downstream connection using it), so reusing it costs no new closures. While
+ * it sits idle in the pool it has no owner, and any byte or close from the upstream retires it.
+ */
+export class UpstreamConnection implements Deadline {
+  readonly socket: Socket;
+  readonly endpoint: EndpointState;
+  owner: UpstreamOwner | undefined;
+  /** connected is true once the TCP handshake completed. */
+  connected = false;
+  /** requests counts the requests this connection has carried. */
+  requests = 0;
+  /** deadline is the moment (ms) the current wait (connect, response head, idle) expires; 0 for none. */
+  deadline = 0;
+  #closed = false;
+  readonly #onClosed: (upstream: UpstreamConnection) => void;
+
+  constructor(endpoint: EndpointState, owner: UpstreamOwner, onClosed: (upstream: UpstreamConnection) => void) {
+    this.endpoint = endpoint;
+    this.owner = owner;
+    this.#onClosed = onClosed;
+    endpoint.connections++;
+    this.socket = connect({ host: endpoint.address, port: endpoint.port, noDelay: true });
+    this.socket.on('connect', () => {
+      this.connected = true;
+      this.owner?.onUpstreamConnect(this);
+    });
+    this.socket.on('data', (chunk: Buffer) => {
+      if (this.owner) this.owner.onUpstreamData(this, chunk);
+      else this.destroy();
+    });
+    this.socket.on('drain', () => this.owner?.onUpstreamDrain(this));
+    this.socket.on('end', () => this.#close(undefined));
+    this.socket.on('error', (error: Error) => this.#close(error));
+    this.socket.on('close', () => this.#close(undefined));
+  }
+
+  /** closed tells whether the connection has ended or failed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  onDeadline(): void {
+    this.deadline = 0;
+    if (this.owner) this.owner.onUpstreamTimeout(this);
+    else this.destroy();
+  }
+
+  /** destroy closes the connection at once; the owner, if any, is not told. */
+  destroy(): void {
+    this.owner = undefined;
+    this.#close(undefined);
+  }
+
+  #close(error: Error | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.deadline = 0;
+    this.endpoint.connections--;
+    this.socket.destroy();
+    const owner = this.owner;
+    this.owner = undefined;
+    this.#onClosed(this);
+    owner?.onUpstreamClose(this, error);
+  }
+}
