@@ -1,1 +1,4 @@
-export {};
+export { checkRoutes, type RouteCheck } from './check-routes.ts';
+export { ConfigRejectedError, type RunningPortico, type RunOptions, startPortico } from './commands/run.ts';
+export { validateCommand } from './commands/validate.ts';
+export { VERSION } from './version.ts';

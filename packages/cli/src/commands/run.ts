@@ -1,0 +1,76 @@
+import { formatProblem, StaticFileDiscovery } from '@portico/discovery';
+import { createProxy, type Proxy, REQUEST_CHANNEL, type RequestOutcome } from '@portico/proxy';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { Logger } from 'pino';
+import { withRouteCheck } from '../check-routes.ts';
+
+/** RunOptions are the options of `portico run`. */
+export interface RunOptions {
+  readonly config: string;
+  /** accessLog logs one line per request at info level. */
+  readonly accessLog?: boolean;
+}
+
+/** RunningPortico is a started Portico: its proxy, and `stop` to drain and shut down. */
+export interface RunningPortico {
+  readonly proxy: Proxy;
+  stop(drainTimeoutMs?: number): Promise<void>;
+}
+
+/** ConfigRejectedError says the config given at start-up was invalid; its problems were logged. */
+export class ConfigRejectedError extends Error {}
+
+/**
+ * startPortico loads the config file, binds its listeners and follows the file: each valid change is
+ * applied at once; an invalid one is logged and the last good config keeps serving.
+ */
+export async function startPortico(options: RunOptions, log: Logger): Promise<RunningPortico> {
+  let proxy: Proxy | undefined;
+  let startError: Error | undefined;
+  const discovery = new StaticFileDiscovery(options.config, { check: withRouteCheck });
+  await discovery.start(async (update) => {
+    if (!update.ok) {
+      for (const problem of update.problems) log.error({ code: problem.code, where: problem.where, path: problem.path }, formatProblem(problem));
+      if (proxy === undefined) startError = new ConfigRejectedError(`${update.source} is invalid`);
+      else log.warn({ source: update.source }, 'config rejected; the last good config keeps serving');
+      return;
+    }
+    if (proxy === undefined) {
+      proxy = createProxy(update.config);
+      return;
+    }
+    const started = performance.now();
+    try {
+      const snapshot = await proxy.apply(update.config);
+      const applyMs = Math.round((performance.now() - started) * 1000) / 1000;
+      log.info({ source: update.source, version: snapshot.version, applyMs }, 'config applied');
+    } catch (error) {
+      log.error({ err: error, source: update.source }, 'config could not be applied; the last good config keeps serving');
+    }
+  });
+  if (proxy === undefined) {
+    await discovery.stop();
+    throw startError ?? new ConfigRejectedError(`${options.config} is invalid`);
+  }
+  const running: Proxy = proxy;
+  try {
+    for (const listener of await running.listen()) log.info(listener, `listening on http://${listener.address}:${listener.port}`);
+  } catch (error) {
+    await discovery.stop();
+    await running.close({ drainTimeoutMs: 0 });
+    throw error;
+  }
+  const onRequest = (message: unknown) => {
+    const outcome = message as RequestOutcome;
+    log.info(outcome, `${outcome.method} ${outcome.host}${outcome.path} ${outcome.status}`);
+  };
+  if (options.accessLog) subscribe(REQUEST_CHANNEL, onRequest);
+  return {
+    proxy: running,
+    async stop(drainTimeoutMs) {
+      await discovery.stop();
+      await running.close(drainTimeoutMs === undefined ? {} : { drainTimeoutMs });
+      if (options.accessLog) unsubscribe(REQUEST_CHANNEL, onRequest);
+    },
+  };
+}

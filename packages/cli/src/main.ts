@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { runDemo } from './commands/demo.ts';
+import { ConfigRejectedError, type RunningPortico, startPortico } from './commands/run.ts';
+import { validateCommand } from './commands/validate.ts';
+import { VERSION } from './version.ts';
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of milliseconds');
+  return n;
+}
+
+/** stopOnSignals drains `running` on SIGTERM or SIGINT and exits 0; a second signal exits at once. */
+function stopOnSignals(running: RunningPortico, log: pino.Logger, drainTimeoutMs: number | undefined): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal, connections: running.proxy.connectionCount }, 'stopping: no new connections, draining in-flight requests');
+    running.stop(drainTimeoutMs).then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+const program = new Command()
+  .name('portico')
+  .description('Portico: an edge proxy and Kubernetes ingress controller for Node.js.')
+  .version(VERSION, '-v, --version', 'print the version')
+  .showHelpAfterError('(run "portico --help" for usage)');
+
+program
+  .command('run')
+  .description('serve traffic as the config file says, following its changes without a restart')
+  .requiredOption('-c, --config <file>', 'YAML or JSON config file (see docs/config.md)')
+  .option('--access-log', 'log one JSON line per request', false)
+  .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
+  .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long in-flight requests may finish (default: config shutdown.drainTimeoutMs)', positiveInteger)
+  .addHelpText(
+    'after',
+    '\nExample:\n  portico run --config examples/static/portico.yaml\n\nOn SIGTERM or SIGINT Portico stops accepting, lets in-flight requests finish, and exits 0.',
+  )
+  .action(async (options: { config: string; accessLog: boolean; logLevel: string; drainTimeoutMs?: number }) => {
+    const log = pino({ level: options.logLevel, base: { pid: process.pid } });
+    try {
+      const running = await startPortico({ config: options.config, accessLog: options.accessLog }, log);
+      stopOnSignals(running, log, options.drainTimeoutMs);
+    } catch (error) {
+      if (!(error instanceof ConfigRejectedError)) log.error({ err: error }, (error as Error).message);
+      else log.error((error as Error).message);
+      process.exitCode = 1;
+    }
+  });
+
+program
+  .command('validate')
+  .description('check a config file and print every problem with its line and column; exit 0 if valid, 1 if not')
+  .argument('<file>', 'YAML or JSON config file')
+  .action(async (file: string) => {
+    process.exitCode = await validateCommand(file, (line) => console.log(line));
+  });
+
+program
+  .command('demo')
+  .description('start two demo backends and Portico in front of them, from examples/static/portico.yaml')
+  .action(async () => {
+    await runDemo();
+  });
+
+await program.parseAsync(process.argv);
