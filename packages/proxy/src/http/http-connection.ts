@@ -51,6 +51,8 @@ export class HttpConnection implements Deadline, UpstreamOwner {
   readonly #reqFramer = new BodyFramer();
   readonly #resFramer = new BodyFramer();
   #upstreamHead = '';
+  /** #heldBody is the validated part of the body that arrived with the head, sent right after it. */
+  #heldBody: Buffer | undefined;
   /** #sentBody is the whole body when it was sent in one piece with the head, so it can be replayed. */
   #sentBody: Buffer | undefined;
   #reusedUpstream = false;
@@ -182,6 +184,22 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     }
     this.#service = rule.target;
     this.#reqFramer.reset(hasBody ? req.bodyLength : 0, true);
+    this.#heldBody = undefined;
+    const pending = this.#pending;
+    if (pending !== undefined && hasBody) {
+      // Body bytes that came with the head are validated before anything is sent upstream.
+      const n = this.#reqFramer.consume(pending, 0);
+      if (n < 0) {
+        this.#fail(this.#reqFramer.error!);
+        return;
+      }
+      if (maxBody > 0 && this.#reqFramer.bodyBytes > maxBody) {
+        this.#fail(new PorticoProxyError('PORTICO_BODY_TOO_LARGE', 'body too large'));
+        return;
+      }
+      this.#heldBody = n === pending.length ? pending : pending.subarray(0, n);
+      this.#pending = n === pending.length ? undefined : pending.subarray(n);
+    }
     this.#upstreamHead = upstreamRequestHead(req, {
       address: clientAddress(this.socket),
       port: this.socket.localPort ?? 0,
@@ -291,31 +309,20 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     const socket = upstream.socket;
     socket.cork();
     socket.write(this.#upstreamHead, 'latin1');
-    const framer = this.#reqFramer;
-    const pending = this.#pending;
-    this.#pending = undefined;
-    this.#sentBody = undefined;
-    if (pending !== undefined && !framer.done) {
-      const n = framer.consume(pending, 0);
-      if (n < 0) {
-        socket.uncork();
-        this.#fail(framer.error!);
-        return;
-      }
-      const body = n === pending.length ? pending : pending.subarray(0, n);
-      socket.write(body);
-      if (framer.done) this.#sentBody = body;
-      if (n < pending.length) this.#pending = pending.subarray(n);
-    } else {
-      this.#pending = pending;
-    }
+    const held = this.#heldBody;
+    if (held !== undefined) socket.write(held);
     socket.uncork();
+    const framer = this.#reqFramer;
+    this.#sentBody = framer.done ? held : undefined;
     if (framer.done) {
       this.#requestDone = true;
       if (this.#pending === undefined) this.socket.resume();
     } else {
       this.deadline = Date.now() + this.#snapshot!.timeouts.clientBodyIdleMs;
+      const arrived = this.#pending; // body bytes that came while connecting
+      this.#pending = undefined;
       this.socket.resume();
+      if (arrived !== undefined) this.#forwardBody(arrived);
     }
   }
 
@@ -412,8 +419,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       if (canReplay) {
         this.#retriedStale = true; // a pooled connection the upstream had closed: retry once, fresh
         this.#state = CONNECTING;
-        this.#pending = this.#sentBody === undefined ? this.#pending : joinBuffers(this.#sentBody, this.#pending);
-        this.#reqFramer.reset(this.#req!.bodyLength > 0 || this.#req!.bodyLength === -1 ? this.#req!.bodyLength : 0, true);
+        this.#heldBody = this.#sentBody; // the framer already saw it: done stays true
         this.#connect(endpoint);
         return;
       }
@@ -485,6 +491,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     this.#service = undefined;
     this.#endpoint = undefined;
     this.#sentBody = undefined;
+    this.#heldBody = undefined;
     this.#responseStarted = false;
     this.#upstreamTainted = false;
     this.#requestDone = false;
@@ -558,8 +565,4 @@ export class HttpConnection implements Deadline, UpstreamOwner {
 function clientAddress(socket: Socket): string {
   const address = socket.remoteAddress ?? '';
   return address.startsWith('::ffff:') ? address.slice(7) : address;
-}
-
-function joinBuffers(a: Buffer, b: Buffer | undefined): Buffer {
-  return b === undefined ? a : Buffer.concat([a, b]);
 }

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, parseConfig, PorticoConfigError, validateConfig } from '@portico/config';
+
+const minimal = {
+  listeners: [{ name: 'http', port: 8080 }],
+  routes: [{ host: 'a.example', paths: [{ path: '/', service: 'web' }] }],
+  services: [{ name: 'web', endpoints: [{ address: '127.0.0.1', port: 9000 }] }],
+};
+
+function messages(input: unknown): string[] {
+  const result = validateConfig(input);
+  assert.equal(result.ok, false);
+  return result.ok ? [] : result.issues.map((i) => `${i.path}: ${i.message}`);
+}
+
+describe('validateConfig', () => {
+  it('fills every default from defaults.ts without touching the input', () => {
+    const input = structuredClone(minimal);
+    const result = validateConfig(input);
+    assert.ok(result.ok);
+    assert.deepEqual(input, minimal);
+    assert.equal(result.config.listeners[0]!.address, '0.0.0.0');
+    assert.equal(result.config.routes[0]!.paths[0]!.type, 'Prefix');
+    assert.equal(result.config.services[0]!.endpoints[0]!.weight, 1);
+    assert.equal(result.config.services[0]!.balancer, 'round-robin');
+    assert.deepEqual(result.config.timeouts, DEFAULT_TIMEOUTS);
+    assert.deepEqual(result.config.limits, DEFAULT_LIMITS);
+  });
+
+  it('names the JSON path and the allowed values of a bad enum', () => {
+    const input = structuredClone(minimal) as Record<string, unknown>;
+    input['routes'] = [
+      { paths: [{ path: '/', service: 'web' }] },
+      { paths: [{ path: '/', service: 'web' }] },
+      { paths: [{ path: '/x', type: 'Regex', service: 'web' }] },
+    ];
+    assert.deepEqual(messages(input), [
+      'routes[2].paths[0].type: must be one of Exact, Prefix, ImplementationSpecific, got "Regex"',
+    ]);
+  });
+
+  it('reports unknown fields, wrong types, missing fields and out-of-range numbers together', () => {
+    const found = messages({
+      listeners: [{ name: 'http', port: 70000, adress: '0.0.0.0' }],
+      routes: [{ hots: 'x', paths: [{ path: 'nope' }] }],
+      services: [{ name: 'web', endpoints: [{ address: '127.0.0.1', port: '80' }] }],
+    });
+    assert.deepEqual(found.sort(), [
+      'listeners[0].port: must be <= 65535, got 70000',
+      'listeners[0]: unknown field "adress"',
+      'routes[0].paths[0].path: must start with "/", got "nope"',
+      'routes[0].paths[0]: missing required field "service"',
+      'routes[0]: unknown field "hots"',
+      'services[0].endpoints[0].port: must be integer, got "80"',
+    ]);
+  });
+
+  it('reports references to services that do not exist, and duplicates', () => {
+    const found = messages({
+      listeners: [
+        { name: 'http', port: 80 },
+        { name: 'http', port: 80 },
+      ],
+      routes: [{ paths: [{ path: '/', service: 'api' }] }],
+      services: [{ name: 'web' }, { name: 'web' }],
+      defaultService: 'fallback',
+    });
+    assert.deepEqual(found, [
+      'listeners[1].name: duplicates listeners[0].name',
+      'listeners[1].port: 0.0.0.0:80 is already bound by listeners[0]',
+      'services[1].name: duplicates services[0].name',
+      'routes[0].paths[0].service: no service named "api" (known: web)',
+      'defaultService: no service named "fallback" (known: web)',
+    ]);
+  });
+
+  it('parseConfig throws a PorticoConfigError naming the source', () => {
+    assert.throws(
+      () => parseConfig({ listeners: [] }, 'portico.yaml'),
+      (error: unknown) =>
+        error instanceof PorticoConfigError &&
+        error.code === 'PORTICO_CONFIG_INVALID' &&
+        error.message.includes('portico.yaml is invalid') &&
+        error.message.includes('listeners: must have at least 1 item'),
+    );
+  });
+
+  it('rejects a document that is not an object', () => {
+    assert.deepEqual(messages('listeners: []'), [': must be object, got "listeners: []"']);
+  });
+});
