@@ -18,7 +18,7 @@ export function checkRoutes(config: PorticoConfig, locate: (path: string) => str
   const errors: FileProblem[] = [];
   const warnings: FileProblem[] = [];
   for (const issue of issues) {
-    const problem = { code: 'PORTICO_ROUTE_INVALID', where: locate(issue.at), path: issue.at, message: issue.message };
+    const problem = { code: issue.code, where: locate(issue.at), path: issue.at, message: issue.message };
     (issue.severity === 'error' ? errors : warnings).push(problem);
   }
   return { errors, warnings };

@@ -21,7 +21,10 @@ function stopOnSignals(running: RunningPortico, log: pino.Logger, drainTimeoutMs
       process.exit(1);
     }
     stopping = true;
-    log.info({ signal, connections: running.proxy.connectionCount }, 'stopping: no new connections, draining in-flight requests');
+    log.info(
+      { signal, connections: running.proxy.connectionCount },
+      'stopping: no new connections, draining in-flight requests',
+    );
     running.stop(drainTimeoutMs).then(
       () => {
         log.info('stopped');
@@ -49,26 +52,34 @@ program
   .requiredOption('-c, --config <file>', 'YAML or JSON config file (see docs/config.md)')
   .option('--access-log', 'log one JSON line per request', false)
   .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
-  .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long in-flight requests may finish (default: config shutdown.drainTimeoutMs)', positiveInteger)
+  .option(
+    '--drain-timeout-ms <ms>',
+    'on SIGTERM/SIGINT, how long in-flight requests may finish (default: config shutdown.drainTimeoutMs)',
+    positiveInteger,
+  )
   .addHelpText(
     'after',
     '\nExample:\n  portico run --config examples/static/portico.yaml\n\nOn SIGTERM or SIGINT Portico stops accepting, lets in-flight requests finish, and exits 0.',
   )
-  .action(async (options: { config: string; accessLog: boolean; logLevel: string; drainTimeoutMs?: number }) => {
-    const log = pino({ level: options.logLevel, base: { pid: process.pid } });
-    try {
-      const running = await startPortico({ config: options.config, accessLog: options.accessLog }, log);
-      stopOnSignals(running, log, options.drainTimeoutMs);
-    } catch (error) {
-      if (!(error instanceof ConfigRejectedError)) log.error({ err: error }, (error as Error).message);
-      else log.error((error as Error).message);
-      process.exitCode = 1;
-    }
-  });
+  .action(
+    async (options: { config: string; accessLog: boolean; logLevel: string; drainTimeoutMs?: number }) => {
+      const log = pino({ level: options.logLevel, base: { pid: process.pid } });
+      try {
+        const running = await startPortico({ config: options.config, accessLog: options.accessLog }, log);
+        stopOnSignals(running, log, options.drainTimeoutMs);
+      } catch (error) {
+        if (!(error instanceof ConfigRejectedError)) log.error({ err: error }, (error as Error).message);
+        else log.error((error as Error).message);
+        process.exitCode = 1;
+      }
+    },
+  );
 
 program
   .command('validate')
-  .description('check a config file and print every problem with its line and column; exit 0 if valid, 1 if not')
+  .description(
+    'check a config file and print every problem with its line and column; exit 0 if valid, 1 if not',
+  )
   .argument('<file>', 'YAML or JSON config file')
   .action(async (file: string) => {
     process.exitCode = await validateCommand(file, (line) => console.log(line));

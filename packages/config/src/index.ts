@@ -1,4 +1,11 @@
-export { CONFIG_ERROR_CODES, type ConfigErrorCode, type ConfigIssue, formatIssue, jsonPath, PorticoConfigError } from './config-error.ts';
+export {
+  CONFIG_ERROR_CODES,
+  type ConfigErrorCode,
+  type ConfigIssue,
+  formatIssue,
+  jsonPath,
+  PorticoConfigError,
+} from './config-error.ts';
 export * from './defaults.ts';
 export {
   BALANCERS,

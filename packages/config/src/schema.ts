@@ -24,11 +24,18 @@ const Bytes = (description: string, value: number, minimum = 1) =>
 
 export const ListenerSchema = Type.Object(
   {
-    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Unique name of the listener.' }),
+    name: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+      description: 'Unique name of the listener.',
+    }),
     address: Type.Optional(
       Type.String({ minLength: 1, default: DEFAULT_LISTEN_ADDRESS, description: 'IP address to bind.' }),
     ),
-    port: Type.Integer({ minimum: 0, maximum: 65_535, description: 'TCP port to bind; 0 picks a free port.' }),
+    port: Type.Integer({
+      minimum: 0,
+      maximum: 65_535,
+      description: 'TCP port to bind; 0 picks a free port.',
+    }),
     protocol: Type.Optional(
       StringEnum(['http'] as const, { default: 'http', description: 'What the listener speaks.' }),
     ),
@@ -101,17 +108,30 @@ export const ServiceSchema = Type.Object(
 const T = DEFAULT_TIMEOUTS;
 export const TimeoutsSchema = Type.Object(
   {
-    clientHeadMs: Milliseconds('Time allowed from the first byte of a request to the end of its head.', T.clientHeadMs),
-    clientIdleMs: Milliseconds('Idle time after which a client keep-alive connection is closed.', T.clientIdleMs),
+    clientHeadMs: Milliseconds(
+      'Time allowed from the first byte of a request to the end of its head.',
+      T.clientHeadMs,
+    ),
+    clientIdleMs: Milliseconds(
+      'Idle time after which a client keep-alive connection is closed.',
+      T.clientIdleMs,
+    ),
     clientBodyIdleMs: Milliseconds('Longest pause between two reads of a request body.', T.clientBodyIdleMs),
     upstreamConnectMs: Milliseconds('Time allowed for a TCP connect to an endpoint.', T.upstreamConnectMs),
     upstreamResponseHeadMs: Milliseconds(
       "Time allowed for the upstream's response head after the request was sent.",
       T.upstreamResponseHeadMs,
     ),
-    upstreamIdleMs: Milliseconds('Idle time after which a pooled upstream connection is closed.', T.upstreamIdleMs),
+    upstreamIdleMs: Milliseconds(
+      'Idle time after which a pooled upstream connection is closed.',
+      T.upstreamIdleMs,
+    ),
   },
-  { additionalProperties: false, default: {} },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Timeouts in milliseconds; each fires within 250 ms of expiry.',
+  },
 );
 
 const L = DEFAULT_LIMITS;
@@ -120,10 +140,14 @@ export const LimitsSchema = Type.Object(
     maxRequestLineBytes: Bytes('Longest request line accepted (414 beyond it).', L.maxRequestLineBytes),
     maxHeadBytes: Bytes('Largest request head accepted (431 beyond it).', L.maxHeadBytes),
     maxHeaderCount: Bytes('Most header fields in one request head (431 beyond it).', L.maxHeaderCount),
-    maxBodyBytes: Bytes('Largest request body accepted (413 beyond it); 0 means no limit.', L.maxBodyBytes, 0),
+    maxBodyBytes: Bytes(
+      'Largest request body accepted (413 beyond it); 0 means no limit.',
+      L.maxBodyBytes,
+      0,
+    ),
     maxResponseHeadBytes: Bytes('Largest response head accepted from an upstream.', L.maxResponseHeadBytes),
   },
-  { additionalProperties: false, default: {} },
+  { additionalProperties: false, default: {}, description: 'Limits on what clients and upstreams control.' },
 );
 
 const P = DEFAULT_UPSTREAM_POOL;
@@ -136,7 +160,7 @@ export const UpstreamPoolSchema = Type.Object(
       0,
     ),
   },
-  { additionalProperties: false, default: {} },
+  { additionalProperties: false, default: {}, description: 'Keep-alive connections kept to each endpoint.' },
 );
 
 export const ShutdownSchema = Type.Object(
@@ -146,16 +170,21 @@ export const ShutdownSchema = Type.Object(
       DEFAULT_SHUTDOWN.drainTimeoutMs,
     ),
   },
-  { additionalProperties: false, default: {} },
+  { additionalProperties: false, default: {}, description: 'What happens on SIGTERM and SIGINT.' },
 );
 
 /** PorticoConfigSchema is the whole config document (`portico.yaml`). */
 export const PorticoConfigSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String({ description: 'Path or URL of this JSON Schema, for editors.' })),
-    listeners: Type.Array(ListenerSchema, { minItems: 1, description: 'Sockets Portico accepts clients on.' }),
+    listeners: Type.Array(ListenerSchema, {
+      minItems: 1,
+      description: 'Sockets Portico accepts clients on.',
+    }),
     routes: Type.Optional(Type.Array(RouteSchema, { default: [], description: 'Host and path rules.' })),
-    services: Type.Optional(Type.Array(ServiceSchema, { default: [], description: 'Named groups of endpoints.' })),
+    services: Type.Optional(
+      Type.Array(ServiceSchema, { default: [], description: 'Named groups of endpoints.' }),
+    ),
     defaultService: Type.Optional(
       Type.String({ minLength: 1, description: 'Service for requests no route matches; without one, 404.' }),
     ),

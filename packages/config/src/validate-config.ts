@@ -53,7 +53,8 @@ function schemaIssues(errors: readonly ErrorObject[]): ConfigIssue[] {
 const PATTERN_MEANINGS: Record<string, string> = {
   '^/': 'must start with "/"',
   '^[A-Za-z0-9][A-Za-z0-9._-]*$': 'must be letters, digits, ".", "_" or "-", starting with a letter or digit',
-  '^[A-Za-z0-9][A-Za-z0-9._:/-]*$': 'must be letters, digits, ".", "_", ":", "/" or "-", starting with a letter or digit',
+  '^[A-Za-z0-9][A-Za-z0-9._:/-]*$':
+    'must be letters, digits, ".", "_", ":", "/" or "-", starting with a letter or digit',
 };
 
 function describe(error: ErrorObject): string {
@@ -63,8 +64,12 @@ function describe(error: ErrorObject): string {
       return `must be one of ${(p['allowedValues'] as unknown[]).join(', ')}, got ${JSON.stringify(error.data)}`;
     case 'required':
       return `missing required field "${String(p['missingProperty'])}"`;
-    case 'additionalProperties':
-      return `unknown field "${String(p['additionalProperty'])}"`;
+    case 'additionalProperties': {
+      const field = String(p['additionalProperty']);
+      const known = Object.keys((error.parentSchema?.['properties'] as object | undefined) ?? {});
+      const near = closest(field, known);
+      return `unknown field "${field}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`;
+    }
     case 'type':
       return `must be ${String(p['type'])}, got ${JSON.stringify(error.data)}`;
     case 'minimum':
@@ -108,7 +113,8 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
     if (previous !== undefined) add(['services', i, 'name'], `duplicates services[${previous}].name`);
     services.set(service.name, i);
   });
-  const known = () => (services.size === 0 ? 'no services are defined' : `known: ${[...services.keys()].join(', ')}`);
+  const known = () =>
+    services.size === 0 ? 'no services are defined' : `known: ${[...services.keys()].join(', ')}`;
 
   config.routes.forEach((route, i) => {
     route.paths.forEach((path, j) => {
@@ -121,4 +127,31 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
     add(['defaultService'], `no service named "${config.defaultService}" (${known()})`);
   }
   return issues;
+}
+
+/** closest returns the candidate within two edits of `word`, if any: the likely intended spelling. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, parseConfig, PorticoConfigError, validateConfig } from '@portico/config';
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_TIMEOUTS,
+  PorticoConfigError,
+  parseConfig,
+  validateConfig,
+} from '@portico/config';
 
 const minimal = {
   listeners: [{ name: 'http', port: 8080 }],
@@ -48,10 +54,10 @@ describe('validateConfig', () => {
     });
     assert.deepEqual(found.sort(), [
       'listeners[0].port: must be <= 65535, got 70000',
-      'listeners[0]: unknown field "adress"',
+      'listeners[0]: unknown field "adress" (did you mean "address"?)',
       'routes[0].paths[0].path: must start with "/", got "nope"',
       'routes[0].paths[0]: missing required field "service"',
-      'routes[0]: unknown field "hots"',
+      'routes[0]: unknown field "hots" (did you mean "host"?)',
       'services[0].endpoints[0].port: must be integer, got "80"',
     ]);
   });

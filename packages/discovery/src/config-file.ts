@@ -3,6 +3,13 @@ import { type ConfigIssue, formatIssue, type PorticoConfig, validateConfig } fro
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { PorticoDiscoveryError } from './discovery-error.ts';
 
+/** READ_ERRORS says in words why a file could not be read. */
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a directory',
+};
+
 /** FileProblem is one problem in a config file, with where it is. */
 export interface FileProblem {
   /** code is `PORTICO_CONFIG_SYNTAX`, `PORTICO_CONFIG_FILE_UNREADABLE` or `PORTICO_CONFIG_INVALID`. */
@@ -42,10 +49,14 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
   } catch (cause) {
     const error = new PorticoDiscoveryError(
       'PORTICO_CONFIG_FILE_UNREADABLE',
-      `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+      `cannot read ${file}: ${READ_ERRORS[(cause as NodeJS.ErrnoException).code ?? ''] ?? (cause as Error).message}`,
       { cause },
     );
-    return { ok: false, text: undefined, problems: [{ code: error.code, where: file, path: '', message: error.message }] };
+    return {
+      ok: false,
+      text: undefined,
+      problems: [{ code: error.code, where: file, path: '', message: error.message }],
+    };
   }
   return parseConfigText(text, file);
 }
@@ -53,7 +64,7 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
 /** parseConfigText is `loadConfigFile` for text already read; `file` names it in messages. */
 export function parseConfigText(text: string, file: string): LoadedConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
       ok: false,
@@ -64,7 +75,7 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
           code: 'PORTICO_CONFIG_SYNTAX',
           where: at ? `${file}:${at.line}:${at.col}` : file,
           path: '',
-          message: error.message.split('\n')[0]!,
+          message: error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
         };
       }),
     };

@@ -12,27 +12,67 @@ export const PROXY_ERROR_CODES = {
     source: 'downstream',
     meaning: 'Content-Length / Transfer-Encoding are ambiguous or the chunked body is malformed.',
   },
-  PORTICO_BAD_HOST: { status: 400, source: 'downstream', meaning: 'Host is missing, repeated, or not a valid authority.' },
+  PORTICO_BAD_HOST: {
+    status: 400,
+    source: 'downstream',
+    meaning: 'Host is missing, repeated, or not a valid authority.',
+  },
   PORTICO_METHOD_NOT_ALLOWED: { status: 405, source: 'downstream', meaning: 'CONNECT is not proxied.' },
-  PORTICO_VERSION_NOT_SUPPORTED: { status: 505, source: 'downstream', meaning: 'Only HTTP/1.0 and HTTP/1.1 are spoken here.' },
-  PORTICO_URI_TOO_LONG: { status: 414, source: 'downstream', meaning: 'The request line exceeds limits.maxRequestLineBytes.' },
+  PORTICO_VERSION_NOT_SUPPORTED: {
+    status: 505,
+    source: 'downstream',
+    meaning: 'Only HTTP/1.0 and HTTP/1.1 are spoken here.',
+  },
+  PORTICO_URI_TOO_LONG: {
+    status: 414,
+    source: 'downstream',
+    meaning: 'The request line exceeds limits.maxRequestLineBytes.',
+  },
   PORTICO_HEAD_TOO_LARGE: {
     status: 431,
     source: 'downstream',
     meaning: 'The request head exceeds limits.maxHeadBytes or limits.maxHeaderCount.',
   },
-  PORTICO_BODY_TOO_LARGE: { status: 413, source: 'downstream', meaning: 'The request body exceeds limits.maxBodyBytes.' },
-  PORTICO_CLIENT_TIMEOUT: { status: 408, source: 'downstream', meaning: 'The client was too slow sending its head or body.' },
-  PORTICO_NO_ROUTE: { status: 404, source: 'internal', meaning: 'No route matches the host and path, and there is no default service.' },
-  PORTICO_NO_ENDPOINT: { status: 503, source: 'internal', meaning: 'The service has no endpoint to send to.' },
-  PORTICO_UPSTREAM_CONNECT: { status: 502, source: 'upstream', meaning: 'No endpoint of the service accepted a connection.' },
-  PORTICO_UPSTREAM_RESET: { status: 502, source: 'upstream', meaning: 'The upstream closed the connection before a complete response.' },
+  PORTICO_BODY_TOO_LARGE: {
+    status: 413,
+    source: 'downstream',
+    meaning: 'The request body exceeds limits.maxBodyBytes.',
+  },
+  PORTICO_CLIENT_TIMEOUT: {
+    status: 408,
+    source: 'downstream',
+    meaning: 'The client was too slow sending its head or body.',
+  },
+  PORTICO_NO_ROUTE: {
+    status: 404,
+    source: 'internal',
+    meaning: 'No route matches the host and path, and there is no default service.',
+  },
+  PORTICO_NO_ENDPOINT: {
+    status: 503,
+    source: 'internal',
+    meaning: 'The service has no endpoint to send to.',
+  },
+  PORTICO_UPSTREAM_CONNECT: {
+    status: 502,
+    source: 'upstream',
+    meaning: 'No endpoint of the service accepted a connection.',
+  },
+  PORTICO_UPSTREAM_RESET: {
+    status: 502,
+    source: 'upstream',
+    meaning: 'The upstream closed the connection before a complete response.',
+  },
   PORTICO_UPSTREAM_BAD_RESPONSE: {
     status: 502,
     source: 'upstream',
     meaning: 'The upstream response head or framing is invalid or ambiguous.',
   },
-  PORTICO_UPSTREAM_TIMEOUT: { status: 504, source: 'upstream', meaning: 'The upstream did not answer within timeouts.upstreamResponseHeadMs.' },
+  PORTICO_UPSTREAM_TIMEOUT: {
+    status: 504,
+    source: 'upstream',
+    meaning: 'The upstream did not answer within timeouts.upstreamResponseHeadMs.',
+  },
 } as const satisfies Record<string, { status: number; source: ErrorSource; meaning: string }>;
 
 export type ProxyErrorCode = keyof typeof PROXY_ERROR_CODES;

@@ -28,13 +28,21 @@ export interface Snapshot {
 }
 
 /** compileSnapshot builds a snapshot from a validated config, with endpoint state from `registry`. */
-export function compileSnapshot(config: PorticoConfig, registry: EndpointRegistry, version: number): Snapshot {
+export function compileSnapshot(
+  config: PorticoConfig,
+  registry: EndpointRegistry,
+  version: number,
+): Snapshot {
   const services = new Map<string, ServiceRuntime>();
   for (const service of config.services) services.set(service.name, compileService(service, registry));
   const specs: RouteSpec<ServiceRuntime>[] = config.routes.map((route) => ({
     ...(route.name === undefined ? {} : { name: route.name }),
     ...(route.host === undefined ? {} : { host: route.host }),
-    paths: route.paths.map((path) => ({ path: path.path, type: path.type, target: services.get(path.service)! })),
+    paths: route.paths.map((path) => ({
+      path: path.path,
+      type: path.type,
+      target: services.get(path.service)!,
+    })),
   }));
   const defaultTarget = config.defaultService === undefined ? undefined : services.get(config.defaultService);
   const { table, issues } = compileRouteTable(specs, defaultTarget === undefined ? {} : { defaultTarget });
@@ -50,6 +58,13 @@ export function compileSnapshot(config: PorticoConfig, registry: EndpointRegistr
 }
 
 function compileService(service: ServiceConfig, registry: EndpointRegistry): ServiceRuntime {
-  const weighted = service.endpoints.map((e) => ({ endpoint: registry.get(e.address, e.port), weight: e.weight }));
-  return { name: service.name, endpoints: weighted.map((w) => w.endpoint), selector: new RoundRobin(weighted) };
+  const weighted = service.endpoints.map((e) => ({
+    endpoint: registry.get(e.address, e.port),
+    weight: e.weight,
+  }));
+  return {
+    name: service.name,
+    endpoints: weighted.map((w) => w.endpoint),
+    selector: new RoundRobin(weighted),
+  };
 }

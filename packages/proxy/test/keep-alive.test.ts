@@ -26,7 +26,12 @@ describe('keep-alive on both sides', () => {
     const client = new Pool(proxy.url, { connections: 1 });
     try {
       for (let i = 0; i < 100; i++) {
-        const res = await client.request({ path: `/n/${i}`, method: i % 2 ? 'GET' : 'POST', body: i % 2 ? null : 'body', headers: { host: 'ka.example' } });
+        const res = await client.request({
+          path: `/n/${i}`,
+          method: i % 2 ? 'GET' : 'POST',
+          body: i % 2 ? null : 'body',
+          headers: { host: 'ka.example' },
+        });
         assert.equal(res.statusCode, 200);
         await res.body.text();
       }

@@ -8,7 +8,12 @@ import { endpointsOf, startProxy, type TestProxy } from './helpers/start-proxy.t
 async function get(url: string, host: string, path: string) {
   const res = await request(`${url}${path}`, { headers: { host } });
   const text = await res.body.text();
-  return { status: res.statusCode, headers: res.headers, json: String(res.headers['content-type']).includes('json') ? JSON.parse(text) : undefined, text };
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    json: String(res.headers['content-type']).includes('json') ? JSON.parse(text) : undefined,
+    text,
+  };
 }
 
 describe('routing through the proxy', () => {
@@ -18,7 +23,11 @@ describe('routing through the proxy', () => {
   let proxy: TestProxy;
 
   before(async () => {
-    [web1, web2, api] = await Promise.all([startBackend('web-1'), startBackend('web-2'), startBackend('api')]);
+    [web1, web2, api] = await Promise.all([
+      startBackend('web-1'),
+      startBackend('web-2'),
+      startBackend('api'),
+    ]);
     proxy = await startProxy({
       routes: [
         {
@@ -51,7 +60,12 @@ describe('routing through the proxy', () => {
   it('passes method, target and end-to-end headers unchanged and sets X-Forwarded-*', async () => {
     const res = await request(`${proxy.url}/api/x?a=1&b=%20`, {
       method: 'DELETE',
-      headers: { host: 'Shop.Example:8080', 'x-custom': 'kept', 'x-forwarded-for': '6.6.6.6', proxy: 'http://evil' },
+      headers: {
+        host: 'Shop.Example:8080',
+        'x-custom': 'kept',
+        'x-forwarded-for': '6.6.6.6',
+        proxy: 'http://evil',
+      },
     });
     const seen = JSON.parse(await res.body.text());
     assert.equal(seen.method, 'DELETE');
@@ -114,7 +128,9 @@ describe('upstream failures', () => {
     await dead.close();
     const proxy = await startProxy({
       routes: [{ paths: [{ path: '/', service: 'mixed' }] }],
-      services: [{ name: 'mixed', endpoints: [{ address: '127.0.0.1', port: deadPort }, ...endpointsOf(alive)] }],
+      services: [
+        { name: 'mixed', endpoints: [{ address: '127.0.0.1', port: deadPort }, ...endpointsOf(alive)] },
+      ],
     });
     try {
       for (let i = 0; i < 6; i++) {

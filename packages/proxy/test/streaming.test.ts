@@ -12,7 +12,8 @@ const MiB = 1024 * 1024;
 function* pattern(total: number, chunkSize = 64 * 1024): Generator<Buffer> {
   const block = Buffer.alloc(chunkSize);
   for (let i = 0; i < chunkSize; i++) block[i] = (i * 31 + 7) & 0xff;
-  for (let sent = 0; sent < total; sent += chunkSize) yield block.subarray(0, Math.min(chunkSize, total - sent));
+  for (let sent = 0; sent < total; sent += chunkSize)
+    yield block.subarray(0, Math.min(chunkSize, total - sent));
 }
 
 function digestOf(total: number): string {
@@ -35,7 +36,15 @@ describe('streaming bodies', () => {
           bytes += chunk.length;
           hash.update(chunk);
         });
-        req.on('end', () => res.end(JSON.stringify({ bytes, sha256: hash.digest('hex'), te: req.headers['transfer-encoding'] ?? null })));
+        req.on('end', () =>
+          res.end(
+            JSON.stringify({
+              bytes,
+              sha256: hash.digest('hex'),
+              te: req.headers['transfer-encoding'] ?? null,
+            }),
+          ),
+        );
         return;
       }
       if (req.url!.startsWith('/chunked')) res.setHeader('transfer-encoding', 'chunked');
@@ -52,7 +61,10 @@ describe('streaming bodies', () => {
     await backend.close();
   });
 
-  for (const [label, chunked] of [['chunked', true], ['Content-Length', false]] as const) {
+  for (const [label, chunked] of [
+    ['chunked', true],
+    ['Content-Length', false],
+  ] as const) {
     it(`streams a 24 MiB ${label} request body upstream intact`, async () => {
       const size = 24 * MiB;
       const res = await request(`${proxy.url}/upload`, {
@@ -69,7 +81,9 @@ describe('streaming bodies', () => {
 
     it(`streams a 24 MiB ${label} response body downstream intact`, async () => {
       const size = 24 * MiB;
-      const res = await request(`${proxy.url}/${chunked ? 'chunked' : 'fixed'}?size=${size}`, { headers: { host: 'down.example' } });
+      const res = await request(`${proxy.url}/${chunked ? 'chunked' : 'fixed'}?size=${size}`, {
+        headers: { host: 'down.example' },
+      });
       assert.equal(res.statusCode, 200);
       assert.equal(res.headers['transfer-encoding'], chunked ? 'chunked' : undefined);
       const hash = createHash('sha256');

@@ -9,10 +9,22 @@ import { startProxy, type TestProxy } from './helpers/start-proxy.ts';
  * connection closed, and not one byte reaches the backend.
  */
 const REJECTED: [string, string, number][] = [
-  ['Content-Length with Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
-  ['conflicting Content-Length values', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd', 400],
+  [
+    'Content-Length with Transfer-Encoding',
+    'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    400,
+  ],
+  [
+    'conflicting Content-Length values',
+    'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd',
+    400,
+  ],
   ['Content-Length that is not digits', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc', 400],
-  ['Transfer-Encoding other than chunked', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n', 400],
+  [
+    'Transfer-Encoding other than chunked',
+    'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n',
+    400,
+  ],
   ['chunked not last', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n', 400],
   ['obs-fold', 'GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n', 400],
   ['whitespace before the colon', 'GET / HTTP/1.1\r\nHost : a\r\n\r\n', 400],
@@ -27,7 +39,11 @@ const REJECTED: [string, string, number][] = [
   ['asterisk-form for GET', 'GET * HTTP/1.1\r\nHost: a\r\n\r\n', 400],
   ['CONNECT', 'CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n', 405],
   ['HTTP/2.0 on an HTTP/1 connection', 'GET / HTTP/2.0\r\nHost: a\r\n\r\n', 505],
-  ['a malformed chunk size', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n', 400],
+  [
+    'a malformed chunk size',
+    'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n',
+    400,
+  ],
 ];
 
 describe('strict request parsing', () => {
@@ -61,7 +77,9 @@ describe('strict request parsing', () => {
   it('forwards a valid chunked request with its framing re-emitted', async () => {
     backend.received = '';
     const client = await RawClient.open(proxy.port);
-    client.write('POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
+    client.write(
+      'POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    );
     await client.waitForClose();
     assert.match(backend.received, /^POST \/c HTTP\/1\.1\r\nhost: a\r\n/);
     assert.match(backend.received, /\r\ntransfer-encoding: chunked\r\n/);

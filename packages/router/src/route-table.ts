@@ -30,8 +30,19 @@ export interface Rule<T> {
   readonly target: T;
 }
 
+/** ROUTE_ISSUE_CODES lists every code a `RouteIssue` carries. */
+export const ROUTE_ISSUE_CODES = {
+  PORTICO_ROUTE_INVALID_HOST: 'A rule host is not a DNS name or a "*." wildcard (a bare "*", an IP, a port).',
+  PORTICO_ROUTE_INVALID_PATH:
+    'A rule path is not absolute or holds "//", "/./", "/../", "%2f", "?", "#" or controls.',
+  PORTICO_ROUTE_DUPLICATE: 'A rule repeats an earlier one (same host, path and type) and can never match.',
+} as const;
+
+export type RouteIssueCode = keyof typeof ROUTE_ISSUE_CODES;
+
 /** RouteIssue is a problem found while compiling: errors drop the rule, warnings keep it. */
 export interface RouteIssue {
+  readonly code: RouteIssueCode;
   readonly severity: 'error' | 'warning';
   /** at locates the rule: `routes[2].paths[0]`, or `routes[2].host`. */
   readonly at: string;
@@ -116,7 +127,14 @@ export class RouteTable<T> {
     this.#defaultRule =
       defaultTarget === undefined
         ? undefined
-        : { id: 'default', routeName: 'default', host: undefined, path: '/', type: 'Prefix', target: defaultTarget };
+        : {
+            id: 'default',
+            routeName: 'default',
+            host: undefined,
+            path: '/',
+            type: 'Prefix',
+            target: defaultTarget,
+          };
   }
 
   /** @internal Adds a rule; returns the rule it collides with, if any. */
@@ -198,21 +216,39 @@ export function compileRouteTable<T>(
     const routeName = spec.name ?? `routes[${i}]`;
     const pattern = parseHostPattern(spec.host);
     if (typeof pattern === 'string') {
-      issues.push({ severity: 'error', at: `routes[${i}].host`, message: pattern });
+      issues.push({
+        code: 'PORTICO_ROUTE_INVALID_HOST',
+        severity: 'error',
+        at: `routes[${i}].host`,
+        message: pattern,
+      });
       return;
     }
     spec.paths.forEach((pathSpec, j) => {
       const id = `routes[${i}].paths[${j}]`;
       const problem = checkRulePath(pathSpec.path);
       if (problem) {
-        issues.push({ severity: 'error', at: `${id}.path`, message: problem });
+        issues.push({
+          code: 'PORTICO_ROUTE_INVALID_PATH',
+          severity: 'error',
+          at: `${id}.path`,
+          message: problem,
+        });
         return;
       }
       const host = pattern.kind === 'any' ? undefined : (spec.host?.toLowerCase() ?? undefined);
-      const rule: Rule<T> = { id, routeName, host, path: pathSpec.path, type: pathSpec.type, target: pathSpec.target };
+      const rule: Rule<T> = {
+        id,
+        routeName,
+        host,
+        path: pathSpec.path,
+        type: pathSpec.type,
+        target: pathSpec.target,
+      };
       const existing = table.add(pattern, rule);
       if (existing) {
         issues.push({
+          code: 'PORTICO_ROUTE_DUPLICATE',
           severity: 'warning',
           at: id,
           message: `never matches: ${describeRule(existing)} (${existing.id}) already serves ${describeRule(rule)}`,

@@ -8,7 +8,13 @@ function table(specs: RouteSpec<string>[], defaultTarget?: string) {
 
 describe('RouteTable.match', () => {
   const { table: routes, issues } = table([
-    { host: 'foo.bar.com', paths: [{ path: '/api', type: 'Prefix', target: 'api' }, { path: '/', type: 'Prefix', target: 'web' }] },
+    {
+      host: 'foo.bar.com',
+      paths: [
+        { path: '/api', type: 'Prefix', target: 'api' },
+        { path: '/', type: 'Prefix', target: 'web' },
+      ],
+    },
     { host: '*.foo.com', paths: [{ path: '/', type: 'Prefix', target: 'wild' }] },
     { paths: [{ path: '/any', type: 'Exact', target: 'any-exact' }] },
   ]);
@@ -33,7 +39,10 @@ describe('RouteTable.match', () => {
   });
 
   it('falls back to the default target', () => {
-    const withDefault = table([{ host: 'a.example', paths: [{ path: '/x', type: 'Exact', target: 'x' }] }], 'default');
+    const withDefault = table(
+      [{ host: 'a.example', paths: [{ path: '/x', type: 'Exact', target: 'x' }] }],
+      'default',
+    );
     assert.equal(withDefault.table.match('a.example', '/y')?.target, 'default');
     assert.equal(withDefault.table.match('b.example', '/x')?.target, 'default');
   });
@@ -44,7 +53,13 @@ describe('compileRouteTable checks', () => {
     const { table: routes, issues } = table([
       { host: '*', paths: [{ path: '/', type: 'Prefix', target: 'a' }] },
       { host: '10.0.0.1', paths: [{ path: '/', type: 'Prefix', target: 'b' }] },
-      { host: 'ok.example', paths: [{ path: '/a//b', type: 'Prefix', target: 'c' }, { path: '/fine', type: 'Exact', target: 'd' }] },
+      {
+        host: 'ok.example',
+        paths: [
+          { path: '/a//b', type: 'Prefix', target: 'c' },
+          { path: '/fine', type: 'Exact', target: 'd' },
+        ],
+      },
     ]);
     assert.deepEqual(
       issues.map((i) => `${i.severity} ${i.at}`),

@@ -5,7 +5,9 @@ import { VERSION } from '../version.ts';
 import { startPortico } from './run.ts';
 
 /** DEMO_CONFIG is the config the demo runs: `examples/static/portico.yaml`. */
-export const DEMO_CONFIG = fileURLToPath(new URL('../../../../examples/static/portico.yaml', import.meta.url));
+export const DEMO_CONFIG = fileURLToPath(
+  new URL('../../../../examples/static/portico.yaml', import.meta.url),
+);
 
 /** DEMO_BACKENDS are the demo's backends and the ports the demo config sends to. */
 const DEMO_BACKENDS = [
@@ -23,7 +25,9 @@ function startDemoBackend(name: string, port: number): Promise<Server> {
     });
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
-      res.end(`${JSON.stringify({ servedBy: name, method: req.method, url: req.url, host: req.headers.host, bodyBytes: bytes })}\n`);
+      res.end(
+        `${JSON.stringify({ servedBy: name, method: req.method, url: req.url, host: req.headers.host, bodyBytes: bytes })}\n`,
+      );
     });
   });
   return new Promise((resolve, reject) => {

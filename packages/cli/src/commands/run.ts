@@ -1,6 +1,6 @@
-import { formatProblem, StaticFileDiscovery } from '@portico/discovery';
-import { createProxy, type Proxy, REQUEST_CHANNEL, type RequestOutcome } from '@portico/proxy';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { formatProblem, StaticFileDiscovery } from '@portico/discovery';
+import { createProxy, type PorticoProxy, REQUEST_CHANNEL, type RequestOutcome } from '@portico/proxy';
 import type { Logger } from 'pino';
 import { withRouteCheck } from '../check-routes.ts';
 
@@ -13,7 +13,7 @@ export interface RunOptions {
 
 /** RunningPortico is a started Portico: its proxy, and `stop` to drain and shut down. */
 export interface RunningPortico {
-  readonly proxy: Proxy;
+  readonly proxy: PorticoProxy;
   stop(drainTimeoutMs?: number): Promise<void>;
 }
 
@@ -25,12 +25,13 @@ export class ConfigRejectedError extends Error {}
  * applied at once; an invalid one is logged and the last good config keeps serving.
  */
 export async function startPortico(options: RunOptions, log: Logger): Promise<RunningPortico> {
-  let proxy: Proxy | undefined;
+  let proxy: PorticoProxy | undefined;
   let startError: Error | undefined;
   const discovery = new StaticFileDiscovery(options.config, { check: withRouteCheck });
   await discovery.start(async (update) => {
     if (!update.ok) {
-      for (const problem of update.problems) log.error({ code: problem.code, where: problem.where, path: problem.path }, formatProblem(problem));
+      for (const problem of update.problems)
+        log.error({ code: problem.code, where: problem.where, path: problem.path }, formatProblem(problem));
       if (proxy === undefined) startError = new ConfigRejectedError(`${update.source} is invalid`);
       else log.warn({ source: update.source }, 'config rejected; the last good config keeps serving');
       return;
@@ -45,16 +46,20 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       const applyMs = Math.round((performance.now() - started) * 1000) / 1000;
       log.info({ source: update.source, version: snapshot.version, applyMs }, 'config applied');
     } catch (error) {
-      log.error({ err: error, source: update.source }, 'config could not be applied; the last good config keeps serving');
+      log.error(
+        { err: error, source: update.source },
+        'config could not be applied; the last good config keeps serving',
+      );
     }
   });
   if (proxy === undefined) {
     await discovery.stop();
     throw startError ?? new ConfigRejectedError(`${options.config} is invalid`);
   }
-  const running: Proxy = proxy;
+  const running: PorticoProxy = proxy;
   try {
-    for (const listener of await running.listen()) log.info(listener, `listening on http://${listener.address}:${listener.port}`);
+    for (const listener of await running.listen())
+      log.info(listener, `listening on http://${listener.address}:${listener.port}`);
   } catch (error) {
     await discovery.stop();
     await running.close({ drainTimeoutMs: 0 });

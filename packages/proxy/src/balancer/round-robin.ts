@@ -22,7 +22,8 @@ export class RoundRobin implements Selector {
   select(exclude: readonly EndpointState[]): EndpointState | undefined {
     const n = this.#endpoints.length;
     if (n === 0) return undefined;
-    if (n === 1) return exclude.length === 0 || exclude[0] !== this.#endpoints[0] ? this.#endpoints[0] : undefined;
+    if (n === 1)
+      return exclude.length === 0 || exclude[0] !== this.#endpoints[0] ? this.#endpoints[0] : undefined;
     let best = -1;
     let total = 0;
     const current = this.#current;

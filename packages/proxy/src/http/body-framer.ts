@@ -52,7 +52,7 @@ export class BodyFramer {
     this.#isRequest = isRequest;
     this.#chunked = length === -1;
     this.#untilClose = length === -2;
-    this.remaining = length > 0 ? length : 0;
+    this.remaining = Math.max(length, 0);
     this.#state = length === -1 ? SIZE : DONE;
     this.#digits = 0;
     this.#lineBytes = 0;
@@ -76,7 +76,7 @@ export class BodyFramer {
     }
     if (!this.#chunked) {
       const available = buf.length - start;
-      const take = available < this.remaining ? available : this.remaining;
+      const take = Math.min(available, this.remaining);
       this.remaining -= take;
       this.bodyBytes += take;
       return start + take;
@@ -91,7 +91,7 @@ export class BodyFramer {
       const state = this.#state;
       if (state === DATA) {
         const available = end - i;
-        const take = available < this.remaining ? available : this.remaining;
+        const take = Math.min(available, this.remaining);
         this.remaining -= take;
         this.bodyBytes += take;
         i += take;

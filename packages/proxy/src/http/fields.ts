@@ -79,7 +79,8 @@ export function parseFraming(
         const digits = part.trim();
         if (!/^\d{1,15}$/.test(digits)) return framing(isRequest, 'invalid Content-Length');
         const n = Number(digits);
-        if (length !== NO_LENGTH && n !== length) return framing(isRequest, 'conflicting Content-Length values');
+        if (length !== NO_LENGTH && n !== length)
+          return framing(isRequest, 'conflicting Content-Length values');
         length = n;
       }
     } else if (name === 'transfer-encoding') {

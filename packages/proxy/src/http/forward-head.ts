@@ -50,7 +50,7 @@ export function upstreamRequestHead(req: RequestHead, client: ClientFacts): stri
   for (let i = 0; i < names.length; i++) {
     const name = lower[i]!;
     if (HOP_BY_HOP.has(name) || SET_BY_PORTICO.has(name)) continue;
-    if (nominated !== undefined && nominated.includes(name)) continue;
+    if (nominated?.includes(name)) continue;
     head += `${names[i]}: ${values[i]}\r\n`;
   }
   if (req.bodyLength >= 0) head += `content-length: ${req.bodyLength}\r\n`;
@@ -72,7 +72,7 @@ export function downstreamResponseHead(res: ResponseHead, close: boolean): strin
   for (let i = 0; i < names.length; i++) {
     const name = lower[i]!;
     if (HOP_BY_HOP.has(name)) continue;
-    if (nominated !== undefined && nominated.includes(name)) continue;
+    if (nominated?.includes(name)) continue;
     head += `${names[i]}: ${values[i]}\r\n`;
   }
   if (res.framing >= 0) head += `content-length: ${res.framing}\r\n`;
@@ -82,14 +82,19 @@ export function downstreamResponseHead(res: ResponseHead, close: boolean): strin
 }
 
 /** connectionTokens lists the lower-case field names a message's `Connection` fields nominate, if any. */
-function connectionTokens(message: { readonly lower: readonly string[]; readonly values: readonly string[] }) {
+function connectionTokens(message: {
+  readonly lower: readonly string[];
+  readonly values: readonly string[];
+}) {
   let tokens: string[] | undefined;
   const { lower, values } = message;
   for (let i = 0; i < lower.length; i++) {
     if (lower[i] !== 'connection') continue;
     for (const token of values[i]!.split(',')) {
       const name = token.trim().toLowerCase();
-      if (name !== '' && name !== 'close' && name !== 'keep-alive') (tokens ??= []).push(name);
+      if (name === '' || name === 'close' || name === 'keep-alive') continue;
+      tokens ??= [];
+      tokens.push(name);
     }
   }
   return tokens;

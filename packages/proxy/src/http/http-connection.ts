@@ -265,7 +265,8 @@ export class HttpConnection implements Deadline, UpstreamOwner {
         this.#fail(new PorticoProxyError('PORTICO_CLIENT_TIMEOUT', 'request head timeout'));
         return;
       case FORWARDING:
-        if (!this.#requestDone) this.#fail(new PorticoProxyError('PORTICO_CLIENT_TIMEOUT', 'request body timeout'));
+        if (!this.#requestDone)
+          this.#fail(new PorticoProxyError('PORTICO_CLIENT_TIMEOUT', 'request body timeout'));
         return;
     }
   }
@@ -334,10 +335,15 @@ export class HttpConnection implements Deadline, UpstreamOwner {
 
   #readResponseHead(upstream: UpstreamConnection, chunk: Buffer): void {
     const buf = this.#resHead === undefined ? chunk : Buffer.concat([this.#resHead, chunk]);
-    const end = buf.indexOf(CRLFCRLF, this.#resHead === undefined ? 0 : Math.max(0, this.#resHead.length - 3));
+    const end = buf.indexOf(
+      CRLFCRLF,
+      this.#resHead === undefined ? 0 : Math.max(0, this.#resHead.length - 3),
+    );
     if (end < 0) {
       if (buf.length > this.#snapshot!.limits.maxResponseHeadBytes) {
-        this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_BAD_RESPONSE', 'response head too large'));
+        this.#upstreamFailed(
+          new PorticoProxyError('PORTICO_UPSTREAM_BAD_RESPONSE', 'response head too large'),
+        );
       } else {
         this.#resHead = buf;
       }
@@ -352,7 +358,9 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     }
     if (res.status < 200) {
       if (res.status === 101) {
-        this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_BAD_RESPONSE', 'unrequested protocol switch'));
+        this.#upstreamFailed(
+          new PorticoProxyError('PORTICO_UPSTREAM_BAD_RESPONSE', 'unrequested protocol switch'),
+        );
         return;
       }
       if (req.version === 11 && (res.status !== 100 || req.expectContinue)) {
@@ -415,7 +423,8 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       return;
     }
     if (this.#res === undefined && this.#resHead === undefined) {
-      const canReplay = this.#reusedUpstream && !this.#retriedStale && this.#requestDone && this.#pendingIsReplayable();
+      const canReplay =
+        this.#reusedUpstream && !this.#retriedStale && this.#requestDone && this.#pendingIsReplayable();
       if (canReplay) {
         this.#retriedStale = true; // a pooled connection the upstream had closed: retry once, fresh
         this.#state = CONNECTING;
@@ -424,7 +433,9 @@ export class HttpConnection implements Deadline, UpstreamOwner {
         return;
       }
       endpoint.failures++;
-      this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_RESET', 'upstream closed before responding'));
+      this.#upstreamFailed(
+        new PorticoProxyError('PORTICO_UPSTREAM_RESET', 'upstream closed before responding'),
+      );
       return;
     }
     if (this.#res !== undefined && this.#res.bodyLength === -2) {

@@ -42,7 +42,8 @@ export function parseRequestHead(head: string, limits: Limits): RequestHead | Po
   if (sp2 < 0 || sp2 >= requestLineLength || sp2 === sp1 + 1) return bad('malformed request line');
   const method = head.slice(0, sp1);
   for (let i = 0; i < sp1; i++) if (TOKEN[head.charCodeAt(i)] !== 1) return bad('invalid method');
-  for (let i = sp1 + 1; i < sp2; i++) if (TARGET[head.charCodeAt(i)] !== 1) return bad('invalid request target');
+  for (let i = sp1 + 1; i < sp2; i++)
+    if (TARGET[head.charCodeAt(i)] !== 1) return bad('invalid request target');
   const versionText = head.slice(sp2 + 1, requestLineLength);
   let version: 10 | 11;
   if (versionText === 'HTTP/1.1') version = 11;
@@ -56,7 +57,8 @@ export function parseRequestHead(head: string, limits: Limits): RequestHead | Po
 
   let target = head.slice(sp1 + 1, sp2);
   let host: string | undefined;
-  if (method === 'CONNECT') return new PorticoProxyError('PORTICO_METHOD_NOT_ALLOWED', 'CONNECT is not proxied');
+  if (method === 'CONNECT')
+    return new PorticoProxyError('PORTICO_METHOD_NOT_ALLOWED', 'CONNECT is not proxied');
   const first = target.charCodeAt(0);
   if (first === 0x2a /* * */) {
     if (target !== '*' || method !== 'OPTIONS') return bad('asterisk-form is only for OPTIONS *');
@@ -66,7 +68,8 @@ export function parseRequestHead(head: string, limits: Limits): RequestHead | Po
     host = absolute[1]!;
     target = absolute[2] === '' ? '/' : absolute[2]!;
     if (target.charCodeAt(0) !== 0x2f) target = `/${target}`;
-    if (!isValidAuthority(host)) return new PorticoProxyError('PORTICO_BAD_HOST', 'invalid authority in target');
+    if (!isValidAuthority(host))
+      return new PorticoProxyError('PORTICO_BAD_HOST', 'invalid authority in target');
   }
   if (target.includes('#')) return bad('request target must not contain a fragment');
 
@@ -77,7 +80,8 @@ export function parseRequestHead(head: string, limits: Limits): RequestHead | Po
   for (let i = 0; i < lower.length; i++) {
     const name = lower[i]!;
     if (name === 'host') {
-      if (hostField !== undefined) return new PorticoProxyError('PORTICO_BAD_HOST', 'more than one Host field');
+      if (hostField !== undefined)
+        return new PorticoProxyError('PORTICO_BAD_HOST', 'more than one Host field');
       hostField = values[i]!;
     } else if (name === 'connection') {
       const tokens = values[i]!.toLowerCase();

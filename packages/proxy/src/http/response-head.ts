@@ -38,7 +38,8 @@ export function parseResponseHead(head: string, method: string): ResponseHead | 
     return bad('invalid status code');
   }
   const reason = statusLine.length > 13 ? statusLine.slice(13) : '';
-  for (let i = 0; i < reason.length; i++) if (FIELD_VALUE[reason.charCodeAt(i)] !== 1) return bad('invalid reason');
+  for (let i = 0; i < reason.length; i++)
+    if (FIELD_VALUE[reason.charCodeAt(i)] !== 1) return bad('invalid reason');
 
   const fields = parseFields(head, lineEnd < 0 ? head.length : lineEnd + 2, MAX_RESPONSE_FIELDS);
   if (fields instanceof PorticoProxyError) return bad(fields.message);

@@ -30,7 +30,11 @@ export class UpstreamConnection implements Deadline {
   #closed = false;
   readonly #onClosed: (upstream: UpstreamConnection) => void;
 
-  constructor(endpoint: EndpointState, owner: UpstreamOwner, onClosed: (upstream: UpstreamConnection) => void) {
+  constructor(
+    endpoint: EndpointState,
+    owner: UpstreamOwner,
+    onClosed: (upstream: UpstreamConnection) => void,
+  ) {
     this.endpoint = endpoint;
     this.owner = owner;
     this.#onClosed = onClosed;

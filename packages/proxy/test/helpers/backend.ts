@@ -44,7 +44,9 @@ export async function startBackend(name: string, handler?: Handler): Promise<Bac
     });
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ backend: name, method: req.method, url: req.url, bytes, headers: req.headers }));
+      res.end(
+        JSON.stringify({ backend: name, method: req.method, url: req.url, bytes, headers: req.headers }),
+      );
     });
   });
   server.on('connection', (socket: Socket) => {

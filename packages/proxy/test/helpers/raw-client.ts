@@ -53,7 +53,8 @@ export class RawClient {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.text, this.#closed)) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out; received so far: ${JSON.stringify(this.text.slice(0, 500))}`);
+      if (left <= 0)
+        throw new Error(`timed out; received so far: ${JSON.stringify(this.text.slice(0, 500))}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.#waiters.push(() => {

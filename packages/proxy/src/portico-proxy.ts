@@ -18,7 +18,7 @@ export interface BoundListener {
   readonly port: number;
 }
 
-/** CloseOptions govern `Proxy.close`. */
+/** CloseOptions govern `PorticoProxy.close`. */
 export interface CloseOptions {
   /** drainTimeoutMs bounds how long in-flight requests may finish; defaults to `shutdown.drainTimeoutMs`. */
   readonly drainTimeoutMs?: number;
@@ -31,11 +31,11 @@ interface ListenerRuntime {
 }
 
 /**
- * Proxy is a running Portico data plane: listeners, the current snapshot, upstream pools. `apply` swaps in
+ * PorticoProxy is a running Portico data plane: listeners, the current snapshot, upstream pools. `apply` swaps in
  * a new config in one assignment (requests in flight keep the snapshot they started with), binding new
  * listeners and closing removed ones; `close` drains.
  */
-export class Proxy implements ConnectionContext {
+export class PorticoProxy implements ConnectionContext {
   readonly counters: ProxyCounters = createCounters();
   readonly sweeper = new DeadlineSweeper();
   readonly pool: UpstreamPool;
@@ -49,7 +49,10 @@ export class Proxy implements ConnectionContext {
 
   constructor(config: PorticoConfig) {
     this.#snapshot = compileSnapshot(config, this.#registry, ++this.#version);
-    this.pool = new UpstreamPool(this.sweeper, { ...config.upstreamPool, upstreamIdleMs: config.timeouts.upstreamIdleMs });
+    this.pool = new UpstreamPool(this.sweeper, {
+      ...config.upstreamPool,
+      upstreamIdleMs: config.timeouts.upstreamIdleMs,
+    });
   }
 
   get snapshot(): Snapshot {
@@ -79,7 +82,8 @@ export class Proxy implements ConnectionContext {
     this.#snapshot = snapshot;
     this.pool.configure({ ...config.upstreamPool, upstreamIdleMs: config.timeouts.upstreamIdleMs });
     const used = new Set<EndpointState>();
-    for (const service of snapshot.services.values()) for (const endpoint of service.endpoints) used.add(endpoint);
+    for (const service of snapshot.services.values())
+      for (const endpoint of service.endpoints) used.add(endpoint);
     for (const endpoint of this.#registry.retireAllBut(used)) this.pool.closeIdle(endpoint);
     if (this.#listeners.size > 0) await this.#reconcileListeners(config.listeners);
     if (configAppliedChannel.hasSubscribers) configAppliedChannel.publish({ version: snapshot.version });
@@ -94,7 +98,11 @@ export class Proxy implements ConnectionContext {
 
   /** listeners lists the bound listeners. */
   listeners(): BoundListener[] {
-    return [...this.#listeners.values()].map((l) => ({ name: l.config.name, address: l.config.address, port: l.port }));
+    return [...this.#listeners.values()].map((l) => ({
+      name: l.config.name,
+      address: l.config.address,
+      port: l.port,
+    }));
   }
 
   async #reconcileListeners(wanted: readonly ListenerConfig[]): Promise<void> {
@@ -145,7 +153,9 @@ export class Proxy implements ConnectionContext {
   async close(options: CloseOptions = {}): Promise<void> {
     const drainTimeoutMs = options.drainTimeoutMs ?? this.#snapshot.config.shutdown.drainTimeoutMs;
     this.#draining = true;
-    const closed = [...this.#listeners.values()].map((l) => new Promise((resolve) => l.server.close(resolve)));
+    const closed = [...this.#listeners.values()].map(
+      (l) => new Promise((resolve) => l.server.close(resolve)),
+    );
     this.#listeners.clear();
     for (const connection of [...this.#connections]) connection.drain();
     const deadline = Date.now() + drainTimeoutMs;
@@ -164,6 +174,6 @@ function listenerKey(config: ListenerConfig): string {
 }
 
 /** createProxy builds a proxy for a validated config; call `listen()` to start serving. */
-export function createProxy(config: PorticoConfig): Proxy {
-  return new Proxy(config);
+export function createProxy(config: PorticoConfig): PorticoProxy {
+  return new PorticoProxy(config);
 }

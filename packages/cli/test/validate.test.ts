@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runPortico } from './helpers/portico-process.ts';
+
+const fixture = (name: string) => fileURLToPath(new URL(`fixtures/${name}`, import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../../../examples/static/portico.yaml', import.meta.url));
+
+/** Each malformed file, and the lines `portico validate` must print for it (file:line:col: path: message). */
+const CASES: [string, RegExp[]][] = [
+  [
+    'bad-syntax.yaml',
+    [/^error: .*bad-syntax\.yaml:7:1: Flow sequence in block collection must be sufficiently indented/m],
+  ],
+  [
+    'bad-enum.yaml',
+    [
+      /^error: .*bad-enum\.yaml:8:15: routes\[0\]\.paths\[0\]\.type: must be one of Exact, Prefix, ImplementationSpecific, got "Regex"$/m,
+    ],
+  ],
+  [
+    'unknown-field.yaml',
+    [
+      /^error: .*unknown-field\.yaml:3:11: listeners\[0\]\.port: must be integer, got "80a"$/m,
+      /^error: .*unknown-field\.yaml:5:5: routes\[0\]: unknown field "hots" \(did you mean "host"\?\)$/m,
+    ],
+  ],
+  [
+    'missing-service.json',
+    [
+      /^error: .*missing-service\.json:3:73: routes\[0\]\.paths\[0\]\.service: no service named "api" \(known: web\)$/m,
+    ],
+  ],
+  [
+    'bad-host.yaml',
+    [
+      /^error: .*bad-host\.yaml:5:11: routes\[0\]\.host: a bare "\*" is not a valid host; omit the host to match every host$/m,
+      /^error: .*bad-host\.yaml:11:15: routes\[1\]\.paths\[0\]\.path: "\/a\/\/b" must not contain "\/\/"$/m,
+    ],
+  ],
+  [
+    'does-not-exist.yaml',
+    [/^error: .*does-not-exist\.yaml: cannot read .*does-not-exist\.yaml: no such file$/m],
+  ],
+];
+
+describe('portico validate', () => {
+  for (const [name, expected] of CASES) {
+    it(`explains what is wrong with ${name}, where, and exits 1`, async () => {
+      const { code, stdout } = await runPortico(['validate', fixture(name)]);
+      assert.equal(code, 1, stdout);
+      for (const line of expected) assert.match(stdout, line);
+      assert.match(stdout, /: invalid \(\d+ errors?\)$/m);
+    });
+  }
+
+  it('accepts the example config and exits 0', async () => {
+    const { code, stdout } = await runPortico(['validate', EXAMPLE]);
+    assert.equal(code, 0, stdout);
+    assert.match(stdout, /valid \(1 listeners, 2 routes, 2 services\)/);
+  });
+
+  it('prints usage with --help and the version with --version', async () => {
+    const help = await runPortico(['--help']);
+    assert.equal(help.code, 0);
+    for (const command of ['run', 'validate', 'demo'])
+      assert.match(help.stdout, new RegExp(`^  ${command}\\b`, 'm'));
+    const version = await runPortico(['--version']);
+    assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
+  });
+
+  it('refuses to start `run` on an invalid config, with the same errors, exit 1', async () => {
+    const { code, stdout } = await runPortico(['run', '--config', fixture('bad-enum.yaml')]);
+    assert.equal(code, 1);
+    assert.match(stdout, /must be one of Exact, Prefix, ImplementationSpecific/);
+  });
+});

@@ -1,0 +1,92 @@
+import { PorticoConfigSchema } from '@portico/config';
+
+/** JsonSchema is the part of a JSON Schema these renderers read. */
+interface JsonSchema {
+  type?: string;
+  enum?: unknown[];
+  items?: JsonSchema;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  default?: unknown;
+  description?: string;
+  minimum?: number;
+  maximum?: number;
+  pattern?: string;
+  minItems?: number;
+}
+
+/** renderSchema is the published JSON Schema of `portico.yaml` (`schema/portico.schema.json`). */
+export function renderSchema(): string {
+  const schema = {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://portico.dev/schema/portico.schema.json',
+    ...JSON.parse(JSON.stringify(PorticoConfigSchema)),
+  };
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}
+
+function typeOf(schema: JsonSchema): string {
+  if (schema.enum) return schema.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
+  if (schema.type === 'array')
+    return `list of ${schema.items?.type === 'object' ? 'objects' : typeOf(schema.items ?? {})}`;
+  let type = schema.type ?? 'any';
+  if (schema.minimum !== undefined || schema.maximum !== undefined) {
+    type += ` ${schema.minimum ?? ''}..${schema.maximum === 2 ** 40 ? '' : (schema.maximum ?? '')}`;
+  }
+  return type;
+}
+
+function defaultOf(schema: JsonSchema, required: boolean): string {
+  if (required) return 'required';
+  if (schema.default === undefined) return '-';
+  if (typeof schema.default === 'object')
+    return JSON.stringify(schema.default) === '{}' ? 'see below' : '`[]`';
+  return `\`${String(schema.default)}\``;
+}
+
+function section(title: string, schema: JsonSchema, out: string[], path: string): void {
+  out.push(
+    `## \`${path}\``,
+    '',
+    schema.description ?? title,
+    '',
+    '| field | type | default | description |',
+    '|---|---|---|---|',
+  );
+  const nested: [string, JsonSchema][] = [];
+  for (const [name, field] of Object.entries(schema.properties ?? {})) {
+    if (name === '$schema') continue;
+    const required = schema.required?.includes(name) ?? false;
+    out.push(
+      `| \`${name}\` | ${typeOf(field)} | ${defaultOf(field, required)} | ${field.description ?? ''} |`,
+    );
+    const child = field.type === 'array' ? field.items : field;
+    if (child?.type === 'object') {
+      const childPath = `${path === '(root)' ? '' : `${path}.`}${name}${field.type === 'array' ? '[]' : ''}`;
+      nested.push([
+        childPath,
+        { ...child, description: field.description ?? child.description ?? childPath },
+      ]);
+    }
+  }
+  out.push('');
+  for (const [childPath, child] of nested) section(childPath, child, out, childPath);
+}
+
+/** renderConfigReference is `docs/config.md`: every field of the config, its type, unit and default. */
+export function renderConfigReference(): string {
+  const out = [
+    '# Configuration reference',
+    '',
+    '<!-- Generated from the schema by `pnpm docs:generate`; a test fails when this file is out of date. -->',
+    '',
+    'A config file is YAML or JSON (`portico.yaml`). Editors complete and check it from',
+    '[`schema/portico.schema.json`](../schema/portico.schema.json): add',
+    '`# yaml-language-server: $schema=<path>/schema/portico.schema.json` at the top of the file.',
+    'Field names carry their unit (`...Ms` milliseconds, `...Bytes` bytes). `portico validate <file>` checks a',
+    'file and names each problem by line, column and path.',
+    '',
+  ];
+  section('The whole document.', PorticoConfigSchema as unknown as JsonSchema, out, '(root)');
+  return `${out.join('\n')}`;
+}

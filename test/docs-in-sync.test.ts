@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { CONFIG_ERROR_CODES } from '@portico/config';
+import { DISCOVERY_ERROR_CODES } from '@portico/discovery';
+import { PROXY_ERROR_CODES } from '@portico/proxy';
+import { ROUTE_ISSUE_CODES } from '@portico/router';
+import { renderConfigReference, renderSchema } from '../scripts/docs-renderers.ts';
+
+const root = new URL('../', import.meta.url);
+const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory())
+      return name === 'node_modules' || name === 'dist' ? [] : sourceFiles(path);
+    return path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+describe('docs stay true to the code', () => {
+  it('docs/errors.md lists exactly the error codes the packages define', () => {
+    const defined = new Set([
+      ...Object.keys(CONFIG_ERROR_CODES),
+      ...Object.keys(DISCOVERY_ERROR_CODES),
+      ...Object.keys(PROXY_ERROR_CODES),
+      ...Object.keys(ROUTE_ISSUE_CODES),
+    ]);
+    const documented = new Set(
+      [...read('docs/errors.md').matchAll(/`(PORTICO_[A-Z_]+)`/g)].map((m) => m[1]!),
+    );
+    assert.deepEqual(
+      [...documented].filter((c) => !defined.has(c)),
+      [],
+      'documented but not defined',
+    );
+    assert.deepEqual(
+      [...defined].filter((c) => !documented.has(c)),
+      [],
+      'defined but not documented',
+    );
+  });
+
+  it('every PORTICO_ code used in the source is a defined one', () => {
+    const defined = new Set([
+      ...Object.keys(CONFIG_ERROR_CODES),
+      ...Object.keys(DISCOVERY_ERROR_CODES),
+      ...Object.keys(PROXY_ERROR_CODES),
+      ...Object.keys(ROUTE_ISSUE_CODES),
+    ]);
+    const used = new Set<string>();
+    for (const file of sourceFiles(new URL('packages', root).pathname)) {
+      if (!file.includes('/src/')) continue;
+      for (const m of readFileSync(file, 'utf8').matchAll(/'(PORTICO_[A-Z_]+)'/g)) used.add(m[1]!);
+    }
+    assert.deepEqual(
+      [...used].filter((c) => !defined.has(c)),
+      [],
+    );
+  });
+
+  it('the proxy error table states the status each code answers with', () => {
+    const doc = read('docs/errors.md');
+    for (const [code, { status, source }] of Object.entries(PROXY_ERROR_CODES)) {
+      assert.match(
+        doc,
+        new RegExp(`\\|\\s*\`${code}\`\\s*\\|\\s*${status}\\s*\\|\\s*${source}\\s*\\|`),
+        code,
+      );
+    }
+  });
+
+  it('docs/config.md and schema/portico.schema.json are generated from the current schema (pnpm docs:generate)', () => {
+    assert.equal(read('docs/config.md'), renderConfigReference());
+    assert.equal(read('schema/portico.schema.json'), renderSchema());
+  });
+});
