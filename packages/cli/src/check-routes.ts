@@ -12,7 +12,7 @@ export interface RouteCheck {
 export function checkRoutes(config: PorticoConfig, locate: (path: string) => string): RouteCheck {
   const specs = config.routes.map((route) => ({
     ...(route.host === undefined ? {} : { host: route.host }),
-    paths: route.paths.map((p) => ({ path: p.path, type: p.type, target: p.service })),
+    paths: route.paths.map((p) => ({ path: p.path, type: p.type, regex: p.regex, target: p.service })),
   }));
   const { issues } = compileRouteTable(specs);
   const errors: FileProblem[] = [];

@@ -53,6 +53,13 @@ export const RoutePathSchema = Type.Object(
     type: Type.Optional(
       StringEnum(PATH_TYPES, { default: DEFAULT_PATH_TYPE, description: 'How `path` matches (Ingress v1).' }),
     ),
+    regex: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          'With type ImplementationSpecific: `path` is a regular expression matched from the start of the request path.',
+      }),
+    ),
     service: Type.String({ minLength: 1, description: 'Name of the service that serves this path.' }),
   },
   { additionalProperties: false },

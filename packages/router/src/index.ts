@@ -1,14 +1,14 @@
+export { type Explanation, explain, type RuleVerdict, type Verdict } from './explain.ts';
 export { type HostPattern, hostFromHeader, parseHostPattern } from './host.ts';
 export { checkRulePath, type PathType, prefixKey, requestPath } from './path.ts';
 export {
   type CompiledRoutes,
   compileRouteTable,
-  type PathSpec,
+  type HostSelection,
   ROUTE_ISSUE_CODES,
   type RouteIssue,
   type RouteIssueCode,
-  type RouteSpec,
   RouteTable,
   type RouteTableOptions,
-  type Rule,
 } from './route-table.ts';
+export { describeRule, type PathSpec, type Rule, type RouteSpec } from './rule.ts';

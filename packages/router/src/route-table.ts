@@ -1,40 +1,13 @@
 import { type HostPattern, hostFromHeader, parseHostPattern } from './host.ts';
-import { checkRulePath, type PathType, prefixKey } from './path.ts';
-
-/** PathSpec is one path of a route: what it matches and where it sends requests. */
-export interface PathSpec<T> {
-  readonly path: string;
-  readonly type: PathType;
-  readonly target: T;
-}
-
-/** RouteSpec is one rule: an optional host (exact or `*.example.com`) and its paths. */
-export interface RouteSpec<T> {
-  /** name identifies the route in logs, metrics and `explain`; defaults to `routes[i]`. */
-  readonly name?: string;
-  /** host is omitted (or empty) for a rule that matches every host not matched otherwise. */
-  readonly host?: string;
-  readonly paths: readonly PathSpec<T>[];
-}
-
-/** Rule is one compiled path rule, as `match` returns it. */
-export interface Rule<T> {
-  /** id locates the rule in the specs: `routes[2].paths[0]`. */
-  readonly id: string;
-  /** routeName is the route's name, or `routes[i]`. */
-  readonly routeName: string;
-  /** host is the rule's host in lower case, or undefined for any host. */
-  readonly host: string | undefined;
-  readonly path: string;
-  readonly type: PathType;
-  readonly target: T;
-}
+import { checkRulePath } from './path.ts';
+import { PathTable } from './path-table.ts';
+import { describeRule, type Rule, type RouteSpec } from './rule.ts';
 
 /** ROUTE_ISSUE_CODES lists every code a `RouteIssue` carries. */
 export const ROUTE_ISSUE_CODES = {
   PORTICO_ROUTE_INVALID_HOST: 'A rule host is not a DNS name or a "*." wildcard (a bare "*", an IP, a port).',
   PORTICO_ROUTE_INVALID_PATH:
-    'A rule path is not absolute or holds "//", "/./", "/../", "%2f", "?", "#" or controls.',
+    'A rule path is not absolute, holds "//", "/./", "/../", "%2f", "?", "#" or controls, or is a bad regex.',
   PORTICO_ROUTE_DUPLICATE: 'A rule repeats an earlier one (same host, path and type) and can never match.',
 } as const;
 
@@ -44,7 +17,7 @@ export type RouteIssueCode = keyof typeof ROUTE_ISSUE_CODES;
 export interface RouteIssue {
   readonly code: RouteIssueCode;
   readonly severity: 'error' | 'warning';
-  /** at locates the rule: `routes[2].paths[0]`, or `routes[2].host`. */
+  /** at locates the rule: `routes[2].paths[0].path`, or `routes[2].host`. */
   readonly at: string;
   readonly message: string;
 }
@@ -55,75 +28,35 @@ export interface RouteTableOptions<T> {
   readonly defaultTarget?: T;
 }
 
-/** PathTable holds the rules of one host pattern: exact paths and element-wise prefixes. */
-class PathTable<T> {
-  readonly exact = new Map<string, Rule<T>>();
-  readonly prefix = new Map<string, Rule<T>>();
-  /** prefixLengths[n] is 1 when some prefix key has length n, so lookups skip lengths no rule has. */
-  prefixLengths = new Uint8Array(1);
-  root: Rule<T> | undefined;
-
-  add(rule: Rule<T>): Rule<T> | undefined {
-    if (rule.type === 'Exact') {
-      const existing = this.exact.get(rule.path);
-      if (existing) return existing;
-      this.exact.set(rule.path, rule);
-      return undefined;
-    }
-    const key = prefixKey(rule.path);
-    if (key === '') {
-      if (this.root) return this.root;
-      this.root = rule;
-      return undefined;
-    }
-    const existing = this.prefix.get(key);
-    if (existing) return existing;
-    this.prefix.set(key, rule);
-    if (key.length >= this.prefixLengths.length) {
-      const grown = new Uint8Array(key.length + 1);
-      grown.set(this.prefixLengths);
-      this.prefixLengths = grown;
-    }
-    this.prefixLengths[key.length] = 1;
-    return undefined;
-  }
-
-  match(path: string): Rule<T> | undefined {
-    const exact = this.exact.size === 0 ? undefined : this.exact.get(path);
-    if (exact) return exact;
-    if (this.prefix.size > 0) {
-      const lengths = this.prefixLengths;
-      let end = path.length;
-      if (end > 1 && path.charCodeAt(end - 1) === 0x2f) end--;
-      while (end > 0) {
-        if (end < lengths.length && lengths[end] === 1) {
-          const rule = this.prefix.get(end === path.length ? path : path.slice(0, end));
-          if (rule) return rule;
-        }
-        end = path.lastIndexOf('/', end - 1);
-      }
-    }
-    return this.root;
-  }
-
-  rules(): Rule<T>[] {
-    return [...this.exact.values(), ...this.prefix.values(), ...(this.root ? [this.root] : [])];
-  }
+/** HostSelection says which host table a request host selects, and why. */
+export interface HostSelection<T> {
+  readonly kind: 'exact' | 'wildcard' | 'any' | 'none';
+  /** pattern is the selected host pattern as written in rules (`*.foo.com`), or undefined. */
+  readonly pattern: string | undefined;
+  readonly table: PathTable<T> | undefined;
 }
 
+/** MAX_REGEX_LENGTH bounds a regex rule, which runs on every request to its host. */
+const MAX_REGEX_LENGTH = 1_024;
+
 /**
- * RouteTable is an immutable set of host and path rules with Kubernetes Ingress v1 semantics: the host
- * is chosen first (exact beats `*.wildcard`, which beats rules without a host), then the longest matching
- * path of that host wins, `Exact` before `Prefix` on equal length. Build it with `compileRouteTable`.
+ * RouteTable is an immutable set of host and path rules with Kubernetes Ingress v1 semantics: the host is
+ * chosen first (exact beats `*.wildcard`, which beats rules without a host), then the longest matching
+ * path of that host wins, `Exact` before `Prefix` on equal length. There is no fallback from a chosen host
+ * to another host's rules: a host with rules but no matching path gets the default (or 404), as nginx's
+ * server blocks do. Build it with `compileRouteTable`; derive a changed one with `withHosts`.
  */
 export class RouteTable<T> {
-  readonly #exact = new Map<string, PathTable<T>>();
-  readonly #wildcard = new Map<string, PathTable<T>>();
+  readonly #exact: Map<string, PathTable<T>>;
+  readonly #wildcard: Map<string, PathTable<T>>;
   #any: PathTable<T> | undefined;
   readonly #defaultRule: Rule<T> | undefined;
 
   /** @internal Use `compileRouteTable`. */
-  constructor(defaultTarget: T | undefined) {
+  constructor(defaultTarget: T | undefined, from?: RouteTable<T>) {
+    this.#exact = new Map(from === undefined ? undefined : from.#exact);
+    this.#wildcard = new Map(from === undefined ? undefined : from.#wildcard);
+    this.#any = from === undefined ? undefined : from.#any;
     this.#defaultRule =
       defaultTarget === undefined
         ? undefined
@@ -133,28 +66,9 @@ export class RouteTable<T> {
             host: undefined,
             path: '/',
             type: 'Prefix',
+            regex: undefined,
             target: defaultTarget,
           };
-  }
-
-  /** @internal Adds a rule; returns the rule it collides with, if any. */
-  add(pattern: HostPattern, rule: Rule<T>): Rule<T> | undefined {
-    return this.#tableFor(pattern).add(rule);
-  }
-
-  #tableFor(pattern: HostPattern): PathTable<T> {
-    if (pattern.kind === 'any') {
-      this.#any ??= new PathTable<T>();
-      return this.#any;
-    }
-    const map = pattern.kind === 'exact' ? this.#exact : this.#wildcard;
-    const key = pattern.kind === 'exact' ? pattern.name : pattern.suffix;
-    let table = map.get(key);
-    if (!table) {
-      table = new PathTable<T>();
-      map.set(key, table);
-    }
-    return table;
   }
 
   /**
@@ -179,7 +93,20 @@ export class RouteTable<T> {
     return this.#any;
   }
 
-  /** rules lists every compiled rule, hosts in insertion order. */
+  /** selectHost tells which host table `host` (a Host header) selects, for `explain`. */
+  selectHost(host: string): HostSelection<T> {
+    const name = hostFromHeader(host);
+    const exact = this.#exact.get(name);
+    if (exact) return { kind: 'exact', pattern: name, table: exact };
+    const dot = name.indexOf('.');
+    const suffix = dot > 0 ? name.slice(dot + 1) : undefined;
+    const wildcard = suffix === undefined ? undefined : this.#wildcard.get(suffix);
+    if (wildcard) return { kind: 'wildcard', pattern: `*.${suffix}`, table: wildcard };
+    if (this.#any) return { kind: 'any', pattern: undefined, table: this.#any };
+    return { kind: 'none', pattern: undefined, table: undefined };
+  }
+
+  /** rules lists every compiled rule: exact hosts, then wildcards, then rules without a host. */
   rules(): Rule<T>[] {
     const out: Rule<T>[] = [];
     for (const table of this.#exact.values()) out.push(...table.rules());
@@ -188,10 +115,64 @@ export class RouteTable<T> {
     return out;
   }
 
+  /** hostCount is the number of distinct host patterns with rules. */
+  get hostCount(): number {
+    return this.#exact.size + this.#wildcard.size + (this.#any ? 1 : 0);
+  }
+
   /** defaultRule is the rule serving unmatched requests, if a default target was given. */
   get defaultRule(): Rule<T> | undefined {
     return this.#defaultRule;
   }
+
+  /**
+   * withHosts returns a new table in which the rules of the host patterns named in `hosts` (as written,
+   * `undefined` for rules without a host) are replaced by those `specs` give for them; every other host's
+   * rules are shared with this table, not rebuilt. Specs for hosts not in `hosts` are ignored.
+   */
+  withHosts(hosts: Iterable<string | undefined>, specs: readonly RouteSpec<T>[]): CompiledRoutes<T> {
+    const next = new RouteTable<T>(this.#defaultRule?.target, this);
+    const replaced = new Set<string>();
+    for (const host of hosts) {
+      const pattern = parseHostPattern(host);
+      if (typeof pattern === 'string') continue;
+      next.#remove(pattern);
+      replaced.add(patternKey(pattern));
+    }
+    const issues: RouteIssue[] = [];
+    addSpecs(next, specs, issues, (pattern) => replaced.has(patternKey(pattern)));
+    return { table: next, issues };
+  }
+
+  #remove(pattern: HostPattern): void {
+    if (pattern.kind === 'any') this.#any = undefined;
+    else if (pattern.kind === 'exact') this.#exact.delete(pattern.name);
+    else this.#wildcard.delete(pattern.suffix);
+  }
+
+  /** @internal Adds a rule; returns the rule it collides with, if any. */
+  add(pattern: HostPattern, rule: Rule<T>): Rule<T> | undefined {
+    return this.#tableFor(pattern).add(rule);
+  }
+
+  #tableFor(pattern: HostPattern): PathTable<T> {
+    if (pattern.kind === 'any') {
+      this.#any ??= new PathTable<T>();
+      return this.#any;
+    }
+    const map = pattern.kind === 'exact' ? this.#exact : this.#wildcard;
+    const key = pattern.kind === 'exact' ? pattern.name : pattern.suffix;
+    let table = map.get(key);
+    if (!table) {
+      table = new PathTable<T>();
+      map.set(key, table);
+    }
+    return table;
+  }
+}
+
+function patternKey(pattern: HostPattern): string {
+  return pattern.kind === 'any' ? '' : pattern.kind === 'exact' ? pattern.name : `*.${pattern.suffix}`;
 }
 
 /** CompiledRoutes is the outcome of `compileRouteTable`: the table and what was wrong with the specs. */
@@ -212,37 +193,39 @@ export function compileRouteTable<T>(
 ): CompiledRoutes<T> {
   const table = new RouteTable<T>(options.defaultTarget);
   const issues: RouteIssue[] = [];
+  addSpecs(table, specs, issues, () => true);
+  return { table, issues };
+}
+
+function addSpecs<T>(
+  table: RouteTable<T>,
+  specs: readonly RouteSpec<T>[],
+  issues: RouteIssue[],
+  accept: (pattern: HostPattern) => boolean,
+): void {
   specs.forEach((spec, i) => {
-    const routeName = spec.name ?? `routes[${i}]`;
+    const specId = spec.id ?? `routes[${i}]`;
     const pattern = parseHostPattern(spec.host);
     if (typeof pattern === 'string') {
-      issues.push({
-        code: 'PORTICO_ROUTE_INVALID_HOST',
-        severity: 'error',
-        at: `routes[${i}].host`,
-        message: pattern,
-      });
+      issues.push({ code: 'PORTICO_ROUTE_INVALID_HOST', severity: 'error', at: `${specId}.host`, message: pattern });
       return;
     }
+    if (!accept(pattern)) return;
+    const host = pattern.kind === 'any' ? undefined : spec.host!.toLowerCase();
     spec.paths.forEach((pathSpec, j) => {
-      const id = `routes[${i}].paths[${j}]`;
-      const problem = checkRulePath(pathSpec.path);
-      if (problem) {
-        issues.push({
-          code: 'PORTICO_ROUTE_INVALID_PATH',
-          severity: 'error',
-          at: `${id}.path`,
-          message: problem,
-        });
+      const id = `${specId}.paths[${j}]`;
+      const compiled = compilePath(pathSpec.path, pathSpec.type, pathSpec.regex === true);
+      if (typeof compiled === 'string') {
+        issues.push({ code: 'PORTICO_ROUTE_INVALID_PATH', severity: 'error', at: `${id}.path`, message: compiled });
         return;
       }
-      const host = pattern.kind === 'any' ? undefined : (spec.host?.toLowerCase() ?? undefined);
       const rule: Rule<T> = {
         id,
-        routeName,
+        routeName: spec.name ?? specId,
         host,
         path: pathSpec.path,
         type: pathSpec.type,
+        regex: compiled ?? undefined,
         target: pathSpec.target,
       };
       const existing = table.add(pattern, rule);
@@ -256,9 +239,17 @@ export function compileRouteTable<T>(
       }
     });
   });
-  return { table, issues };
 }
 
-function describeRule(rule: Rule<unknown>): string {
-  return `${rule.type} ${rule.path} on ${rule.host ?? 'any host'}`;
+/** compilePath checks a rule path and returns its regex (regex rules), null (others), or a problem. */
+function compilePath(path: string, type: string, regex: boolean): RegExp | null | string {
+  if (!regex) return checkRulePath(path) ?? null;
+  if (type !== 'ImplementationSpecific') return `"${path}": only ImplementationSpecific paths can be regular expressions`;
+  if (!path.startsWith('/')) return `"${path}" must start with "/"`;
+  if (path.length > MAX_REGEX_LENGTH) return `regular expression longer than ${MAX_REGEX_LENGTH} characters`;
+  try {
+    return new RegExp(`^(?:${path})`);
+  } catch (error) {
+    return `"${path}" is not a valid regular expression: ${(error as Error).message}`;
+  }
 }
