@@ -1,4 +1,5 @@
 export { checkRoutes, type RouteCheck } from './check-routes.ts';
+export { explainCommand } from './commands/explain.ts';
 export { ConfigRejectedError, type RunningPortico, type RunOptions, startPortico } from './commands/run.ts';
 export { validateCommand } from './commands/validate.ts';
 export { VERSION } from './version.ts';

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { runDemo } from './commands/demo.ts';
+import { explainCommand } from './commands/explain.ts';
 import { ConfigRejectedError, type RunningPortico, startPortico } from './commands/run.ts';
 import { validateCommand } from './commands/validate.ts';
 import { VERSION } from './version.ts';
@@ -83,6 +84,22 @@ program
   .argument('<file>', 'YAML or JSON config file')
   .action(async (file: string) => {
     process.exitCode = await validateCommand(file, (line) => console.log(line));
+  });
+
+program
+  .command('explain')
+  .description(
+    'tell which route serves a URL and why every other route does not; exit 0 routed, 2 for a 404, 1 on error',
+  )
+  .requiredOption('-c, --config <file>', 'YAML or JSON config file')
+  .option('--json', 'print the explanation as JSON', false)
+  .argument('<url>', 'the request to explain, as http://host/path')
+  .addHelpText(
+    'after',
+    '\nExample:\n  portico explain --config portico.yaml http://shop.example.com/api/users',
+  )
+  .action(async (url: string, options: { config: string; json: boolean }) => {
+    process.exitCode = await explainCommand(options.config, url, options.json, (line) => console.log(line));
   });
 
 program

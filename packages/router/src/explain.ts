@@ -42,20 +42,32 @@ export function explain<T>(table: RouteTable<T>, host: string, path: string): Ex
   const verdicts: RuleVerdict<T>[] = [];
   for (const rule of table.rules()) {
     if (!selected.has(rule)) {
-      verdicts.push({ rule, verdict: 'other-host', reason: otherHostReason(rule, name, selection.kind, selection.pattern) });
+      verdicts.push({ rule, verdict: 'other-host', reason: otherHostReason(rule, name, selection.pattern) });
       continue;
     }
     if (rule === match) {
-      verdicts.push({ rule, verdict: 'matched', reason: `${describeRule(rule)} matches ${path} (${winnerLength} characters)` });
+      verdicts.push({
+        rule,
+        verdict: 'matched',
+        reason: `${describeRule(rule)} matches ${path} (${winnerLength} characters)`,
+      });
       continue;
     }
     const length = matchLength(rule, path);
     if (length < 0) {
       verdicts.push({ rule, verdict: 'no-match', reason: noMatchReason(rule, path) });
     } else if (length < winnerLength) {
-      verdicts.push({ rule, verdict: 'shorter', reason: `matches only ${length} characters; ${match!.path} matches ${winnerLength}` });
+      verdicts.push({
+        rule,
+        verdict: 'shorter',
+        reason: `matches only ${length} characters; ${match!.path} matches ${winnerLength}`,
+      });
     } else {
-      verdicts.push({ rule, verdict: 'tied', reason: `matches ${length} characters too; ${match!.type} ${match!.path} wins the tie (Exact, then Prefix, then regex)` });
+      verdicts.push({
+        rule,
+        verdict: 'tied',
+        reason: `matches ${length} characters too; ${match!.type} ${match!.path} wins the tie (Exact, then Prefix, then regex)`,
+      });
     }
   }
   return {
@@ -69,19 +81,22 @@ export function explain<T>(table: RouteTable<T>, host: string, path: string): Ex
   };
 }
 
-function otherHostReason(rule: Rule<unknown>, host: string, kind: string, pattern: string | undefined): string {
-  const ruleHost = rule.host ?? 'any host';
-  if (kind === 'none') return `host ${host} matches no rule host (${ruleHost})`;
-  if (rule.host === undefined) return `rules without a host apply only to hosts no rule names; ${host} selects ${pattern}`;
-  if (rule.host.startsWith('*.') && host.endsWith(rule.host.slice(1)) && host.indexOf('.') === host.length - rule.host.length + 1) {
-    return `${ruleHost} matches too, but the exact host ${pattern} wins`;
+function otherHostReason(rule: Rule<unknown>, host: string, pattern: string | undefined): string {
+  if (rule.host === undefined)
+    return `rules without a host apply only to hosts no rule names; ${host} selects ${pattern}`;
+  if (rule.host.startsWith('*.')) {
+    const suffix = rule.host.slice(1);
+    if (host.endsWith(suffix) && host.indexOf('.') === host.length - suffix.length) {
+      return `${rule.host} matches too, but the exact host ${pattern} wins`;
+    }
+    if (host.endsWith(suffix)) return `${rule.host} covers exactly one label, not ${host}`;
   }
-  if (rule.host.startsWith('*.')) return `${ruleHost} covers exactly one label, not ${host}`;
-  return `host ${ruleHost} is not ${host}`;
+  return `host ${rule.host} is not ${host}`;
 }
 
 function noMatchReason(rule: Rule<unknown>, path: string): string {
   if (rule.regex !== undefined) return `regex ${rule.path} does not match the start of ${path}`;
-  if (rule.type === 'Exact') return `Exact ${rule.path} needs the whole path to be ${rule.path} (case-sensitive)`;
+  if (rule.type === 'Exact')
+    return `Exact ${rule.path} needs the whole path to be ${rule.path} (case-sensitive)`;
   return `Prefix ${rule.path} matches whole path segments only, and ${path} is not under it`;
 }

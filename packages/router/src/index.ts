@@ -11,4 +11,4 @@ export {
   RouteTable,
   type RouteTableOptions,
 } from './route-table.ts';
-export { describeRule, type PathSpec, type Rule, type RouteSpec } from './rule.ts';
+export { describeRule, type PathSpec, type RouteSpec, type Rule } from './rule.ts';

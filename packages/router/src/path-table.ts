@@ -82,7 +82,12 @@ export class PathTable<T> {
   }
 
   rules(): Rule<T>[] {
-    return [...this.exact.values(), ...this.prefix.values(), ...(this.root ? [this.root] : []), ...this.regexes];
+    return [
+      ...this.exact.values(),
+      ...this.prefix.values(),
+      ...(this.root ? [this.root] : []),
+      ...this.regexes,
+    ];
   }
 }
 
@@ -97,6 +102,7 @@ export function matchLength(rule: Rule<unknown>, path: string): number {
   }
   if (rule.type === 'Exact') return path === rule.path ? path.length : -1;
   const key = prefixKey(rule.path);
-  if (key === '' || path === key || (path.startsWith(key) && path.charCodeAt(key.length) === 0x2f)) return key.length;
+  if (key === '' || path === key || (path.startsWith(key) && path.charCodeAt(key.length) === 0x2f))
+    return key.length;
   return -1;
 }

@@ -1,7 +1,7 @@
 import { type HostPattern, hostFromHeader, parseHostPattern } from './host.ts';
 import { checkRulePath } from './path.ts';
 import { PathTable } from './path-table.ts';
-import { describeRule, type Rule, type RouteSpec } from './rule.ts';
+import { describeRule, type RouteSpec, type Rule } from './rule.ts';
 
 /** ROUTE_ISSUE_CODES lists every code a `RouteIssue` carries. */
 export const ROUTE_ISSUE_CODES = {
@@ -207,7 +207,12 @@ function addSpecs<T>(
     const specId = spec.id ?? `routes[${i}]`;
     const pattern = parseHostPattern(spec.host);
     if (typeof pattern === 'string') {
-      issues.push({ code: 'PORTICO_ROUTE_INVALID_HOST', severity: 'error', at: `${specId}.host`, message: pattern });
+      issues.push({
+        code: 'PORTICO_ROUTE_INVALID_HOST',
+        severity: 'error',
+        at: `${specId}.host`,
+        message: pattern,
+      });
       return;
     }
     if (!accept(pattern)) return;
@@ -216,7 +221,12 @@ function addSpecs<T>(
       const id = `${specId}.paths[${j}]`;
       const compiled = compilePath(pathSpec.path, pathSpec.type, pathSpec.regex === true);
       if (typeof compiled === 'string') {
-        issues.push({ code: 'PORTICO_ROUTE_INVALID_PATH', severity: 'error', at: `${id}.path`, message: compiled });
+        issues.push({
+          code: 'PORTICO_ROUTE_INVALID_PATH',
+          severity: 'error',
+          at: `${id}.path`,
+          message: compiled,
+        });
         return;
       }
       const rule: Rule<T> = {
@@ -244,7 +254,8 @@ function addSpecs<T>(
 /** compilePath checks a rule path and returns its regex (regex rules), null (others), or a problem. */
 function compilePath(path: string, type: string, regex: boolean): RegExp | null | string {
   if (!regex) return checkRulePath(path) ?? null;
-  if (type !== 'ImplementationSpecific') return `"${path}": only ImplementationSpecific paths can be regular expressions`;
+  if (type !== 'ImplementationSpecific')
+    return `"${path}": only ImplementationSpecific paths can be regular expressions`;
   if (!path.startsWith('/')) return `"${path}" must start with "/"`;
   if (path.length > MAX_REGEX_LENGTH) return `regular expression longer than ${MAX_REGEX_LENGTH} characters`;
   try {

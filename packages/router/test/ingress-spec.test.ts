@@ -21,20 +21,69 @@ const PATH_TABLE: { rules: Rule[]; request: string; matches: string | false; not
   { rules: [['Prefix', '/foo/']], request: '/foo/', matches: '/foo/', note: 'Yes' },
   { rules: [['Prefix', '/aaa/bb']], request: '/aaa/bbb', matches: false, note: 'No' },
   { rules: [['Prefix', '/aaa/bbb']], request: '/aaa/bbb', matches: '/aaa/bbb', note: 'Yes' },
-  { rules: [['Prefix', '/aaa/bbb/']], request: '/aaa/bbb', matches: '/aaa/bbb/', note: 'Yes, ignores trailing slash' },
-  { rules: [['Prefix', '/aaa/bbb']], request: '/aaa/bbb/', matches: '/aaa/bbb', note: 'Yes, matches trailing slash' },
-  { rules: [['Prefix', '/aaa/bbb']], request: '/aaa/bbb/ccc', matches: '/aaa/bbb', note: 'Yes, matches subpath' },
-  { rules: [['Prefix', '/aaa/bbb']], request: '/aaa/bbbxyz', matches: false, note: 'No, does not match string prefix' },
-  { rules: [['Prefix', '/'], ['Prefix', '/aaa']], request: '/aaa/ccc', matches: '/aaa', note: 'Yes, matches /aaa prefix' },
   {
-    rules: [['Prefix', '/'], ['Prefix', '/aaa'], ['Prefix', '/aaa/bbb']],
+    rules: [['Prefix', '/aaa/bbb/']],
+    request: '/aaa/bbb',
+    matches: '/aaa/bbb/',
+    note: 'Yes, ignores trailing slash',
+  },
+  {
+    rules: [['Prefix', '/aaa/bbb']],
+    request: '/aaa/bbb/',
+    matches: '/aaa/bbb',
+    note: 'Yes, matches trailing slash',
+  },
+  {
+    rules: [['Prefix', '/aaa/bbb']],
+    request: '/aaa/bbb/ccc',
+    matches: '/aaa/bbb',
+    note: 'Yes, matches subpath',
+  },
+  {
+    rules: [['Prefix', '/aaa/bbb']],
+    request: '/aaa/bbbxyz',
+    matches: false,
+    note: 'No, does not match string prefix',
+  },
+  {
+    rules: [
+      ['Prefix', '/'],
+      ['Prefix', '/aaa'],
+    ],
+    request: '/aaa/ccc',
+    matches: '/aaa',
+    note: 'Yes, matches /aaa prefix',
+  },
+  {
+    rules: [
+      ['Prefix', '/'],
+      ['Prefix', '/aaa'],
+      ['Prefix', '/aaa/bbb'],
+    ],
     request: '/aaa/bbb',
     matches: '/aaa/bbb',
     note: 'Yes, matches /aaa/bbb prefix',
   },
-  { rules: [['Prefix', '/'], ['Prefix', '/aaa'], ['Prefix', '/aaa/bbb']], request: '/ccc', matches: '/', note: 'Yes, matches / prefix' },
+  {
+    rules: [
+      ['Prefix', '/'],
+      ['Prefix', '/aaa'],
+      ['Prefix', '/aaa/bbb'],
+    ],
+    request: '/ccc',
+    matches: '/',
+    note: 'Yes, matches / prefix',
+  },
   { rules: [['Prefix', '/aaa']], request: '/ccc', matches: false, note: 'No, uses default backend' },
-  { rules: [['Prefix', '/foo'], ['Exact', '/foo']], request: '/foo', matches: 'Exact /foo', note: 'Yes, prefers Exact' },
+  {
+    rules: [
+      ['Prefix', '/foo'],
+      ['Exact', '/foo'],
+    ],
+    request: '/foo',
+    matches: 'Exact /foo',
+    note: 'Yes, prefers Exact',
+  },
 ];
 
 describe('Kubernetes Ingress concept page: path matching examples', () => {
@@ -42,18 +91,32 @@ describe('Kubernetes Ingress concept page: path matching examples', () => {
     const label = row.rules.map(([type, path]) => `${type} ${path}`).join(', ');
     it(`${label} against ${row.request}: ${row.note}`, () => {
       const { table, issues } = compileRouteTable([
-        { host: 'foo.bar.com', paths: row.rules.map(([type, path]) => ({ path, type, target: `${type} ${path}` })) },
+        {
+          host: 'foo.bar.com',
+          paths: row.rules.map(([type, path]) => ({ path, type, target: `${type} ${path}` })),
+        },
       ]);
       assert.deepEqual(issues, []);
       const found = table.match('foo.bar.com', row.request)?.target;
       if (row.matches === false) assert.equal(found, undefined);
-      else assert.equal(found, row.matches.includes(' ') ? row.matches : `${row.rules.find(([, p]) => p === row.matches)![0]} ${row.matches}`);
+      else
+        assert.equal(
+          found,
+          row.matches.includes(' ')
+            ? row.matches
+            : `${row.rules.find(([, p]) => p === row.matches)![0]} ${row.matches}`,
+        );
     });
   }
 
   it('matches case-sensitively', () => {
     const { table } = compileRouteTable([
-      { paths: [{ path: '/foo', type: 'Exact', target: 'e' }, { path: '/bar', type: 'Prefix', target: 'p' }] },
+      {
+        paths: [
+          { path: '/foo', type: 'Exact', target: 'e' },
+          { path: '/bar', type: 'Prefix', target: 'p' },
+        ],
+      },
     ]);
     assert.equal(table.match('x', '/FOO'), undefined);
     assert.equal(table.match('x', '/BAR/x'), undefined);
@@ -76,7 +139,9 @@ describe('Kubernetes Ingress concept page: hostname wildcards', () => {
   }
 
   it('a precise host requires the Host header to equal it (case-insensitive, port ignored)', () => {
-    const { table } = compileRouteTable([{ host: 'foo.bar.com', paths: [{ path: '/', type: 'Prefix', target: 'x' }] }]);
+    const { table } = compileRouteTable([
+      { host: 'foo.bar.com', paths: [{ path: '/', type: 'Prefix', target: 'x' }] },
+    ]);
     assert.equal(table.match('foo.bar.com', '/')?.target, 'x');
     assert.equal(table.match('FOO.bar.COM:443', '/')?.target, 'x');
     assert.equal(table.match('subdomain.bar.com', '/'), undefined);
@@ -97,8 +162,16 @@ describe('Kubernetes Ingress concept page: hostname wildcards', () => {
 
   it('rules from many sources for one host merge into one table', () => {
     const { table, issues } = compileRouteTable([
-      { id: 'ingress default/a', host: 'shop.example', paths: [{ path: '/cart', type: 'Prefix', target: 'cart' }] },
-      { id: 'ingress default/b', host: 'SHOP.example', paths: [{ path: '/', type: 'Prefix', target: 'web' }] },
+      {
+        id: 'ingress default/a',
+        host: 'shop.example',
+        paths: [{ path: '/cart', type: 'Prefix', target: 'cart' }],
+      },
+      {
+        id: 'ingress default/b',
+        host: 'SHOP.example',
+        paths: [{ path: '/', type: 'Prefix', target: 'web' }],
+      },
     ]);
     assert.deepEqual(issues, []);
     assert.equal(table.match('shop.example', '/cart/1')?.target, 'cart');

@@ -1,0 +1,83 @@
+import { formatProblem, loadConfigFile } from '@portico/discovery';
+import { compileRouteTable, describeRule, explain } from '@portico/router';
+
+const MARKS = { matched: '✔', shorter: '·', tied: '·', 'no-match': '✘', 'other-host': '–' } as const;
+
+/**
+ * explainCommand tells which route of a config file serves a URL and why each other route does not, as
+ * the proxy would decide it. It resolves with the exit code: 0 when a route (or the default) serves the
+ * URL, 2 when the request would get 404, 1 when the config or URL is invalid.
+ */
+export async function explainCommand(
+  file: string,
+  url: string,
+  json: boolean,
+  out: (line: string) => void,
+): Promise<number> {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    out(`error: "${url}" is not an absolute URL; write it as http://host/path`);
+    return 1;
+  }
+  const loaded = await loadConfigFile(file);
+  if (!loaded.ok) {
+    for (const problem of loaded.problems) out(`error: ${formatProblem(problem)}`);
+    return 1;
+  }
+  const { config } = loaded;
+  const specs = config.routes.map((route, i) => ({
+    id: `routes[${i}]`,
+    ...(route.name === undefined ? {} : { name: route.name }),
+    ...(route.host === undefined ? {} : { host: route.host }),
+    paths: route.paths.map((p) => ({ path: p.path, type: p.type, regex: p.regex, target: p.service })),
+  }));
+  const { table } = compileRouteTable(
+    specs,
+    config.defaultService === undefined ? {} : { defaultTarget: config.defaultService },
+  );
+  const result = explain(table, target.host, target.pathname);
+  if (json) {
+    out(
+      JSON.stringify(
+        {
+          host: result.host,
+          path: result.path,
+          hostSelection: result.hostSelection,
+          hostPattern: result.hostPattern ?? null,
+          match: result.match
+            ? { id: result.match.id, route: result.match.routeName, service: result.match.target }
+            : null,
+          usedDefault: result.usedDefault,
+          rules: result.verdicts.map((v) => ({
+            id: v.rule.id,
+            rule: describeRule(v.rule),
+            verdict: v.verdict,
+            reason: v.reason,
+          })),
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    const selected =
+      result.hostSelection === 'none'
+        ? 'matches no rule host'
+        : result.hostSelection === 'any'
+          ? 'selects the rules without a host'
+          : `selects the rules of ${result.hostPattern} (${result.hostSelection})`;
+    out(`${target.host}${target.pathname}: host ${result.host} ${selected}`);
+    for (const v of result.verdicts) {
+      out(
+        `  ${MARKS[v.verdict]} ${v.rule.id} ${describeRule(v.rule)} -> ${String(v.rule.target)}: ${v.reason}`,
+      );
+    }
+    if (result.match === undefined) out('=> 404: no route matches and there is no defaultService');
+    else if (result.usedDefault) out(`=> defaultService ${String(result.match.target)}`);
+    else
+      out(`=> service ${String(result.match.target)} (route ${result.match.routeName}, ${result.match.id})`);
+  }
+  return result.match === undefined ? 2 : 0;
+}
