@@ -70,6 +70,8 @@ export class PathTable<T> {
       const lengths = this.prefixLengths;
       let end = path.length;
       if (end > 1 && path.charCodeAt(end - 1) === 0x2f) end--;
+      // No prefix is longer than the longest key: start at the last segment boundary within it.
+      if (end >= lengths.length) end = path.lastIndexOf('/', lengths.length - 1);
       while (end > 0) {
         if (end < lengths.length && lengths[end] === 1) {
           const rule = this.prefix.get(end === path.length ? path : path.slice(0, end));

@@ -109,6 +109,21 @@ describe('Kubernetes Ingress concept page: path matching examples', () => {
     });
   }
 
+  it('finds a short prefix under a long request path, on segment boundaries only', () => {
+    const { table } = compileRouteTable([
+      {
+        paths: [
+          { path: '/aaa', type: 'Prefix', target: 'aaa' },
+          { path: '/aaa/bbb', type: 'Prefix', target: 'bbb' },
+        ],
+      },
+    ]);
+    assert.equal(table.match('x', `/aaa/${'x/'.repeat(50)}`)?.target, 'aaa');
+    assert.equal(table.match('x', `/aaa/bbb/${'y/'.repeat(50)}z`)?.target, 'bbb');
+    assert.equal(table.match('x', `/aaa/bbbb/${'y/'.repeat(50)}`)?.target, 'aaa');
+    assert.equal(table.match('x', `/aaab/${'y/'.repeat(50)}`), undefined);
+  });
+
   it('matches case-sensitively', () => {
     const { table } = compileRouteTable([
       {

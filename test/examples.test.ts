@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+
+/** startExample runs an example as its own process on a free port and resolves with its base URL. */
+async function startExample(path: string): Promise<{ url: string; child: ChildProcess }> {
+  const file = fileURLToPath(new URL(`../examples/${path}`, import.meta.url));
+  const child = spawn(process.execPath, [file], {
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`${path} did not start: ${output}`)), 10_000);
+    child.stdout!.setEncoding('utf8').on('data', (text: string) => {
+      output += text;
+      const found = /listening on (http:\/\/[\d.:]+)/.exec(output);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found[1]!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${path} exited with ${code}: ${output}`)));
+  });
+  return { url, child };
+}
+
+async function get(url: string, host?: string) {
+  const res = await request(url, host === undefined ? {} : { headers: { host } });
+  const text = await res.body.text();
+  return { status: res.statusCode, text };
+}
+
+describe('embedding examples run', () => {
+  it('examples/router/node-http.ts routes by host and path', async () => {
+    const { url, child } = await startExample('router/node-http.ts');
+    try {
+      assert.deepEqual(JSON.parse((await get(`${url}/api/orders/7`, 'shop.example')).text), {
+        handler: 'orders',
+        url: '/api/orders/7',
+      });
+      assert.equal(JSON.parse((await get(`${url}/health`, 'shop.example')).text).handler, 'health');
+      assert.equal(JSON.parse((await get(`${url}/health/x`, 'shop.example')).text).handler, 'storefront');
+      assert.equal(JSON.parse((await get(`${url}/`, 'acme.tenants.example')).text).tenant, 'acme');
+      assert.equal((await get(`${url}/`, 'a.b.tenants.example')).status, 404);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('examples/router/fastify.ts routes inside Fastify and explains', async () => {
+    const { url, child } = await startExample('router/fastify.ts');
+    try {
+      assert.equal(
+        JSON.parse((await get(`${url}/billing/invoices`, 'acme.apps.example')).text).app,
+        'billing',
+      );
+      assert.equal(JSON.parse((await get(`${url}/billingx`, 'acme.apps.example')).text).app, 'dashboard');
+      assert.equal((await get(`${url}/`, 'unknown.example')).status, 404);
+      const explained = JSON.parse(
+        (await get(`${url}/_explain?url=${encodeURIComponent('http://acme.apps.example/billing/x')}`)).text,
+      );
+      assert.deepEqual(explained.match, { app: 'billing' });
+      assert.equal(
+        explained.rules.find((r: { verdict: string }) => r.verdict === 'shorter').id,
+        'routes[0].paths[1]',
+      );
+    } finally {
+      child.kill();
+    }
+  });
+});
