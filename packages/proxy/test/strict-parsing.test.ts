@@ -81,7 +81,7 @@ describe('strict request parsing', () => {
       'POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
     );
     await client.waitForClose();
-    assert.match(backend.received, /^POST \/c HTTP\/1\.1\r\nhost: a\r\n/);
+    assert.match(backend.received, /^POST \/c HTTP\/1\.1\r\nHost: a\r\n/);
     assert.match(backend.received, /\r\ntransfer-encoding: chunked\r\n/);
     assert.ok(backend.received.endsWith('\r\n\r\n3\r\nabc\r\n0\r\n\r\n'));
   });

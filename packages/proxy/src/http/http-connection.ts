@@ -4,9 +4,10 @@ import { PorticoProxyError } from '../proxy-error.ts';
 import type { ServiceRuntime, Snapshot } from '../snapshot.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 import type { UpstreamConnection, UpstreamOwner } from '../upstream/upstream-connection.ts';
+import { writeHead } from './assemble-head.ts';
 import { BodyFramer } from './body-framer.ts';
 import type { ConnectionContext } from './connection-context.ts';
-import { downstreamResponseHead, upstreamRequestHead } from './forward-head.ts';
+import { downstreamResponsePlan, forwardedLines, upstreamRequestPlan } from './forward-head.ts';
 import { localResponse } from './local-response.ts';
 import { parseRequestHead, type RequestHead } from './request-head.ts';
 import { parseResponseHead, type ResponseHead } from './response-head.ts';
@@ -50,7 +51,8 @@ export class HttpConnection implements Deadline, UpstreamOwner {
   readonly #tried: EndpointState[] = [];
   readonly #reqFramer = new BodyFramer();
   readonly #resFramer = new BodyFramer();
-  #upstreamHead = '';
+  /** #forwarded holds this connection's `X-Forwarded-*` lines, rendered on its first request. */
+  #forwarded: string | undefined;
   /** #heldBody is the validated part of the body that arrived with the head, sent right after it. */
   #heldBody: Buffer | undefined;
   /** #sentBody is the whole body when it was sent in one piece with the head, so it can be replayed. */
@@ -154,7 +156,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       this.#fail(new PorticoProxyError('PORTICO_HEAD_TOO_LARGE', 'request head too large'));
       return;
     }
-    const req = parseRequestHead(buf.toString('latin1', 0, end), limits);
+    const req = parseRequestHead(buf, end, limits);
     if (req instanceof PorticoProxyError) {
       this.#fail(req);
       return;
@@ -200,7 +202,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       this.#heldBody = n === pending.length ? pending : pending.subarray(0, n);
       this.#pending = n === pending.length ? undefined : pending.subarray(n);
     }
-    this.#upstreamHead = upstreamRequestHead(req, {
+    this.#forwarded ??= forwardedLines({
       address: clientAddress(this.socket),
       port: this.socket.localPort ?? 0,
       proto: 'http',
@@ -307,12 +309,14 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     this.#requestDone = false;
     upstream.deadline = Date.now() + this.#snapshot!.timeouts.upstreamResponseHeadMs;
     upstream.socket.resume();
-    const socket = upstream.socket;
-    socket.cork();
-    socket.write(this.#upstreamHead, 'latin1');
     const held = this.#heldBody;
-    if (held !== undefined) socket.write(held);
-    socket.uncork();
+    writeHead(
+      upstream.socket,
+      upstreamRequestPlan(this.#req!, this.#forwarded!),
+      held,
+      0,
+      held === undefined ? 0 : held.length,
+    );
     const framer = this.#reqFramer;
     this.#sentBody = framer.done ? held : undefined;
     if (framer.done) {
@@ -351,7 +355,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     }
     this.#resHead = undefined;
     const req = this.#req!;
-    const res = parseResponseHead(buf.toString('latin1', 0, end), req.method);
+    const res = parseResponseHead(buf, 0, end, req.method);
     if (res instanceof PorticoProxyError) {
       this.#upstreamFailed(res);
       return;
@@ -364,7 +368,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
         return;
       }
       if (req.version === 11 && (res.status !== 100 || req.expectContinue)) {
-        this.socket.write(downstreamResponseHead(res, false), 'latin1');
+        writeHead(this.socket, downstreamResponsePlan(res, false), undefined, 0, 0);
       }
       if (end + 4 < buf.length) this.#readResponseHead(upstream, buf.subarray(end + 4));
       return;
@@ -372,12 +376,25 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     upstream.deadline = 0;
     this.#res = res;
     if (res.bodyLength === -2 || !this.#requestDone || this.#ctx.draining) this.#closeAfter = true;
-    this.#resFramer.reset(res.bodyLength, false);
+    const framer = this.#resFramer;
+    framer.reset(res.bodyLength, false);
+    const bodyStart = end + 4;
+    const bodyEnd = bodyStart < buf.length ? framer.consume(buf, bodyStart) : bodyStart;
+    if (bodyEnd < 0) {
+      this.#upstreamFailed(framer.error!);
+      return;
+    }
     this.#responseStarted = true;
-    this.socket.cork();
-    this.socket.write(downstreamResponseHead(res, this.#closeAfter), 'latin1');
-    this.#relayBody(upstream, buf, end + 4);
-    this.socket.uncork();
+    const flushed = writeHead(
+      this.socket,
+      downstreamResponsePlan(res, this.#closeAfter),
+      buf,
+      bodyStart,
+      bodyEnd,
+    );
+    if (bodyEnd < buf.length) this.#upstreamTainted = true; // bytes beyond the response: never reuse
+    if (framer.done) this.#finishExchange();
+    else if (!flushed) upstream.socket.pause();
   }
 
   #relayBody(upstream: UpstreamConnection, buf: Buffer, start: number): void {

@@ -1,10 +1,24 @@
 import type { LimitsConfig } from '@portico/config';
 import { PorticoProxyError } from '../proxy-error.ts';
-import { HOST, TARGET, TOKEN } from './char-classes.ts';
-import { type FieldList, parseFields, parseFraming } from './fields.ts';
+import { HOST as HOST_CHARS, TARGET, TOKEN } from './char-classes.ts';
+import { type DropList, FieldCursor, hasToken, parseContentLength } from './field-cursor.ts';
+import * as F from './field-names.ts';
 
-/** RequestHead is a parsed, validated request head. Field names keep the case the client sent. */
-export interface RequestHead extends FieldList {
+/**
+ * RequestHead is a parsed, validated request head. It keeps the buffer the head arrived in, so the head
+ * sent upstream is assembled from the client's own bytes (its field lines in their order and case)
+ * minus the lines in `drop`.
+ */
+export interface RequestHead {
+  /** buf holds the head from index 0 up to `headEnd` (where its final CRLF CRLF starts). */
+  readonly buf: Buffer;
+  readonly headEnd: number;
+  /** versionStart is where `HTTP/1.x` starts in the request line (after the target and a space). */
+  readonly versionStart: number;
+  /** fieldsStart is where the first field line starts (just after the request line's CRLF). */
+  readonly fieldsStart: number;
+  /** drop lists [start, end) ranges of field lines not to forward: hop-by-hop, framing, X-Forwarded-*. */
+  readonly drop: DropList;
   readonly method: string;
   /** target is the request target in origin form (`/path?query`), or `*` for `OPTIONS *`. */
   readonly target: string;
@@ -12,6 +26,8 @@ export interface RequestHead extends FieldList {
   readonly version: 10 | 11;
   /** host is the authority routed on and sent upstream: the absolute-form authority or the Host field. */
   readonly host: string;
+  /** hostInTarget is true when `host` came from an absolute-form target (the Host line is then dropped). */
+  readonly hostInTarget: boolean;
   /** path is the target's path without its query, for routing. */
   readonly path: string;
   /** bodyLength is the Content-Length, -1 for a chunked body, or -2 when the head declares no body. */
@@ -20,101 +36,246 @@ export interface RequestHead extends FieldList {
   readonly keepAlive: boolean;
   /** expectContinue is true when the client sent `Expect: 100-continue`. */
   readonly expectContinue: boolean;
+  /** upgrade is the lower-case protocol list of an `Upgrade` request (with `Connection: upgrade`), if any. */
+  readonly upgrade: string | undefined;
 }
 
 type Limits = Pick<LimitsConfig, 'maxRequestLineBytes' | 'maxHeaderCount'>;
 
-/**
- * parseRequestHead parses the head in `head` (a latin1 string without the final CRLF CRLF) with RFC 9112
- * strictness and returns it, or the error the client must be answered with. Nothing ambiguous passes:
- * bare CR or LF, obs-fold, whitespace before a colon, invalid characters, conflicting framing and bad
- * Host values are all rejected.
- */
-export function parseRequestHead(head: string, limits: Limits): RequestHead | PorticoProxyError {
-  const lineEnd = head.indexOf('\r\n');
-  const requestLineLength = lineEnd < 0 ? head.length : lineEnd;
-  if (requestLineLength > limits.maxRequestLineBytes) {
-    return new PorticoProxyError('PORTICO_URI_TOO_LONG', 'request line too long');
+const cursor = new FieldCursor();
+
+/** Interned methods: the common ones cost no allocation. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'].map((m) => ({
+  name: m,
+  bytes: Buffer.from(m, 'latin1'),
+}));
+
+function methodOf(buf: Buffer, end: number): string {
+  for (const { name, bytes } of METHODS) {
+    if (bytes.length !== end) continue;
+    let same = true;
+    for (let i = 0; i < end; i++) {
+      if (buf[i] !== bytes[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return name;
   }
-  const sp1 = head.indexOf(' ');
-  if (sp1 <= 0 || sp1 >= requestLineLength) return bad('malformed request line');
-  const sp2 = head.indexOf(' ', sp1 + 1);
-  if (sp2 < 0 || sp2 >= requestLineLength || sp2 === sp1 + 1) return bad('malformed request line');
-  const method = head.slice(0, sp1);
-  for (let i = 0; i < sp1; i++) if (TOKEN[head.charCodeAt(i)] !== 1) return bad('invalid method');
-  for (let i = sp1 + 1; i < sp2; i++)
-    if (TARGET[head.charCodeAt(i)] !== 1) return bad('invalid request target');
-  const versionText = head.slice(sp2 + 1, requestLineLength);
+  return buf.toString('latin1', 0, end);
+}
+
+/** The bytes of `HTTP/1.` that start a request line's version. */
+const H = 0x48;
+const T = 0x54;
+const P = 0x50;
+
+/**
+ * parseRequestHead parses the head in `buf[0, headEnd)` (`headEnd` is where the final CRLF CRLF starts)
+ * with RFC 9112 strictness and returns it, or the error the client must be answered with. Nothing
+ * ambiguous passes: bare CR or LF, obs-fold, whitespace before a colon, invalid characters, conflicting
+ * framing, and missing, repeated or malformed Host are all rejected. It builds strings only for the
+ * method (common ones are interned), target, path and host.
+ */
+export function parseRequestHead(
+  buf: Buffer,
+  headEnd: number,
+  limits: Limits,
+): RequestHead | PorticoProxyError {
+  // Request line: method SP target SP HTTP/1.x CRLF, single spaces, nothing else.
+  let sp1 = 0;
+  while (sp1 < headEnd && TOKEN[buf[sp1]!] === 1) sp1++;
+  if (sp1 > limits.maxRequestLineBytes)
+    return new PorticoProxyError('PORTICO_URI_TOO_LONG', 'request line too long');
+  if (sp1 === 0 || buf[sp1] !== 0x20) return bad('malformed request line');
+  let sp2 = sp1 + 1;
+  while (sp2 < headEnd && TARGET[buf[sp2]!] === 1) sp2++;
+  if (sp2 > limits.maxRequestLineBytes)
+    return new PorticoProxyError('PORTICO_URI_TOO_LONG', 'request line too long');
+  if (sp2 === sp1 + 1 || buf[sp2] !== 0x20) return bad('malformed request target');
+  const v = sp2 + 1;
+  let lineEnd = v + 8;
   let version: 10 | 11;
-  if (versionText === 'HTTP/1.1') version = 11;
-  else if (versionText === 'HTTP/1.0') version = 10;
-  else if (/^HTTP\/\d\.\d$/.test(versionText)) {
-    return new PorticoProxyError('PORTICO_VERSION_NOT_SUPPORTED', `unsupported version ${versionText}`);
+  if (
+    buf[v] === H &&
+    buf[v + 1] === T &&
+    buf[v + 2] === T &&
+    buf[v + 3] === P &&
+    buf[v + 4] === 0x2f &&
+    buf[v + 6] === 0x2e
+  ) {
+    const major = buf[v + 5]!;
+    const minor = buf[v + 7]!;
+    if (major === 0x31 && minor === 0x31) version = 11;
+    else if (major === 0x31 && minor === 0x30) version = 10;
+    else if (major >= 0x30 && major <= 0x39 && minor >= 0x30 && minor <= 0x39) {
+      return new PorticoProxyError('PORTICO_VERSION_NOT_SUPPORTED', 'unsupported HTTP version');
+    } else return bad('malformed HTTP version');
   } else return bad('malformed HTTP version');
+  if (lineEnd > limits.maxRequestLineBytes)
+    return new PorticoProxyError('PORTICO_URI_TOO_LONG', 'request line too long');
+  if (lineEnd !== headEnd) {
+    if (buf[lineEnd] !== 0x0d || buf[lineEnd + 1] !== 0x0a) return bad('malformed request line');
+    lineEnd += 2;
+  }
 
-  const fields = parseFields(head, lineEnd < 0 ? head.length : lineEnd + 2, limits.maxHeaderCount);
-  if (fields instanceof PorticoProxyError) return fields;
-
-  let target = head.slice(sp1 + 1, sp2);
-  let host: string | undefined;
+  const method = methodOf(buf, sp1);
   if (method === 'CONNECT')
     return new PorticoProxyError('PORTICO_METHOD_NOT_ALLOWED', 'CONNECT is not proxied');
+  let target = buf.toString('latin1', sp1 + 1, sp2);
+  let hostFromTarget: string | undefined;
   const first = target.charCodeAt(0);
   if (first === 0x2a /* * */) {
     if (target !== '*' || method !== 'OPTIONS') return bad('asterisk-form is only for OPTIONS *');
   } else if (first !== 0x2f /* / */) {
     const absolute = /^https?:\/\/([^/?#]*)([^#]*)$/i.exec(target);
     if (!absolute) return bad('request target must be origin-form or absolute-form http(s)');
-    host = absolute[1]!;
+    hostFromTarget = absolute[1]!;
     target = absolute[2] === '' ? '/' : absolute[2]!;
     if (target.charCodeAt(0) !== 0x2f) target = `/${target}`;
-    if (!isValidAuthority(host))
+    if (!isValidAuthority(hostFromTarget))
       return new PorticoProxyError('PORTICO_BAD_HOST', 'invalid authority in target');
   }
   if (target.includes('#')) return bad('request target must not contain a fragment');
 
+  // Field lines.
+  const drop: DropList = [];
   let hostField: string | undefined;
-  let keepAlive = version === 11;
+  let hostLine = -1;
+  let contentLength = -2;
+  let transferEncoding: string | undefined;
+  let connection: string | undefined;
+  let upgradeValue: string | undefined;
   let expectContinue = false;
-  const { lower, values } = fields;
-  for (let i = 0; i < lower.length; i++) {
-    const name = lower[i]!;
-    if (name === 'host') {
-      if (hostField !== undefined)
-        return new PorticoProxyError('PORTICO_BAD_HOST', 'more than one Host field');
-      hostField = values[i]!;
-    } else if (name === 'connection') {
-      const tokens = values[i]!.toLowerCase();
-      if (/(^|[\s,])close($|[\s,])/.test(tokens)) keepAlive = false;
-      else if (version === 10 && /(^|[\s,])keep-alive($|[\s,])/.test(tokens)) keepAlive = true;
-    } else if (name === 'expect' && values[i]!.toLowerCase() === '100-continue') {
-      expectContinue = true;
+  cursor.reset(buf, lineEnd, headEnd, limits.maxHeaderCount, true);
+  while (cursor.next()) {
+    const id = cursor.id;
+    if (id === F.OTHER) continue;
+    switch (id) {
+      case F.HOST:
+        if (hostField !== undefined)
+          return new PorticoProxyError('PORTICO_BAD_HOST', 'more than one Host field');
+        hostField = cursor.value();
+        hostLine = cursor.lineStart;
+        if (hostFromTarget !== undefined) drop.push(cursor.lineStart, cursor.nextLine);
+        continue;
+      case F.CONTENT_LENGTH: {
+        const n = parseContentLength(buf, cursor.valueStart, cursor.valueEnd);
+        if (n < 0 || (contentLength >= 0 && n !== contentLength)) {
+          return new PorticoProxyError('PORTICO_BAD_FRAMING', 'invalid or conflicting Content-Length');
+        }
+        contentLength = n;
+        break;
+      }
+      case F.TRANSFER_ENCODING:
+        transferEncoding =
+          transferEncoding === undefined ? cursor.value() : `${transferEncoding},${cursor.value()}`;
+        break;
+      case F.CONNECTION:
+        connection = connection === undefined ? cursor.value() : `${connection},${cursor.value()}`;
+        break;
+      case F.UPGRADE:
+        upgradeValue = cursor.value();
+        break;
+      case F.EXPECT:
+        if (cursor.valueEnd - cursor.valueStart === 12 && cursor.value().toLowerCase() === '100-continue')
+          expectContinue = true;
+        continue; // end-to-end: forwarded
     }
+    drop.push(cursor.lineStart, cursor.nextLine);
   }
+  if (cursor.error !== undefined) return cursor.error;
+
   if (hostField !== undefined) {
     if (!isValidAuthority(hostField)) return new PorticoProxyError('PORTICO_BAD_HOST', 'invalid Host field');
-    if (host !== undefined && host.toLowerCase() !== hostField.toLowerCase()) {
+    if (hostFromTarget !== undefined && hostFromTarget.toLowerCase() !== hostField.toLowerCase()) {
       return new PorticoProxyError('PORTICO_BAD_HOST', 'Host does not match the absolute-form target');
     }
   } else if (version === 11) {
     return new PorticoProxyError('PORTICO_BAD_HOST', 'HTTP/1.1 request without Host');
   }
 
-  const bodyLength = parseFraming(fields, version, true);
-  if (bodyLength instanceof PorticoProxyError) return bodyLength;
+  let bodyLength = contentLength;
+  if (transferEncoding !== undefined) {
+    if (contentLength !== -2)
+      return new PorticoProxyError('PORTICO_BAD_FRAMING', 'both Content-Length and Transfer-Encoding');
+    if (version === 10)
+      return new PorticoProxyError('PORTICO_BAD_FRAMING', 'Transfer-Encoding in an HTTP/1.0 request');
+    if (transferEncoding.trim().toLowerCase() !== 'chunked') {
+      return new PorticoProxyError('PORTICO_BAD_FRAMING', 'Transfer-Encoding other than a single "chunked"');
+    }
+    bodyLength = -1;
+  }
+
+  let keepAlive = version === 11;
+  let upgrade: string | undefined;
+  if (connection !== undefined) {
+    const tokens = connection.toLowerCase();
+    if (hasToken(tokens, 'close')) keepAlive = false;
+    else if (version === 10 && hasToken(tokens, 'keep-alive')) keepAlive = true;
+    if (upgradeValue !== undefined && hasToken(tokens, 'upgrade')) upgrade = upgradeValue.toLowerCase();
+    dropNominated(buf, lineEnd, headEnd, tokens, drop, hostLine, limits.maxHeaderCount);
+  }
 
   const q = target.indexOf('?');
   return {
+    buf,
+    headEnd,
+    versionStart: v,
+    fieldsStart: lineEnd,
+    drop,
     method,
     target,
     version,
-    host: host ?? hostField ?? '',
+    host: hostFromTarget ?? hostField ?? '',
+    hostInTarget: hostFromTarget !== undefined,
     path: q < 0 ? target : target.slice(0, q),
     bodyLength,
     keepAlive,
     expectContinue,
-    ...fields,
+    upgrade,
   };
+}
+
+/** PROTECTED are the names a `Connection` field may never remove: those Portico itself sets or needs. */
+const PROTECTED = new Set(['host', 'content-length', 'transfer-encoding', 'close', 'keep-alive', 'upgrade']);
+
+/**
+ * dropNominated adds to `drop` the field lines a `Connection` field names (RFC 9110 7.6.1), except the
+ * names Portico sets itself, which a client can never remove.
+ */
+function dropNominated(
+  buf: Buffer,
+  start: number,
+  end: number,
+  tokens: string,
+  drop: DropList,
+  hostLine: number,
+  maxCount: number,
+): void {
+  const names = new Set<string>();
+  for (const part of tokens.split(',')) {
+    const name = part.trim();
+    if (name !== '' && !PROTECTED.has(name)) names.add(name);
+  }
+  if (names.size === 0) return;
+  const scan = new FieldCursor();
+  scan.reset(buf, start, end, maxCount, true);
+  while (scan.next()) {
+    if (scan.lineStart === hostLine || scan.id !== F.OTHER) continue;
+    if (names.has(buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase()))
+      drop.push(scan.lineStart, scan.nextLine);
+  }
+  sortRanges(drop);
+}
+
+/** sortRanges orders [start, end) pairs by start, in place. */
+export function sortRanges(ranges: DropList): void {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < ranges.length; i += 2) pairs.push([ranges[i]!, ranges[i + 1]!]);
+  pairs.sort((a, b) => a[0] - b[0]);
+  ranges.length = 0;
+  for (const [s, e] of pairs) ranges.push(s, e);
 }
 
 function bad(message: string): PorticoProxyError {
@@ -124,7 +285,7 @@ function bad(message: string): PorticoProxyError {
 /** isValidAuthority accepts `host`, `host:port` and `[v6]:port`; never userinfo, paths, lists or spaces. */
 export function isValidAuthority(value: string): boolean {
   if (value.length === 0 || value.length > 261) return false;
-  for (let i = 0; i < value.length; i++) if (HOST[value.charCodeAt(i)] !== 1) return false;
+  for (let i = 0; i < value.length; i++) if (HOST_CHARS[value.charCodeAt(i)] !== 1) return false;
   let hostEnd = value.length;
   if (value.charCodeAt(0) === 0x5b /* [ */) {
     const close = value.indexOf(']');

@@ -1,65 +1,177 @@
 import { PorticoProxyError } from '../proxy-error.ts';
 import { FIELD_VALUE } from './char-classes.ts';
-import { type FieldList, NO_LENGTH, parseFields, parseFraming } from './fields.ts';
+import { type DropList, FieldCursor, hasToken, parseContentLength } from './field-cursor.ts';
+import * as F from './field-names.ts';
+import { sortRanges } from './request-head.ts';
 
-/** ResponseHead is a parsed, validated upstream response head. */
-export interface ResponseHead extends FieldList {
+/** ResponseHead is a parsed, validated upstream response head, kept in the buffer it arrived in. */
+export interface ResponseHead {
+  readonly buf: Buffer;
+  /** start is where the head starts in `buf`; headEnd is where its final CRLF CRLF starts. */
+  readonly start: number;
+  readonly headEnd: number;
+  /** statusStart is where the status code starts (after `HTTP/1.x `). */
+  readonly statusStart: number;
+  /** fieldsStart is where the first field line starts. */
+  readonly fieldsStart: number;
+  /** drop lists [start, end) ranges of field lines not to forward: hop-by-hop and framing. */
+  readonly drop: DropList;
   readonly status: number;
-  readonly reason: string;
   readonly version: 10 | 11;
+  /** framing is what the head declares: a Content-Length, -1 for chunked, or -2 for neither. */
+  readonly framing: number;
   /**
    * bodyLength is the Content-Length, -1 for chunked, 0 when the response has no body (HEAD, 1xx, 204,
    * 304), or -2 when the body runs until the upstream closes the connection.
    */
   readonly bodyLength: number;
-  /** framing is what the head declares: a Content-Length, -1 for chunked, or -2 for neither. */
-  readonly framing: number;
   /** reusable tells whether the upstream connection may carry another request after this response. */
   readonly reusable: boolean;
+  /** upgrade is the `Upgrade` field value of a 101 response. */
+  readonly upgrade: string | undefined;
 }
 
 /** MAX_RESPONSE_FIELDS bounds the field lines of an upstream response head. */
 const MAX_RESPONSE_FIELDS = 256;
 
+const cursor = new FieldCursor();
+
 /**
- * parseResponseHead parses an upstream response head (a latin1 string without the final CRLF CRLF) as
- * strictly as requests are parsed; `method` is the request's method, which decides framing for HEAD.
- * An error means the response must not reach the client (502) and the connection must be dropped.
+ * parseResponseHead parses an upstream response head in `buf[start, headEnd)` as strictly as requests
+ * are parsed; `method` is the request's method, which decides framing for HEAD. An error means the
+ * response must not reach the client (502) and the connection must be dropped.
  */
-export function parseResponseHead(head: string, method: string): ResponseHead | PorticoProxyError {
-  const lineEnd = head.indexOf('\r\n');
-  const statusLine = lineEnd < 0 ? head : head.slice(0, lineEnd);
-  let version: 10 | 11;
-  if (statusLine.startsWith('HTTP/1.1 ')) version = 11;
-  else if (statusLine.startsWith('HTTP/1.0 ')) version = 10;
-  else return bad('invalid status line');
-  const code = statusLine.slice(9, 12);
-  if (!/^[1-9]\d\d$/.test(code) || (statusLine.length > 12 && statusLine.charCodeAt(12) !== 0x20)) {
-    return bad('invalid status code');
+export function parseResponseHead(
+  buf: Buffer,
+  start: number,
+  headEnd: number,
+  method: string,
+): ResponseHead | PorticoProxyError {
+  // Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF
+  const s = start;
+  if (
+    headEnd - s < 12 ||
+    buf[s] !== 0x48 ||
+    buf[s + 1] !== 0x54 ||
+    buf[s + 2] !== 0x54 ||
+    buf[s + 3] !== 0x50 ||
+    buf[s + 4] !== 0x2f ||
+    buf[s + 5] !== 0x31 ||
+    buf[s + 6] !== 0x2e ||
+    (buf[s + 7] !== 0x31 && buf[s + 7] !== 0x30) ||
+    buf[s + 8] !== 0x20
+  ) {
+    return bad('invalid status line');
   }
-  const reason = statusLine.length > 13 ? statusLine.slice(13) : '';
-  for (let i = 0; i < reason.length; i++)
-    if (FIELD_VALUE[reason.charCodeAt(i)] !== 1) return bad('invalid reason');
-
-  const fields = parseFields(head, lineEnd < 0 ? head.length : lineEnd + 2, MAX_RESPONSE_FIELDS);
-  if (fields instanceof PorticoProxyError) return bad(fields.message);
-  const framing = parseFraming(fields, version, false);
-  if (framing instanceof PorticoProxyError) return framing;
-
-  const status = Number(code);
-  let reusable = version === 11;
-  for (let i = 0; i < fields.lower.length; i++) {
-    if (fields.lower[i] === 'connection') {
-      const tokens = fields.values[i]!.toLowerCase();
-      if (/(^|[\s,])close($|[\s,])/.test(tokens)) reusable = false;
-      else if (version === 10 && /(^|[\s,])keep-alive($|[\s,])/.test(tokens)) reusable = true;
+  const version: 10 | 11 = buf[s + 7] === 0x31 ? 11 : 10;
+  const d0 = buf[s + 9]! - 0x30;
+  const d1 = buf[s + 10]! - 0x30;
+  const d2 = buf[s + 11]! - 0x30;
+  if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return bad('invalid status code');
+  const status = d0 * 100 + d1 * 10 + d2;
+  let lineEnd = s + 12;
+  if (lineEnd < headEnd && buf[lineEnd] !== 0x0d) {
+    if (buf[lineEnd] !== 0x20) return bad('invalid status line');
+    lineEnd++;
+    while (lineEnd < headEnd && buf[lineEnd] !== 0x0d) {
+      if (FIELD_VALUE[buf[lineEnd]!] !== 1) return bad('invalid reason phrase');
+      lineEnd++;
     }
+  }
+  if (lineEnd < headEnd) {
+    if (buf[lineEnd + 1] !== 0x0a) return bad('bare CR in the status line');
+    lineEnd += 2;
+  }
+
+  const drop: DropList = [];
+  let contentLength = -2;
+  let transferEncoding: string | undefined;
+  let connection: string | undefined;
+  let upgrade: string | undefined;
+  cursor.reset(buf, lineEnd, headEnd, MAX_RESPONSE_FIELDS, false);
+  while (cursor.next()) {
+    const id = cursor.id;
+    if (id === F.OTHER) continue;
+    switch (id) {
+      case F.CONTENT_LENGTH: {
+        const n = parseContentLength(buf, cursor.valueStart, cursor.valueEnd);
+        if (n < 0 || (contentLength >= 0 && n !== contentLength))
+          return bad('invalid or conflicting Content-Length');
+        contentLength = n;
+        break;
+      }
+      case F.TRANSFER_ENCODING:
+        transferEncoding =
+          transferEncoding === undefined ? cursor.value() : `${transferEncoding},${cursor.value()}`;
+        break;
+      case F.CONNECTION:
+        connection = connection === undefined ? cursor.value() : `${connection},${cursor.value()}`;
+        break;
+      case F.UPGRADE:
+        upgrade = cursor.value();
+        break;
+      case F.KEEP_ALIVE:
+      case F.PROXY_CONNECTION:
+      case F.TE:
+        break;
+      default:
+        continue; // Host, Expect, X-Forwarded-* and the like are end-to-end in a response
+    }
+    drop.push(cursor.lineStart, cursor.nextLine);
+  }
+  if (cursor.error !== undefined) return cursor.error;
+
+  let framing = contentLength;
+  if (transferEncoding !== undefined) {
+    if (contentLength !== -2) return bad('both Content-Length and Transfer-Encoding');
+    if (version === 10) return bad('Transfer-Encoding in an HTTP/1.0 response');
+    if (transferEncoding.trim().toLowerCase() !== 'chunked')
+      return bad('Transfer-Encoding other than a single "chunked"');
+    framing = -1;
+  }
+
+  let reusable = version === 11;
+  if (connection !== undefined) {
+    const tokens = connection.toLowerCase();
+    if (hasToken(tokens, 'close')) reusable = false;
+    else if (version === 10 && hasToken(tokens, 'keep-alive')) reusable = true;
+    dropNominated(buf, lineEnd, headEnd, tokens, drop);
   }
   let bodyLength = framing;
   if (method === 'HEAD' || status < 200 || status === 204 || status === 304) bodyLength = 0;
-  else if (framing === NO_LENGTH) reusable = false;
+  else if (framing === -2) reusable = false;
   if (status === 101) reusable = false;
-  return { status, reason, version, framing, bodyLength, reusable, ...fields };
+  return {
+    buf,
+    start,
+    headEnd,
+    statusStart: s + 9,
+    fieldsStart: lineEnd,
+    drop,
+    status,
+    version,
+    framing,
+    bodyLength,
+    reusable,
+    upgrade,
+  };
+}
+
+function dropNominated(buf: Buffer, start: number, end: number, tokens: string, drop: DropList): void {
+  const names = new Set<string>();
+  for (const part of tokens.split(',')) {
+    const name = part.trim();
+    if (name !== '' && name !== 'close' && name !== 'keep-alive' && name !== 'upgrade') names.add(name);
+  }
+  if (names.size === 0) return;
+  const scan = new FieldCursor();
+  scan.reset(buf, start, end, MAX_RESPONSE_FIELDS, false);
+  while (scan.next()) {
+    if (scan.id !== F.OTHER) continue;
+    if (names.has(buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase()))
+      drop.push(scan.lineStart, scan.nextLine);
+  }
+  sortRanges(drop);
 }
 
 function bad(message: string): PorticoProxyError {

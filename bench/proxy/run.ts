@@ -1,0 +1,359 @@
+/**
+ * Proxy benchmark: Portico beside nginx, HAProxy and the Node proxies people use, one run, same origin.
+ *
+ *   pnpm bench [--duration 10] [--only portico,nginx] [--scenarios small,c1,big] [--reps 1]
+ *
+ * The origin (nginx, one worker; `GET /` -> 5 bytes, `GET /1m` -> 1 MiB), wrk and this script run on CPU 0;
+ * the proxy under test on CPU 1. For each proxy and scenario it reports the proxy's own CPU microseconds
+ * per request (user + sys of its process tree, from /proc, over the wrk run: the steadiest figure on a
+ * small VM), requests/s, p50/p99 latency and RSS. Needs Linux, `taskset`, wrk and nginx; HAProxy is used
+ * when installed (`bench/setup.sh` installs all three).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLIENT_CPU = process.env['CLIENT_CPU'] ?? '0';
+const PROXY_CPU = process.env['PROXY_CPU'] ?? '1';
+const PORT = 18080;
+const B1PORT = 19001;
+const B2PORT = 19002;
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+}
+const DURATION = Number(option('duration', '10'));
+const REPS = Number(option('reps', '1'));
+const ONLY = option('only', '');
+const SCENARIOS = option('scenarios', 'small,c1,big').split(',');
+
+const RUN = join(tmpdir(), `portico-bench-${process.pid}`);
+mkdirSync(join(RUN, 'tmp'), { recursive: true });
+mkdirSync(join(RUN, 'www'), { recursive: true });
+writeFileSync(join(RUN, 'www', '1m'), Buffer.alloc(1024 * 1024, 0x61));
+
+function render(template: string, out: string): string {
+  const text = readFileSync(join(HERE, 'conf', template), 'utf8')
+    .replaceAll('{{RUN}}', RUN)
+    .replaceAll('{{PORT}}', String(PORT))
+    .replaceAll('{{B1PORT}}', String(B1PORT))
+    .replaceAll('{{B2PORT}}', String(B2PORT));
+  const path = join(RUN, out);
+  writeFileSync(path, text);
+  return path;
+}
+
+function has(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Slot {
+  readonly name: string;
+  /** command starts the proxy in the foreground on 127.0.0.1:PORT. */
+  readonly command: () => string[];
+  readonly available: () => boolean;
+}
+
+const nodeBin = process.execPath;
+const SLOTS: Slot[] = [
+  {
+    name: 'portico',
+    command: () => [
+      nodeBin,
+      join(ROOT, 'packages/cli/src/main.ts'),
+      'run',
+      '--config',
+      render('portico.yaml', 'portico.yaml'),
+      '--log-level',
+      'warn',
+    ],
+    available: () => true,
+  },
+  {
+    name: 'nginx',
+    command: () => ['nginx', '-g', 'daemon off;', '-c', render('nginx-proxy.conf', 'nginx-proxy.conf')],
+    available: () => has('nginx'),
+  },
+  {
+    name: 'haproxy',
+    command: () => ['haproxy', '-f', render('haproxy.cfg', 'haproxy.cfg')],
+    available: () => has('haproxy'),
+  },
+  {
+    name: 'http-proxy',
+    command: () => [
+      nodeBin,
+      join(HERE, 'peers/node-http-proxy.js'),
+      String(PORT),
+      `127.0.0.1:${B1PORT}`,
+      `127.0.0.1:${B2PORT}`,
+    ],
+    available: () => existsSync(join(ROOT, 'bench/node_modules/http-proxy')),
+  },
+  {
+    name: 'fastify-http-proxy',
+    command: () => [nodeBin, join(HERE, 'peers/fastify-http-proxy.js'), String(PORT), `127.0.0.1:${B1PORT}`],
+    available: () => existsSync(join(ROOT, 'bench/node_modules/@fastify/http-proxy')),
+  },
+];
+
+function pinned(cpu: string, argv: string[], output: string): ChildProcess {
+  return spawn('taskset', ['-c', cpu, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], detached: false }).on(
+    'error',
+    (error) => {
+      console.error(`${output}: ${error.message}`);
+    },
+  );
+}
+
+function treePids(pid: number): number[] {
+  const out = [pid];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children.split(/\s+/).filter(Boolean)) out.push(...treePids(Number(child)));
+    }
+  } catch {
+    // the process is gone
+  }
+  return out;
+}
+
+const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+function cpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const p of treePids(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
+function rssMiB(pid: number): number {
+  let kb = 0;
+  for (const p of treePids(pid)) {
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone
+    }
+  }
+  return kb / 1024;
+}
+
+async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function waitForFree(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const busy = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (!busy) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+interface WrkResult {
+  requests: number;
+  seconds: number;
+  perSecond: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+}
+
+function toMs(value: string): number {
+  const n = Number.parseFloat(value);
+  if (value.endsWith('us')) return n / 1000;
+  if (value.endsWith('ms')) return n;
+  if (value.endsWith('s')) return n * 1000;
+  return n;
+}
+
+function wrk(args: string[]): WrkResult {
+  const text = execFileSync('taskset', ['-c', CLIENT_CPU, 'wrk', ...args], { encoding: 'utf8' });
+  const requests = Number(/(\d+) requests in ([\d.]+)(\w+)/.exec(text)?.[1] ?? 0);
+  const span = /(\d+) requests in ([\d.]+)(\w+)/.exec(text);
+  const seconds = span ? toMs(`${span[2]}${span[3]}`) / 1000 : 0;
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1];
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  return {
+    requests,
+    seconds,
+    perSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? 0),
+    p50ms: toMs(/\s50%\s+([\d.]+\w+)/.exec(text)?.[1] ?? '0'),
+    p99ms: toMs(/\s99%\s+([\d.]+\w+)/.exec(text)?.[1] ?? '0'),
+    errors:
+      Number(errors ?? 0) + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+  };
+}
+
+interface Row {
+  slot: string;
+  scenario: string;
+  cpuUsPerRequest: number;
+  perSecond: number;
+  p50ms: number;
+  p99ms: number;
+  rssMiB: number;
+  errors: number;
+  mibPerSecond?: number;
+  cpuUsPerMiB?: number;
+}
+
+const SCENARIO_ARGS: Record<string, { path: string; args: string[] }> = {
+  small: { path: '/', args: ['-t1', '-c50', `-d${DURATION}s`, '--latency'] },
+  c1: { path: '/', args: ['-t1', '-c1', `-d${Math.max(2, Math.round(DURATION / 2))}s`, '--latency'] },
+  big: { path: '/1m', args: ['-t1', '-c10', `-d${DURATION}s`, '--latency'] },
+};
+
+async function measure(slot: Slot): Promise<Row[]> {
+  await waitForFree(PORT);
+  const child = pinned(PROXY_CPU, slot.command(), slot.name);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const rows: Row[] = [];
+  try {
+    await waitForPort(PORT);
+    const url = `http://127.0.0.1:${PORT}`;
+    const check = execFileSync('curl', ['-s', `${url}/`]).toString();
+    if (check !== 'hello')
+      throw new Error(`${slot.name} answered ${JSON.stringify(check)} instead of "hello"`);
+    wrk(['-t1', '-c50', '-d3s', `${url}/`]); // warm-up: connections, pools, JIT
+    for (const scenario of SCENARIOS) {
+      const { path, args } = SCENARIO_ARGS[scenario]!;
+      const cpuBefore = cpuSeconds(child.pid!);
+      const result = wrk([...args, `${url}${path}`]);
+      const cpu = cpuSeconds(child.pid!) - cpuBefore;
+      const row: Row = {
+        slot: slot.name,
+        scenario,
+        cpuUsPerRequest: (cpu * 1e6) / Math.max(1, result.requests),
+        perSecond: result.perSecond,
+        p50ms: result.p50ms,
+        p99ms: result.p99ms,
+        rssMiB: rssMiB(child.pid!),
+        errors: result.errors,
+      };
+      if (scenario === 'big') {
+        row.mibPerSecond = result.perSecond;
+        row.cpuUsPerMiB = row.cpuUsPerRequest;
+      }
+      rows.push(row);
+    }
+  } catch (error) {
+    console.error(`${slot.name}: ${(error as Error).message}\n${stderr.slice(0, 2000)}`);
+  } finally {
+    for (const pid of treePids(child.pid!).reverse()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+  return rows;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+async function main(): Promise<void> {
+  for (const tool of ['taskset', 'wrk', 'nginx', 'curl']) {
+    if (!has(tool)) {
+      console.error(
+        `${tool} is missing: run bench/setup.sh (Debian: apt-get install nginx-light haproxy wrk curl)`,
+      );
+      process.exit(2);
+    }
+  }
+  const backend = pinned(
+    CLIENT_CPU,
+    ['nginx', '-g', 'daemon off;', '-c', render('backend-nginx.conf', 'backend.conf')],
+    'origin',
+  );
+  await waitForPort(B1PORT);
+  const slots = SLOTS.filter((s) => (ONLY === '' || ONLY.split(',').includes(s.name)) && s.available());
+  const rows: Row[] = [];
+  try {
+    for (let rep = 0; rep < REPS; rep++) for (const slot of slots) rows.push(...(await measure(slot)));
+  } finally {
+    for (const pid of treePids(backend.pid!).reverse()) process.kill(pid, 'SIGKILL');
+  }
+
+  const node = process.version;
+  console.log(
+    `\nproxy benchmark: ${new Date().toISOString()}, Node ${node}, ${DURATION}s per run, ${REPS} rep(s), proxy on CPU ${PROXY_CPU}, wrk + origin on CPU ${CLIENT_CPU}\n`,
+  );
+  const nginxOf = (scenario: string) =>
+    median(rows.filter((r) => r.slot === 'nginx' && r.scenario === scenario).map((r) => r.cpuUsPerRequest));
+  for (const scenario of SCENARIOS) {
+    const title = {
+      small: '5-byte responses, keep-alive, 50 connections',
+      c1: 'one connection',
+      big: '1 MiB responses, 10 connections',
+    }[scenario];
+    console.log(`### ${scenario}: ${title}\n`);
+    console.log(
+      scenario === 'big'
+        ? '| proxy | CPU us per MiB | x nginx | MiB/s | p50 ms | p99 ms | RSS MiB | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|'
+        : '| proxy | CPU us/req | x nginx | req/s | p50 ms | p99 ms | RSS MiB | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const slot of slots) {
+      const mine = rows.filter((r) => r.slot === slot.name && r.scenario === scenario);
+      if (mine.length === 0) continue;
+      const cpu = median(mine.map((r) => r.cpuUsPerRequest));
+      const base = nginxOf(scenario);
+      console.log(
+        `| ${slot.name} | ${cpu.toFixed(1)} | ${base > 0 ? (cpu / base).toFixed(2) : '-'} | ${Math.round(median(mine.map((r) => r.perSecond))).toLocaleString('en-US')} | ` +
+          `${median(mine.map((r) => r.p50ms)).toFixed(3)} | ${median(mine.map((r) => r.p99ms)).toFixed(3)} | ${median(mine.map((r) => r.rssMiB)).toFixed(0)} | ${mine.reduce((a, r) => a + r.errors, 0)} |`,
+      );
+    }
+    console.log('');
+  }
+  writeFileSync(join(RUN, 'records.json'), JSON.stringify(rows, null, 2));
+  console.log(`records: ${join(RUN, 'records.json')}`);
+}
+
+await main();

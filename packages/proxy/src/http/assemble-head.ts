@@ -1,0 +1,75 @@
+import type { Socket } from 'node:net';
+import type { DropList } from './field-cursor.ts';
+
+/** COALESCE_LIMIT_BYTES is the largest body part copied behind its head to make one write: 16 KiB. */
+const COALESCE_LIMIT_BYTES = 16_384;
+
+/**
+ * HeadPlan says how to build an outgoing head from an incoming one without re-serialising it: a first
+ * line made of `lead` + `src[lineStart, lineEnd)` + `tail`, then the field lines of
+ * `src[fieldsStart, fieldsEnd)` (each with its CRLF) except the ranges in `drop`, then `extra` (lines
+ * Portico adds, each ending in CRLF), then the blank line.
+ */
+export interface HeadPlan {
+  src: Buffer;
+  lead: string;
+  lineStart: number;
+  lineEnd: number;
+  tail: string;
+  fieldsStart: number;
+  fieldsEnd: number;
+  drop: DropList;
+  extra: string;
+}
+
+/**
+ * writeHead writes the head a plan describes, followed by `body[bodyStart, bodyEnd)`, to `socket`. The
+ * head and a small body part go out as one buffer in one `write` (one segment, one syscall); a large body
+ * part follows under `cork`, uncopied. It returns what `socket.write` returned: false means wait for `drain`.
+ */
+export function writeHead(
+  socket: Socket,
+  plan: HeadPlan,
+  body: Buffer | undefined,
+  bodyStart: number,
+  bodyEnd: number,
+): boolean {
+  const { src, drop, fieldsEnd } = plan;
+  let fieldBytes = fieldsEnd - plan.fieldsStart;
+  for (let i = 0; i < drop.length; i += 2) fieldBytes -= drop[i + 1]! - drop[i]!;
+  const headLength =
+    plan.lead.length +
+    (plan.lineEnd - plan.lineStart) +
+    plan.tail.length +
+    fieldBytes +
+    plan.extra.length +
+    2;
+  const bodyLength = body === undefined ? 0 : bodyEnd - bodyStart;
+  const inline = bodyLength <= COALESCE_LIMIT_BYTES ? bodyLength : 0;
+  const out = Buffer.allocUnsafe(headLength + inline);
+  let o = 0;
+  if (plan.lead.length > 0) o += out.write(plan.lead, o, 'latin1');
+  o += src.copy(out, o, plan.lineStart, plan.lineEnd);
+  if (plan.tail.length > 0) o += out.write(plan.tail, o, 'latin1');
+  let from = plan.fieldsStart;
+  for (let i = 0; i < drop.length; i += 2) {
+    if (drop[i]! > from) o += src.copy(out, o, from, drop[i]!);
+    from = drop[i + 1]!;
+  }
+  if (fieldsEnd > from) o += src.copy(out, o, from, fieldsEnd);
+  if (plan.extra.length > 0) o += out.write(plan.extra, o, 'latin1');
+  out[o++] = 0x0d;
+  out[o++] = 0x0a;
+  if (inline > 0) {
+    body!.copy(out, o, bodyStart, bodyEnd);
+    return socket.write(out);
+  }
+  if (bodyLength === 0) return socket.write(out);
+  socket.cork();
+  socket.write(out);
+  const flushed = socket.write(
+    bodyStart === 0 && bodyEnd === body!.length ? body! : body!.subarray(bodyStart, bodyEnd),
+  );
+  socket.uncork();
+  return flushed;
+}

@@ -1,0 +1,128 @@
+import { PorticoProxyError } from '../proxy-error.ts';
+import { FIELD_VALUE, TOKEN } from './char-classes.ts';
+import { fieldId } from './field-names.ts';
+
+/**
+ * FieldCursor walks the field lines of a head held in a buffer, validating every byte as RFC 9112 asks:
+ * no obs-fold, a token name with no whitespace before the colon, and values of visible characters, SP,
+ * HTAB or obs-text only (so no CR, LF or NUL). It builds no strings: after each `next()` the positions
+ * of the current line are in its fields. One cursor is reused for every head (parsing is synchronous).
+ */
+export class FieldCursor {
+  buf: Buffer = Buffer.alloc(0);
+  /** lineStart..lineEnd is the current line without its CRLF; nextLine is where the next one starts. */
+  lineStart = 0;
+  lineEnd = 0;
+  nextLine = 0;
+  nameEnd = 0;
+  valueStart = 0;
+  valueEnd = 0;
+  /** id is the field's id from `field-names.ts`. */
+  id = 0;
+  count = 0;
+  error: PorticoProxyError | undefined;
+  #end = 0;
+  #maxCount = 0;
+  #isRequest = true;
+
+  /** reset starts at `start`; field lines end at `end` (the index of the head's final CRLF CRLF). */
+  reset(buf: Buffer, start: number, end: number, maxCount: number, isRequest: boolean): void {
+    this.buf = buf;
+    this.nextLine = start;
+    this.#end = end;
+    this.#maxCount = maxCount;
+    this.#isRequest = isRequest;
+    this.count = 0;
+    this.error = undefined;
+  }
+
+  /** next moves to the next field line; false at the end of the head or on an error (`error` set). */
+  next(): boolean {
+    const buf = this.buf;
+    const start = this.nextLine;
+    const end = this.#end;
+    if (start >= end) return false;
+    const first = buf[start]!;
+    if (first === 0x20 || first === 0x09) return this.#fail('obsolete line folding');
+    let i = start;
+    while (i < end && TOKEN[buf[i]!] === 1) i++;
+    if (i === start || i === end || buf[i] !== 0x3a /* : */) {
+      return this.#fail(i === start ? 'field line without a name' : 'invalid field name');
+    }
+    this.nameEnd = i;
+    // One pass over the value: validate every byte, note where the trimmed value starts and ends.
+    let j = i + 1;
+    let valueStart = -1;
+    let valueEnd = j;
+    for (; j < end; j++) {
+      const c = buf[j]!;
+      if (c === 0x0d) break;
+      if (FIELD_VALUE[c] !== 1) return this.#fail('invalid character in field value');
+      if (c !== 0x20 && c !== 0x09) {
+        if (valueStart < 0) valueStart = j;
+        valueEnd = j + 1;
+      }
+    }
+    if (j < end && buf[j + 1] !== 0x0a) return this.#fail('bare CR in a field line');
+    if (++this.count > this.#maxCount) {
+      this.error = this.#isRequest
+        ? new PorticoProxyError('PORTICO_HEAD_TOO_LARGE', 'too many header fields')
+        : new PorticoProxyError('PORTICO_UPSTREAM_BAD_RESPONSE', 'too many header fields');
+      return false;
+    }
+    this.lineStart = start;
+    this.lineEnd = j;
+    this.nextLine = j + 2;
+    this.valueStart = valueStart < 0 ? j : valueStart;
+    this.valueEnd = valueStart < 0 ? j : valueEnd;
+    this.id = fieldId(buf, start, i - start);
+    return true;
+  }
+
+  /** value returns the current field's value as a string. */
+  value(): string {
+    return this.buf.toString('latin1', this.valueStart, this.valueEnd);
+  }
+
+  #fail(message: string): false {
+    this.error = new PorticoProxyError(
+      this.#isRequest ? 'PORTICO_BAD_REQUEST' : 'PORTICO_UPSTREAM_BAD_RESPONSE',
+      message,
+    );
+    return false;
+  }
+}
+
+/** DropList collects [start, end) byte ranges of field lines (with their CRLF) that must not be forwarded. */
+export type DropList = number[];
+
+/**
+ * parseContentLength reads a Content-Length value from bytes: digits, or a comma-separated list of equal
+ * lengths (RFC 9110 8.6). It returns the length, or -1 when the value is invalid or the list disagrees.
+ */
+export function parseContentLength(buf: Buffer, start: number, end: number): number {
+  let result = -1;
+  let i = start;
+  while (i <= end) {
+    while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
+    let n = 0;
+    let digits = 0;
+    while (i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39) {
+      n = n * 10 + (buf[i]! - 0x30);
+      if (++digits > 15) return -1;
+      i++;
+    }
+    while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
+    if (digits === 0 || (i < end && buf[i] !== 0x2c)) return -1;
+    if (result >= 0 && n !== result) return -1;
+    result = n;
+    i++; // past the comma, or past the end
+  }
+  return result;
+}
+
+/** hasToken tells whether a comma-separated, case-insensitive list contains `token` (lower case). */
+export function hasToken(list: string, token: string): boolean {
+  for (const part of list.split(',')) if (part.trim().toLowerCase() === token) return true;
+  return false;
+}
