@@ -7,7 +7,8 @@
  * the proxy under test on CPU 1. For each proxy and scenario it reports the proxy's own CPU microseconds
  * per request (user + sys of its process tree, from /proc, over the wrk run: the steadiest figure on a
  * small VM), requests/s, p50/p99 latency and RSS. Needs Linux, `taskset`, wrk and nginx; HAProxy is used
- * when installed (`bench/setup.sh` installs all three).
+ * when installed (`bench/setup.sh` installs all three). Portico runs from its build (`dist/`, as installed
+ * from npm), so `pnpm bench` builds first.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -121,8 +121,15 @@ export function parseContentLength(buf: Buffer, start: number, end: number): num
   return result;
 }
 
-/** hasToken tells whether a comma-separated, case-insensitive list contains `token` (lower case). */
+/** hasToken tells whether a lower-case, comma-separated list contains `token` (lower case). */
 export function hasToken(list: string, token: string): boolean {
-  for (const part of list.split(',')) if (part.trim().toLowerCase() === token) return true;
+  if (list === token) return true;
+  if (!list.includes(token)) return false;
+  for (const part of list.split(',')) if (part.trim() === token) return true;
   return false;
+}
+
+/** isPlainConnection tells whether a lower-case Connection value names only `close` or `keep-alive`. */
+export function isPlainConnection(list: string): boolean {
+  return list === 'keep-alive' || list === 'close';
 }

@@ -65,6 +65,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
   #responseStarted = false;
   #upstreamTainted = false;
   #closeAfter = false;
+  #clientPaused = false;
   #clientEnded = false;
   #startedAt = 0;
 
@@ -120,9 +121,22 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     }
   }
 
+  /** #pauseClient stops reading from the client (backpressure, or a pipelined request waiting). */
+  #pauseClient(): void {
+    if (this.#clientPaused) return;
+    this.#clientPaused = true;
+    this.socket.pause();
+  }
+
+  #resumeClient(): void {
+    if (!this.#clientPaused) return;
+    this.#clientPaused = false;
+    this.socket.resume();
+  }
+
   #hold(chunk: Buffer): void {
     this.#pending = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
-    this.socket.pause();
+    this.#pauseClient();
   }
 
   #readHead(chunk: Buffer): void {
@@ -209,7 +223,6 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     });
     this.#state = CONNECTING;
     this.deadline = 0;
-    this.socket.pause();
     this.#tried.length = 0;
     this.#retriedStale = false;
     this.#connect(undefined);
@@ -236,12 +249,12 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       return;
     }
     this.deadline = Date.now() + this.#snapshot!.timeouts.clientBodyIdleMs;
-    if (!flushed) this.socket.pause();
+    if (!flushed) this.#pauseClient();
   }
 
   #onDrain(): void {
     if (this.#state === FORWARDING && this.#upstream !== undefined && this.#responseStarted) {
-      this.#upstream.socket.resume();
+      this.#upstream.resume();
     }
   }
 
@@ -308,7 +321,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     this.#state = FORWARDING;
     this.#requestDone = false;
     upstream.deadline = Date.now() + this.#snapshot!.timeouts.upstreamResponseHeadMs;
-    upstream.socket.resume();
+    upstream.resume();
     const held = this.#heldBody;
     writeHead(
       upstream.socket,
@@ -321,12 +334,12 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     this.#sentBody = framer.done ? held : undefined;
     if (framer.done) {
       this.#requestDone = true;
-      if (this.#pending === undefined) this.socket.resume();
+      if (this.#pending === undefined) this.#resumeClient();
     } else {
       this.deadline = Date.now() + this.#snapshot!.timeouts.clientBodyIdleMs;
       const arrived = this.#pending; // body bytes that came while connecting
       this.#pending = undefined;
-      this.socket.resume();
+      this.#resumeClient();
       if (arrived !== undefined) this.#forwardBody(arrived);
     }
   }
@@ -394,7 +407,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     );
     if (bodyEnd < buf.length) this.#upstreamTainted = true; // bytes beyond the response: never reuse
     if (framer.done) this.#finishExchange();
-    else if (!flushed) upstream.socket.pause();
+    else if (!flushed) upstream.pause();
   }
 
   #relayBody(upstream: UpstreamConnection, buf: Buffer, start: number): void {
@@ -407,7 +420,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       }
       if (n > start) {
         const flushed = this.socket.write(start === 0 && n === buf.length ? buf : buf.subarray(start, n));
-        if (!flushed && !framer.done) upstream.socket.pause();
+        if (!flushed && !framer.done) upstream.pause();
       }
       if (n < buf.length) this.#upstreamTainted = true; // bytes beyond the response: never reuse
     }
@@ -415,7 +428,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
   }
 
   onUpstreamDrain(upstream: UpstreamConnection): void {
-    if (upstream === this.#upstream && this.#state === FORWARDING && !this.#requestDone) this.socket.resume();
+    if (upstream === this.#upstream && this.#state === FORWARDING && !this.#requestDone) this.#resumeClient();
   }
 
   onUpstreamTimeout(upstream: UpstreamConnection): void {
@@ -508,7 +521,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     this.deadline = Date.now() + this.#ctx.snapshot.timeouts.clientIdleMs;
     const pending = this.#pending;
     this.#pending = undefined;
-    this.socket.resume();
+    this.#resumeClient();
     if (pending !== undefined) this.#readHead(pending);
   }
 
@@ -557,7 +570,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     this.#head = undefined;
     this.deadline = Date.now() + LINGER_MS;
     this.socket.end();
-    this.socket.resume();
+    this.#resumeClient();
   }
 
   #destroy(): void {

@@ -1,7 +1,13 @@
 import type { LimitsConfig } from '@portico/config';
 import { PorticoProxyError } from '../proxy-error.ts';
 import { HOST as HOST_CHARS, TARGET, TOKEN } from './char-classes.ts';
-import { type DropList, FieldCursor, hasToken, parseContentLength } from './field-cursor.ts';
+import {
+  type DropList,
+  FieldCursor,
+  hasToken,
+  isPlainConnection,
+  parseContentLength,
+} from './field-cursor.ts';
 import * as F from './field-names.ts';
 
 /**
@@ -214,7 +220,8 @@ export function parseRequestHead(
     if (hasToken(tokens, 'close')) keepAlive = false;
     else if (version === 10 && hasToken(tokens, 'keep-alive')) keepAlive = true;
     if (upgradeValue !== undefined && hasToken(tokens, 'upgrade')) upgrade = upgradeValue.toLowerCase();
-    dropNominated(buf, lineEnd, headEnd, tokens, drop, hostLine, limits.maxHeaderCount);
+    if (!isPlainConnection(tokens))
+      dropNominated(buf, lineEnd, headEnd, tokens, drop, hostLine, limits.maxHeaderCount);
   }
 
   const q = target.indexOf('?');

@@ -1,6 +1,12 @@
 import { PorticoProxyError } from '../proxy-error.ts';
 import { FIELD_VALUE } from './char-classes.ts';
-import { type DropList, FieldCursor, hasToken, parseContentLength } from './field-cursor.ts';
+import {
+  type DropList,
+  FieldCursor,
+  hasToken,
+  isPlainConnection,
+  parseContentLength,
+} from './field-cursor.ts';
 import * as F from './field-names.ts';
 import { sortRanges } from './request-head.ts';
 
@@ -135,7 +141,7 @@ export function parseResponseHead(
     const tokens = connection.toLowerCase();
     if (hasToken(tokens, 'close')) reusable = false;
     else if (version === 10 && hasToken(tokens, 'keep-alive')) reusable = true;
-    dropNominated(buf, lineEnd, headEnd, tokens, drop);
+    if (!isPlainConnection(tokens)) dropNominated(buf, lineEnd, headEnd, tokens, drop);
   }
   let bodyLength = framing;
   if (method === 'HEAD' || status < 200 || status === 204 || status === 304) bodyLength = 0;

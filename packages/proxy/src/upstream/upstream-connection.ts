@@ -28,6 +28,7 @@ export class UpstreamConnection implements Deadline {
   /** deadline is the moment (ms) the current wait (connect, response head, idle) expires; 0 for none. */
   deadline = 0;
   #closed = false;
+  #paused = false;
   readonly #onClosed: (upstream: UpstreamConnection) => void;
 
   constructor(
@@ -52,6 +53,20 @@ export class UpstreamConnection implements Deadline {
     this.socket.on('end', () => this.#close(undefined));
     this.socket.on('error', (error: Error) => this.#close(error));
     this.socket.on('close', () => this.#close(undefined));
+  }
+
+  /** pause stops reading from the upstream (the client is not keeping up). */
+  pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.socket.pause();
+  }
+
+  /** resume reads from the upstream again; pooled connections are always resumed. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.socket.resume();
   }
 
   /** closed tells whether the connection has ended or failed. */

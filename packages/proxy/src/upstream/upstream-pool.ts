@@ -69,6 +69,7 @@ export class UpstreamPool {
       return;
     }
     upstream.deadline = Date.now() + upstreamIdleMs;
+    upstream.resume(); // an idle connection must keep reading, to notice the upstream closing it
     endpoint.idle.push(upstream);
   }
 
