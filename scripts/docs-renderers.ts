@@ -13,6 +13,7 @@ interface JsonSchema {
   maximum?: number;
   pattern?: string;
   minItems?: number;
+  patternProperties?: Record<string, JsonSchema>;
 }
 
 /** renderSchema is the published JSON Schema of `portico.yaml` (`schema/portico.schema.json`). */
@@ -26,6 +27,7 @@ export function renderSchema(): string {
 }
 
 function typeOf(schema: JsonSchema): string {
+  if (schema.patternProperties) return 'map of field name to value';
   if (schema.enum) return schema.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
   if (schema.type === 'array')
     return `list of ${schema.items?.type === 'object' ? 'objects' : typeOf(schema.items ?? {})}`;
@@ -61,7 +63,7 @@ function section(title: string, schema: JsonSchema, out: string[], path: string)
       `| \`${name}\` | ${typeOf(field)} | ${defaultOf(field, required)} | ${field.description ?? ''} |`,
     );
     const child = field.type === 'array' ? field.items : field;
-    if (child?.type === 'object') {
+    if (child?.type === 'object' && child.properties !== undefined) {
       const childPath = `${path === '(root)' ? '' : `${path}.`}${name}${field.type === 'array' ? '[]' : ''}`;
       nested.push([
         childPath,

@@ -27,7 +27,7 @@ export const DEFAULT_TIMEOUTS = {
   upstreamConnectMs: 5_000,
   /** upstreamResponseHeadMs bounds the wait for the upstream's response head once the request is sent: 60 s. */
   upstreamResponseHeadMs: 60_000,
-  /** upstreamIdleMs closes a pooled upstream connection unused for 30 s. */
+  /** upstreamIdleMs closes a pooled upstream connection unused for 30 s, and a response stalled as long. */
   upstreamIdleMs: 30_000,
 } as const;
 

@@ -1,3 +1,4 @@
+export { type Cidr, parseCidr } from './cidr.ts';
 export {
   CONFIG_ERROR_CODES,
   type ConfigErrorCode,
@@ -10,12 +11,15 @@ export * from './defaults.ts';
 export {
   BALANCERS,
   type EndpointConfig,
+  type ForwardingConfig,
+  type HeaderRulesConfig,
   type LimitsConfig,
   type ListenerConfig,
   PATH_TYPES,
   type PorticoConfig,
   type PorticoConfigInput,
   PorticoConfigSchema,
+  type RedirectConfig,
   type RouteConfig,
   type RoutePathConfig,
   type ServiceConfig,

@@ -1,4 +1,4 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import {
   DEFAULT_BALANCER,
   DEFAULT_ENDPOINT_WEIGHT,
@@ -17,10 +17,18 @@ export const PATH_TYPES = ['Exact', 'Prefix', 'ImplementationSpecific'] as const
 /** BALANCERS are the load-balancing policies a service may name. */
 export const BALANCERS = ['round-robin'] as const;
 
+/**
+ * Defaulted marks a field that has a default: optional in the document (and in the published JSON
+ * Schema), but always present once validated, so its static type is the non-optional one.
+ */
+function Defaulted<T extends TSchema>(schema: T): T {
+  return Type.Optional(schema) as unknown as T;
+}
+
 const Milliseconds = (description: string, value: number) =>
-  Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000, default: value, description }));
+  Defaulted(Type.Integer({ minimum: 1, maximum: 86_400_000, default: value, description }));
 const Bytes = (description: string, value: number, minimum = 1) =>
-  Type.Optional(Type.Integer({ minimum, maximum: 2 ** 40, default: value, description }));
+  Defaulted(Type.Integer({ minimum, maximum: 2 ** 40, default: value, description }));
 
 export const ListenerSchema = Type.Object(
   {
@@ -28,7 +36,7 @@ export const ListenerSchema = Type.Object(
       pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
       description: 'Unique name of the listener.',
     }),
-    address: Type.Optional(
+    address: Defaulted(
       Type.String({ minLength: 1, default: DEFAULT_LISTEN_ADDRESS, description: 'IP address to bind.' }),
     ),
     port: Type.Integer({
@@ -36,7 +44,7 @@ export const ListenerSchema = Type.Object(
       maximum: 65_535,
       description: 'TCP port to bind; 0 picks a free port.',
     }),
-    protocol: Type.Optional(
+    protocol: Defaulted(
       StringEnum(['http'] as const, { default: 'http', description: 'What the listener speaks.' }),
     ),
   },
@@ -50,10 +58,10 @@ export const RoutePathSchema = Type.Object(
       maxLength: 4_096,
       description: 'Request path to match; starts with "/".',
     }),
-    type: Type.Optional(
+    type: Defaulted(
       StringEnum(PATH_TYPES, { default: DEFAULT_PATH_TYPE, description: 'How `path` matches (Ingress v1).' }),
     ),
-    regex: Type.Optional(
+    regex: Defaulted(
       Type.Boolean({
         default: false,
         description:
@@ -63,6 +71,76 @@ export const RoutePathSchema = Type.Object(
     service: Type.String({ minLength: 1, description: 'Name of the service that serves this path.' }),
   },
   { additionalProperties: false },
+);
+
+const HeaderName = Type.String({
+  pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+  description: 'A header field name.',
+});
+const HeaderValue = Type.String({ pattern: '^[^\\r\\n\\u0000]*$', maxLength: 8_192 });
+
+export const HeaderRulesSchema = Type.Object(
+  {
+    set: Type.Optional(
+      Type.Record(Type.String(), HeaderValue, {
+        description: 'Fields to set, replacing any the message has.',
+      }),
+    ),
+    add: Type.Optional(
+      Type.Record(Type.String(), HeaderValue, { description: 'Fields to add after those present.' }),
+    ),
+    remove: Type.Optional(Type.Array(HeaderName, { description: 'Fields to remove.' })),
+  },
+  { additionalProperties: false, description: 'Header changes: remove, then set, then add.' },
+);
+
+export const RedirectSchema = Type.Object(
+  {
+    scheme: Type.Optional(
+      StringEnum(['http', 'https'] as const, {
+        description: "Scheme of the target; default: the request's.",
+      }),
+    ),
+    host: Type.Optional(
+      Type.String({ minLength: 1, description: "Host of the target; default: the request's." }),
+    ),
+    port: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 65_535, description: 'Port of the target; default: none.' }),
+    ),
+    path: Type.Optional(
+      Type.String({ pattern: '^/', description: "Path of the target; default: the request's (query kept)." }),
+    ),
+    status: Type.Optional(
+      Type.Unsafe<301 | 302 | 303 | 307 | 308>({
+        type: 'integer',
+        enum: [301, 302, 303, 307, 308],
+        description: 'Status; default: 301 for GET and HEAD, 308 otherwise.',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Answer with a redirect instead of proxying.' },
+);
+
+export const RouteTimeoutsSchema = Type.Object(
+  {
+    clientBodyIdleMs: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 86_400_000, description: 'As timeouts.clientBodyIdleMs.' }),
+    ),
+    upstreamConnectMs: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 86_400_000, description: 'As timeouts.upstreamConnectMs.' }),
+    ),
+    upstreamResponseHeadMs: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 86_400_000, description: 'As timeouts.upstreamResponseHeadMs.' }),
+    ),
+    upstreamIdleMs: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 86_400_000,
+        description: 'As timeouts.upstreamIdleMs (also a mid-response stall).',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Timeouts for this route, overriding `timeouts`.' },
 );
 
 export const RouteSchema = Type.Object(
@@ -76,6 +154,24 @@ export const RouteSchema = Type.Object(
       }),
     ),
     paths: Type.Array(RoutePathSchema, { minItems: 1, description: 'Paths served under this host.' }),
+    rewriteTarget: Type.Optional(
+      Type.String({
+        pattern: '^/',
+        description:
+          'Replace the part of the path the rule matched with this (rewrite-target); `$1`... are regex groups.',
+      }),
+    ),
+    redirect: Type.Optional(RedirectSchema),
+    requestHeaders: Type.Optional(HeaderRulesSchema),
+    responseHeaders: Type.Optional(HeaderRulesSchema),
+    timeouts: Type.Optional(RouteTimeoutsSchema),
+    maxBodyBytes: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 2 ** 40,
+        description: 'Largest request body for this route (413); 0: no limit.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -84,7 +180,7 @@ export const EndpointSchema = Type.Object(
   {
     address: Type.String({ minLength: 1, description: 'IP address or host name of the endpoint.' }),
     port: Type.Integer({ minimum: 1, maximum: 65_535, description: 'TCP port of the endpoint.' }),
-    weight: Type.Optional(
+    weight: Defaulted(
       Type.Integer({
         minimum: 1,
         maximum: 10_000,
@@ -102,14 +198,33 @@ export const ServiceSchema = Type.Object(
       pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$',
       description: 'Unique name that routes refer to.',
     }),
-    endpoints: Type.Optional(
+    endpoints: Defaulted(
       Type.Array(EndpointSchema, { default: [], description: 'Where requests for this service go.' }),
     ),
-    balancer: Type.Optional(
+    balancer: Defaulted(
       StringEnum(BALANCERS, { default: DEFAULT_BALANCER, description: 'Load-balancing policy.' }),
     ),
   },
   { additionalProperties: false },
+);
+
+export const ForwardingSchema = Type.Object(
+  {
+    trustedProxies: Defaulted(
+      Type.Array(Type.String({ minLength: 1 }), {
+        default: [],
+        description:
+          'CIDRs (`10.0.0.0/8`, `::1/128`) of proxies in front of Portico whose X-Forwarded-* and Forwarded are kept.',
+      }),
+    ),
+    forwardedHeader: Defaulted(
+      Type.Boolean({ default: false, description: 'Also send an RFC 7239 `Forwarded` field upstream.' }),
+    ),
+    viaHeader: Defaulted(
+      Type.Boolean({ default: false, description: 'Add `Via: 1.1 portico` to requests and responses.' }),
+    ),
+  },
+  { additionalProperties: false, default: {}, description: 'What Portico tells upstreams about clients.' },
 );
 
 const T = DEFAULT_TIMEOUTS;
@@ -130,7 +245,7 @@ export const TimeoutsSchema = Type.Object(
       T.upstreamResponseHeadMs,
     ),
     upstreamIdleMs: Milliseconds(
-      'Idle time after which a pooled upstream connection is closed.',
+      'Idle time after which a pooled upstream connection is closed; also the longest stall mid-response.',
       T.upstreamIdleMs,
     ),
   },
@@ -188,17 +303,18 @@ export const PorticoConfigSchema = Type.Object(
       minItems: 1,
       description: 'Sockets Portico accepts clients on.',
     }),
-    routes: Type.Optional(Type.Array(RouteSchema, { default: [], description: 'Host and path rules.' })),
-    services: Type.Optional(
+    routes: Defaulted(Type.Array(RouteSchema, { default: [], description: 'Host and path rules.' })),
+    services: Defaulted(
       Type.Array(ServiceSchema, { default: [], description: 'Named groups of endpoints.' }),
     ),
     defaultService: Type.Optional(
       Type.String({ minLength: 1, description: 'Service for requests no route matches; without one, 404.' }),
     ),
-    timeouts: Type.Optional(TimeoutsSchema),
-    limits: Type.Optional(LimitsSchema),
-    upstreamPool: Type.Optional(UpstreamPoolSchema),
-    shutdown: Type.Optional(ShutdownSchema),
+    forwarding: Defaulted(ForwardingSchema),
+    timeouts: Defaulted(TimeoutsSchema),
+    limits: Defaulted(LimitsSchema),
+    upstreamPool: Defaulted(UpstreamPoolSchema),
+    shutdown: Defaulted(ShutdownSchema),
   },
   {
     additionalProperties: false,
@@ -207,23 +323,18 @@ export const PorticoConfigSchema = Type.Object(
   },
 );
 
-/** PorticoConfigInput is a config document as written, before defaults. */
-export type PorticoConfigInput = Static<typeof PorticoConfigSchema>;
+/** PorticoConfig is a validated config document with every default filled in. */
+export type PorticoConfig = Static<typeof PorticoConfigSchema>;
 
-/** Keys that stay optional after defaults are applied: they have no default. */
-type KeyWithoutDefault = 'name' | 'host' | 'defaultService' | '$schema';
-
-/** WithDefaults makes every optional key that has a default required, recursively; others keep their modifier. */
-type WithDefaults<T> = T extends readonly (infer U)[]
-  ? WithDefaults<U>[]
+/** DeepPartial makes every field optional, recursively: the shape of a document as written. */
+type DeepPartial<T> = T extends readonly (infer U)[]
+  ? DeepPartial<U>[]
   : T extends object
-    ? { [K in keyof T as K extends KeyWithoutDefault ? never : K]-?: WithDefaults<T[K]> } & {
-        [K in keyof T as K extends KeyWithoutDefault ? K : never]: WithDefaults<T[K]>;
-      }
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
     : T;
 
-/** PorticoConfig is a validated config document with every default filled in. */
-export type PorticoConfig = WithDefaults<PorticoConfigInput>;
+/** PorticoConfigInput is a config document as written, before validation and defaults. */
+export type PorticoConfigInput = DeepPartial<PorticoConfig>;
 export type ListenerConfig = PorticoConfig['listeners'][number];
 export type RouteConfig = PorticoConfig['routes'][number];
 export type RoutePathConfig = RouteConfig['paths'][number];
@@ -232,3 +343,6 @@ export type EndpointConfig = ServiceConfig['endpoints'][number];
 export type TimeoutsConfig = PorticoConfig['timeouts'];
 export type LimitsConfig = PorticoConfig['limits'];
 export type UpstreamPoolConfig = PorticoConfig['upstreamPool'];
+export type ForwardingConfig = PorticoConfig['forwarding'];
+export type HeaderRulesConfig = NonNullable<RouteConfig['requestHeaders']>;
+export type RedirectConfig = NonNullable<RouteConfig['redirect']>;

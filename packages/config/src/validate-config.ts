@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
+import { parseCidr } from './cidr.ts';
 import { type ConfigIssue, jsonPath, PorticoConfigError } from './config-error.ts';
 import { type PorticoConfig, PorticoConfigSchema } from './schema.ts';
 
@@ -122,6 +123,44 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
         add(['routes', i, 'paths', j, 'service'], `no service named "${path.service}" (${known()})`);
       }
     });
+  });
+  const PORTICO_OWNED = new Set([
+    'host',
+    'content-length',
+    'transfer-encoding',
+    'connection',
+    'upgrade',
+    'te',
+    'keep-alive',
+  ]);
+  config.routes.forEach((route, i) => {
+    for (const side of ['requestHeaders', 'responseHeaders'] as const) {
+      const rules = route[side];
+      if (rules === undefined) continue;
+      const names = [
+        ...Object.keys(rules.set ?? {}),
+        ...Object.keys(rules.add ?? {}),
+        ...(rules.remove ?? []),
+      ];
+      for (const name of names) {
+        if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+          add(['routes', i, side], `"${name}" is not a valid header name`);
+        } else if (PORTICO_OWNED.has(name.toLowerCase())) {
+          add(
+            ['routes', i, side],
+            `"${name}" is managed by Portico (framing, Host, connection handling) and cannot be changed`,
+          );
+        }
+      }
+    }
+  });
+  config.forwarding.trustedProxies.forEach((cidr, i) => {
+    if (parseCidr(cidr) === undefined) {
+      add(
+        ['forwarding', 'trustedProxies', i],
+        `"${cidr}" is not an IPv4 or IPv6 address or CIDR (10.0.0.0/8, fd00::/8)`,
+      );
+    }
   });
   if (config.defaultService !== undefined && !services.has(config.defaultService)) {
     add(['defaultService'], `no service named "${config.defaultService}" (${known()})`);

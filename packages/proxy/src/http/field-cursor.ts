@@ -133,3 +133,48 @@ export function hasToken(list: string, token: string): boolean {
 export function isPlainConnection(list: string): boolean {
   return list === 'keep-alive' || list === 'close';
 }
+
+/**
+ * dropNamedFields adds to `drop` every field line of `buf[start, end)` whose lower-case name is in
+ * `names`, skipping the names Portico acts on itself (`field-names.ts`), and keeps `drop` ordered. It is
+ * the slow path, for `Connection`-nominated fields and route header rules, and builds a string per name.
+ */
+export function dropNamedFields(
+  buf: Buffer,
+  start: number,
+  end: number,
+  names: ReadonlySet<string>,
+  drop: DropList,
+  isRequest: boolean,
+): void {
+  const scan = new FieldCursor();
+  scan.reset(buf, start, end, Number.MAX_SAFE_INTEGER, isRequest);
+  let added = false;
+  while (scan.next()) {
+    if (scan.id !== 0) continue;
+    if (names.has(buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase())) {
+      drop.push(scan.lineStart, scan.nextLine);
+      added = true;
+    }
+  }
+  if (added) sortRanges(drop);
+}
+
+/** sortRanges orders [start, end) pairs by start, in place. */
+export function sortRanges(ranges: DropList): void {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < ranges.length; i += 2) pairs.push([ranges[i]!, ranges[i + 1]!]);
+  pairs.sort((a, b) => a[0] - b[0]);
+  ranges.length = 0;
+  for (const [s, e] of pairs) ranges.push(s, e);
+}
+
+/** nominatedNames returns the names a lower-case `Connection` value lists, other than close, keep-alive and upgrade. */
+export function nominatedNames(tokens: string): Set<string> {
+  const names = new Set<string>();
+  for (const part of tokens.split(',')) {
+    const name = part.trim();
+    if (name !== '' && name !== 'close' && name !== 'keep-alive' && name !== 'upgrade') names.add(name);
+  }
+  return names;
+}

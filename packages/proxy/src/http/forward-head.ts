@@ -2,24 +2,6 @@ import type { HeadPlan } from './assemble-head.ts';
 import type { RequestHead } from './request-head.ts';
 import type { ResponseHead } from './response-head.ts';
 
-/** ClientFacts are what Portico tells the upstream about the client in `X-Forwarded-*` and `X-Real-IP`. */
-export interface ClientFacts {
-  readonly address: string;
-  readonly port: number;
-  readonly proto: 'http' | 'https';
-}
-
-/**
- * forwardedLines renders the `X-Forwarded-For/-Proto/-Port` and `X-Real-IP` lines, which are the same for
- * every request of a connection, so a connection renders them once.
- */
-export function forwardedLines(client: ClientFacts): string {
-  return (
-    `x-forwarded-for: ${client.address}\r\nx-real-ip: ${client.address}\r\n` +
-    `x-forwarded-proto: ${client.proto}\r\nx-forwarded-port: ${client.port}\r\n`
-  );
-}
-
 const plan: HeadPlan = {
   src: Buffer.alloc(0),
   lead: '',
@@ -37,12 +19,13 @@ const plan: HeadPlan = {
  * version HTTP/1.1, or HTTP/1.0 for an HTTP/1.0 client, which cannot read chunked responses), the
  * client's end-to-end field lines in their order and case (hop-by-hop fields, those named in
  * `Connection`, framing, `Proxy` and client-sent `X-Forwarded-*` dropped), then canonical framing, the
- * Host for absolute-form requests, and `X-Forwarded-*`. The plan object is reused: use it at once.
+ * Host for absolute-form requests, and `lines` (forwarding fields, route header rules). `target`
+ * replaces the request target when a route rewrites it. The plan object is reused: use it at once.
  */
-export function upstreamRequestPlan(req: RequestHead, forwarded: string): HeadPlan {
+export function upstreamRequestPlan(req: RequestHead, target: string | undefined, lines: string): HeadPlan {
   plan.src = req.buf;
-  if (req.hostInTarget) {
-    plan.lead = `${req.method} ${req.target} `;
+  if (req.hostInTarget || target !== undefined) {
+    plan.lead = `${req.method} ${target ?? req.target} `;
     plan.lineStart = plan.lineEnd = 0;
   } else {
     plan.lead = '';
@@ -57,16 +40,17 @@ export function upstreamRequestPlan(req: RequestHead, forwarded: string): HeadPl
   if (req.bodyLength >= 0) extra += `content-length: ${req.bodyLength}\r\n`;
   else if (req.bodyLength === -1) extra += 'transfer-encoding: chunked\r\n';
   if (req.version === 10) extra += 'connection: keep-alive\r\n';
-  plan.extra = `${extra}${forwarded}x-forwarded-host: ${req.host}\r\n`;
+  plan.extra = extra + lines;
   return plan;
 }
 
 /**
  * downstreamResponsePlan describes the head sent to the client: `HTTP/1.1` and the upstream's status line,
- * its end-to-end field lines as received, canonical framing, and `connection: close` when Portico will
- * close the client connection after this response. The plan object is reused: use it at once.
+ * its end-to-end field lines as received, canonical framing, `connection: close` when Portico will close
+ * the client connection after this response, and `lines` (route header rules, Via). The plan object is
+ * reused: use it at once.
  */
-export function downstreamResponsePlan(res: ResponseHead, close: boolean): HeadPlan {
+export function downstreamResponsePlan(res: ResponseHead, close: boolean, lines = ''): HeadPlan {
   plan.src = res.buf;
   plan.lead = 'HTTP/1.1 ';
   plan.lineStart = res.statusStart;
@@ -79,6 +63,6 @@ export function downstreamResponsePlan(res: ResponseHead, close: boolean): HeadP
   if (res.framing >= 0) extra = `content-length: ${res.framing}\r\n`;
   else if (res.framing === -1) extra = 'transfer-encoding: chunked\r\n';
   if (close) extra += 'connection: close\r\n';
-  plan.extra = extra;
+  plan.extra = extra + lines;
   return plan;
 }

@@ -1,16 +1,21 @@
 import type { Socket } from 'node:net';
+import type { Rule } from '@portico/router';
 import type { Deadline } from '../deadline-sweeper.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
-import type { ServiceRuntime, Snapshot } from '../snapshot.ts';
+import type { RoutePolicy } from '../route-policy.ts';
+import type { RouteTarget, Snapshot } from '../snapshot.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 import type { UpstreamConnection, UpstreamOwner } from '../upstream/upstream-connection.ts';
 import { writeHead } from './assemble-head.ts';
 import { BodyFramer } from './body-framer.ts';
 import type { ConnectionContext } from './connection-context.ts';
-import { downstreamResponsePlan, forwardedLines, upstreamRequestPlan } from './forward-head.ts';
+import { dropNamedFields } from './field-cursor.ts';
+import { downstreamResponsePlan, upstreamRequestPlan } from './forward-head.ts';
 import { localResponse } from './local-response.ts';
+import { redirectResponse } from './redirect.ts';
 import { parseRequestHead, type RequestHead } from './request-head.ts';
 import { parseResponseHead, type ResponseHead } from './response-head.ts';
+import { rewriteTarget } from './rewrite-target.ts';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const LFLF = Buffer.from('\n\n', 'latin1');
@@ -21,7 +26,8 @@ const HEAD = 1; // reading a request head
 const CONNECTING = 2; // head read, waiting for an upstream connection; client reads paused
 const FORWARDING = 3; // request and response in flight
 const LINGER = 4; // answered with an error; discarding input until the client closes or a deadline
-const CLOSED = 5;
+const TUNNEL = 5; // after a 101: bytes spliced both ways until either side closes
+const CLOSED = 6;
 
 /** LINGER_MS is how long input is discarded after an error response before the socket is destroyed. */
 const LINGER_MS = 2_000;
@@ -45,14 +51,23 @@ export class HttpConnection implements Deadline, UpstreamOwner {
   #pending: Buffer | undefined;
   #snapshot: Snapshot | undefined;
   #req: RequestHead | undefined;
-  #service: ServiceRuntime | undefined;
+  #route: RouteTarget | undefined;
+  /** #target is the rewritten request target, when the route rewrites it. */
+  #target: string | undefined;
+  /** #lines are the fields added upstream for this request: forwarding, route header rules, upgrade. */
+  #lines = '';
   #upstream: UpstreamConnection | undefined;
   #endpoint: EndpointState | undefined;
   readonly #tried: EndpointState[] = [];
   readonly #reqFramer = new BodyFramer();
   readonly #resFramer = new BodyFramer();
-  /** #forwarded holds this connection's `X-Forwarded-*` lines, rendered on its first request. */
-  #forwarded: string | undefined;
+  /** #peer, #peerPort and #localPort describe the TCP connection, for forwarding fields and logs. */
+  readonly #peer: string;
+  readonly #localPort: number;
+  /** #forwardedFor is this connection's X-Forwarded-* lines for the snapshot `#forwardedVersion`. */
+  #forwarded = '';
+  #trusted = false;
+  #forwardedVersion = -1;
   /** #heldBody is the validated part of the body that arrived with the head, sent right after it. */
   #heldBody: Buffer | undefined;
   /** #sentBody is the whole body when it was sent in one piece with the head, so it can be replayed. */
@@ -72,7 +87,8 @@ export class HttpConnection implements Deadline, UpstreamOwner {
   constructor(socket: Socket, ctx: ConnectionContext) {
     this.socket = socket;
     this.#ctx = ctx;
-    socket.setNoDelay(true);
+    this.#peer = clientAddress(socket);
+    this.#localPort = socket.localPort ?? 0;
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#onDrain());
     socket.on('end', () => this.#onEnd());
@@ -115,6 +131,9 @@ export class HttpConnection implements Deadline, UpstreamOwner {
         return;
       case CONNECTING:
         this.#hold(chunk);
+        return;
+      case TUNNEL:
+        this.#tunnelToUpstream(chunk);
         return;
       default:
         return; // LINGER, CLOSED: discard
@@ -193,12 +212,18 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       this.#answerLocally(new PorticoProxyError('PORTICO_NO_ROUTE', 'no route'), hasBody);
       return;
     }
-    const maxBody = snapshot.limits.maxBodyBytes;
+    const route = rule.target;
+    const policy = route.policy;
+    this.#route = route;
+    if (policy.redirect !== undefined) {
+      this.#redirect(req, policy, hasBody);
+      return;
+    }
+    const maxBody = policy.maxBodyBytes;
     if (maxBody > 0 && req.bodyLength > maxBody) {
       this.#fail(new PorticoProxyError('PORTICO_BODY_TOO_LARGE', 'body too large'));
       return;
     }
-    this.#service = rule.target;
     this.#reqFramer.reset(hasBody ? req.bodyLength : 0, true);
     this.#heldBody = undefined;
     const pending = this.#pending;
@@ -216,16 +241,63 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       this.#heldBody = n === pending.length ? pending : pending.subarray(0, n);
       this.#pending = n === pending.length ? undefined : pending.subarray(n);
     }
-    this.#forwarded ??= forwardedLines({
-      address: clientAddress(this.socket),
-      port: this.socket.localPort ?? 0,
-      proto: 'http',
-    });
+    this.#prepareUpstreamHead(req, snapshot, rule, policy);
     this.#state = CONNECTING;
     this.deadline = 0;
     this.#tried.length = 0;
     this.#retriedStale = false;
     this.#connect(undefined);
+  }
+
+  /** #prepareUpstreamHead decides the rewritten target and the lines added upstream for `req`. */
+  #prepareUpstreamHead(
+    req: RequestHead,
+    snapshot: Snapshot,
+    rule: Rule<RouteTarget>,
+    policy: RoutePolicy,
+  ): void {
+    const forwarding = snapshot.forwarding;
+    if (this.#forwardedVersion !== snapshot.version) {
+      this.#forwardedVersion = snapshot.version;
+      this.#trusted = forwarding.trusts(this.#peer);
+      this.#forwarded = forwarding.connectionLines(this.#peer, this.#localPort, 'http');
+    }
+    let lines = forwarding.requestLines(
+      req,
+      this.#forwarded,
+      this.#trusted,
+      this.#peer,
+      this.#localPort,
+      'http',
+    );
+    const headerRules = policy.requestHeaders;
+    if (headerRules !== undefined) {
+      if (headerRules.drop.size > 0)
+        dropNamedFields(req.buf, req.fieldsStart, req.headEnd, headerRules.drop, req.drop, true);
+      lines += headerRules.lines;
+    }
+    if (req.upgrade !== undefined && !req.upgrade.includes('h2c')) {
+      lines += `connection: upgrade\r\nupgrade: ${req.upgrade}\r\n`;
+    }
+    this.#lines = lines;
+    this.#target =
+      policy.rewriteTarget === undefined
+        ? undefined
+        : rewriteTarget(rule, req.target, req.path, policy.rewriteTarget);
+  }
+
+  /** #redirect answers a route that redirects instead of proxying. */
+  #redirect(req: RequestHead, policy: RoutePolicy, hasBody: boolean): void {
+    const close = hasBody || this.#closeAfter || this.#ctx.draining;
+    const { status, response } = redirectResponse(req, policy.redirect!, 'http', close);
+    this.socket.write(response);
+    this.#report(status, undefined);
+    if (close) {
+      this.#closeGracefully();
+      return;
+    }
+    this.#resetExchange();
+    this.#nextRequest();
   }
 
   #forwardBody(chunk: Buffer): void {
@@ -235,7 +307,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       this.#fail(framer.error!);
       return;
     }
-    const maxBody = this.#snapshot!.limits.maxBodyBytes;
+    const maxBody = this.#route!.policy.maxBodyBytes;
     if (maxBody > 0 && framer.bodyBytes > maxBody) {
       this.#fail(new PorticoProxyError('PORTICO_BODY_TOO_LARGE', 'body too large'));
       return;
@@ -248,18 +320,21 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       if (n < chunk.length) this.#hold(chunk.subarray(n));
       return;
     }
-    this.deadline = Date.now() + this.#snapshot!.timeouts.clientBodyIdleMs;
+    this.deadline = Date.now() + this.#route!.policy.timeouts.clientBodyIdleMs;
     if (!flushed) this.#pauseClient();
   }
 
   #onDrain(): void {
-    if (this.#state === FORWARDING && this.#upstream !== undefined && this.#responseStarted) {
-      this.#upstream.resume();
-    }
+    if ((this.#state === FORWARDING && this.#responseStarted) || this.#state === TUNNEL)
+      this.#upstream?.resume();
   }
 
   #onEnd(): void {
     this.#clientEnded = true;
+    if (this.#state === TUNNEL) {
+      this.#upstream?.socket.end();
+      return;
+    }
     if (this.#state === IDLE || this.#state === HEAD || this.#state === LINGER) this.#destroy();
     else this.#closeAfter = true;
   }
@@ -283,6 +358,9 @@ export class HttpConnection implements Deadline, UpstreamOwner {
         if (!this.#requestDone)
           this.#fail(new PorticoProxyError('PORTICO_CLIENT_TIMEOUT', 'request body timeout'));
         return;
+      case TUNNEL:
+        this.#destroy(); // no byte either way for timeouts.clientIdleMs
+        return;
     }
   }
 
@@ -293,7 +371,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     const fresh = endpoint !== undefined;
     let target = endpoint;
     if (target === undefined) {
-      target = this.#service!.selector.select(this.#tried);
+      target = this.#route!.service.selector.select(this.#tried);
       if (target === undefined || this.#tried.length >= MAX_CONNECT_ATTEMPTS) {
         const code = this.#tried.length === 0 ? 'PORTICO_NO_ENDPOINT' : 'PORTICO_UPSTREAM_CONNECT';
         this.#fail(new PorticoProxyError(code, 'no endpoint answered'));
@@ -306,7 +384,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     const upstream = this.#ctx.pool.acquire(target, this, fresh);
     this.#upstream = upstream;
     if (upstream.connected) this.#send(upstream);
-    else upstream.deadline = Date.now() + this.#snapshot!.timeouts.upstreamConnectMs;
+    else upstream.deadline = Date.now() + this.#route!.policy.timeouts.upstreamConnectMs;
   }
 
   onUpstreamConnect(upstream: UpstreamConnection): void {
@@ -320,12 +398,13 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     this.#reusedUpstream = upstream.requests > 1;
     this.#state = FORWARDING;
     this.#requestDone = false;
-    upstream.deadline = Date.now() + this.#snapshot!.timeouts.upstreamResponseHeadMs;
+    const timeouts = this.#route!.policy.timeouts;
+    upstream.deadline = Date.now() + timeouts.upstreamResponseHeadMs;
     upstream.resume();
     const held = this.#heldBody;
     writeHead(
       upstream.socket,
-      upstreamRequestPlan(this.#req!, this.#forwarded!),
+      upstreamRequestPlan(this.#req!, this.#target, this.#lines),
       held,
       0,
       held === undefined ? 0 : held.length,
@@ -336,7 +415,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       this.#requestDone = true;
       if (this.#pending === undefined) this.#resumeClient();
     } else {
-      this.deadline = Date.now() + this.#snapshot!.timeouts.clientBodyIdleMs;
+      this.deadline = Date.now() + timeouts.clientBodyIdleMs;
       const arrived = this.#pending; // body bytes that came while connecting
       this.#pending = undefined;
       this.#resumeClient();
@@ -346,7 +425,8 @@ export class HttpConnection implements Deadline, UpstreamOwner {
 
   onUpstreamData(upstream: UpstreamConnection, chunk: Buffer): void {
     if (upstream !== this.#upstream) return;
-    if (this.#res === undefined) this.#readResponseHead(upstream, chunk);
+    if (this.#state === TUNNEL) this.#tunnelToClient(upstream, chunk);
+    else if (this.#res === undefined) this.#readResponseHead(upstream, chunk);
     else this.#relayBody(upstream, chunk, 0);
   }
 
@@ -375,9 +455,13 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     }
     if (res.status < 200) {
       if (res.status === 101) {
-        this.#upstreamFailed(
-          new PorticoProxyError('PORTICO_UPSTREAM_BAD_RESPONSE', 'unrequested protocol switch'),
-        );
+        if (req.upgrade === undefined || req.upgrade.includes('h2c') || res.upgrade === undefined) {
+          this.#upstreamFailed(
+            new PorticoProxyError('PORTICO_UPSTREAM_BAD_RESPONSE', 'unrequested protocol switch'),
+          );
+        } else {
+          this.#startTunnel(upstream, res, buf, end + 4);
+        }
         return;
       }
       if (req.version === 11 && (res.status !== 100 || req.expectContinue)) {
@@ -400,14 +484,29 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     this.#responseStarted = true;
     const flushed = writeHead(
       this.socket,
-      downstreamResponsePlan(res, this.#closeAfter),
+      downstreamResponsePlan(res, this.#closeAfter, this.#responseLines(res)),
       buf,
       bodyStart,
       bodyEnd,
     );
     if (bodyEnd < buf.length) this.#upstreamTainted = true; // bytes beyond the response: never reuse
     if (framer.done) this.#finishExchange();
-    else if (!flushed) upstream.pause();
+    else {
+      upstream.deadline = Date.now() + this.#route!.policy.timeouts.upstreamIdleMs;
+      if (!flushed) upstream.pause();
+    }
+  }
+
+  /** #responseLines applies the route's response header rules and returns the lines to add. */
+  #responseLines(res: ResponseHead): string {
+    const rules = this.#route!.policy.responseHeaders;
+    let lines = this.#snapshot!.forwarding.via ? 'via: 1.1 portico\r\n' : '';
+    if (rules !== undefined) {
+      if (rules.drop.size > 0)
+        dropNamedFields(res.buf, res.fieldsStart, res.headEnd, rules.drop, res.drop, false);
+      lines += rules.lines;
+    }
+    return lines;
   }
 
   #relayBody(upstream: UpstreamConnection, buf: Buffer, start: number): void {
@@ -425,10 +524,48 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       if (n < buf.length) this.#upstreamTainted = true; // bytes beyond the response: never reuse
     }
     if (framer.done) this.#finishExchange();
+    else upstream.deadline = Date.now() + this.#route!.policy.timeouts.upstreamIdleMs;
+  }
+
+  // ---- tunnels (Upgrade) ----------------------------------------------------------------------
+
+  /** #startTunnel forwards a 101 and from then on splices bytes both ways. */
+  #startTunnel(upstream: UpstreamConnection, res: ResponseHead, buf: Buffer, rest: number): void {
+    this.#state = TUNNEL;
+    this.#res = res;
+    this.#responseStarted = true;
+    this.#upstreamTainted = true; // never pooled again
+    upstream.deadline = 0;
+    this.deadline = Date.now() + this.#ctx.snapshot.timeouts.clientIdleMs;
+    writeHead(
+      this.socket,
+      downstreamResponsePlan(res, false, `connection: upgrade\r\nupgrade: ${res.upgrade}\r\n`),
+      buf,
+      rest,
+      buf.length,
+    );
+    this.#report(101, undefined);
+    const early = this.#pending; // bytes the client sent after its request, before the 101
+    this.#pending = undefined;
+    this.#resumeClient();
+    if (early !== undefined) this.#tunnelToUpstream(early);
+  }
+
+  #tunnelToUpstream(chunk: Buffer): void {
+    const upstream = this.#upstream;
+    if (upstream === undefined) return;
+    this.deadline = Date.now() + this.#ctx.snapshot.timeouts.clientIdleMs;
+    if (!upstream.socket.write(chunk)) this.#pauseClient();
+  }
+
+  #tunnelToClient(upstream: UpstreamConnection, chunk: Buffer): void {
+    this.deadline = Date.now() + this.#ctx.snapshot.timeouts.clientIdleMs;
+    if (!this.socket.write(chunk)) upstream.pause();
   }
 
   onUpstreamDrain(upstream: UpstreamConnection): void {
-    if (upstream === this.#upstream && this.#state === FORWARDING && !this.#requestDone) this.#resumeClient();
+    if (upstream !== this.#upstream) return;
+    if ((this.#state === FORWARDING && !this.#requestDone) || this.#state === TUNNEL) this.#resumeClient();
   }
 
   onUpstreamTimeout(upstream: UpstreamConnection): void {
@@ -439,6 +576,8 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       this.#connect(undefined);
     } else if (this.#res === undefined) {
       this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_TIMEOUT', 'upstream response timeout'));
+    } else if (this.#state === FORWARDING) {
+      this.#destroy(); // the response stalled for timeouts.upstreamIdleMs mid-body
     }
   }
 
@@ -447,6 +586,10 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     const endpoint = upstream.endpoint;
     this.#upstream = undefined;
     endpoint.active--;
+    if (this.#state === TUNNEL) {
+      this.#closeGracefully(); // the upstream ended the tunnel: end the client side after what was written
+      return;
+    }
     if (!upstream.connected) {
       endpoint.failures++;
       if (this.#state === CONNECTING) this.#connect(undefined);
@@ -529,7 +672,8 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     this.#req = undefined;
     this.#res = undefined;
     this.#resHead = undefined;
-    this.#service = undefined;
+    this.#route = undefined;
+    this.#target = undefined;
     this.#endpoint = undefined;
     this.#sentBody = undefined;
     this.#heldBody = undefined;
@@ -595,7 +739,8 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       host: req?.host,
       path: req?.path,
       status,
-      service: this.#service?.name,
+      route: this.#route?.policy.name,
+      service: this.#route?.service.name,
       endpoint: this.#endpoint?.key,
       errorCode: error?.code,
       durationMs: this.#startedAt === 0 ? 0 : Date.now() - this.#startedAt,

@@ -3,9 +3,11 @@ import { PorticoProxyError } from '../proxy-error.ts';
 import { HOST as HOST_CHARS, TARGET, TOKEN } from './char-classes.ts';
 import {
   type DropList,
+  dropNamedFields,
   FieldCursor,
   hasToken,
   isPlainConnection,
+  nominatedNames,
   parseContentLength,
 } from './field-cursor.ts';
 import * as F from './field-names.ts';
@@ -44,6 +46,12 @@ export interface RequestHead {
   readonly expectContinue: boolean;
   /** upgrade is the lower-case protocol list of an `Upgrade` request (with `Connection: upgrade`), if any. */
   readonly upgrade: string | undefined;
+  /** forwardedFor..forwarded are what the client sent in X-Forwarded-* and Forwarded (kept for trusted peers). */
+  readonly forwardedFor: string | undefined;
+  readonly forwardedProto: string | undefined;
+  readonly forwardedHost: string | undefined;
+  readonly forwardedPort: string | undefined;
+  readonly forwarded: string | undefined;
 }
 
 type Limits = Pick<LimitsConfig, 'maxRequestLineBytes' | 'maxHeaderCount'>;
@@ -147,12 +155,16 @@ export function parseRequestHead(
   // Field lines.
   const drop: DropList = [];
   let hostField: string | undefined;
-  let hostLine = -1;
   let contentLength = -2;
   let transferEncoding: string | undefined;
   let connection: string | undefined;
   let upgradeValue: string | undefined;
   let expectContinue = false;
+  let forwardedFor: string | undefined;
+  let forwardedProto: string | undefined;
+  let forwardedHost: string | undefined;
+  let forwardedPort: string | undefined;
+  let forwarded: string | undefined;
   cursor.reset(buf, lineEnd, headEnd, limits.maxHeaderCount, true);
   while (cursor.next()) {
     const id = cursor.id;
@@ -162,7 +174,6 @@ export function parseRequestHead(
         if (hostField !== undefined)
           return new PorticoProxyError('PORTICO_BAD_HOST', 'more than one Host field');
         hostField = cursor.value();
-        hostLine = cursor.lineStart;
         if (hostFromTarget !== undefined) drop.push(cursor.lineStart, cursor.nextLine);
         continue;
       case F.CONTENT_LENGTH: {
@@ -182,6 +193,21 @@ export function parseRequestHead(
         break;
       case F.UPGRADE:
         upgradeValue = cursor.value();
+        break;
+      case F.X_FORWARDED_FOR:
+        forwardedFor = forwardedFor === undefined ? cursor.value() : `${forwardedFor}, ${cursor.value()}`;
+        break;
+      case F.X_FORWARDED_PROTO:
+        forwardedProto ??= cursor.value();
+        break;
+      case F.X_FORWARDED_HOST:
+        forwardedHost ??= cursor.value();
+        break;
+      case F.X_FORWARDED_PORT:
+        forwardedPort ??= cursor.value();
+        break;
+      case F.FORWARDED:
+        forwarded = forwarded === undefined ? cursor.value() : `${forwarded}, ${cursor.value()}`;
         break;
       case F.EXPECT:
         if (cursor.valueEnd - cursor.valueStart === 12 && cursor.value().toLowerCase() === '100-continue')
@@ -221,7 +247,7 @@ export function parseRequestHead(
     else if (version === 10 && hasToken(tokens, 'keep-alive')) keepAlive = true;
     if (upgradeValue !== undefined && hasToken(tokens, 'upgrade')) upgrade = upgradeValue.toLowerCase();
     if (!isPlainConnection(tokens))
-      dropNominated(buf, lineEnd, headEnd, tokens, drop, hostLine, limits.maxHeaderCount);
+      dropNamedFields(buf, lineEnd, headEnd, nominatedNames(tokens), drop, true);
   }
 
   const q = target.indexOf('?');
@@ -241,48 +267,12 @@ export function parseRequestHead(
     keepAlive,
     expectContinue,
     upgrade,
+    forwardedFor,
+    forwardedProto,
+    forwardedHost,
+    forwardedPort,
+    forwarded,
   };
-}
-
-/** PROTECTED are the names a `Connection` field may never remove: those Portico itself sets or needs. */
-const PROTECTED = new Set(['host', 'content-length', 'transfer-encoding', 'close', 'keep-alive', 'upgrade']);
-
-/**
- * dropNominated adds to `drop` the field lines a `Connection` field names (RFC 9110 7.6.1), except the
- * names Portico sets itself, which a client can never remove.
- */
-function dropNominated(
-  buf: Buffer,
-  start: number,
-  end: number,
-  tokens: string,
-  drop: DropList,
-  hostLine: number,
-  maxCount: number,
-): void {
-  const names = new Set<string>();
-  for (const part of tokens.split(',')) {
-    const name = part.trim();
-    if (name !== '' && !PROTECTED.has(name)) names.add(name);
-  }
-  if (names.size === 0) return;
-  const scan = new FieldCursor();
-  scan.reset(buf, start, end, maxCount, true);
-  while (scan.next()) {
-    if (scan.lineStart === hostLine || scan.id !== F.OTHER) continue;
-    if (names.has(buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase()))
-      drop.push(scan.lineStart, scan.nextLine);
-  }
-  sortRanges(drop);
-}
-
-/** sortRanges orders [start, end) pairs by start, in place. */
-export function sortRanges(ranges: DropList): void {
-  const pairs: [number, number][] = [];
-  for (let i = 0; i < ranges.length; i += 2) pairs.push([ranges[i]!, ranges[i + 1]!]);
-  pairs.sort((a, b) => a[0] - b[0]);
-  ranges.length = 0;
-  for (const [s, e] of pairs) ranges.push(s, e);
 }
 
 function bad(message: string): PorticoProxyError {

@@ -2,13 +2,14 @@ import { PorticoProxyError } from '../proxy-error.ts';
 import { FIELD_VALUE } from './char-classes.ts';
 import {
   type DropList,
+  dropNamedFields,
   FieldCursor,
   hasToken,
   isPlainConnection,
+  nominatedNames,
   parseContentLength,
 } from './field-cursor.ts';
 import * as F from './field-names.ts';
-import { sortRanges } from './request-head.ts';
 
 /** ResponseHead is a parsed, validated upstream response head, kept in the buffer it arrived in. */
 export interface ResponseHead {
@@ -141,7 +142,8 @@ export function parseResponseHead(
     const tokens = connection.toLowerCase();
     if (hasToken(tokens, 'close')) reusable = false;
     else if (version === 10 && hasToken(tokens, 'keep-alive')) reusable = true;
-    if (!isPlainConnection(tokens)) dropNominated(buf, lineEnd, headEnd, tokens, drop);
+    if (!isPlainConnection(tokens))
+      dropNamedFields(buf, lineEnd, headEnd, nominatedNames(tokens), drop, false);
   }
   let bodyLength = framing;
   if (method === 'HEAD' || status < 200 || status === 204 || status === 304) bodyLength = 0;
@@ -161,23 +163,6 @@ export function parseResponseHead(
     reusable,
     upgrade,
   };
-}
-
-function dropNominated(buf: Buffer, start: number, end: number, tokens: string, drop: DropList): void {
-  const names = new Set<string>();
-  for (const part of tokens.split(',')) {
-    const name = part.trim();
-    if (name !== '' && name !== 'close' && name !== 'keep-alive' && name !== 'upgrade') names.add(name);
-  }
-  if (names.size === 0) return;
-  const scan = new FieldCursor();
-  scan.reset(buf, start, end, MAX_RESPONSE_FIELDS, false);
-  while (scan.next()) {
-    if (scan.id !== F.OTHER) continue;
-    if (names.has(buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase()))
-      drop.push(scan.lineStart, scan.nextLine);
-  }
-  sortRanges(drop);
 }
 
 function bad(message: string): PorticoProxyError {

@@ -1,0 +1,61 @@
+import type {
+  HeaderRulesConfig,
+  LimitsConfig,
+  RedirectConfig,
+  RouteConfig,
+  TimeoutsConfig,
+} from '@portico/config';
+
+/** HeaderRules are a route's header changes, compiled: names to drop, and lines to add. */
+export interface HeaderRules {
+  /** drop holds the lower-case names removed or replaced (`remove` and `set`). */
+  readonly drop: ReadonlySet<string>;
+  /** lines are the `set` and `add` fields rendered as field lines, each ending in CRLF. */
+  readonly lines: string;
+}
+
+/**
+ * RoutePolicy is what a route decides besides its service: timeouts, body limit, rewrite, redirect and
+ * header changes. Built once per snapshot and shared by the route's paths.
+ */
+export interface RoutePolicy {
+  readonly name: string;
+  readonly timeouts: TimeoutsConfig;
+  /** maxBodyBytes is the largest request body, 0 for no limit. */
+  readonly maxBodyBytes: number;
+  readonly rewriteTarget: string | undefined;
+  readonly redirect: RedirectConfig | undefined;
+  readonly requestHeaders: HeaderRules | undefined;
+  readonly responseHeaders: HeaderRules | undefined;
+}
+
+/** compileRoutePolicy merges a route's settings over the global timeouts and limits. */
+export function compileRoutePolicy(
+  route: RouteConfig | undefined,
+  name: string,
+  timeouts: TimeoutsConfig,
+  limits: LimitsConfig,
+): RoutePolicy {
+  return {
+    name,
+    timeouts: route?.timeouts === undefined ? timeouts : { ...timeouts, ...route.timeouts },
+    maxBodyBytes: route?.maxBodyBytes ?? limits.maxBodyBytes,
+    rewriteTarget: route?.rewriteTarget,
+    redirect: route?.redirect,
+    requestHeaders: compileHeaderRules(route?.requestHeaders),
+    responseHeaders: compileHeaderRules(route?.responseHeaders),
+  };
+}
+
+function compileHeaderRules(rules: HeaderRulesConfig | undefined): HeaderRules | undefined {
+  if (rules === undefined) return undefined;
+  const drop = new Set<string>();
+  for (const name of rules.remove ?? []) drop.add(name.toLowerCase());
+  let lines = '';
+  for (const [name, value] of Object.entries(rules.set ?? {})) {
+    drop.add(name.toLowerCase());
+    lines += `${name}: ${value}\r\n`;
+  }
+  for (const [name, value] of Object.entries(rules.add ?? {})) lines += `${name}: ${value}\r\n`;
+  return { drop, lines };
+}
