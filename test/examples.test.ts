@@ -71,4 +71,36 @@ describe('embedding examples run', () => {
       child.kill();
     }
   });
+
+  it('examples/embedding/node-http-handler.ts proxies through createHandler with routing and balancing', async () => {
+    const { url, child } = await startExample('embedding/node-http-handler.ts');
+    try {
+      assert.equal((await get(`${url}/healthz`, 'api.example')).text, 'ok\n');
+      const served = new Set<string>();
+      for (let i = 0; i < 4; i++) {
+        const body = JSON.parse((await get(`${url}/v1/orders/7?x=1`, 'api.example')).text);
+        assert.equal(body.url, '/orders/7?x=1');
+        assert.equal(body.forwardedFor, '127.0.0.1');
+        served.add(body.servedBy);
+      }
+      assert.deepEqual([...served].sort(), ['orders-a', 'orders-b']);
+      assert.equal((await get(`${url}/v2`, 'api.example')).status, 404);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('examples/embedding/fastify-handler.ts hands unmatched Fastify requests to Portico', async () => {
+    const { url, child } = await startExample('embedding/fastify-handler.ts');
+    try {
+      assert.deepEqual(JSON.parse((await get(`${url}/app/info`)).text), { app: 'fastify' });
+      assert.deepEqual(JSON.parse((await get(`${url}/cart/1`, 'shop.example')).text), {
+        servedBy: 'cart',
+        url: '/cart/1',
+      });
+      assert.equal((await get(`${url}/cart/1`, 'other.example')).status, 404);
+    } finally {
+      child.kill();
+    }
+  });
 });
