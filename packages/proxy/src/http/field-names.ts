@@ -46,8 +46,9 @@ interface Candidate {
 
 const BY_LENGTH: (Candidate[] | undefined)[] = [];
 for (const [name, id] of NAMES) {
-  const list = (BY_LENGTH[name.length] ??= []);
+  const list = BY_LENGTH[name.length] ?? [];
   list.push({ bytes: Buffer.from(name, 'latin1'), id });
+  BY_LENGTH[name.length] = list;
 }
 
 /**
