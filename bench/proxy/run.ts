@@ -41,6 +41,9 @@ writeFileSync(join(RUN, 'www', '1m'), Buffer.alloc(1024 * 1024, 0x61));
 
 function render(template: string, out: string): string {
   const text = readFileSync(join(HERE, 'conf', template), 'utf8')
+    .replaceAll('"{{PORT}}"', String(PORT)) // quoted in YAML templates, so they stay valid YAML
+    .replaceAll('"{{B1PORT}}"', String(B1PORT))
+    .replaceAll('"{{B2PORT}}"', String(B2PORT))
     .replaceAll('{{RUN}}', RUN)
     .replaceAll('{{PORT}}', String(PORT))
     .replaceAll('{{B1PORT}}', String(B1PORT))

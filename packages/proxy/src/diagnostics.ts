@@ -17,6 +17,8 @@ export interface RequestOutcome {
   readonly host: string | undefined;
   readonly path: string | undefined;
   readonly status: number;
+  /** route is the route's name (or `routes[i]`), `default` for the default service. */
+  readonly route: string | undefined;
   readonly service: string | undefined;
   readonly endpoint: string | undefined;
   /** errorCode is the `PORTICO_*` code when Portico generated the response. */
