@@ -68,7 +68,14 @@ child.stdout!.resume(); // keep draining its (quiet) log
 
 const url = `http://127.0.0.1:${port}`;
 const pool = new Pool(url, { connections: 20, pipelining: 1 });
-const samples: { minute: number; rssMiB: number; fds: number; upstream: number; requests: number; errors: number }[] = [];
+const samples: {
+  minute: number;
+  rssMiB: number;
+  fds: number;
+  upstream: number;
+  requests: number;
+  errors: number;
+}[] = [];
 let requests = 0;
 let errors = 0;
 const end = Date.now() + MINUTES * 60_000;
@@ -87,7 +94,9 @@ function sample(): void {
     errors,
   });
   const last = samples.at(-1)!;
-  console.log(`t=${last.minute}min rss=${last.rssMiB}MiB fds=${last.fds} upstream=${last.upstream} requests=${last.requests} errors=${last.errors}`);
+  console.log(
+    `t=${last.minute}min rss=${last.rssMiB}MiB fds=${last.fds} upstream=${last.upstream} requests=${last.requests} errors=${last.errors}`,
+  );
 }
 
 const sampler = setInterval(sample, 30_000);
@@ -95,7 +104,10 @@ const churn = setInterval(() => {
   if (Date.now() > end) return;
   request(`${url}/churn`, { method: 'POST', body: 'x'.repeat(1024), headers: { connection: 'close' } })
     .then((r) => r.body.text())
-    .then(() => requests++, () => errors++);
+    .then(
+      () => requests++,
+      () => errors++,
+    );
 }, 100);
 
 while (Date.now() < end) {
@@ -131,6 +143,12 @@ b2.server.closeAllConnections();
 
 const warm = samples.find((s) => s.minute >= 2) ?? samples[0]!;
 const last = samples.at(-1)!;
-console.log(`\nsoak: ${MINUTES} min at ${RATE} req/s target, ${last.requests} requests, ${last.errors} errors`);
-console.log(`RSS ${warm.rssMiB} MiB at ${warm.minute} min -> ${last.rssMiB} MiB at the end (max ${Math.max(...samples.map((s) => s.rssMiB))})`);
-console.log(`fds ${warm.fds} -> ${last.fds} (max ${Math.max(...samples.map((s) => s.fds))}); upstream connections max ${Math.max(...samples.map((s) => s.upstream))} (pool bound 2 x 16 idle + in flight)`);
+console.log(
+  `\nsoak: ${MINUTES} min at ${RATE} req/s target, ${last.requests} requests, ${last.errors} errors`,
+);
+console.log(
+  `RSS ${warm.rssMiB} MiB at ${warm.minute} min -> ${last.rssMiB} MiB at the end (max ${Math.max(...samples.map((s) => s.rssMiB))})`,
+);
+console.log(
+  `fds ${warm.fds} -> ${last.fds} (max ${Math.max(...samples.map((s) => s.fds))}); upstream connections max ${Math.max(...samples.map((s) => s.upstream))} (pool bound 2 x 16 idle + in flight)`,
+);

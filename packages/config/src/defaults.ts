@@ -58,3 +58,60 @@ export const DEFAULT_SHUTDOWN = {
   /** drainTimeoutMs is how long in-flight requests may run after a stop signal before they are cut: 30 s. */
   drainTimeoutMs: 30_000,
 } as const;
+
+/** DEFAULT_HASH_LOAD_FACTOR bounds hash policies' loads: no endpoint takes over 1.25x the average (Google's bounded loads). */
+export const DEFAULT_HASH_LOAD_FACTOR = 1.25;
+
+/** DEFAULT_PANIC_THRESHOLD_PERCENT: below 50% healthy endpoints, balance over all of them, as Envoy does. */
+export const DEFAULT_PANIC_THRESHOLD_PERCENT = 50;
+
+/** DEFAULT_MAGLEV_TABLE_SIZE is Maglev's lookup table size: a prime, 65537, as Envoy. */
+export const DEFAULT_MAGLEV_TABLE_SIZE = 65_537;
+
+/** DEFAULT_AFFINITY governs session affinity when a service asks for it. */
+export const DEFAULT_AFFINITY = {
+  /** cookieName is the affinity cookie's name: `portico-affinity`. */
+  cookieName: 'portico-affinity',
+  /** ttlSeconds is how long a pin lasts after its last use: 10800 s, Kubernetes' ClientIP default. */
+  ttlSeconds: 10_800,
+  /** maxEntries bounds a client-IP or header affinity table: 100,000 pins. */
+  maxEntries: 100_000,
+} as const;
+
+/** DEFAULT_HEALTH_CHECK are active health check settings. */
+export const DEFAULT_HEALTH_CHECK = {
+  /** intervalMs between two probes of one endpoint: 5 s. */
+  intervalMs: 5_000,
+  /** timeoutMs for one probe: 2 s. */
+  timeoutMs: 2_000,
+  /** jitterMs added at random to each interval, so probes do not align: up to 500 ms. */
+  jitterMs: 500,
+  /** healthyThreshold consecutive successes mark an endpoint healthy: 2. */
+  healthyThreshold: 2,
+  /** unhealthyThreshold consecutive failures mark it unhealthy: 3. */
+  unhealthyThreshold: 3,
+  /** path probed by HTTP checks: `/`. */
+  path: '/',
+} as const;
+
+/** DEFAULT_OUTLIER_DETECTION is passive health checking, on by default. */
+export const DEFAULT_OUTLIER_DETECTION = {
+  /** consecutiveFailures (5xx or connect failures) that eject an endpoint: 5; 0 turns ejection off. */
+  consecutiveFailures: 5,
+  /** baseEjectionMs is the first ejection's length; each repeat ejection lasts one more base: 30 s. */
+  baseEjectionMs: 30_000,
+  /** maxEjectionMs caps an ejection: 300 s. */
+  maxEjectionMs: 300_000,
+  /** maxEjectionPercent of a service's endpoints may be ejected at once: 50%. */
+  maxEjectionPercent: 50,
+} as const;
+
+/** DEFAULT_RETRIES governs retries of requests that failed before any response byte reached the client. */
+export const DEFAULT_RETRIES = {
+  /** attempts is how many times an idempotent request may be retried on another endpoint: 0 (off). */
+  attempts: 0,
+  /** budgetPercent: retries in flight may be at most 20% of the service's active requests... */
+  budgetPercent: 20,
+  /** minConcurrency: ...but at least 3 retries may always be in flight. */
+  minConcurrency: 3,
+} as const;

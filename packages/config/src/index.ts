@@ -9,17 +9,23 @@ export {
 } from './config-error.ts';
 export * from './defaults.ts';
 export {
+  type AffinityConfig,
   BALANCERS,
   type EndpointConfig,
   type ForwardingConfig,
+  HASH_SOURCES,
+  type HashKeyConfig,
   type HeaderRulesConfig,
+  type HealthCheckConfig,
   type LimitsConfig,
   type ListenerConfig,
+  type OutlierDetectionConfig,
   PATH_TYPES,
   type PorticoConfig,
   type PorticoConfigInput,
   PorticoConfigSchema,
   type RedirectConfig,
+  type RetriesConfig,
   type RouteConfig,
   type RoutePathConfig,
   type ServiceConfig,

@@ -1,10 +1,16 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import {
+  DEFAULT_AFFINITY,
   DEFAULT_BALANCER,
   DEFAULT_ENDPOINT_WEIGHT,
+  DEFAULT_HASH_LOAD_FACTOR,
+  DEFAULT_HEALTH_CHECK,
   DEFAULT_LIMITS,
   DEFAULT_LISTEN_ADDRESS,
+  DEFAULT_OUTLIER_DETECTION,
+  DEFAULT_PANIC_THRESHOLD_PERCENT,
   DEFAULT_PATH_TYPE,
+  DEFAULT_RETRIES,
   DEFAULT_SHUTDOWN,
   DEFAULT_TIMEOUTS,
   DEFAULT_UPSTREAM_POOL,
@@ -15,7 +21,10 @@ import { StringEnum } from './string-enum.ts';
 export const PATH_TYPES = ['Exact', 'Prefix', 'ImplementationSpecific'] as const;
 
 /** BALANCERS are the load-balancing policies a service may name. */
-export const BALANCERS = ['round-robin'] as const;
+export const BALANCERS = ['round-robin', 'random', 'least-request', 'ewma', 'ring-hash', 'maglev'] as const;
+
+/** HASH_SOURCES are where a hash policy or header affinity takes its key from. */
+export const HASH_SOURCES = ['source-ip', 'header', 'cookie', 'path', 'query'] as const;
 
 /**
  * Defaulted marks a field that has a default: optional in the document (and in the published JSON
@@ -188,8 +197,163 @@ export const EndpointSchema = Type.Object(
         description: 'Relative share of traffic.',
       }),
     ),
+    ready: Defaulted(
+      Type.Boolean({
+        default: true,
+        description: 'EndpointSlice `ready`: new requests go to ready endpoints.',
+      }),
+    ),
+    serving: Type.Optional(
+      Type.Boolean({
+        description: 'EndpointSlice `serving`; defaults to `ready`. Used when no endpoint is ready.',
+      }),
+    ),
+    terminating: Defaulted(
+      Type.Boolean({ default: false, description: 'EndpointSlice `terminating`: the pod is shutting down.' }),
+    ),
   },
   { additionalProperties: false },
+);
+
+const Count = (description: string, value: number, minimum = 0, maximum = 1_000_000) =>
+  Defaulted(Type.Integer({ minimum, maximum, default: value, description }));
+
+export const HashKeySchema = Type.Object(
+  {
+    source: StringEnum(HASH_SOURCES, { description: 'Where the key comes from.' }),
+    name: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'Header, cookie or query parameter name (for those sources).',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'What ring-hash and maglev hash; absent keys fall back to round robin.',
+  },
+);
+
+export const AffinitySchema = Type.Object(
+  {
+    type: StringEnum(['cookie', 'client-ip', 'header'] as const, {
+      description: 'What pins a client to an endpoint.',
+    }),
+    headerName: Type.Optional(
+      Type.String({ minLength: 1, description: 'For `header`: the header whose value pins.' }),
+    ),
+    ttlSeconds: Count(
+      'How long a pin lives after its last use (cookie Max-Age too).',
+      DEFAULT_AFFINITY.ttlSeconds,
+      1,
+      31_536_000,
+    ),
+    maxEntries: Count(
+      'Most pins a client-ip or header table holds (least recently used go first).',
+      DEFAULT_AFFINITY.maxEntries,
+      1,
+      10_000_000,
+    ),
+    cookieName: Defaulted(
+      Type.String({
+        pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+        default: DEFAULT_AFFINITY.cookieName,
+        description: 'Cookie name.',
+      }),
+    ),
+    cookiePath: Defaulted(Type.String({ pattern: '^/', default: '/', description: 'Cookie Path.' })),
+    cookieSameSite: Defaulted(
+      StringEnum(['Strict', 'Lax', 'None'] as const, { default: 'Lax', description: 'Cookie SameSite.' }),
+    ),
+    cookieSecure: Defaulted(
+      Type.Boolean({ default: false, description: 'Cookie Secure (set it behind TLS).' }),
+    ),
+    cookieHttpOnly: Defaulted(Type.Boolean({ default: true, description: 'Cookie HttpOnly.' })),
+    secret: Type.Optional(
+      Type.String({
+        minLength: 16,
+        description: 'HMAC key for cookies; set the same on every instance. Default: random per process.',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Session affinity: keep a client on one endpoint.' },
+);
+
+const H = DEFAULT_HEALTH_CHECK;
+export const HealthCheckSchema = Type.Object(
+  {
+    type: StringEnum(['http', 'tcp'] as const, { description: 'HTTP GET, or a TCP connect.' }),
+    path: Defaulted(
+      Type.String({ pattern: '^/', default: H.path, description: 'Path an HTTP check requests.' }),
+    ),
+    host: Type.Optional(
+      Type.String({ minLength: 1, description: 'Host header of an HTTP check; default: the endpoint.' }),
+    ),
+    expectedStatuses: Defaulted(
+      Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), {
+        default: [],
+        description: 'Statuses that pass an HTTP check; empty means 200-399.',
+      }),
+    ),
+    intervalMs: Count('Time between two probes of an endpoint.', H.intervalMs, 100, 3_600_000),
+    timeoutMs: Count('Time allowed for one probe.', H.timeoutMs, 10, 600_000),
+    jitterMs: Count('Random extra delay added to each interval.', H.jitterMs, 0, 600_000),
+    healthyThreshold: Count('Consecutive passes that mark an endpoint healthy.', H.healthyThreshold, 1, 100),
+    unhealthyThreshold: Count('Consecutive failures that mark it unhealthy.', H.unhealthyThreshold, 1, 100),
+  },
+  { additionalProperties: false, description: 'Active health checks, one probe loop per endpoint.' },
+);
+
+const O = DEFAULT_OUTLIER_DETECTION;
+export const OutlierDetectionSchema = Type.Object(
+  {
+    consecutiveFailures: Count(
+      'Consecutive 5xx or connect failures that eject an endpoint; 0: never.',
+      O.consecutiveFailures,
+    ),
+    baseEjectionMs: Count(
+      'First ejection length; each repeat adds one more.',
+      O.baseEjectionMs,
+      1,
+      86_400_000,
+    ),
+    maxEjectionMs: Count('Longest ejection.', O.maxEjectionMs, 1, 86_400_000),
+    maxEjectionPercent: Count(
+      'Most of the service that may be ejected at once.',
+      O.maxEjectionPercent,
+      0,
+      100,
+    ),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Passive health checking from real traffic (on by default).',
+  },
+);
+
+const R = DEFAULT_RETRIES;
+export const RetriesSchema = Type.Object(
+  {
+    attempts: Count(
+      'Retries of an idempotent request that failed before any response byte reached the client.',
+      R.attempts,
+      0,
+      10,
+    ),
+    budgetPercent: Count(
+      'Retries in flight may be at most this share of active requests...',
+      R.budgetPercent,
+      0,
+      100,
+    ),
+    minConcurrency: Count('...but this many retries may always be in flight.', R.minConcurrency, 0, 1_000),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Retries beyond the always-safe retry of a failed connect.',
+  },
 );
 
 export const ServiceSchema = Type.Object(
@@ -204,6 +368,34 @@ export const ServiceSchema = Type.Object(
     balancer: Defaulted(
       StringEnum(BALANCERS, { default: DEFAULT_BALANCER, description: 'Load-balancing policy.' }),
     ),
+    hashKey: Type.Optional(HashKeySchema),
+    hashLoadFactor: Defaulted(
+      Type.Number({
+        minimum: 0,
+        maximum: 100,
+        default: DEFAULT_HASH_LOAD_FACTOR,
+        description:
+          'Bounded loads for ring-hash and maglev: no endpoint over this x the average; 0 turns it off.',
+      }),
+    ),
+    affinity: Type.Optional(AffinitySchema),
+    maxConnectionsPerEndpoint: Count('Most requests in flight to one endpoint; 0: no limit.', 0),
+    maxPendingRequests: Count('Most requests in flight to the whole service (503 beyond); 0: no limit.', 0),
+    slowStartMs: Count(
+      "A new or recovered endpoint's share ramps up over this window; 0: off.",
+      0,
+      0,
+      3_600_000,
+    ),
+    panicThresholdPercent: Count(
+      'Below this share of available endpoints, balance over all of them.',
+      DEFAULT_PANIC_THRESHOLD_PERCENT,
+      0,
+      100,
+    ),
+    healthCheck: Type.Optional(HealthCheckSchema),
+    outlierDetection: Defaulted(OutlierDetectionSchema),
+    retries: Defaulted(RetriesSchema),
   },
   { additionalProperties: false },
 );
@@ -344,5 +536,10 @@ export type TimeoutsConfig = PorticoConfig['timeouts'];
 export type LimitsConfig = PorticoConfig['limits'];
 export type UpstreamPoolConfig = PorticoConfig['upstreamPool'];
 export type ForwardingConfig = PorticoConfig['forwarding'];
+export type AffinityConfig = NonNullable<ServiceConfig['affinity']>;
+export type HashKeyConfig = NonNullable<ServiceConfig['hashKey']>;
+export type HealthCheckConfig = NonNullable<ServiceConfig['healthCheck']>;
+export type OutlierDetectionConfig = ServiceConfig['outlierDetection'];
+export type RetriesConfig = ServiceConfig['retries'];
 export type HeaderRulesConfig = NonNullable<RouteConfig['requestHeaders']>;
 export type RedirectConfig = NonNullable<RouteConfig['redirect']>;

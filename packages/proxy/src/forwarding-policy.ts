@@ -81,6 +81,11 @@ export class ForwardingPolicy {
     return lines;
   }
 
+  /** clientAddress is the client's address after trust rules: the real IP for a trusted peer's chain. */
+  clientAddress(req: RequestHead, trusted: boolean, peer: string): string {
+    return trusted && req.forwardedFor !== undefined ? this.#realIp(`${req.forwardedFor}, ${peer}`) : peer;
+  }
+
   /** #realIp walks the chain from the right and returns the first address that is not a trusted proxy. */
   #realIp(chain: string): string {
     const hops = chain.split(',').map((hop) => hop.trim());

@@ -1,5 +1,13 @@
+export type { Affinity } from './balancer/affinity.ts';
+export { BoundedLoads } from './balancer/bounded-loads.ts';
+export { leastRequest, peakEwma } from './balancer/least-request.ts';
+export { Maglev } from './balancer/maglev.ts';
+export { RandomSelector } from './balancer/random-selector.ts';
+export type { RequestKeys } from './balancer/request-keys.ts';
+export { RingHash } from './balancer/ring-hash.ts';
 export { RoundRobin } from './balancer/round-robin.ts';
-export type { Selector, WeightedEndpoint } from './balancer/selector.ts';
+export type { Available, Member, Selector } from './balancer/selector.ts';
+export { ServiceBalancer } from './balancer/service-balancer.ts';
 export { CONFIG_APPLIED_CHANNEL, REQUEST_CHANNEL, type RequestOutcome } from './diagnostics.ts';
 export { createHandler, type PorticoHandler } from './embed/create-handler.ts';
 export { type BoundListener, type CloseOptions, createProxy, PorticoProxy } from './portico-proxy.ts';
@@ -10,5 +18,5 @@ export {
   PROXY_ERROR_CODES,
   type ProxyErrorCode,
 } from './proxy-error.ts';
-export type { ServiceRuntime, Snapshot } from './snapshot.ts';
-export type { EndpointState } from './upstream/endpoint-state.ts';
+export type { RouteTarget, Snapshot } from './snapshot.ts';
+export { EndpointState, HEALTH_EPOCH } from './upstream/endpoint-state.ts';

@@ -1,8 +1,10 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import type { ListenerConfig, PorticoConfig } from '@portico/config';
+import { ServiceRegistry } from './balancer/service-state.ts';
 import { DeadlineSweeper } from './deadline-sweeper.ts';
 import { configAppliedChannel, requestChannel } from './diagnostics.ts';
+import { ActiveHealthChecker, type CheckTarget } from './health/active-health-checker.ts';
 import type { ConnectionContext } from './http/connection-context.ts';
 import { HttpConnection } from './http/http-connection.ts';
 import { createCounters, type ProxyCounters } from './proxy-counters.ts';
@@ -41,6 +43,8 @@ export class PorticoProxy implements ConnectionContext {
   readonly pool: UpstreamPool;
   readonly requestChannel = requestChannel;
   readonly #registry = new EndpointRegistry();
+  readonly #serviceStates = new ServiceRegistry();
+  readonly #health = new ActiveHealthChecker();
   readonly #connections = new Set<HttpConnection>();
   readonly #listeners = new Map<string, ListenerRuntime>();
   #snapshot: Snapshot;
@@ -48,7 +52,8 @@ export class PorticoProxy implements ConnectionContext {
   #draining = false;
 
   constructor(config: PorticoConfig) {
-    this.#snapshot = compileSnapshot(config, this.#registry, ++this.#version);
+    this.#snapshot = compileSnapshot(config, this.#registry, this.#serviceStates, ++this.#version);
+    this.#health.sync(checkTargets(this.#snapshot));
     this.pool = new UpstreamPool(this.sweeper, {
       ...config.upstreamPool,
       upstreamIdleMs: config.timeouts.upstreamIdleMs,
@@ -78,13 +83,15 @@ export class PorticoProxy implements ConnectionContext {
    * are bound, removed ones closed; endpoints no longer used have their idle connections closed.
    */
   async apply(config: PorticoConfig): Promise<Snapshot> {
-    const snapshot = compileSnapshot(config, this.#registry, ++this.#version);
+    const snapshot = compileSnapshot(config, this.#registry, this.#serviceStates, ++this.#version);
     this.#snapshot = snapshot;
+    this.#serviceStates.retainOnly(new Set(snapshot.services.keys()));
     this.pool.configure({ ...config.upstreamPool, upstreamIdleMs: config.timeouts.upstreamIdleMs });
     const used = new Set<EndpointState>();
     for (const service of snapshot.services.values())
       for (const endpoint of service.endpoints) used.add(endpoint);
     for (const endpoint of this.#registry.retireAllBut(used)) this.pool.closeIdle(endpoint);
+    this.#health.sync(checkTargets(snapshot));
     if (this.#listeners.size > 0) await this.#reconcileListeners(config.listeners);
     if (configAppliedChannel.hasSubscribers) configAppliedChannel.publish({ version: snapshot.version });
     return snapshot;
@@ -164,9 +171,20 @@ export class PorticoProxy implements ConnectionContext {
     }
     for (const connection of [...this.#connections]) connection.destroy();
     for (const endpoint of this.#registry.all()) this.pool.closeIdle(endpoint);
+    this.#health.stop();
     this.sweeper.stop();
     await Promise.all(closed);
   }
+}
+
+/** checkTargets lists the endpoints whose services ask for active health checks. */
+function checkTargets(snapshot: Snapshot): CheckTarget[] {
+  const targets: CheckTarget[] = [];
+  for (const service of snapshot.services.values()) {
+    const check = service.config.healthCheck;
+    if (check !== undefined) for (const endpoint of service.endpoints) targets.push({ endpoint, check });
+  }
+  return targets;
 }
 
 function listenerKey(config: ListenerConfig): string {

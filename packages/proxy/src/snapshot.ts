@@ -1,23 +1,15 @@
 import type { LimitsConfig, PorticoConfig, ServiceConfig, TimeoutsConfig } from '@portico/config';
 import { compileRouteTable, type RouteIssue, type RouteSpec, type RouteTable } from '@portico/router';
-import { RoundRobin } from './balancer/round-robin.ts';
-import type { Selector } from './balancer/selector.ts';
+import { ServiceBalancer } from './balancer/service-balancer.ts';
+import type { ServiceRegistry } from './balancer/service-state.ts';
 import { ForwardingPolicy } from './forwarding-policy.ts';
 import { compileRoutePolicy, type RoutePolicy } from './route-policy.ts';
 import type { EndpointRegistry } from './upstream/endpoint-registry.ts';
-import type { EndpointState } from './upstream/endpoint-state.ts';
-
-/** ServiceRuntime is a service of one snapshot: its endpoints and the selector built over them. */
-export interface ServiceRuntime {
-  readonly name: string;
-  readonly endpoints: readonly EndpointState[];
-  readonly selector: Selector;
-}
 
 /** RouteTarget is what a matched rule yields: the route's policy and the path's service. */
 export interface RouteTarget {
   readonly policy: RoutePolicy;
-  readonly service: ServiceRuntime;
+  readonly service: ServiceBalancer;
 }
 
 /**
@@ -29,7 +21,7 @@ export interface Snapshot {
   readonly config: PorticoConfig;
   readonly routes: RouteTable<RouteTarget>;
   readonly forwarding: ForwardingPolicy;
-  readonly services: ReadonlyMap<string, ServiceRuntime>;
+  readonly services: ReadonlyMap<string, ServiceBalancer>;
   readonly timeouts: TimeoutsConfig;
   readonly limits: LimitsConfig;
   /** routeIssues are the problems found compiling routes; rules with errors were left out. */
@@ -40,10 +32,13 @@ export interface Snapshot {
 export function compileSnapshot(
   config: PorticoConfig,
   registry: EndpointRegistry,
+  services: ServiceRegistry,
   version: number,
 ): Snapshot {
-  const services = new Map<string, ServiceRuntime>();
-  for (const service of config.services) services.set(service.name, compileService(service, registry));
+  const balancers = new Map<string, ServiceBalancer>();
+  for (const service of config.services) {
+    balancers.set(service.name, new ServiceBalancer(service, registry, services.get(service.name)));
+  }
   const specs: RouteSpec<RouteTarget>[] = config.routes.map((route, i) => {
     const policy = compileRoutePolicy(route, route.name ?? `routes[${i}]`, config.timeouts, config.limits);
     return {
@@ -53,7 +48,7 @@ export function compileSnapshot(
         path: path.path,
         type: path.type,
         regex: path.regex,
-        target: { policy, service: services.get(path.service)! },
+        target: { policy, service: balancers.get(path.service)! },
       })),
     };
   });
@@ -62,7 +57,7 @@ export function compileSnapshot(
       ? undefined
       : {
           policy: compileRoutePolicy(undefined, 'default', config.timeouts, config.limits),
-          service: services.get(config.defaultService)!,
+          service: balancers.get(config.defaultService)!,
         };
   const { table, issues } = compileRouteTable<RouteTarget>(
     specs,
@@ -73,21 +68,9 @@ export function compileSnapshot(
     config,
     routes: table,
     forwarding: new ForwardingPolicy(config.forwarding),
-    services,
+    services: balancers,
     timeouts: config.timeouts,
     limits: config.limits,
     routeIssues: issues,
-  };
-}
-
-function compileService(service: ServiceConfig, registry: EndpointRegistry): ServiceRuntime {
-  const weighted = service.endpoints.map((e) => ({
-    endpoint: registry.get(e.address, e.port),
-    weight: e.weight,
-  }));
-  return {
-    name: service.name,
-    endpoints: weighted.map((w) => w.endpoint),
-    selector: new RoundRobin(weighted),
   };
 }

@@ -3,6 +3,8 @@ import { pipeline } from 'node:stream';
 import type { PorticoConfig } from '@portico/config';
 import { requestPath } from '@portico/router';
 import { Pool } from 'undici';
+import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
+import { ServiceRegistry } from '../balancer/service-state.ts';
 import { isValidAuthority, type RequestHead } from '../http/request-head.ts';
 import { rewriteTarget } from '../http/rewrite-target.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
@@ -49,9 +51,10 @@ export interface PorticoHandler {
  */
 export function createHandler(config: PorticoConfig): PorticoHandler {
   const registry = new EndpointRegistry();
+  const services = new ServiceRegistry();
   const pools = new Map<string, Pool>();
   let version = 1;
-  let snapshot: Snapshot = compileSnapshot(config, registry, version);
+  let snapshot: Snapshot = compileSnapshot(config, registry, services, version);
 
   const poolFor = (endpoint: EndpointState): Pool => {
     let pool = pools.get(endpoint.key);
@@ -144,9 +147,16 @@ export function createHandler(config: PorticoConfig): PorticoHandler {
     if (hasBody && req.headers['content-length'] !== undefined)
       headers.push('content-length', req.headers['content-length']);
 
+    const keys: RequestKeys = {
+      clientAddress: () => peer,
+      header: (name) => joined(req.headersDistinct[name]),
+      cookie: (name) => cookieFrom(req.headers.cookie, name),
+      path: () => path,
+      query: (name) => queryFrom(target, name),
+    };
     const tried: EndpointState[] = [];
     for (;;) {
-      const endpoint = service.selector.select(tried);
+      const { endpoint, setCookie } = service.choose(keys, tried);
       if (endpoint === undefined || tried.length >= MAX_ATTEMPTS) {
         answer(
           res,
@@ -187,16 +197,17 @@ export function createHandler(config: PorticoConfig): PorticoHandler {
           const colon = line.indexOf(': ');
           if (colon > 0) out.push(line.slice(0, colon), line.slice(colon + 2));
         }
+        if (setCookie !== undefined) out.push('set-cookie', setCookie);
+        if (upstream.statusCode >= 500) service.recordFailure(endpoint);
+        else service.recordSuccess(endpoint);
         res.writeHead(upstream.statusCode, out);
         await new Promise<void>((resolve) => pipeline(upstream.body, res, () => resolve()));
         return;
       } catch (error) {
         const code = (error as { code?: string }).code;
         const beforeSend = code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT';
-        if (beforeSend && !res.headersSent) {
-          endpoint.failures++;
-          continue; // nothing reached the upstream: try the next endpoint
-        }
+        service.recordFailure(endpoint);
+        if (beforeSend && !res.headersSent) continue; // nothing reached the upstream: try the next endpoint
         answer(
           res,
           code === 'UND_ERR_HEADERS_TIMEOUT'
@@ -213,7 +224,7 @@ export function createHandler(config: PorticoConfig): PorticoHandler {
   return {
     handle,
     apply(next) {
-      snapshot = compileSnapshot(next, registry, ++version);
+      snapshot = compileSnapshot(next, registry, services, ++version);
     },
     async close() {
       await Promise.all([...pools.values()].map((pool) => pool.close()));

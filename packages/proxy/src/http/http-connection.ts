@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Rule } from '@portico/router';
+import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
 import type { Deadline } from '../deadline-sweeper.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
 import type { RoutePolicy } from '../route-policy.ts';
@@ -9,7 +10,7 @@ import type { UpstreamConnection, UpstreamOwner } from '../upstream/upstream-con
 import { writeHead } from './assemble-head.ts';
 import { BodyFramer } from './body-framer.ts';
 import type { ConnectionContext } from './connection-context.ts';
-import { dropNamedFields } from './field-cursor.ts';
+import { dropNamedFields, FieldCursor } from './field-cursor.ts';
 import { downstreamResponsePlan, upstreamRequestPlan } from './forward-head.ts';
 import { localResponse } from './local-response.ts';
 import { redirectResponse } from './redirect.ts';
@@ -33,6 +34,8 @@ const CLOSED = 6;
 const LINGER_MS = 2_000;
 /** MAX_CONNECT_ATTEMPTS bounds the endpoints tried when connections fail before any byte is sent. */
 const MAX_CONNECT_ATTEMPTS = 3;
+/** IDEMPOTENT are the methods a configured retry may send again (RFC 9110 9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /**
  * HttpConnection is one client connection: it reads request heads, routes each request, streams it to an
@@ -40,7 +43,7 @@ const MAX_CONNECT_ATTEMPTS = 3;
  * `#pending` so responses stay in order). All handlers are bound once per connection; the per-request path
  * allocates only the parsed heads and the rewritten head strings.
  */
-export class HttpConnection implements Deadline, UpstreamOwner {
+export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
   readonly socket: Socket;
   deadline = 0;
   readonly #ctx: ConnectionContext;
@@ -68,6 +71,14 @@ export class HttpConnection implements Deadline, UpstreamOwner {
   #forwarded = '';
   #trusted = false;
   #forwardedVersion = -1;
+  /** #client is the client's address after trust rules, for affinity and hashing. */
+  #client = '';
+  /** #setCookie pins the client to its endpoint (cookie affinity); sent with the response. */
+  #setCookie: string | undefined;
+  /** #counted is true while this request counts in its service's requests in flight. */
+  #counted = false;
+  #retries = 0;
+  #sentAt = 0;
   /** #heldBody is the validated part of the body that arrived with the head, sent right after it. */
   #heldBody: Buffer | undefined;
   /** #sentBody is the whole body when it was sent in one piece with the head, so it can be replayed. */
@@ -241,6 +252,15 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       this.#heldBody = n === pending.length ? pending : pending.subarray(0, n);
       this.#pending = n === pending.length ? undefined : pending.subarray(n);
     }
+    const service = route.service;
+    const pendingLimit = service.config.maxPendingRequests;
+    if (pendingLimit > 0 && service.state.active >= pendingLimit) {
+      this.#fail(new PorticoProxyError('PORTICO_NO_ENDPOINT', 'service at maxPendingRequests'));
+      return;
+    }
+    service.state.active++;
+    this.#counted = true;
+    this.#retries = 0;
     this.#prepareUpstreamHead(req, snapshot, rule, policy);
     this.#state = CONNECTING;
     this.deadline = 0;
@@ -262,6 +282,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       this.#trusted = forwarding.trusts(this.#peer);
       this.#forwarded = forwarding.connectionLines(this.#peer, this.#localPort, 'http');
     }
+    this.#client = forwarding.clientAddress(req, this.#trusted, this.#peer);
     let lines = forwarding.requestLines(
       req,
       this.#forwarded,
@@ -371,12 +392,18 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     const fresh = endpoint !== undefined;
     let target = endpoint;
     if (target === undefined) {
-      target = this.#route!.service.selector.select(this.#tried);
-      if (target === undefined || this.#tried.length >= MAX_CONNECT_ATTEMPTS) {
+      const service = this.#route!.service;
+      const choice =
+        this.#tried.length >= MAX_CONNECT_ATTEMPTS + this.#retries
+          ? undefined
+          : service.choose(this, this.#tried);
+      target = choice?.endpoint;
+      if (target === undefined) {
         const code = this.#tried.length === 0 ? 'PORTICO_NO_ENDPOINT' : 'PORTICO_UPSTREAM_CONNECT';
         this.#fail(new PorticoProxyError(code, 'no endpoint answered'));
         return;
       }
+      if (choice!.setCookie !== undefined) this.#setCookie = choice!.setCookie;
       this.#tried.push(target);
     }
     this.#endpoint = target;
@@ -385,6 +412,42 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     this.#upstream = upstream;
     if (upstream.connected) this.#send(upstream);
     else upstream.deadline = Date.now() + this.#route!.policy.timeouts.upstreamConnectMs;
+  }
+
+  // ---- RequestKeys: what hash policies and affinity key on ---------------------------------
+
+  clientAddress(): string {
+    return this.#client;
+  }
+
+  path(): string {
+    return this.#req!.path;
+  }
+
+  query(name: string): string | undefined {
+    return queryFrom(this.#req!.target, name);
+  }
+
+  header(name: string): string | undefined {
+    return this.#fieldValues(name, ', ');
+  }
+
+  cookie(name: string): string | undefined {
+    return cookieFrom(this.#fieldValues('cookie', '; '), name);
+  }
+
+  /** #fieldValues joins the values of every request field called `name` (lower case). */
+  #fieldValues(name: string, separator: string): string | undefined {
+    const req = this.#req!;
+    const scan = new FieldCursor();
+    scan.reset(req.buf, req.fieldsStart, req.headEnd, Number.MAX_SAFE_INTEGER, true);
+    let value: string | undefined;
+    while (scan.next()) {
+      if (scan.nameEnd - scan.lineStart !== name.length) continue;
+      if (req.buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase() !== name) continue;
+      value = value === undefined ? scan.value() : `${value}${separator}${scan.value()}`;
+    }
+    return value;
   }
 
   onUpstreamConnect(upstream: UpstreamConnection): void {
@@ -399,7 +462,8 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     this.#state = FORWARDING;
     this.#requestDone = false;
     const timeouts = this.#route!.policy.timeouts;
-    upstream.deadline = Date.now() + timeouts.upstreamResponseHeadMs;
+    this.#sentAt = Date.now();
+    upstream.deadline = this.#sentAt + timeouts.upstreamResponseHeadMs;
     upstream.resume();
     const held = this.#heldBody;
     writeHead(
@@ -472,6 +536,11 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     }
     upstream.deadline = 0;
     this.#res = res;
+    const service = this.#route!.service;
+    const now = Date.now();
+    upstream.endpoint.recordLatency(now - this.#sentAt, now);
+    if (res.status >= 500) service.recordFailure(upstream.endpoint);
+    else service.recordSuccess(upstream.endpoint);
     if (res.bodyLength === -2 || !this.#requestDone || this.#ctx.draining) this.#closeAfter = true;
     const framer = this.#resFramer;
     framer.reset(res.bodyLength, false);
@@ -501,6 +570,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
   #responseLines(res: ResponseHead): string {
     const rules = this.#route!.policy.responseHeaders;
     let lines = this.#snapshot!.forwarding.via ? 'via: 1.1 portico\r\n' : '';
+    if (this.#setCookie !== undefined) lines += `set-cookie: ${this.#setCookie}\r\n`;
     if (rules !== undefined) {
       if (rules.drop.size > 0)
         dropNamedFields(res.buf, res.fieldsStart, res.headEnd, rules.drop, res.drop, false);
@@ -571,10 +641,13 @@ export class HttpConnection implements Deadline, UpstreamOwner {
   onUpstreamTimeout(upstream: UpstreamConnection): void {
     if (upstream !== this.#upstream) return;
     if (!upstream.connected) {
-      upstream.endpoint.failures++;
+      this.#route!.service.recordFailure(upstream.endpoint);
       this.#releaseUpstream(false);
       this.#connect(undefined);
     } else if (this.#res === undefined) {
+      this.#route!.service.recordFailure(upstream.endpoint);
+      this.#releaseUpstream(false);
+      if (this.#retryElsewhere()) return;
       this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_TIMEOUT', 'upstream response timeout'));
     } else if (this.#state === FORWARDING) {
       this.#destroy(); // the response stalled for timeouts.upstreamIdleMs mid-body
@@ -590,8 +663,9 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       this.#closeGracefully(); // the upstream ended the tunnel: end the client side after what was written
       return;
     }
+    const service = this.#route?.service;
     if (!upstream.connected) {
-      endpoint.failures++;
+      service?.recordFailure(endpoint);
       if (this.#state === CONNECTING) this.#connect(undefined);
       return;
     }
@@ -605,7 +679,8 @@ export class HttpConnection implements Deadline, UpstreamOwner {
         this.#connect(endpoint);
         return;
       }
-      endpoint.failures++;
+      service?.recordFailure(endpoint);
+      if (this.#retryElsewhere()) return;
       this.#upstreamFailed(
         new PorticoProxyError('PORTICO_UPSTREAM_RESET', 'upstream closed before responding'),
       );
@@ -615,12 +690,38 @@ export class HttpConnection implements Deadline, UpstreamOwner {
       this.#finishExchange(); // close-delimited response ends here
       return;
     }
-    endpoint.failures++;
+    service?.recordFailure(endpoint);
     if (!this.#responseStarted) {
       this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_RESET', 'upstream closed mid-head'));
     } else {
       this.#destroy(); // truncated response: the client must see the connection close
     }
+  }
+
+  /**
+   * #retryElsewhere sends an idempotent request again to another endpoint, when the service configures
+   * retries, nothing has reached the client, the whole request is in hand, and the retry budget allows.
+   */
+  #retryElsewhere(): boolean {
+    const service = this.#route!.service;
+    const req = this.#req!;
+    if (
+      this.#retries >= service.config.retries.attempts ||
+      this.#responseStarted ||
+      !this.#requestDone ||
+      !IDEMPOTENT.has(req.method) ||
+      !this.#pendingIsReplayable() ||
+      !service.mayRetry()
+    ) {
+      return false;
+    }
+    this.#retries++;
+    service.state.retries++;
+    this.#resHead = undefined;
+    this.#state = CONNECTING;
+    this.#heldBody = this.#sentBody;
+    this.#connect(undefined);
+    return true;
   }
 
   /** #pendingIsReplayable tells whether the whole request body is in hand to send again. */
@@ -674,6 +775,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     this.#resHead = undefined;
     this.#route = undefined;
     this.#target = undefined;
+    this.#setCookie = undefined;
     this.#endpoint = undefined;
     this.#sentBody = undefined;
     this.#heldBody = undefined;
@@ -722,6 +824,7 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     this.#state = CLOSED;
     this.deadline = 0;
     this.#releaseUpstream(false);
+    if (this.#route !== undefined) this.#endRequest();
     this.#pending = undefined;
     this.#head = undefined;
     this.socket.destroy();
@@ -729,7 +832,18 @@ export class HttpConnection implements Deadline, UpstreamOwner {
     this.#ctx.connectionClosed(this);
   }
 
+  /** #endRequest takes the request out of its service's requests (and retries) in flight. */
+  #endRequest(): void {
+    if (!this.#counted) return;
+    this.#counted = false;
+    const state = this.#route!.service.state;
+    state.active--;
+    state.retries -= this.#retries;
+    this.#retries = 0;
+  }
+
   #report(status: number, error: PorticoProxyError | undefined): void {
+    this.#endRequest();
     if (status >= 500) this.#ctx.counters.responses5xx++;
     const channel = this.#ctx.requestChannel;
     if (!channel.hasSubscribers) return;

@@ -1,9 +1,15 @@
 import type { UpstreamConnection } from './upstream-connection.ts';
 
 /**
+ * HEALTH_EPOCH counts availability changes of any endpoint (health check verdicts, ejections and their
+ * ends, maintenance). Services recount their available endpoints only when it moved.
+ */
+export const HEALTH_EPOCH = { value: 0 };
+
+/**
  * EndpointState is what Portico knows about one endpoint (`address:port`) beyond any one config: its idle
- * pooled connections and counters. It outlives config changes that keep the endpoint, and is retired
- * (idle connections closed, busy ones closed when done) when a change removes it.
+ * pooled connections, health, ejection, latency and counters. It outlives config changes that keep the
+ * endpoint, and is retired (idle connections closed, busy ones closed when done) when a change removes it.
  */
 export class EndpointState {
   readonly key: string;
@@ -17,15 +23,59 @@ export class EndpointState {
   connections = 0;
   /** requests counts requests sent to this endpoint. */
   requests = 0;
-  /** failures counts connect failures and upstream errors. */
+  /** failures counts connect failures, resets and 5xx responses. */
   failures = 0;
   /** retired is set when no config refers to the endpoint any more. */
   retired = false;
+  /** healthy is the active health check's verdict; true until a check says otherwise. */
+  healthy = true;
+  /** ejected is set by passive outlier detection until `ejectedUntil` (ms since the epoch). */
+  ejected = false;
+  ejectedUntil = 0;
+  /** ejections counts ejections, so repeat offenders stay out longer; reset by a long healthy run. */
+  ejections = 0;
+  /** consecutiveFailures counts 5xx and connection failures since the last success. */
+  consecutiveFailures = 0;
+  /** disabled is set by an operator for maintenance: no new requests. */
+  disabled = false;
+  /** availableSince is when the endpoint last became available (ms), for slow start. */
+  availableSince = Date.now();
+  /** ewmaMs is the peak-EWMA time to first response byte, in ms; 0 before the first sample. */
+  ewmaMs = 0;
+  /** ewmaAt is when `ewmaMs` was last updated (ms). */
+  ewmaAt = 0;
 
   constructor(address: string, port: number) {
     this.address = address;
     this.port = port;
     this.key = endpointKey(address, port);
+  }
+
+  /** setHealthy records an active health check verdict. */
+  setHealthy(healthy: boolean): void {
+    if (this.healthy === healthy) return;
+    this.healthy = healthy;
+    if (healthy) this.availableSince = Date.now();
+    HEALTH_EPOCH.value++;
+  }
+
+  /** setDisabled takes the endpoint out of (or back into) rotation for maintenance. */
+  setDisabled(disabled: boolean): void {
+    if (this.disabled === disabled) return;
+    this.disabled = disabled;
+    if (!disabled) this.availableSince = Date.now();
+    HEALTH_EPOCH.value++;
+  }
+
+  /** recordLatency folds a time-to-first-byte sample into the peak EWMA (decay time constant 10 s). */
+  recordLatency(ms: number, now: number): void {
+    if (this.ewmaAt === 0 || ms > this.ewmaMs) {
+      this.ewmaMs = ms; // peak: a slow sample is believed at once
+    } else {
+      const w = Math.exp(-(now - this.ewmaAt) / 10_000);
+      this.ewmaMs = this.ewmaMs * w + ms * (1 - w);
+    }
+    this.ewmaAt = now;
   }
 }
 

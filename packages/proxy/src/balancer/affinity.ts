@@ -1,0 +1,126 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { AffinityConfig } from '@portico/config';
+import { LRUCache } from 'lru-cache';
+import type { EndpointState } from '../upstream/endpoint-state.ts';
+import { fastHash } from './hash.ts';
+import type { RequestKeys } from './request-keys.ts';
+import type { Available } from './selector.ts';
+
+/** Pick is an affinity decision: the endpoint, and the cookie to set when the client must be (re)pinned. */
+export interface Pick {
+  readonly endpoint: EndpointState | undefined;
+  readonly setCookie: string | undefined;
+}
+
+/** Fallback is the service's balancing policy, used when a client is not pinned (or its pin is stale). */
+export type Fallback = (exclude: readonly EndpointState[]) => EndpointState | undefined;
+
+/**
+ * Affinity keeps a client on one endpoint. It wraps the service's policy: a valid pin to an available
+ * endpoint wins; anything else falls back to the policy and pins the client to what it picked.
+ */
+export interface Affinity {
+  pick(keys: RequestKeys, exclude: readonly EndpointState[], available: Available, fallback: Fallback): Pick;
+}
+
+/** PROCESS_SECRET signs affinity cookies when the config gives no secret: stable for this process only. */
+const PROCESS_SECRET = randomBytes(32);
+
+/**
+ * CookieAffinity pins with a cookie naming the endpoint by an opaque id signed with HMAC-SHA256
+ * (`<id>.<mac>`), never the raw address. A tampered, foreign or stale cookie (its endpoint gone or
+ * unavailable) is ignored and the client re-pinned with a new cookie.
+ */
+export class CookieAffinity implements Affinity {
+  readonly #config: AffinityConfig;
+  readonly #service: string;
+  readonly #byId = new Map<string, EndpointState>();
+  readonly #idOf = new Map<EndpointState, string>();
+  readonly #attributes: string;
+
+  constructor(config: AffinityConfig, service: string, endpoints: readonly EndpointState[]) {
+    this.#config = config;
+    this.#service = service;
+    for (const endpoint of endpoints) {
+      const id = fastHash(`${service}|${endpoint.key}`).toString(36);
+      this.#byId.set(id, endpoint);
+      this.#idOf.set(endpoint, id);
+    }
+    this.#attributes =
+      `; Path=${config.cookiePath}; Max-Age=${config.ttlSeconds}; SameSite=${config.cookieSameSite}` +
+      `${config.cookieSecure || config.cookieSameSite === 'None' ? '; Secure' : ''}${config.cookieHttpOnly ? '; HttpOnly' : ''}`;
+  }
+
+  pick(keys: RequestKeys, exclude: readonly EndpointState[], available: Available, fallback: Fallback): Pick {
+    const cookie = keys.cookie(this.#config.cookieName);
+    if (cookie !== undefined) {
+      const dot = cookie.indexOf('.');
+      const id = dot < 0 ? '' : cookie.slice(0, dot);
+      const pinned = this.#byId.get(id);
+      if (
+        pinned !== undefined &&
+        cookie.slice(dot + 1) === this.#mac(id) &&
+        available(pinned) &&
+        !exclude.includes(pinned)
+      ) {
+        return { endpoint: pinned, setCookie: undefined };
+      }
+    }
+    const endpoint = fallback(exclude);
+    if (endpoint === undefined) return { endpoint, setCookie: undefined };
+    const id = this.#idOf.get(endpoint)!;
+    return { endpoint, setCookie: `${this.#config.cookieName}=${id}.${this.#mac(id)}${this.#attributes}` };
+  }
+
+  #mac(id: string): string {
+    return createHmac('sha256', this.#config.secret ?? PROCESS_SECRET)
+      .update(`${this.#service}|${id}`)
+      .digest('base64url')
+      .slice(0, 22);
+  }
+}
+
+/**
+ * TableAffinity pins by client address (`client-ip`, what `Service.spec.sessionAffinity: ClientIP` means)
+ * or by a header's value, in a table of at most `maxEntries` pins, each forgotten `ttlSeconds` after its
+ * last use. A pin to an endpoint that is gone or unavailable is replaced.
+ */
+export class TableAffinity implements Affinity {
+  readonly #table: LRUCache<string, EndpointState>;
+  readonly #key: (keys: RequestKeys) => string | undefined;
+
+  constructor(config: AffinityConfig, table: LRUCache<string, EndpointState>) {
+    this.#table = table;
+    const header = config.headerName?.toLowerCase();
+    this.#key =
+      config.type === 'header'
+        ? (keys) => (header === undefined ? undefined : keys.header(header))
+        : (keys) => keys.clientAddress();
+  }
+
+  pick(keys: RequestKeys, exclude: readonly EndpointState[], available: Available, fallback: Fallback): Pick {
+    const key = this.#key(keys);
+    if (key === undefined) return { endpoint: fallback(exclude), setCookie: undefined };
+    const pinned = this.#table.get(key);
+    if (pinned !== undefined && !pinned.retired && available(pinned) && !exclude.includes(pinned)) {
+      return { endpoint: pinned, setCookie: undefined };
+    }
+    const endpoint = fallback(exclude);
+    if (endpoint !== undefined) this.#table.set(key, endpoint);
+    return { endpoint, setCookie: undefined };
+  }
+
+  /** size is the number of pins held. */
+  get size(): number {
+    return this.#table.size;
+  }
+}
+
+/** createAffinityTable makes the pin table for a service; it outlives config changes of that service. */
+export function createAffinityTable(config: AffinityConfig): LRUCache<string, EndpointState> {
+  return new LRUCache<string, EndpointState>({
+    max: config.maxEntries,
+    ttl: config.ttlSeconds * 1000,
+    updateAgeOnGet: true,
+  });
+}
