@@ -8,6 +8,7 @@ export { RingHash } from './balancer/ring-hash.ts';
 export { RoundRobin } from './balancer/round-robin.ts';
 export type { Available, Member, Selector } from './balancer/selector.ts';
 export { ServiceBalancer } from './balancer/service-balancer.ts';
+export { ServiceRegistry, ServiceState } from './balancer/service-state.ts';
 export { CONFIG_APPLIED_CHANNEL, REQUEST_CHANNEL, type RequestOutcome } from './diagnostics.ts';
 export { createHandler, type PorticoHandler } from './embed/create-handler.ts';
 export { type BoundListener, type CloseOptions, createProxy, PorticoProxy } from './portico-proxy.ts';
@@ -19,4 +20,5 @@ export {
   type ProxyErrorCode,
 } from './proxy-error.ts';
 export type { RouteTarget, Snapshot } from './snapshot.ts';
+export { EndpointRegistry } from './upstream/endpoint-registry.ts';
 export { EndpointState, HEALTH_EPOCH } from './upstream/endpoint-state.ts';

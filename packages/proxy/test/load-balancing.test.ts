@@ -73,7 +73,7 @@ describe('load balancing through the proxy', () => {
       services: [
         {
           name: 's',
-          endpoints: bs.map((b, i) => ({ address: '127.0.0.1', port: b.port, weight: weights[i] })),
+          endpoints: bs.map((b, i) => ({ address: '127.0.0.1', port: b.port, weight: weights[i]! })),
         },
       ],
     });

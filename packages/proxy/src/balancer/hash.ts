@@ -1,12 +1,23 @@
 import { hash as digest } from 'node:crypto';
 
+/** KETAMA_CACHE_SIZE bounds the memo of recent key hashes; it is cleared whole when full. */
+const KETAMA_CACHE_SIZE = 65_536;
+const ketamaCache = new Map<string, number>();
+
 /**
  * ketamaHash is libketama's key hash: the first four bytes of the key's MD5, little-endian. Ring-hash uses
- * it for points and keys, so a ring built here places keys as ketama clients (memcached) do.
+ * it for points and keys, so a ring built here places keys as ketama clients (memcached) do. MD5 costs
+ * about a microsecond, and hash keys repeat by nature (the same client, the same session), so recent
+ * keys' hashes are remembered.
  */
 export function ketamaHash(key: string): number {
+  const known = ketamaCache.get(key);
+  if (known !== undefined) return known;
   const d = digest('md5', key, 'buffer');
-  return (d[0]! | (d[1]! << 8) | (d[2]! << 16) | (d[3]! << 24)) >>> 0;
+  const hash = (d[0]! | (d[1]! << 8) | (d[2]! << 16) | (d[3]! << 24)) >>> 0;
+  if (ketamaCache.size >= KETAMA_CACHE_SIZE) ketamaCache.clear();
+  ketamaCache.set(key, hash);
+  return hash;
 }
 
 /** ketamaPoints returns the four ring points of one ketama digest of `name`. */
