@@ -73,8 +73,11 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   return {
     proxy: running,
     async stop(drainTimeoutMs) {
+      // Listeners close synchronously inside close(), before anything here awaits: no new connection
+      // is accepted from the moment stop() is called.
+      const closing = running.close(drainTimeoutMs === undefined ? {} : { drainTimeoutMs });
       await discovery.stop();
-      await running.close(drainTimeoutMs === undefined ? {} : { drainTimeoutMs });
+      await closing;
       if (options.accessLog) unsubscribe(REQUEST_CHANNEL, onRequest);
     },
   };
