@@ -102,9 +102,10 @@ export class ServiceBalancer {
   choose(keys: RequestKeys, exclude: readonly EndpointState[]): Choice {
     if (this.members.length === 0) return NO_CHOICE;
     const available = this.available();
-    const policy = (ex: readonly EndpointState[]) => this.#pickWithPolicy(keys, ex, available);
-    if (this.#affinity !== undefined) return this.#affinity.pick(keys, exclude, available, policy);
-    const endpoint = policy(exclude);
+    if (this.#affinity !== undefined) {
+      return this.#affinity.pick(keys, exclude, available, (ex) => this.#pickWithPolicy(keys, ex, available));
+    }
+    const endpoint = this.#pickWithPolicy(keys, exclude, available);
     return endpoint === undefined ? NO_CHOICE : { endpoint, setCookie: undefined };
   }
 
