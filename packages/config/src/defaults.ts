@@ -115,3 +115,9 @@ export const DEFAULT_RETRIES = {
   /** minConcurrency: ...but at least 3 retries may always be in flight. */
   minConcurrency: 3,
 } as const;
+
+/** DEFAULT_L4_IDLE_MS closes a TCP or passthrough connection with no byte either way for an hour. */
+export const DEFAULT_L4_IDLE_MS = 3_600_000;
+
+/** DEFAULT_CLIENT_HELLO_MS bounds the wait for a whole ClientHello on a passthrough listener: 5 s. */
+export const DEFAULT_CLIENT_HELLO_MS = 5_000;

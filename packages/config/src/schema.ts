@@ -2,9 +2,11 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import {
   DEFAULT_AFFINITY,
   DEFAULT_BALANCER,
+  DEFAULT_CLIENT_HELLO_MS,
   DEFAULT_ENDPOINT_WEIGHT,
   DEFAULT_HASH_LOAD_FACTOR,
   DEFAULT_HEALTH_CHECK,
+  DEFAULT_L4_IDLE_MS,
   DEFAULT_LIMITS,
   DEFAULT_LISTEN_ADDRESS,
   DEFAULT_OUTLIER_DETECTION,
@@ -39,6 +41,14 @@ const Milliseconds = (description: string, value: number) =>
 const Bytes = (description: string, value: number, minimum = 1) =>
   Defaulted(Type.Integer({ minimum, maximum: 2 ** 40, default: value, description }));
 
+export const SniRouteSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1, description: 'SNI host name: `a.example.com` or `*.example.com`.' }),
+    service: Type.String({ minLength: 1, description: 'Service that gets connections for this name.' }),
+  },
+  { additionalProperties: false },
+);
+
 export const ListenerSchema = Type.Object(
   {
     name: Type.String({
@@ -54,7 +64,70 @@ export const ListenerSchema = Type.Object(
       description: 'TCP port to bind; 0 picks a free port.',
     }),
     protocol: Defaulted(
-      StringEnum(['http'] as const, { default: 'http', description: 'What the listener speaks.' }),
+      StringEnum(['http', 'tcp', 'tls-passthrough'] as const, {
+        default: 'http',
+        description: '`http` (routes), `tcp` (every connection to `service`) or `tls-passthrough` (by SNI).',
+      }),
+    ),
+    service: Type.Optional(
+      Type.String({ minLength: 1, description: 'For `tcp`: the service connections go to.' }),
+    ),
+    sni: Type.Optional(
+      Type.Array(SniRouteSchema, {
+        description: 'For `tls-passthrough`: services by SNI (exact and wildcard).',
+      }),
+    ),
+    defaultService: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'For `tls-passthrough`: connections no `sni` entry matches.',
+      }),
+    ),
+    proxyProtocol: Type.Optional(
+      Type.Object(
+        {
+          trustedSources: Type.Array(Type.String({ minLength: 1 }), {
+            minItems: 1,
+            description: 'CIDRs that must send a PROXY v1/v2 header; from anyone else a header is refused.',
+          }),
+        },
+        {
+          additionalProperties: false,
+          description: 'Accept the PROXY protocol from load balancers in front.',
+        },
+      ),
+    ),
+    maxConnections: Defaulted(
+      Type.Integer({
+        minimum: 0,
+        maximum: 10_000_000,
+        default: 0,
+        description: 'Most open connections; 0: no limit.',
+      }),
+    ),
+    idleTimeoutMs: Defaulted(
+      Type.Integer({
+        minimum: 1,
+        maximum: 86_400_000,
+        default: DEFAULT_L4_IDLE_MS,
+        description: 'For `tcp` and `tls-passthrough`: close after this long with no byte either way.',
+      }),
+    ),
+    maxBytesPerSecond: Defaulted(
+      Type.Integer({
+        minimum: 0,
+        maximum: 2 ** 40,
+        default: 0,
+        description: 'Per connection and direction; 0: no cap.',
+      }),
+    ),
+    clientHelloTimeoutMs: Defaulted(
+      Type.Integer({
+        minimum: 1,
+        maximum: 600_000,
+        default: DEFAULT_CLIENT_HELLO_MS,
+        description: 'For `tls-passthrough`: time allowed for the whole ClientHello.',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -394,6 +467,11 @@ export const ServiceSchema = Type.Object(
       100,
     ),
     healthCheck: Type.Optional(HealthCheckSchema),
+    proxyProtocol: Type.Optional(
+      StringEnum(['v1', 'v2'] as const, {
+        description: 'Send a PROXY protocol header to endpoints (L4 listeners).',
+      }),
+    ),
     outlierDetection: Defaulted(OutlierDetectionSchema),
     retries: Defaulted(RetriesSchema),
   },

@@ -154,6 +154,45 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
       }
     }
   });
+  config.listeners.forEach((listener, i) => {
+    const at = (field: string) => ['listeners', i, field];
+    const refer = (field: string, name: string | undefined, segments = at(field)) => {
+      if (name !== undefined && !services.has(name)) add(segments, `no service named "${name}" (${known()})`);
+    };
+    if (listener.protocol === 'tcp' && listener.service === undefined)
+      add(at('service'), 'a tcp listener needs a service');
+    if (
+      listener.protocol === 'tls-passthrough' &&
+      listener.sni === undefined &&
+      listener.defaultService === undefined
+    ) {
+      add(at('sni'), 'a tls-passthrough listener needs sni entries or a defaultService');
+    }
+    if (listener.protocol !== 'tcp' && listener.service !== undefined)
+      add(at('service'), 'only tcp listeners take a service');
+    if (
+      listener.protocol !== 'tls-passthrough' &&
+      (listener.sni !== undefined || listener.defaultService !== undefined)
+    ) {
+      add(
+        at(listener.sni !== undefined ? 'sni' : 'defaultService'),
+        'only tls-passthrough listeners route by SNI',
+      );
+    }
+    refer('service', listener.service);
+    refer('defaultService', listener.defaultService);
+    listener.sni?.forEach((entry, j) =>
+      refer('service', entry.service, ['listeners', i, 'sni', j, 'service']),
+    );
+    listener.proxyProtocol?.trustedSources.forEach((cidr, j) => {
+      if (parseCidr(cidr) === undefined) {
+        add(
+          ['listeners', i, 'proxyProtocol', 'trustedSources', j],
+          `"${cidr}" is not an IPv4 or IPv6 address or CIDR`,
+        );
+      }
+    });
+  });
   config.forwarding.trustedProxies.forEach((cidr, i) => {
     if (parseCidr(cidr) === undefined) {
       add(

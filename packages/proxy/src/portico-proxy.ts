@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { ListenerConfig, PorticoConfig } from '@portico/config';
 import { ServiceRegistry } from './balancer/service-state.ts';
 import { DeadlineSweeper } from './deadline-sweeper.ts';
@@ -7,6 +7,11 @@ import { configAppliedChannel, requestChannel } from './diagnostics.ts';
 import { ActiveHealthChecker, type CheckTarget } from './health/active-health-checker.ts';
 import type { ConnectionContext } from './http/connection-context.ts';
 import { HttpConnection } from './http/http-connection.ts';
+import { createL4Counters, type L4Counters } from './l4/l4-counters.ts';
+import { trustsSource } from './l4/l4-route.ts';
+import { readProxyPreamble } from './l4/proxy-preamble.ts';
+import type { ProxyHeader } from './l4/proxy-protocol.ts';
+import { type L4Context, TcpSession } from './l4/tcp-session.ts';
 import { createCounters, type ProxyCounters } from './proxy-counters.ts';
 import { compileSnapshot, type Snapshot } from './snapshot.ts';
 import { EndpointRegistry } from './upstream/endpoint-registry.ts';
@@ -29,6 +34,7 @@ export interface CloseOptions {
 interface ListenerRuntime {
   readonly config: ListenerConfig;
   readonly server: Server;
+  readonly counters: L4Counters;
   port: number;
 }
 
@@ -37,7 +43,7 @@ interface ListenerRuntime {
  * a new config in one assignment (requests in flight keep the snapshot they started with), binding new
  * listeners and closing removed ones; `close` drains.
  */
-export class PorticoProxy implements ConnectionContext {
+export class PorticoProxy implements ConnectionContext, L4Context {
   readonly counters: ProxyCounters = createCounters();
   readonly sweeper = new DeadlineSweeper();
   readonly pool: UpstreamPool;
@@ -45,7 +51,8 @@ export class PorticoProxy implements ConnectionContext {
   readonly #registry = new EndpointRegistry();
   readonly #serviceStates = new ServiceRegistry();
   readonly #health = new ActiveHealthChecker();
-  readonly #connections = new Set<HttpConnection>();
+  /** #connections maps each open connection to its listener's counters. */
+  readonly #connections = new Map<HttpConnection | TcpSession, L4Counters>();
   readonly #listeners = new Map<string, ListenerRuntime>();
   #snapshot: Snapshot;
   #version = 0;
@@ -118,8 +125,15 @@ export class PorticoProxy implements ConnectionContext {
       const key = listenerKey(config);
       keys.add(key);
       if (this.#listeners.has(key)) continue;
-      const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
-      const runtime: ListenerRuntime = { config, server, port: config.port };
+      const runtime: ListenerRuntime = {
+        config,
+        server: createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
+          this.#accept(socket, runtime),
+        ),
+        counters: createL4Counters(),
+        port: config.port,
+      };
+      const server = runtime.server;
       this.#listeners.set(key, runtime);
       server.listen({ host: config.address, port: config.port, backlog: 1024 });
       try {
@@ -140,16 +154,64 @@ export class PorticoProxy implements ConnectionContext {
     }
   }
 
-  #accept(socket: import('node:net').Socket): void {
-    if (this.#draining) {
+  #accept(socket: Socket, runtime: ListenerRuntime): void {
+    const counters = runtime.counters;
+    const limit = runtime.config.maxConnections;
+    if (this.#draining || (limit > 0 && counters.active >= limit)) {
+      if (!this.#draining) counters.refused++;
       socket.destroy();
       return;
     }
     this.counters.connections++;
-    this.#connections.add(new HttpConnection(socket, this));
+    const route = this.#snapshot.l4.get(runtime.config.name);
+    if (route?.trustedSources !== undefined) {
+      counters.active++; // held while the PROXY header is read
+      socket.once('close', () => counters.active--);
+      readProxyPreamble(socket, trustsSource(route, socket.remoteAddress ?? ''), (header, rest) => {
+        counters.active--;
+        this.#startSession(socket, runtime, header, rest);
+      });
+      return;
+    }
+    this.#startSession(socket, runtime, undefined, undefined);
+  }
+
+  #startSession(
+    socket: Socket,
+    runtime: ListenerRuntime,
+    header: ProxyHeader | undefined,
+    rest: Buffer | undefined,
+  ): void {
+    if (socket.destroyed) return;
+    const route = this.#snapshot.l4.get(runtime.config.name);
+    if (runtime.config.protocol === 'http' || route === undefined) {
+      runtime.counters.connections++;
+      runtime.counters.active++;
+      const origin =
+        header !== undefined && !header.local
+          ? { address: header.sourceAddress, port: header.sourcePort }
+          : undefined;
+      this.#connections.set(new HttpConnection(socket, this, origin, rest), runtime.counters);
+      return;
+    }
+    this.#connections.set(
+      new TcpSession(socket, route, this, runtime.counters, header, rest),
+      runtime.counters,
+    );
+  }
+
+  sessionClosed(session: TcpSession): void {
+    this.#connections.delete(session);
+  }
+
+  /** listenerCounters returns each listener's counters, by name. */
+  listenerCounters(): Map<string, L4Counters> {
+    return new Map([...this.#listeners.values()].map((l) => [l.config.name, l.counters]));
   }
 
   connectionClosed(connection: HttpConnection): void {
+    const counters = this.#connections.get(connection);
+    if (counters !== undefined) counters.active--;
     this.#connections.delete(connection);
   }
 
@@ -164,12 +226,14 @@ export class PorticoProxy implements ConnectionContext {
       (l) => new Promise((resolve) => l.server.close(resolve)),
     );
     this.#listeners.clear();
-    for (const connection of [...this.#connections]) connection.drain();
+    for (const connection of [...this.#connections.keys()]) {
+      if (connection instanceof HttpConnection) connection.drain();
+    }
     const deadline = Date.now() + drainTimeoutMs;
     while (this.#connections.size > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    for (const connection of [...this.#connections]) connection.destroy();
+    for (const connection of [...this.#connections.keys()]) connection.destroy();
     for (const endpoint of this.#registry.all()) this.pool.closeIdle(endpoint);
     this.#health.stop();
     this.sweeper.stop();

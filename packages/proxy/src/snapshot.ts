@@ -3,6 +3,7 @@ import { compileRouteTable, type RouteIssue, type RouteSpec, type RouteTable } f
 import { ServiceBalancer } from './balancer/service-balancer.ts';
 import type { ServiceRegistry } from './balancer/service-state.ts';
 import { ForwardingPolicy } from './forwarding-policy.ts';
+import { compileL4Route, type L4Route } from './l4/l4-route.ts';
 import { compileRoutePolicy, type RoutePolicy } from './route-policy.ts';
 import type { EndpointRegistry } from './upstream/endpoint-registry.ts';
 
@@ -22,6 +23,8 @@ export interface Snapshot {
   readonly routes: RouteTable<RouteTarget>;
   readonly forwarding: ForwardingPolicy;
   readonly services: ReadonlyMap<string, ServiceBalancer>;
+  /** l4 holds the routing of L4 listeners and of HTTP listeners that accept the PROXY protocol, by name. */
+  readonly l4: ReadonlyMap<string, L4Route>;
   readonly timeouts: TimeoutsConfig;
   readonly limits: LimitsConfig;
   /** routeIssues are the problems found compiling routes; rules with errors were left out. */
@@ -69,6 +72,11 @@ export function compileSnapshot(
     routes: table,
     forwarding: new ForwardingPolicy(config.forwarding),
     services: balancers,
+    l4: new Map(
+      config.listeners
+        .filter((l) => l.protocol !== 'http' || l.proxyProtocol !== undefined)
+        .map((l) => [l.name, compileL4Route(l, balancers, config.timeouts.upstreamConnectMs)]),
+    ),
     timeouts: config.timeouts,
     limits: config.limits,
     routeIssues: issues,

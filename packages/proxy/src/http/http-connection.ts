@@ -95,10 +95,19 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
   #clientEnded = false;
   #startedAt = 0;
 
-  constructor(socket: Socket, ctx: ConnectionContext) {
+  /**
+   * The connection starts reading `socket` at once. `origin` is the client named by a PROXY protocol
+   * header (used instead of the socket's peer), and `initial` the bytes that came after that header.
+   */
+  constructor(
+    socket: Socket,
+    ctx: ConnectionContext,
+    origin?: { address: string; port: number },
+    initial?: Buffer,
+  ) {
     this.socket = socket;
     this.#ctx = ctx;
-    this.#peer = clientAddress(socket);
+    this.#peer = origin?.address ?? clientAddress(socket);
     this.#localPort = socket.localPort ?? 0;
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#onDrain());
@@ -107,6 +116,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     socket.on('close', () => this.#onClose());
     this.deadline = Date.now() + ctx.snapshot.timeouts.clientIdleMs;
     ctx.sweeper.add(this);
+    if (initial !== undefined) this.#onData(initial);
   }
 
   /** idle tells whether the connection is between requests. */

@@ -25,6 +25,9 @@ export class EndpointState {
   requests = 0;
   /** failures counts connect failures, resets and 5xx responses. */
   failures = 0;
+  /** bytesIn and bytesOut count L4 bytes from and to the endpoint, of closed connections. */
+  bytesIn = 0;
+  bytesOut = 0;
   /** retired is set when no config refers to the endpoint any more. */
   retired = false;
   /** healthy is the active health check's verdict; true until a check says otherwise. */
