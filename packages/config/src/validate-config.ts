@@ -181,9 +181,9 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
     }
     refer('service', listener.service);
     refer('defaultService', listener.defaultService);
-    listener.sni?.forEach((entry, j) =>
-      refer('service', entry.service, ['listeners', i, 'sni', j, 'service']),
-    );
+    listener.sni?.forEach((entry, j) => {
+      refer('service', entry.service, ['listeners', i, 'sni', j, 'service']);
+    });
     listener.proxyProtocol?.trustedSources.forEach((cidr, j) => {
       if (parseCidr(cidr) === undefined) {
         add(

@@ -229,5 +229,5 @@ function writeIPv6(out: Buffer, at: number, address: string): void {
     groups[6] = tail[0]!;
     groups[7] = tail[1]!;
   }
-  groups.forEach((g, i) => out.writeUInt16BE(g, at + i * 2));
+  for (let i = 0; i < 8; i++) out.writeUInt16BE(groups[i]!, at + i * 2);
 }
