@@ -11,6 +11,14 @@ export { ServiceBalancer } from './balancer/service-balancer.ts';
 export { ServiceRegistry, ServiceState } from './balancer/service-state.ts';
 export { CONFIG_APPLIED_CHANNEL, REQUEST_CHANNEL, type RequestOutcome } from './diagnostics.ts';
 export { createHandler, type PorticoHandler } from './embed/create-handler.ts';
+export { type ClientHelloInfo, type ClientHelloParse, parseClientHello } from './l4/client-hello.ts';
+export type { L4Counters } from './l4/l4-counters.ts';
+export {
+  encodeProxyHeader,
+  type ProxyHeader,
+  type ProxyParse,
+  parseProxyHeader,
+} from './l4/proxy-protocol.ts';
 export { type BoundListener, type CloseOptions, createProxy, PorticoProxy } from './portico-proxy.ts';
 export type { ProxyCounters } from './proxy-counters.ts';
 export {

@@ -197,8 +197,8 @@ export class TcpSession implements Deadline, RequestKeys {
     upstream.on('drain', () => this.client.resume());
     const held = this.#held;
     this.#held = undefined;
-    if (held !== undefined) this.#forward(held, upstream, this.client, true);
-    else this.client.resume();
+    this.client.resume();
+    if (held !== undefined) this.#forward(held, upstream, this.client, true); // pauses the client again if upstream is full
     if (this.#clientEnded) upstream.end();
   }
 
