@@ -216,7 +216,14 @@ export class TcpSession implements Deadline, RequestKeys {
         this.#upTokens = cap;
         this.#downTokens = cap;
       }
-      const left = upward ? (this.#upTokens -= chunk.length) : (this.#downTokens -= chunk.length);
+      let left: number;
+      if (upward) {
+        this.#upTokens -= chunk.length;
+        left = this.#upTokens;
+      } else {
+        this.#downTokens -= chunk.length;
+        left = this.#downTokens;
+      }
       if (left < 0) {
         from.pause(); // over budget: resume when the next second's budget covers the debt
         setTimeout(
