@@ -2,6 +2,7 @@
  * Proxy benchmark: Portico beside nginx, HAProxy and the Node proxies people use, one run, same origin.
  *
  *   pnpm bench [--duration 10] [--only portico,nginx] [--scenarios small,c1,big] [--reps 1]
+ *   pnpm bench --mode l4        # TCP proxying beside HAProxy mode tcp: 1 MiB transfers, new connections
  *
  * The origin (nginx, one worker; `GET /` -> 5 bytes, `GET /1m` -> 1 MiB), wrk and this script run on CPU 0;
  * the proxy under test on CPU 1. For each proxy and scenario it reports the proxy's own CPU microseconds
@@ -32,7 +33,8 @@ function option(name: string, fallback: string): string {
 const DURATION = Number(option('duration', '10'));
 const REPS = Number(option('reps', '1'));
 const ONLY = option('only', '');
-const SCENARIOS = option('scenarios', 'small,c1,big').split(',');
+const MODE = option('mode', 'l7');
+const SCENARIOS = option('scenarios', MODE === 'l4' ? 'big,conns' : 'small,c1,big').split(',');
 
 const RUN = join(tmpdir(), `portico-bench-${process.pid}`);
 mkdirSync(join(RUN, 'tmp'), { recursive: true });
@@ -64,6 +66,7 @@ function has(command: string): boolean {
 
 interface Slot {
   readonly name: string;
+  readonly mode: 'l7' | 'l4';
   /** command starts the proxy in the foreground on 127.0.0.1:PORT. */
   readonly command: () => string[];
   readonly available: () => boolean;
@@ -73,6 +76,7 @@ const nodeBin = process.execPath;
 const SLOTS: Slot[] = [
   {
     name: 'portico',
+    mode: 'l7',
     command: () => [
       nodeBin,
       join(ROOT, 'packages/cli/src/main.ts'),
@@ -86,16 +90,19 @@ const SLOTS: Slot[] = [
   },
   {
     name: 'nginx',
+    mode: 'l7',
     command: () => ['nginx', '-g', 'daemon off;', '-c', render('nginx-proxy.conf', 'nginx-proxy.conf')],
     available: () => has('nginx'),
   },
   {
     name: 'haproxy',
+    mode: 'l7',
     command: () => ['haproxy', '-f', render('haproxy.cfg', 'haproxy.cfg')],
     available: () => has('haproxy'),
   },
   {
     name: 'http-proxy',
+    mode: 'l7',
     command: () => [
       nodeBin,
       join(HERE, 'peers/node-http-proxy.js'),
@@ -107,8 +114,29 @@ const SLOTS: Slot[] = [
   },
   {
     name: 'fastify-http-proxy',
+    mode: 'l7',
     command: () => [nodeBin, join(HERE, 'peers/fastify-http-proxy.js'), String(PORT), `127.0.0.1:${B1PORT}`],
     available: () => existsSync(join(ROOT, 'bench/node_modules/@fastify/http-proxy')),
+  },
+  {
+    name: 'portico-tcp',
+    mode: 'l4',
+    command: () => [
+      nodeBin,
+      join(ROOT, 'packages/cli/dist/main.js'),
+      'run',
+      '--config',
+      render('portico-tcp.yaml', 'portico-tcp.yaml'),
+      '--log-level',
+      'warn',
+    ],
+    available: () => true,
+  },
+  {
+    name: 'haproxy-tcp',
+    mode: 'l4',
+    command: () => ['haproxy', '-f', render('haproxy-tcp.cfg', 'haproxy-tcp.cfg')],
+    available: () => has('haproxy'),
   },
 ];
 
@@ -246,6 +274,7 @@ const SCENARIO_ARGS: Record<string, { path: string; args: string[] }> = {
   small: { path: '/', args: ['-t1', '-c50', `-d${DURATION}s`, '--latency'] },
   c1: { path: '/', args: ['-t1', '-c1', `-d${Math.max(2, Math.round(DURATION / 2))}s`, '--latency'] },
   big: { path: '/1m', args: ['-t1', '-c10', `-d${DURATION}s`, '--latency'] },
+  conns: { path: '/', args: ['-t1', '-c50', `-d${DURATION}s`, '--latency', '-H', 'Connection: close'] },
 };
 
 async function measure(slot: Slot): Promise<Row[]> {
@@ -318,7 +347,9 @@ async function main(): Promise<void> {
     'origin',
   );
   await waitForPort(B1PORT);
-  const slots = SLOTS.filter((s) => (ONLY === '' || ONLY.split(',').includes(s.name)) && s.available());
+  const slots = SLOTS.filter(
+    (s) => s.mode === MODE && (ONLY === '' || ONLY.split(',').includes(s.name)) && s.available(),
+  );
   const rows: Row[] = [];
   try {
     for (let rep = 0; rep < REPS; rep++) for (const slot of slots) rows.push(...(await measure(slot)));
@@ -330,25 +361,30 @@ async function main(): Promise<void> {
   console.log(
     `\nproxy benchmark: ${new Date().toISOString()}, Node ${node}, ${DURATION}s per run, ${REPS} rep(s), proxy on CPU ${PROXY_CPU}, wrk + origin on CPU ${CLIENT_CPU}\n`,
   );
-  const nginxOf = (scenario: string) =>
-    median(rows.filter((r) => r.slot === 'nginx' && r.scenario === scenario).map((r) => r.cpuUsPerRequest));
+  const reference = MODE === 'l4' ? 'haproxy-tcp' : 'nginx';
+  const referenceOf = (scenario: string) =>
+    median(rows.filter((r) => r.slot === reference && r.scenario === scenario).map((r) => r.cpuUsPerRequest));
+  const TITLES: Record<string, string> = {
+    small: '5-byte responses, keep-alive, 50 connections',
+    c1: 'one connection',
+    big: '1 MiB responses, 10 connections',
+    conns: 'a new connection per request, 50 at a time',
+  };
+  const UNITS: Record<string, [string, string]> = {
+    big: ['CPU us per MiB', 'MiB/s'],
+    conns: ['CPU us per connection', 'connections/s'],
+  };
   for (const scenario of SCENARIOS) {
-    const title = {
-      small: '5-byte responses, keep-alive, 50 connections',
-      c1: 'one connection',
-      big: '1 MiB responses, 10 connections',
-    }[scenario];
-    console.log(`### ${scenario}: ${title}\n`);
+    const [cost, rate] = UNITS[scenario] ?? ['CPU us/req', 'req/s'];
+    console.log(`### ${scenario}: ${TITLES[scenario]}\n`);
     console.log(
-      scenario === 'big'
-        ? '| proxy | CPU us per MiB | x nginx | MiB/s | p50 ms | p99 ms | RSS MiB | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|'
-        : '| proxy | CPU us/req | x nginx | req/s | p50 ms | p99 ms | RSS MiB | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|',
+      `| proxy | ${cost} | x ${reference} | ${rate} | p50 ms | p99 ms | RSS MiB | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|`,
     );
     for (const slot of slots) {
       const mine = rows.filter((r) => r.slot === slot.name && r.scenario === scenario);
       if (mine.length === 0) continue;
       const cpu = median(mine.map((r) => r.cpuUsPerRequest));
-      const base = nginxOf(scenario);
+      const base = referenceOf(scenario);
       console.log(
         `| ${slot.name} | ${cpu.toFixed(1)} | ${base > 0 ? (cpu / base).toFixed(2) : '-'} | ${Math.round(median(mine.map((r) => r.perSecond))).toLocaleString('en-US')} | ` +
           `${median(mine.map((r) => r.p50ms)).toFixed(3)} | ${median(mine.map((r) => r.p99ms)).toFixed(3)} | ${median(mine.map((r) => r.rssMiB)).toFixed(0)} | ${mine.reduce((a, r) => a + r.errors, 0)} |`,
