@@ -13,6 +13,8 @@ export const configAppliedChannel = channel(CONFIG_APPLIED_CHANNEL);
 
 /** RequestOutcome is what `portico:http:request` carries. */
 export interface RequestOutcome {
+  /** client is the client's address after PROXY protocol and trusted X-Forwarded-For rules. */
+  readonly client: string;
   readonly method: string | undefined;
   readonly host: string | undefined;
   readonly path: string | undefined;

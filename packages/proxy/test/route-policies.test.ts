@@ -201,3 +201,45 @@ describe('forwarding fields', () => {
     );
   });
 });
+
+describe('request outcomes', () => {
+  it('publish one outcome per request on portico:http:request, with the client address', async () => {
+    const { subscribe, unsubscribe } = await import('node:diagnostics_channel');
+    const echo = await startBackend('outcome');
+    const proxy = await startProxy({
+      routes: [{ name: 'main', paths: [{ path: '/', service: 's' }] }],
+      services: [{ name: 's', endpoints: endpointsOf(echo) }],
+    });
+    const seen: Record<string, unknown>[] = [];
+    const listener = (message: unknown) => seen.push(message as Record<string, unknown>);
+    subscribe('portico:http:request', listener);
+    try {
+      const res = await request(`${proxy.url}/x?y=1`, { headers: { host: 'o.example' } });
+      await res.body.text();
+      const miss = await request(`${proxy.url}/`, {
+        headers: { host: 'o.example', 'x-forwarded-for': '9.9.9.9' },
+      });
+      await miss.body.text();
+      assert.equal(seen.length, 2);
+      assert.deepEqual(
+        { ...seen[0], durationMs: 0 },
+        {
+          client: '127.0.0.1',
+          method: 'GET',
+          host: 'o.example',
+          path: '/x',
+          status: 200,
+          route: 'main',
+          service: 's',
+          endpoint: `127.0.0.1:${echo.port}`,
+          errorCode: undefined,
+          durationMs: 0,
+        },
+      );
+    } finally {
+      unsubscribe('portico:http:request', listener);
+      await proxy.close();
+      await echo.close();
+    }
+  });
+});

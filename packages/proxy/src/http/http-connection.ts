@@ -859,6 +859,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     if (!channel.hasSubscribers) return;
     const req = this.#req;
     channel.publish({
+      client: this.#client === '' ? this.#peer : this.#client,
       method: req?.method,
       host: req?.host,
       path: req?.path,
