@@ -121,3 +121,11 @@ export const DEFAULT_L4_IDLE_MS = 3_600_000;
 
 /** DEFAULT_CLIENT_HELLO_MS bounds the wait for a whole ClientHello on a passthrough listener: 5 s. */
 export const DEFAULT_CLIENT_HELLO_MS = 5_000;
+
+/** DEFAULT_ADMIN is where the admin API listens when the config has an `admin` section. */
+export const DEFAULT_ADMIN = {
+  /** address is loopback: the admin API is never reachable from elsewhere unless asked. */
+  address: '127.0.0.1',
+  /** port 9901, next to Envoy's 9901 habit. */
+  port: 9_901,
+} as const;

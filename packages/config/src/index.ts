@@ -9,6 +9,7 @@ export {
 } from './config-error.ts';
 export * from './defaults.ts';
 export {
+  type AdminConfig,
   type AffinityConfig,
   BALANCERS,
   type EndpointConfig,

@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import {
+  DEFAULT_ADMIN,
   DEFAULT_AFFINITY,
   DEFAULT_BALANCER,
   DEFAULT_CLIENT_HELLO_MS,
@@ -565,6 +566,39 @@ export const ShutdownSchema = Type.Object(
   { additionalProperties: false, default: {}, description: 'What happens on SIGTERM and SIGINT.' },
 );
 
+export const AdminSchema = Type.Object(
+  {
+    address: Defaulted(
+      Type.String({
+        minLength: 1,
+        default: DEFAULT_ADMIN.address,
+        description: 'Address the admin API binds: loopback unless allowRemote.',
+      }),
+    ),
+    port: Defaulted(
+      Type.Integer({
+        minimum: 0,
+        maximum: 65_535,
+        default: DEFAULT_ADMIN.port,
+        description: 'Admin API port; 0 picks a free one.',
+      }),
+    ),
+    token: Type.Optional(
+      Type.String({
+        minLength: 16,
+        description: 'Bearer token for every call that changes state; without it those calls are refused.',
+      }),
+    ),
+    allowRemote: Defaulted(
+      Type.Boolean({
+        default: false,
+        description: 'Allow binding an address other than loopback (put the token and a firewall in front).',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'The admin API: health, routes, services, metrics, drain.' },
+);
+
 /** PorticoConfigSchema is the whole config document (`portico.yaml`). */
 export const PorticoConfigSchema = Type.Object(
   {
@@ -585,6 +619,7 @@ export const PorticoConfigSchema = Type.Object(
     limits: Defaulted(LimitsSchema),
     upstreamPool: Defaulted(UpstreamPoolSchema),
     shutdown: Defaulted(ShutdownSchema),
+    admin: Type.Optional(AdminSchema),
   },
   {
     additionalProperties: false,
@@ -614,6 +649,7 @@ export type TimeoutsConfig = PorticoConfig['timeouts'];
 export type LimitsConfig = PorticoConfig['limits'];
 export type UpstreamPoolConfig = PorticoConfig['upstreamPool'];
 export type ForwardingConfig = PorticoConfig['forwarding'];
+export type AdminConfig = NonNullable<PorticoConfig['admin']>;
 export type AffinityConfig = NonNullable<ServiceConfig['affinity']>;
 export type HashKeyConfig = NonNullable<ServiceConfig['hashKey']>;
 export type HealthCheckConfig = NonNullable<ServiceConfig['healthCheck']>;

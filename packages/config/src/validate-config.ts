@@ -193,6 +193,17 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
       }
     });
   });
+  const admin = config.admin;
+  if (
+    admin !== undefined &&
+    !admin.allowRemote &&
+    !['127.0.0.1', '::1', 'localhost'].includes(admin.address)
+  ) {
+    add(
+      ['admin', 'address'],
+      `"${admin.address}" is not loopback; set admin.allowRemote: true to expose the admin API`,
+    );
+  }
   config.forwarding.trustedProxies.forEach((cidr, i) => {
     if (parseCidr(cidr) === undefined) {
       add(

@@ -1,7 +1,9 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { type AdminServer, startAdminServer } from '@portico/admin';
 import { formatProblem, StaticFileDiscovery } from '@portico/discovery';
 import { createProxy, type PorticoProxy, REQUEST_CHANNEL, type RequestOutcome } from '@portico/proxy';
 import type { Logger } from 'pino';
+import { adminSource, type RunState } from '../admin-adapter.ts';
 import { withRouteCheck } from '../check-routes.ts';
 
 /** RunOptions are the options of `portico run`. */
@@ -14,6 +16,8 @@ export interface RunOptions {
 /** RunningPortico is a started Portico: its proxy, and `stop` to drain and shut down. */
 export interface RunningPortico {
   readonly proxy: PorticoProxy;
+  /** adminUrl is where the admin API listens, when the config has an `admin` section. */
+  readonly adminUrl: string | undefined;
   stop(drainTimeoutMs?: number): Promise<void>;
 }
 
@@ -27,15 +31,30 @@ export class ConfigRejectedError extends Error {}
 export async function startPortico(options: RunOptions, log: Logger): Promise<RunningPortico> {
   let proxy: PorticoProxy | undefined;
   let startError: Error | undefined;
+  const state: RunState = {
+    source: options.config,
+    appliedAt: new Date(),
+    applies: 0,
+    refused: 0,
+    lastProblems: [],
+    ready: false,
+    startedAt: Date.now(),
+  };
   const discovery = new StaticFileDiscovery(options.config, { check: withRouteCheck });
   await discovery.start(async (update) => {
     if (!update.ok) {
       for (const problem of update.problems)
         log.error({ code: problem.code, where: problem.where, path: problem.path }, formatProblem(problem));
+      state.lastProblems = update.problems;
+      state.refused++;
       if (proxy === undefined) startError = new ConfigRejectedError(`${update.source} is invalid`);
       else log.warn({ source: update.source }, 'config rejected; the last good config keeps serving');
       return;
     }
+    state.lastProblems = [];
+    state.applies++;
+    state.appliedAt = new Date();
+    state.source = update.source;
     if (proxy === undefined) {
       proxy = createProxy(update.config);
       return;
@@ -65,6 +84,16 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     await running.close({ drainTimeoutMs: 0 });
     throw error;
   }
+  state.ready = true;
+  let admin: AdminServer | undefined;
+  const adminConfig = running.snapshot.config.admin;
+  if (adminConfig !== undefined) {
+    admin = await startAdminServer(
+      adminSource(running, state, () => running.close()),
+      adminConfig,
+    );
+    log.info({ url: admin.url }, `admin API on ${admin.url}`);
+  }
   const onRequest = (message: unknown) => {
     const outcome = message as RequestOutcome;
     log.info(outcome, `${outcome.method} ${outcome.host}${outcome.path} ${outcome.status}`);
@@ -72,12 +101,14 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   if (options.accessLog) subscribe(REQUEST_CHANNEL, onRequest);
   return {
     proxy: running,
+    adminUrl: admin?.url,
     async stop(drainTimeoutMs) {
       // Listeners close synchronously inside close(), before anything here awaits: no new connection
       // is accepted from the moment stop() is called.
       const closing = running.close(drainTimeoutMs === undefined ? {} : { drainTimeoutMs });
       await discovery.stop();
       await closing;
+      await admin?.close();
       if (options.accessLog) unsubscribe(REQUEST_CHANNEL, onRequest);
     },
   };

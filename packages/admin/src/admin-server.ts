@@ -1,0 +1,117 @@
+import type { AdminConfig } from '@portico/config';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { AdminSource } from './admin-source.ts';
+import { createMetrics } from './metrics.ts';
+import { tokenMatches } from './token-guard.ts';
+
+/** AdminServer is the admin API: an HTTP server on its own port, never on the data path. */
+export interface AdminServer {
+  readonly app: FastifyInstance;
+  /** url is where it listens, such as `http://127.0.0.1:9901`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * adminPlugin registers the admin routes on a Fastify instance. Reads are open to whoever can reach
+ * the port (loopback by default); every call that changes state needs `Authorization: Bearer <token>`,
+ * compared in constant time, and is refused (403) when no token is configured.
+ */
+export function adminPlugin(source: AdminSource, token: string | undefined) {
+  return async (app: FastifyInstance): Promise<void> => {
+    const metrics = createMetrics(source);
+    const guard = async (request: FastifyRequest, reply: FastifyReply) => {
+      if (token === undefined) {
+        return reply
+          .code(403)
+          .send({ error: 'state-changing calls are disabled: set admin.token in the config' });
+      }
+      if (!tokenMatches(request.headers.authorization, token)) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .send({ error: 'a valid bearer token is required' });
+      }
+    };
+
+    app.get('/healthz', async () => ({ status: 'ok' }));
+    app.get('/readyz', async (_request, reply) => {
+      const ready = source.ready();
+      return reply.code(ready ? 200 : 503).send({ ready });
+    });
+    app.get('/status', async () => source.status());
+    app.get<{ Querystring: { explain?: string } }>(
+      '/routes',
+      {
+        schema: {
+          querystring: { type: 'object', properties: { explain: { type: 'string', maxLength: 8192 } } },
+        },
+      },
+      async (request, reply) => {
+        const url = request.query.explain;
+        if (url === undefined) return source.routes();
+        const result = source.explain(url);
+        if (result instanceof Error) return reply.code(400).send({ error: result.message });
+        return result;
+      },
+    );
+    app.get('/services', async () => source.services());
+    app.get('/listeners', async () => source.listeners());
+    app.get('/config', async () => source.config());
+    app.get('/config/errors', async () => source.configErrors());
+    app.get('/metrics', async (_request, reply) => {
+      reply.header('content-type', metrics.contentType);
+      return metrics.metrics();
+    });
+
+    app.post(
+      '/config/validate',
+      { preHandler: guard, schema: { body: { type: 'object' } } },
+      async (request) => {
+        const problems = source.validate(request.body);
+        return { valid: problems.length === 0, problems };
+      },
+    );
+    app.post<{ Params: { endpoint: string; action: string } }>(
+      '/endpoints/:endpoint/:action',
+      {
+        preHandler: guard,
+        schema: {
+          params: {
+            type: 'object',
+            properties: {
+              endpoint: { type: 'string', maxLength: 300 },
+              action: { enum: ['disable', 'enable'] },
+            },
+          },
+        },
+      },
+      async (request, reply) => {
+        const { endpoint, action } = request.params;
+        if (!source.setEndpointDisabled(endpoint, action === 'disable'))
+          return reply.code(404).send({ error: `no endpoint ${endpoint}` });
+        return { endpoint, disabled: action === 'disable' };
+      },
+    );
+    app.post('/drain', { preHandler: guard }, async (_request, reply) => {
+      void source.drain();
+      return reply.code(202).send({ draining: true, connections: source.status().connections });
+    });
+  };
+}
+
+/** LOOPBACK are the addresses the admin API may bind without `allowRemote`. */
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** startAdminServer binds the admin API as configured: loopback only unless `allowRemote` is set. */
+export async function startAdminServer(source: AdminSource, config: AdminConfig): Promise<AdminServer> {
+  if (!config.allowRemote && !LOOPBACK.has(config.address)) {
+    throw new Error(
+      `admin.address ${config.address} is not loopback; set admin.allowRemote: true to expose the admin API`,
+    );
+  }
+  const app = Fastify({ logger: false, bodyLimit: 1_048_576 });
+  await app.register(adminPlugin(source, config.token));
+  const url = await app.listen({ host: config.address, port: config.port });
+  return { app, url, close: () => app.close() };
+}

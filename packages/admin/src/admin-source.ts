@@ -1,0 +1,99 @@
+/**
+ * AdminSource is the admin API's only view of Portico: plain data in, plain data out. The binary
+ * implements it over the running proxy and its config source; the admin package knows nothing of
+ * sockets or Kubernetes, and is never on the data path.
+ */
+export interface AdminSource {
+  /** ready tells whether the first config is applied and every listener is bound. */
+  ready(): boolean;
+  status(): StatusView;
+  routes(): RouteView[];
+  /** explain says which route serves `url` (`http://host/path`) and why the others do not. */
+  explain(url: string): unknown;
+  services(): ServiceView[];
+  listeners(): ListenerView[];
+  /** config returns the config in force with secrets redacted. */
+  config(): unknown;
+  /** configErrors lists the problems of the last config change that was refused, if any. */
+  configErrors(): ProblemView[];
+  /** counters returns the data plane's counters, read at scrape time. */
+  counters(): CountersView;
+  /** validate checks a proposed config document as a reload would. */
+  validate(document: unknown): ProblemView[];
+  /** setEndpointDisabled takes an endpoint (`address:port`) out of or back into rotation; false if unknown. */
+  setEndpointDisabled(endpoint: string, disabled: boolean): boolean;
+  /** drain stops accepting and lets in-flight work finish; resolves when done. */
+  drain(): Promise<void>;
+}
+
+export interface StatusView {
+  readonly version: number;
+  readonly appliedAt: string;
+  readonly source: string;
+  readonly uptimeSeconds: number;
+  readonly connections: number;
+  readonly draining: boolean;
+}
+
+export interface RouteView {
+  readonly id: string;
+  readonly route: string;
+  readonly host: string | null;
+  readonly path: string;
+  readonly type: string;
+  readonly service: string;
+}
+
+export interface EndpointView {
+  readonly endpoint: string;
+  readonly weight: number;
+  readonly ready: boolean;
+  readonly healthy: boolean;
+  readonly ejected: boolean;
+  readonly disabled: boolean;
+  readonly active: number;
+  readonly requests: number;
+  readonly failures: number;
+  readonly ejections: number;
+  readonly ewmaMs: number;
+}
+
+export interface ServiceView {
+  readonly name: string;
+  readonly balancer: string;
+  readonly panic: boolean;
+  readonly active: number;
+  readonly affinityEntries: number | null;
+  readonly endpoints: EndpointView[];
+}
+
+export interface ListenerView {
+  readonly name: string;
+  readonly protocol: string;
+  readonly address: string;
+  readonly port: number;
+  readonly connections: number;
+  readonly active: number;
+  readonly refused: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+export interface ProblemView {
+  readonly code: string;
+  readonly where: string;
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface CountersView {
+  readonly requests: number;
+  readonly errors: number;
+  readonly responses5xx: number;
+  readonly connections: number;
+  readonly activeConnections: number;
+  readonly upstreamConnectionsCreated: number;
+  readonly upstreamRequestsReused: number;
+  readonly configApplies: number;
+  readonly configErrors: number;
+}

@@ -1,0 +1,121 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { AdminSource } from './admin-source.ts';
+
+/**
+ * createMetrics builds the Prometheus registry served at `/metrics`. Every Portico metric is read from
+ * the data plane's own counters when Prometheus scrapes: nothing is counted per request through
+ * prom-client. Values that only grow are counters (`_total`), the others gauges.
+ */
+export function createMetrics(source: AdminSource): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'portico_' }); // portico_process_*, portico_nodejs_* (event loop delay, heap)
+  const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        collect(this);
+      },
+    });
+  const counter = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    collect: (set: (labels: Record<string, string>, value: number) => void) => void,
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        collect((labels, value) => this.inc(labels, Math.max(0, value)));
+      },
+    });
+  counter('portico_requests_total', 'Requests parsed and routed or answered.', [], (set) =>
+    set({}, source.counters().requests),
+  );
+  counter('portico_local_errors_total', 'Requests answered with an error Portico generated.', [], (set) =>
+    set({}, source.counters().errors),
+  );
+  counter('portico_responses_5xx_total', 'Responses with a 5xx status.', [], (set) =>
+    set({}, source.counters().responses5xx),
+  );
+  counter('portico_connections_total', 'Client connections accepted.', [], (set) =>
+    set({}, source.counters().connections),
+  );
+  gauge('portico_connections_active', 'Client connections open now.', [], (g) =>
+    g.set(source.counters().activeConnections),
+  );
+  counter('portico_upstream_connections_created_total', 'Upstream connections opened.', [], (set) =>
+    set({}, source.counters().upstreamConnectionsCreated),
+  );
+  counter(
+    'portico_upstream_requests_reused_total',
+    'Requests sent on a pooled upstream connection.',
+    [],
+    (set) => set({}, source.counters().upstreamRequestsReused),
+  );
+  counter('portico_config_applies_total', 'Configs applied.', [], (set) =>
+    set({}, source.counters().configApplies),
+  );
+  counter('portico_config_errors_total', 'Config changes refused.', [], (set) =>
+    set({}, source.counters().configErrors),
+  );
+  gauge('portico_config_version', 'Version of the config in force.', [], (g) =>
+    g.set(source.status().version),
+  );
+  type Endpoint = ReturnType<AdminSource['services']>[number]['endpoints'][number];
+  const perEndpoint = (name: string, help: string, pick: (e: Endpoint) => number) => {
+    const each = (set: (labels: Record<string, string>, value: number) => void) => {
+      for (const service of source.services())
+        for (const e of service.endpoints) set({ service: service.name, endpoint: e.endpoint }, pick(e));
+    };
+    if (name.endsWith('_total')) counter(name, help, ['service', 'endpoint'], each);
+    else gauge(name, help, ['service', 'endpoint'], (g) => each((labels, value) => g.set(labels, value)));
+  };
+  perEndpoint(
+    'portico_endpoint_healthy',
+    '1 when the endpoint is available (healthy, not ejected, not disabled).',
+    (e) => (e.healthy && !e.ejected && !e.disabled ? 1 : 0),
+  );
+  perEndpoint(
+    'portico_endpoint_active',
+    'Requests or L4 connections in flight to the endpoint.',
+    (e) => e.active,
+  );
+  perEndpoint(
+    'portico_endpoint_requests_total',
+    'Requests or L4 connections sent to the endpoint.',
+    (e) => e.requests,
+  );
+  perEndpoint(
+    'portico_endpoint_failures_total',
+    '5xx responses and connection failures of the endpoint.',
+    (e) => e.failures,
+  );
+  perEndpoint(
+    'portico_endpoint_ejections_total',
+    'Passive-health ejections of the endpoint.',
+    (e) => e.ejections,
+  );
+  gauge('portico_listener_connections_active', 'Connections open per listener.', ['listener'], (g) => {
+    for (const l of source.listeners()) g.set({ listener: l.name }, l.active);
+  });
+  counter(
+    'portico_listener_bytes_total',
+    'L4 bytes per listener and direction (closed connections).',
+    ['listener', 'direction'],
+    (set) => {
+      for (const l of source.listeners()) {
+        set({ listener: l.name, direction: 'in' }, l.bytesIn);
+        set({ listener: l.name, direction: 'out' }, l.bytesOut);
+      }
+    },
+  );
+  return registry;
+}

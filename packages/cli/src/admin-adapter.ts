@@ -1,0 +1,163 @@
+import type { AdminSource, ProblemView } from '@portico/admin';
+import { type PorticoConfig, validateConfig } from '@portico/config';
+import type { FileProblem } from '@portico/discovery';
+import type { PorticoProxy } from '@portico/proxy';
+import { describeRule, explain } from '@portico/router';
+import { checkRoutes } from './check-routes.ts';
+
+/** RunState is what `portico run` knows beyond the proxy: where the config came from and how it went. */
+export interface RunState {
+  source: string;
+  appliedAt: Date;
+  applies: number;
+  refused: number;
+  lastProblems: readonly FileProblem[];
+  ready: boolean;
+  readonly startedAt: number;
+}
+
+/** REDACTED replaces secrets in the config the admin API shows. */
+const REDACTED = '<redacted>';
+
+/** redact copies a config with its secrets (admin token, affinity secrets) replaced. */
+export function redact(config: PorticoConfig): unknown {
+  const copy = structuredClone(config) as PorticoConfig & { admin?: { token?: string } };
+  if (copy.admin?.token !== undefined) copy.admin.token = REDACTED;
+  for (const service of copy.services) {
+    if (service.affinity?.secret !== undefined) service.affinity.secret = REDACTED;
+  }
+  return copy;
+}
+
+/** adminSource adapts the running proxy to the admin API's read-and-act interface. */
+export function adminSource(proxy: PorticoProxy, state: RunState, drain: () => Promise<void>): AdminSource {
+  return {
+    ready: () => state.ready && !proxy.draining,
+    status: () => ({
+      version: proxy.snapshot.version,
+      appliedAt: state.appliedAt.toISOString(),
+      source: state.source,
+      uptimeSeconds: Math.round((Date.now() - state.startedAt) / 1000),
+      connections: proxy.connectionCount,
+      draining: proxy.draining,
+    }),
+    routes: () =>
+      proxy.snapshot.routes.rules().map((rule) => ({
+        id: rule.id,
+        route: rule.routeName,
+        host: rule.host ?? null,
+        path: rule.path,
+        type: rule.regex === undefined ? rule.type : 'regex',
+        service: rule.target.service.name,
+      })),
+    explain: (url) => {
+      let target: URL;
+      try {
+        target = new URL(url);
+      } catch {
+        return new Error(`"${url}" is not an absolute URL (http://host/path)`);
+      }
+      const result = explain(proxy.snapshot.routes, target.host, target.pathname);
+      return {
+        host: result.host,
+        path: result.path,
+        hostSelection: result.hostSelection,
+        match: result.match
+          ? { id: result.match.id, route: result.match.routeName, service: result.match.target.service.name }
+          : null,
+        usedDefault: result.usedDefault,
+        rules: result.verdicts.map((v) => ({
+          id: v.rule.id,
+          rule: describeRule(v.rule),
+          verdict: v.verdict,
+          reason: v.reason,
+        })),
+      };
+    },
+    services: () =>
+      [...proxy.snapshot.services.values()].map((service) => ({
+        name: service.name,
+        balancer: service.config.balancer,
+        panic: service.panic,
+        active: service.state.active,
+        affinityEntries:
+          service.config.affinity !== undefined && service.config.affinity.type !== 'cookie'
+            ? service.state.affinityTable(service.config.affinity).size
+            : null,
+        endpoints: service.config.endpoints.map((config, i) => {
+          const e = service.endpoints[i]!;
+          return {
+            endpoint: e.key,
+            weight: config.weight,
+            ready: config.ready,
+            healthy: e.healthy,
+            ejected: e.ejected,
+            disabled: e.disabled,
+            active: e.active,
+            requests: e.requests,
+            failures: e.failures,
+            ejections: e.ejections,
+            ewmaMs: Math.round(e.ewmaMs * 1000) / 1000,
+          };
+        }),
+      })),
+    listeners: () => {
+      const counters = proxy.listenerCounters();
+      return proxy.listeners().map((l) => {
+        const config = proxy.snapshot.config.listeners.find((c) => c.name === l.name);
+        const c = counters.get(l.name);
+        return {
+          name: l.name,
+          protocol: config?.protocol ?? 'http',
+          address: l.address,
+          port: l.port,
+          connections: c?.connections ?? 0,
+          active: c?.active ?? 0,
+          refused: c?.refused ?? 0,
+          bytesIn: c?.bytesIn ?? 0,
+          bytesOut: c?.bytesOut ?? 0,
+        };
+      });
+    },
+    config: () => ({
+      version: proxy.snapshot.version,
+      appliedAt: state.appliedAt.toISOString(),
+      source: state.source,
+      config: redact(proxy.snapshot.config),
+    }),
+    configErrors: () => state.lastProblems.map(toView),
+    counters: () => ({
+      requests: proxy.counters.requests,
+      errors: proxy.counters.errors,
+      responses5xx: proxy.counters.responses5xx,
+      connections: proxy.counters.connections,
+      activeConnections: proxy.connectionCount,
+      upstreamConnectionsCreated: proxy.pool.created,
+      upstreamRequestsReused: proxy.pool.reused,
+      configApplies: state.applies,
+      configErrors: state.refused,
+    }),
+    validate: (document) => {
+      const result = validateConfig(document);
+      if (!result.ok)
+        return result.issues.map((i) => ({
+          code: 'PORTICO_CONFIG_INVALID',
+          where: 'body',
+          path: i.path,
+          message: i.message,
+        }));
+      return checkRoutes(result.config, (path) => `body ${path}`).errors.map(toView);
+    },
+    setEndpointDisabled: (key, disabled) => {
+      const endpoint = proxy.endpoints().find((e) => e.key === key);
+      if (endpoint === undefined) return false;
+      endpoint.setDisabled(disabled);
+      return true;
+    },
+    drain,
+  };
+}
+
+function toView(problem: FileProblem): ProblemView {
+  return { code: problem.code, where: problem.where, path: problem.path, message: problem.message };
+}
