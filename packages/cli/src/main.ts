@@ -5,6 +5,7 @@ import { runDemo } from './commands/demo.ts';
 import { explainCommand } from './commands/explain.ts';
 import { ConfigRejectedError, type RunningPortico, startPortico } from './commands/run.ts';
 import { validateCommand } from './commands/validate.ts';
+import { DEFAULT_ADMIN_URL, endpointsView, routesView, statusView } from './commands/views.ts';
 import { VERSION } from './version.ts';
 
 function positiveInteger(value: string): number {
@@ -101,6 +102,37 @@ program
   .action(async (url: string, options: { config: string; json: boolean }) => {
     process.exitCode = await explainCommand(options.config, url, options.json, (line) => console.log(line));
   });
+
+const adminOption = ['--admin <url>', 'admin API of the running Portico', DEFAULT_ADMIN_URL] as const;
+const view = (run: () => Promise<number | void>) => async () => {
+  try {
+    process.exitCode = (await run()) ?? 0;
+  } catch (error) {
+    console.error(`cannot read the admin API: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
+};
+
+program
+  .command('status')
+  .description('show the config in force, readiness, listeners and connections of a running Portico')
+  .option(...adminOption)
+  .action((options: { admin: string }) => view(() => statusView(options.admin, (l) => console.log(l)))());
+
+program
+  .command('routes')
+  .description('list the routes of a running Portico')
+  .option(...adminOption)
+  .action((options: { admin: string }) => view(() => routesView(options.admin, (l) => console.log(l)))());
+
+program
+  .command('endpoints')
+  .description("show a service's endpoints: state, weight, requests in flight, failures, latency")
+  .argument('<service>', 'service name')
+  .option(...adminOption)
+  .action((service: string, options: { admin: string }) =>
+    view(() => endpointsView(options.admin, service, (l) => console.log(l)))(),
+  );
 
 program
   .command('demo')

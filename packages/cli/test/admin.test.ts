@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { type RunningPortico, startPortico } from 'portico';
 import { request } from 'undici';
 import { type Backend, startBackend } from '../../proxy/test/helpers/backend.ts';
+import { runPortico } from './helpers/portico-process.ts';
 
 const TOKEN = 'a-test-token-of-enough-length';
 
@@ -165,5 +166,24 @@ admin: { port: 0, token: ${TOKEN} }
       }).ok,
       true,
     );
+  });
+
+  it('portico status, routes and endpoints read it', async () => {
+    const routes = await runPortico(['routes', '--admin', admin]);
+    assert.equal(routes.code, 0, routes.stderr);
+    assert.deepEqual(routes.stdout.trim().split('\n'), [
+      'HOST          PATH  TYPE    SERVICE  ROUTE',
+      'shop.example  /     Prefix  web      shop',
+    ]);
+    const endpoints = await runPortico(['endpoints', 'web', '--admin', admin]);
+    assert.match(endpoints.stdout, /^web: round-robin\n/);
+    assert.match(endpoints.stdout, new RegExp(`127\\.0\\.0\\.1:${a.port}\\s+available\\s+1`));
+    assert.equal((await runPortico(['endpoints', 'nope', '--admin', admin])).code, 1);
+    const status = await runPortico(['status', '--admin', admin]);
+    assert.match(status.stdout, /^config v1 from .*portico\.yaml, applied /);
+    assert.match(status.stdout, /ready: true {2}draining: false/);
+    const down = await runPortico(['status', '--admin', 'http://127.0.0.1:1']);
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /cannot read the admin API/);
   });
 });

@@ -1,0 +1,106 @@
+import { request } from 'undici';
+
+/** DEFAULT_ADMIN_URL is where the views look for the admin API unless told otherwise. */
+export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9901';
+
+async function fetchJson(base: string, path: string): Promise<unknown> {
+  const res = await request(`${base.replace(/\/$/, '')}${path}`, {
+    headersTimeout: 5_000,
+    bodyTimeout: 5_000,
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`${path}: HTTP ${res.statusCode}: ${text}`);
+  return JSON.parse(text);
+}
+
+/** table renders rows as aligned columns under a header. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i] ?? '').length)));
+  const line = (cells: (string | number)[]) =>
+    cells
+      .map((c, i) => String(c).padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** statusView prints what a running Portico is doing. */
+export async function statusView(admin: string, out: (line: string) => void): Promise<void> {
+  const status = (await fetchJson(admin, '/status')) as Record<string, unknown>;
+  const ready = (await fetchJson(admin, '/readyz').catch(() => ({ ready: false }))) as { ready: boolean };
+  out(
+    `config v${status['version']} from ${status['source']}, applied ${status['appliedAt']}\n` +
+      `ready: ${ready.ready}  draining: ${status['draining']}  connections: ${status['connections']}  uptime: ${status['uptimeSeconds']} s`,
+  );
+  const listeners = (await fetchJson(admin, '/listeners')) as Record<string, string | number>[];
+  out(
+    table(
+      ['LISTENER', 'PROTOCOL', 'ADDRESS', 'OPEN', 'TOTAL'],
+      listeners.map((l) => [
+        l['name']!,
+        l['protocol']!,
+        `${l['address']}:${l['port']}`,
+        l['active']!,
+        l['connections']!,
+      ]),
+    ),
+  );
+}
+
+/** routesView prints the route table. */
+export async function routesView(admin: string, out: (line: string) => void): Promise<void> {
+  const routes = (await fetchJson(admin, '/routes')) as Record<string, string | null>[];
+  out(
+    table(
+      ['HOST', 'PATH', 'TYPE', 'SERVICE', 'ROUTE'],
+      routes.map((r) => [r['host'] ?? '*', r['path']!, r['type']!, r['service']!, r['route']!]),
+    ),
+  );
+}
+
+/** endpointsView prints one service's endpoints and their state. */
+export async function endpointsView(
+  admin: string,
+  service: string,
+  out: (line: string) => void,
+): Promise<number> {
+  const services = (await fetchJson(admin, '/services')) as {
+    name: string;
+    balancer: string;
+    panic: boolean;
+    endpoints: Record<string, string | number | boolean>[];
+  }[];
+  const found = services.find((s) => s.name === service);
+  if (found === undefined) {
+    out(`no service named "${service}" (known: ${services.map((s) => s.name).join(', ') || 'none'})`);
+    return 1;
+  }
+  out(
+    `${found.name}: ${found.balancer}${found.panic ? ' (PANIC: too few available, balancing over all)' : ''}`,
+  );
+  const state = (e: Record<string, string | number | boolean>) =>
+    e['disabled']
+      ? 'disabled'
+      : e['ejected']
+        ? 'ejected'
+        : !e['healthy']
+          ? 'unhealthy'
+          : !e['ready']
+            ? 'not-ready'
+            : 'available';
+  out(
+    table(
+      ['ENDPOINT', 'STATE', 'WEIGHT', 'IN FLIGHT', 'REQUESTS', 'FAILURES', 'EWMA MS'],
+      found.endpoints.map((e) => [
+        e['endpoint'] as string,
+        state(e),
+        e['weight'] as number,
+        e['active'] as number,
+        e['requests'] as number,
+        e['failures'] as number,
+        e['ewmaMs'] as number,
+      ]),
+    ),
+  );
+  return 0;
+}
