@@ -2,8 +2,9 @@ import type { AdminSource, ProblemView } from '@portico/admin';
 import { type PorticoConfig, validateConfig } from '@portico/config';
 import type { FileProblem } from '@portico/discovery';
 import type { PorticoProxy } from '@portico/proxy';
-import { describeRule, explain } from '@portico/router';
+import { explain } from '@portico/router';
 import { checkRoutes } from './check-routes.ts';
+import { explanationJson } from './explanation-json.ts';
 
 /** RunState is what `portico run` knows beyond the proxy: where the config came from and how it went. */
 export interface RunState {
@@ -57,22 +58,10 @@ export function adminSource(proxy: PorticoProxy, state: RunState, drain: () => P
       } catch {
         return new Error(`"${url}" is not an absolute URL (http://host/path)`);
       }
-      const result = explain(proxy.snapshot.routes, target.host, target.pathname);
-      return {
-        host: result.host,
-        path: result.path,
-        hostSelection: result.hostSelection,
-        match: result.match
-          ? { id: result.match.id, route: result.match.routeName, service: result.match.target.service.name }
-          : null,
-        usedDefault: result.usedDefault,
-        rules: result.verdicts.map((v) => ({
-          id: v.rule.id,
-          rule: describeRule(v.rule),
-          verdict: v.verdict,
-          reason: v.reason,
-        })),
-      };
+      return explanationJson(
+        explain(proxy.snapshot.routes, target.host, target.pathname),
+        (t) => t.service.name,
+      );
     },
     services: () =>
       [...proxy.snapshot.services.values()].map((service) => ({

@@ -1,5 +1,6 @@
 import { formatProblem, loadConfigFile } from '@portico/discovery';
 import { compileRouteTable, describeRule, explain } from '@portico/router';
+import { explanationJson } from '../explanation-json.ts';
 
 const MARKS = { matched: '✔', shorter: '·', tied: '·', 'no-match': '✘', 'other-host': '–' } as const;
 
@@ -39,28 +40,7 @@ export async function explainCommand(
   );
   const result = explain(table, target.host, target.pathname);
   if (json) {
-    out(
-      JSON.stringify(
-        {
-          host: result.host,
-          path: result.path,
-          hostSelection: result.hostSelection,
-          hostPattern: result.hostPattern ?? null,
-          match: result.match
-            ? { id: result.match.id, route: result.match.routeName, service: result.match.target }
-            : null,
-          usedDefault: result.usedDefault,
-          rules: result.verdicts.map((v) => ({
-            id: v.rule.id,
-            rule: describeRule(v.rule),
-            verdict: v.verdict,
-            reason: v.reason,
-          })),
-        },
-        null,
-        2,
-      ),
-    );
+    out(JSON.stringify(explanationJson(result, String), null, 2));
   } else {
     const selected =
       result.hostSelection === 'none'

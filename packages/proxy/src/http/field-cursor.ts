@@ -178,3 +178,22 @@ export function nominatedNames(tokens: string): Set<string> {
   }
   return names;
 }
+
+/**
+ * resolveFraming decides a message's framing from its Content-Length (-2 when absent) and its joined
+ * Transfer-Encoding values (RFC 9112 6.1-6.3): the length, -1 for chunked, or -2 for neither; or, as a
+ * string, why the combination is ambiguous: both fields, Transfer-Encoding on HTTP/1.0, or any coding
+ * but a single `chunked`.
+ */
+export function resolveFraming(
+  contentLength: number,
+  transferEncoding: string | undefined,
+  version: 10 | 11,
+): number | string {
+  if (transferEncoding === undefined) return contentLength;
+  if (contentLength !== -2) return 'both Content-Length and Transfer-Encoding';
+  if (version === 10) return 'Transfer-Encoding in an HTTP/1.0 message';
+  if (transferEncoding.trim().toLowerCase() !== 'chunked')
+    return 'Transfer-Encoding other than a single "chunked"';
+  return -1;
+}

@@ -9,6 +9,7 @@ import {
   isPlainConnection,
   nominatedNames,
   parseContentLength,
+  resolveFraming,
 } from './field-cursor.ts';
 import * as F from './field-names.ts';
 
@@ -227,17 +228,8 @@ export function parseRequestHead(
     return new PorticoProxyError('PORTICO_BAD_HOST', 'HTTP/1.1 request without Host');
   }
 
-  let bodyLength = contentLength;
-  if (transferEncoding !== undefined) {
-    if (contentLength !== -2)
-      return new PorticoProxyError('PORTICO_BAD_FRAMING', 'both Content-Length and Transfer-Encoding');
-    if (version === 10)
-      return new PorticoProxyError('PORTICO_BAD_FRAMING', 'Transfer-Encoding in an HTTP/1.0 request');
-    if (transferEncoding.trim().toLowerCase() !== 'chunked') {
-      return new PorticoProxyError('PORTICO_BAD_FRAMING', 'Transfer-Encoding other than a single "chunked"');
-    }
-    bodyLength = -1;
-  }
+  const bodyLength = resolveFraming(contentLength, transferEncoding, version);
+  if (typeof bodyLength === 'string') return new PorticoProxyError('PORTICO_BAD_FRAMING', bodyLength);
 
   let keepAlive = version === 11;
   let upgrade: string | undefined;

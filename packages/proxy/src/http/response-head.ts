@@ -8,6 +8,7 @@ import {
   isPlainConnection,
   nominatedNames,
   parseContentLength,
+  resolveFraming,
 } from './field-cursor.ts';
 import * as F from './field-names.ts';
 
@@ -128,14 +129,8 @@ export function parseResponseHead(
   }
   if (cursor.error !== undefined) return cursor.error;
 
-  let framing = contentLength;
-  if (transferEncoding !== undefined) {
-    if (contentLength !== -2) return bad('both Content-Length and Transfer-Encoding');
-    if (version === 10) return bad('Transfer-Encoding in an HTTP/1.0 response');
-    if (transferEncoding.trim().toLowerCase() !== 'chunked')
-      return bad('Transfer-Encoding other than a single "chunked"');
-    framing = -1;
-  }
+  const framing = resolveFraming(contentLength, transferEncoding, version);
+  if (typeof framing === 'string') return bad(framing);
 
   let reusable = version === 11;
   if (connection !== undefined) {
