@@ -104,9 +104,10 @@ program
   });
 
 const adminOption = ['--admin <url>', 'admin API of the running Portico', DEFAULT_ADMIN_URL] as const;
-const view = (run: () => Promise<number | void>) => async () => {
+const view = (run: () => Promise<unknown>) => async () => {
   try {
-    process.exitCode = (await run()) ?? 0;
+    const code = await run();
+    process.exitCode = typeof code === 'number' ? code : 0;
   } catch (error) {
     console.error(`cannot read the admin API: ${(error as Error).message}`);
     process.exitCode = 1;

@@ -1,4 +1,4 @@
-import type { LimitsConfig, PorticoConfig, ServiceConfig, TimeoutsConfig } from '@portico/config';
+import type { LimitsConfig, PorticoConfig, TimeoutsConfig } from '@portico/config';
 import { compileRouteTable, type RouteIssue, type RouteSpec, type RouteTable } from '@portico/router';
 import { ServiceBalancer } from './balancer/service-balancer.ts';
 import type { ServiceRegistry } from './balancer/service-state.ts';
