@@ -15,6 +15,8 @@ export const configAppliedChannel = channel(CONFIG_APPLIED_CHANNEL);
 export interface RequestOutcome {
   /** client is the client's address after PROXY protocol and trusted X-Forwarded-For rules. */
   readonly client: string;
+  /** requestId is the X-Request-Id sent upstream: the client's, or one Portico generated. */
+  readonly requestId: string | undefined;
   readonly method: string | undefined;
   readonly host: string | undefined;
   readonly path: string | undefined;

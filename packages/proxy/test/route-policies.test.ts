@@ -215,16 +215,20 @@ describe('request outcomes', () => {
     subscribe('portico:http:request', listener);
     try {
       const res = await request(`${proxy.url}/x?y=1`, { headers: { host: 'o.example' } });
-      await res.body.text();
-      const miss = await request(`${proxy.url}/`, {
-        headers: { host: 'o.example', 'x-forwarded-for': '9.9.9.9' },
+      const sentId = JSON.parse(await res.body.text()).headers['x-request-id'];
+      const second = await request(`${proxy.url}/`, {
+        headers: { host: 'o.example', 'x-forwarded-for': '9.9.9.9', 'x-request-id': 'from-client-42' },
       });
-      await miss.body.text();
+      const secondSeen = JSON.parse(await second.body.text()).headers['x-request-id'];
+      assert.equal(secondSeen, 'from-client-42', "a client's id passes unchanged");
       assert.equal(seen.length, 2);
+      assert.match(sentId, /^[0-9a-f-]{36}$/, 'an id is generated when the client sent none');
+      assert.equal(seen[1]!['requestId'], 'from-client-42');
       assert.deepEqual(
         { ...seen[0], durationMs: 0 },
         {
           client: '127.0.0.1',
+          requestId: sentId,
           method: 'GET',
           host: 'o.example',
           path: '/x',

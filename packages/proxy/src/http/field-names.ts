@@ -19,6 +19,7 @@ export const X_FORWARDED_PORT = 13;
 export const X_REAL_IP = 14;
 export const FORWARDED = 15;
 export const PROXY = 16;
+export const X_REQUEST_ID = 17;
 
 const NAMES: [string, number][] = [
   ['host', HOST],
@@ -37,6 +38,7 @@ const NAMES: [string, number][] = [
   ['x-real-ip', X_REAL_IP],
   ['forwarded', FORWARDED],
   ['proxy', PROXY],
+  ['x-request-id', X_REQUEST_ID],
 ];
 
 interface Candidate {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Rule } from '@portico/router';
 import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
@@ -79,6 +80,8 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
   #counted = false;
   #retries = 0;
   #sentAt = 0;
+  /** #requestId is the request's X-Request-Id, the client's or one Portico generated. */
+  #requestId: string | undefined;
   /** #heldBody is the validated part of the body that arrived with the head, sent right after it. */
   #heldBody: Buffer | undefined;
   /** #sentBody is the whole body when it was sent in one piece with the head, so it can be replayed. */
@@ -306,6 +309,12 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
       if (headerRules.drop.size > 0)
         dropNamedFields(req.buf, req.fieldsStart, req.headEnd, headerRules.drop, req.drop, true);
       lines += headerRules.lines;
+    }
+    if (req.requestId === undefined) {
+      this.#requestId = randomUUID();
+      lines += `x-request-id: ${this.#requestId}\r\n`;
+    } else {
+      this.#requestId = req.requestId;
     }
     if (req.upgrade !== undefined && !req.upgrade.includes('h2c')) {
       lines += `connection: upgrade\r\nupgrade: ${req.upgrade}\r\n`;
@@ -786,6 +795,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     this.#route = undefined;
     this.#target = undefined;
     this.#setCookie = undefined;
+    this.#requestId = undefined;
     this.#endpoint = undefined;
     this.#sentBody = undefined;
     this.#heldBody = undefined;
@@ -860,6 +870,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     const req = this.#req;
     channel.publish({
       client: this.#client === '' ? this.#peer : this.#client,
+      requestId: this.#requestId,
       method: req?.method,
       host: req?.host,
       path: req?.path,

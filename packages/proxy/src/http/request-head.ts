@@ -53,6 +53,8 @@ export interface RequestHead {
   readonly forwardedHost: string | undefined;
   readonly forwardedPort: string | undefined;
   readonly forwarded: string | undefined;
+  /** requestId is the client's `X-Request-Id`, if it sent one (Portico generates one otherwise). */
+  readonly requestId: string | undefined;
 }
 
 type Limits = Pick<LimitsConfig, 'maxRequestLineBytes' | 'maxHeaderCount'>;
@@ -166,6 +168,7 @@ export function parseRequestHead(
   let forwardedHost: string | undefined;
   let forwardedPort: string | undefined;
   let forwarded: string | undefined;
+  let requestId: string | undefined;
   cursor.reset(buf, lineEnd, headEnd, limits.maxHeaderCount, true);
   while (cursor.next()) {
     const id = cursor.id;
@@ -210,6 +213,9 @@ export function parseRequestHead(
       case F.FORWARDED:
         forwarded = forwarded === undefined ? cursor.value() : `${forwarded}, ${cursor.value()}`;
         break;
+      case F.X_REQUEST_ID:
+        requestId ??= cursor.value();
+        continue; // end-to-end: forwarded as sent
       case F.EXPECT:
         if (cursor.valueEnd - cursor.valueStart === 12 && cursor.value().toLowerCase() === '100-continue')
           expectContinue = true;
@@ -264,6 +270,7 @@ export function parseRequestHead(
     forwardedHost,
     forwardedPort,
     forwarded,
+    requestId,
   };
 }
 
