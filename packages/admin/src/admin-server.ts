@@ -1,7 +1,7 @@
 import type { AdminConfig } from '@portico/config';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AdminSource } from './admin-source.ts';
-import { createMetrics } from './metrics.ts';
+import { createPorticoMetrics } from './metrics.ts';
 import { tokenMatches } from './token-guard.ts';
 
 /** AdminServer is the admin API: an HTTP server on its own port, never on the data path. */
@@ -19,7 +19,7 @@ export interface AdminServer {
  */
 export function adminPlugin(source: AdminSource, token: string | undefined) {
   return async (app: FastifyInstance): Promise<void> => {
-    const metrics = createMetrics(source);
+    const metrics = createPorticoMetrics(source);
     const guard = async (request: FastifyRequest, reply: FastifyReply) => {
       if (token === undefined) {
         return reply
@@ -61,7 +61,7 @@ export function adminPlugin(source: AdminSource, token: string | undefined) {
     app.get('/config/errors', async () => source.configErrors());
     app.get('/metrics', async (_request, reply) => {
       reply.header('content-type', metrics.contentType);
-      return metrics.metrics();
+      return metrics.render();
     });
 
     app.post(

@@ -18,6 +18,8 @@ export interface AdminSource {
   configErrors(): ProblemView[];
   /** counters returns the data plane's counters, read at scrape time. */
   counters(): CountersView;
+  /** traffic returns each route's and service's response counts and latency histograms. */
+  traffic(): TrafficView;
   /** validate checks a proposed config document as a reload would. */
   validate(document: unknown): ProblemView[];
   /** setEndpointDisabled takes an endpoint (`address:port`) out of or back into rotation; false if unknown. */
@@ -96,4 +98,25 @@ export interface CountersView {
   readonly upstreamRequestsReused: number;
   readonly configApplies: number;
   readonly configErrors: number;
+}
+
+/** HistogramView is a latency histogram: counts per bucket (not cumulative; the last is +Inf), sum and count, in ms. */
+export interface HistogramView {
+  readonly bucketsMs: readonly number[];
+  readonly counts: readonly number[];
+  readonly sumMs: number;
+  readonly count: number;
+}
+
+/** TrafficEntry is one route's or service's responses by status class (index 0: no status, 1-5) and latencies. */
+export interface TrafficEntry {
+  readonly name: string;
+  readonly responses: readonly number[];
+  readonly duration: HistogramView;
+  readonly ttfb?: HistogramView;
+}
+
+export interface TrafficView {
+  readonly routes: TrafficEntry[];
+  readonly services: TrafficEntry[];
 }

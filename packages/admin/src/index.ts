@@ -3,11 +3,14 @@ export type {
   AdminSource,
   CountersView,
   EndpointView,
+  HistogramView,
   ListenerView,
   ProblemView,
   RouteView,
   ServiceView,
   StatusView,
+  TrafficEntry,
+  TrafficView,
 } from './admin-source.ts';
-export { createMetrics } from './metrics.ts';
+export { createMetrics, createPorticoMetrics, type Metrics } from './metrics.ts';
 export { tokenMatches } from './token-guard.ts';

@@ -1,5 +1,68 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { AdminSource } from './admin-source.ts';
+import type { AdminSource, HistogramView, TrafficEntry } from './admin-source.ts';
+
+/** Metrics renders the Prometheus exposition: prom-client's registry plus Portico's histograms. */
+export interface Metrics {
+  readonly contentType: string;
+  render(): Promise<string>;
+}
+
+const CLASSES = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
+function escapeLabel(value: string): string {
+  return value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
+}
+
+/** histogramText renders latency histograms (ms in, seconds out) in the text exposition format. */
+function histogramText(
+  name: string,
+  help: string,
+  label: string,
+  entries: [string, HistogramView][],
+): string {
+  let out = `# HELP ${name} ${help}\n# TYPE ${name} histogram\n`;
+  for (const [value, h] of entries) {
+    const l = `${label}="${escapeLabel(value)}"`;
+    let cumulative = 0;
+    h.bucketsMs.forEach((bound, i) => {
+      cumulative += h.counts[i]!;
+      out += `${name}_bucket{${l},le="${bound / 1000}"} ${cumulative}\n`;
+    });
+    out += `${name}_bucket{${l},le="+Inf"} ${h.count}\n${name}_sum{${l}} ${h.sumMs / 1000}\n${name}_count{${l}} ${h.count}\n`;
+  }
+  return out;
+}
+
+/** createPorticoMetrics is `createMetrics` with the traffic histograms appended. */
+export function createPorticoMetrics(source: AdminSource): Metrics {
+  const registry = createMetrics(source);
+  return {
+    contentType: registry.contentType,
+    async render() {
+      const traffic = source.traffic();
+      const pairs = (list: TrafficEntry[], pick: (t: TrafficEntry) => HistogramView | undefined) =>
+        list.flatMap((t) => {
+          const h = pick(t);
+          return h === undefined ? [] : [[t.name, h] as [string, HistogramView]];
+        });
+      return (
+        (await registry.metrics()) +
+        histogramText(
+          'portico_route_request_duration_seconds',
+          'Time from request head to response end, by route.',
+          'route',
+          pairs(traffic.routes, (t) => t.duration),
+        ) +
+        histogramText(
+          'portico_service_upstream_ttfb_seconds',
+          'Time from request sent to response head, by service.',
+          'service',
+          pairs(traffic.services, (t) => t.ttfb),
+        )
+      );
+    },
+  };
+}
 
 /**
  * createMetrics builds the Prometheus registry served at `/metrics`. Every Portico metric is read from
@@ -103,6 +166,23 @@ export function createMetrics(source: AdminSource): Registry {
     'Passive-health ejections of the endpoint.',
     (e) => e.ejections,
   );
+  for (const [kind, label] of [
+    ['routes', 'route'],
+    ['services', 'service'],
+  ] as const) {
+    counter(
+      `portico_${label}_responses_total`,
+      `Responses by ${label} and status class.`,
+      [label, 'class'],
+      (set) => {
+        for (const t of source.traffic()[kind]) {
+          t.responses.forEach((n, c) => {
+            set({ [label]: t.name, class: CLASSES[c]! }, n);
+          });
+        }
+      },
+    );
+  }
   gauge('portico_listener_connections_active', 'Connections open per listener.', ['listener'], (g) => {
     for (const l of source.listeners()) g.set({ listener: l.name }, l.active);
   });

@@ -1,7 +1,7 @@
-import type { AdminSource, ProblemView } from '@portico/admin';
+import type { AdminSource, HistogramView, ProblemView } from '@portico/admin';
 import { type PorticoConfig, validateConfig } from '@portico/config';
 import type { FileProblem } from '@portico/discovery';
-import type { PorticoProxy } from '@portico/proxy';
+import { LATENCY_BUCKETS_MS, type LatencyHistogram, type PorticoProxy } from '@portico/proxy';
 import { explain } from '@portico/router';
 import { checkRoutes } from './check-routes.ts';
 import { explanationJson } from './explanation-json.ts';
@@ -126,6 +126,19 @@ export function adminSource(proxy: PorticoProxy, state: RunState, drain: () => P
       configApplies: state.applies,
       configErrors: state.refused,
     }),
+    traffic: () => ({
+      routes: [...proxy.routeStats.entries()].map(([name, stats]) => ({
+        name,
+        responses: [...stats.responses],
+        duration: histogram(stats.duration),
+      })),
+      services: [...proxy.snapshot.services.values()].map((service) => ({
+        name: service.name,
+        responses: [...service.state.stats.responses],
+        duration: histogram(service.state.stats.duration),
+        ttfb: histogram(service.state.stats.ttfb),
+      })),
+    }),
     validate: (document) => {
       const result = validateConfig(document);
       if (!result.ok)
@@ -145,6 +158,10 @@ export function adminSource(proxy: PorticoProxy, state: RunState, drain: () => P
     },
     drain,
   };
+}
+
+function histogram(h: LatencyHistogram): HistogramView {
+  return { bucketsMs: LATENCY_BUCKETS_MS, counts: [...h.counts], sumMs: h.sum, count: h.count };
 }
 
 function toView(problem: FileProblem): ProblemView {

@@ -18,7 +18,10 @@ function parsePrometheus(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    // Values as Prometheus reads them (Go ParseFloat: NaN and Inf in any case).
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|[Nn][Aa][Nn]|[+-]?[Ii]nf)$/.exec(
+      line,
+    );
     assert.ok(match, `not a valid exposition line: ${line}`);
     out.set(match[1]!, Number(match[2]));
   }
@@ -126,6 +129,16 @@ admin: { port: 0, token: ${TOKEN} }
       afterScrape.get('portico_requests_total'),
     );
     assert.ok(afterScrape.has('portico_process_resident_memory_bytes'));
+    assert.ok((afterScrape.get('portico_route_responses_total{route="shop",class="2xx"}') ?? 0) >= 5);
+    assert.ok((afterScrape.get('portico_service_responses_total{service="web",class="2xx"}') ?? 0) >= 5);
+    const count = afterScrape.get('portico_route_request_duration_seconds_count{route="shop"}') ?? 0;
+    assert.ok(count >= 5);
+    assert.equal(
+      afterScrape.get('portico_route_request_duration_seconds_bucket{route="shop",le="+Inf"}'),
+      count,
+      '+Inf bucket equals the count',
+    );
+    assert.ok((afterScrape.get('portico_service_upstream_ttfb_seconds_count{service="web"}') ?? 0) >= 5);
     assert.equal(afterScrape.get('portico_config_version'), 1);
   });
 

@@ -28,5 +28,6 @@ export {
   type ProxyErrorCode,
 } from './proxy-error.ts';
 export type { RouteTarget, Snapshot } from './snapshot.ts';
+export { LATENCY_BUCKETS_MS, LatencyHistogram, StatsRegistry, TrafficStats } from './traffic-stats.ts';
 export { EndpointRegistry } from './upstream/endpoint-registry.ts';
 export { EndpointState, HEALTH_EPOCH } from './upstream/endpoint-state.ts';

@@ -14,6 +14,7 @@ import type { ProxyHeader } from './l4/proxy-protocol.ts';
 import { type L4Context, TcpSession } from './l4/tcp-session.ts';
 import { createCounters, type ProxyCounters } from './proxy-counters.ts';
 import { compileSnapshot, type Snapshot } from './snapshot.ts';
+import { StatsRegistry } from './traffic-stats.ts';
 import { EndpointRegistry } from './upstream/endpoint-registry.ts';
 import type { EndpointState } from './upstream/endpoint-state.ts';
 import { UpstreamPool } from './upstream/upstream-pool.ts';
@@ -50,6 +51,8 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   readonly requestChannel = requestChannel;
   readonly #registry = new EndpointRegistry();
   readonly #serviceStates = new ServiceRegistry();
+  /** routeStats holds each route's traffic counters by name, across config changes. */
+  readonly routeStats = new StatsRegistry();
   readonly #health = new ActiveHealthChecker();
   /** #connections maps each open connection to its listener's counters. */
   readonly #connections = new Map<HttpConnection | TcpSession, L4Counters>();
@@ -59,7 +62,13 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   #draining = false;
 
   constructor(config: PorticoConfig) {
-    this.#snapshot = compileSnapshot(config, this.#registry, this.#serviceStates, ++this.#version);
+    this.#snapshot = compileSnapshot(
+      config,
+      this.#registry,
+      this.#serviceStates,
+      this.routeStats,
+      ++this.#version,
+    );
     this.#health.sync(checkTargets(this.#snapshot));
     this.pool = new UpstreamPool(this.sweeper, {
       ...config.upstreamPool,
@@ -90,7 +99,13 @@ export class PorticoProxy implements ConnectionContext, L4Context {
    * are bound, removed ones closed; endpoints no longer used have their idle connections closed.
    */
   async apply(config: PorticoConfig): Promise<Snapshot> {
-    const snapshot = compileSnapshot(config, this.#registry, this.#serviceStates, ++this.#version);
+    const snapshot = compileSnapshot(
+      config,
+      this.#registry,
+      this.#serviceStates,
+      this.routeStats,
+      ++this.#version,
+    );
     this.#snapshot = snapshot;
     this.#serviceStates.retainOnly(new Set(snapshot.services.keys()));
     this.pool.configure({ ...config.upstreamPool, upstreamIdleMs: config.timeouts.upstreamIdleMs });

@@ -5,6 +5,7 @@ import type {
   RouteConfig,
   TimeoutsConfig,
 } from '@portico/config';
+import type { TrafficStats } from './traffic-stats.ts';
 
 /** HeaderRules are a route's header changes, compiled: names to drop, and lines to add. */
 export interface HeaderRules {
@@ -20,6 +21,8 @@ export interface HeaderRules {
  */
 export interface RoutePolicy {
   readonly name: string;
+  /** stats are the route's response counts and latencies, kept by name across config changes. */
+  readonly stats: TrafficStats;
   readonly timeouts: TimeoutsConfig;
   /** maxBodyBytes is the largest request body, 0 for no limit. */
   readonly maxBodyBytes: number;
@@ -35,9 +38,11 @@ export function compileRoutePolicy(
   name: string,
   timeouts: TimeoutsConfig,
   limits: LimitsConfig,
+  stats: TrafficStats,
 ): RoutePolicy {
   return {
     name,
+    stats,
     timeouts: route?.timeouts === undefined ? timeouts : { ...timeouts, ...route.timeouts },
     maxBodyBytes: route?.maxBodyBytes ?? limits.maxBodyBytes,
     rewriteTarget: route?.rewriteTarget,

@@ -5,6 +5,7 @@ import type { ServiceRegistry } from './balancer/service-state.ts';
 import { ForwardingPolicy } from './forwarding-policy.ts';
 import { compileL4Route, type L4Route } from './l4/l4-route.ts';
 import { compileRoutePolicy, type RoutePolicy } from './route-policy.ts';
+import type { StatsRegistry } from './traffic-stats.ts';
 import type { EndpointRegistry } from './upstream/endpoint-registry.ts';
 
 /** RouteTarget is what a matched rule yields: the route's policy and the path's service. */
@@ -36,6 +37,7 @@ export function compileSnapshot(
   config: PorticoConfig,
   registry: EndpointRegistry,
   services: ServiceRegistry,
+  routeStats: StatsRegistry,
   version: number,
 ): Snapshot {
   const balancers = new Map<string, ServiceBalancer>();
@@ -43,7 +45,8 @@ export function compileSnapshot(
     balancers.set(service.name, new ServiceBalancer(service, registry, services.get(service.name)));
   }
   const specs: RouteSpec<RouteTarget>[] = config.routes.map((route, i) => {
-    const policy = compileRoutePolicy(route, route.name ?? `routes[${i}]`, config.timeouts, config.limits);
+    const name = route.name ?? `routes[${i}]`;
+    const policy = compileRoutePolicy(route, name, config.timeouts, config.limits, routeStats.get(name));
     return {
       ...(route.name === undefined ? {} : { name: route.name }),
       ...(route.host === undefined ? {} : { host: route.host }),
@@ -59,7 +62,13 @@ export function compileSnapshot(
     config.defaultService === undefined
       ? undefined
       : {
-          policy: compileRoutePolicy(undefined, 'default', config.timeouts, config.limits),
+          policy: compileRoutePolicy(
+            undefined,
+            'default',
+            config.timeouts,
+            config.limits,
+            routeStats.get('default'),
+          ),
           service: balancers.get(config.defaultService)!,
         };
   const { table, issues } = compileRouteTable<RouteTarget>(

@@ -1,5 +1,6 @@
 import type { AffinityConfig } from '@portico/config';
 import type { LRUCache } from 'lru-cache';
+import { TrafficStats } from '../traffic-stats.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 import { createAffinityTable } from './affinity.ts';
 
@@ -13,6 +14,8 @@ export class ServiceState {
   active = 0;
   /** retries counts retries in flight. */
   retries = 0;
+  /** stats are the service's response counts and latencies (time to first upstream byte too). */
+  readonly stats = new TrafficStats();
   #table: LRUCache<string, EndpointState> | undefined;
   #tableShape = '';
 

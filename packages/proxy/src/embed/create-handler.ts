@@ -9,6 +9,7 @@ import { isValidAuthority, type RequestHead } from '../http/request-head.ts';
 import { rewriteTarget } from '../http/rewrite-target.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
 import { compileSnapshot, type Snapshot } from '../snapshot.ts';
+import { StatsRegistry } from '../traffic-stats.ts';
 import { EndpointRegistry } from '../upstream/endpoint-registry.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 
@@ -52,9 +53,10 @@ export interface PorticoHandler {
 export function createHandler(config: PorticoConfig): PorticoHandler {
   const registry = new EndpointRegistry();
   const services = new ServiceRegistry();
+  const routeStats = new StatsRegistry();
   const pools = new Map<string, Pool>();
   let version = 1;
-  let snapshot: Snapshot = compileSnapshot(config, registry, services, version);
+  let snapshot: Snapshot = compileSnapshot(config, registry, services, routeStats, version);
 
   const poolFor = (endpoint: EndpointState): Pool => {
     let pool = pools.get(endpoint.key);
@@ -224,7 +226,7 @@ export function createHandler(config: PorticoConfig): PorticoHandler {
   return {
     handle,
     apply(next) {
-      snapshot = compileSnapshot(next, registry, services, ++version);
+      snapshot = compileSnapshot(next, registry, services, routeStats, ++version);
     },
     async close() {
       await Promise.all([...pools.values()].map((pool) => pool.close()));

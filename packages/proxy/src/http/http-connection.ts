@@ -558,6 +558,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     const service = this.#route!.service;
     const now = Date.now();
     upstream.endpoint.recordLatency(now - this.#sentAt, now);
+    service.state.stats.ttfb.observe(now - this.#sentAt);
     if (res.status >= 500) service.recordFailure(upstream.endpoint);
     else service.recordSuccess(upstream.endpoint);
     if (res.bodyLength === -2 || !this.#requestDone || this.#ctx.draining) this.#closeAfter = true;
@@ -864,6 +865,15 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
 
   #report(status: number, error: PorticoProxyError | undefined): void {
     this.#endRequest();
+    const route = this.#route;
+    if (route !== undefined) {
+      const ms = Date.now() - this.#startedAt;
+      const statusClass = status >= 100 && status < 600 ? (status / 100) | 0 : 0;
+      route.policy.stats.responses[statusClass]!++;
+      route.policy.stats.duration.observe(ms);
+      route.service.state.stats.responses[statusClass]!++;
+      route.service.state.stats.duration.observe(ms);
+    }
     if (status >= 500) this.#ctx.counters.responses5xx++;
     const channel = this.#ctx.requestChannel;
     if (!channel.hasSubscribers) return;
