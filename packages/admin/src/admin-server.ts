@@ -57,7 +57,10 @@ export function adminPlugin(source: AdminSource, token: string | undefined) {
     );
     app.get('/services', async () => source.services());
     app.get('/listeners', async () => source.listeners());
-    app.get('/config', async () => source.config());
+    app.get('/config', async (_request, reply) => {
+      reply.header('etag', `"${source.status().version}"`);
+      return source.config();
+    });
     app.get('/config/errors', async () => source.configErrors());
     app.get('/metrics', async (_request, reply) => {
       reply.header('content-type', metrics.contentType);
@@ -70,6 +73,42 @@ export function adminPlugin(source: AdminSource, token: string | undefined) {
       async (request) => {
         const problems = source.validate(request.body);
         return { valid: problems.length === 0, problems };
+      },
+    );
+    app.post(
+      '/config/diff',
+      { preHandler: guard, schema: { body: { type: 'object' } } },
+      async (request, reply) => {
+        const diff = source.diff(request.body);
+        if (Array.isArray(diff)) return reply.code(422).send({ valid: false, problems: diff });
+        return diff;
+      },
+    );
+    app.put(
+      '/config',
+      { preHandler: guard, schema: { body: { type: 'object' } } },
+      async (request, reply) => {
+        const ifMatch = request.headers['if-match'];
+        if (ifMatch === undefined)
+          return reply
+            .code(428)
+            .send({ error: 'If-Match with the current version (GET /config ETag) is required' });
+        const result = await source.replaceConfig(request.body, ifMatch.replaceAll('"', ''));
+        switch (result.status) {
+          case 'applied':
+            return reply
+              .header('etag', `"${result.version}"`)
+              .send({ applied: true, version: result.version });
+          case 'conflict':
+            return reply.code(412).send({
+              error: `the config changed: version ${result.version} is in force`,
+              version: result.version,
+            });
+          case 'invalid':
+            return reply.code(422).send({ applied: false, problems: result.problems });
+          default:
+            return reply.code(409).send({ error: result.reason });
+        }
       },
     );
     app.post<{ Params: { endpoint: string; action: string } }>(

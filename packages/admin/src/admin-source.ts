@@ -22,6 +22,13 @@ export interface AdminSource {
   traffic(): TrafficView;
   /** validate checks a proposed config document as a reload would. */
   validate(document: unknown): ProblemView[];
+  /** diff compares a proposed config with the one in force. */
+  diff(document: unknown): ConfigDiffView | ProblemView[];
+  /**
+   * replaceConfig writes a new config to the config file and applies it, when `version` (from If-Match)
+   * is the version in force; it resolves with the new version, or why not.
+   */
+  replaceConfig(document: unknown, version: string | undefined): Promise<ReplaceResult>;
   /** setEndpointDisabled takes an endpoint (`address:port`) out of or back into rotation; false if unknown. */
   setEndpointDisabled(endpoint: string, disabled: boolean): boolean;
   /** drain stops accepting and lets in-flight work finish; resolves when done. */
@@ -120,3 +127,24 @@ export interface TrafficView {
   readonly routes: TrafficEntry[];
   readonly services: TrafficEntry[];
 }
+
+/** ConfigDiffView says what a proposed config would change. */
+export interface ConfigDiffView {
+  /** routes are keyed `host path-type path` (host `*` for any); changed ones name their old and new service. */
+  readonly routesAdded: string[];
+  readonly routesRemoved: string[];
+  readonly routesChanged: { route: string; from: string; to: string }[];
+  /** routesShadowed are rules of the proposal that can never match. */
+  readonly routesShadowed: ProblemView[];
+  readonly servicesAdded: string[];
+  readonly servicesRemoved: string[];
+  /** servicesWithoutEndpoints would answer 503. */
+  readonly servicesWithoutEndpoints: string[];
+}
+
+/** ReplaceResult is the outcome of `replaceConfig`. */
+export type ReplaceResult =
+  | { readonly status: 'applied'; readonly version: number }
+  | { readonly status: 'conflict'; readonly version: number }
+  | { readonly status: 'invalid'; readonly problems: ProblemView[] }
+  | { readonly status: 'unsupported'; readonly reason: string };

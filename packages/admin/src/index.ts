@@ -1,11 +1,13 @@
 export { type AdminServer, adminPlugin, startAdminServer } from './admin-server.ts';
 export type {
   AdminSource,
+  ConfigDiffView,
   CountersView,
   EndpointView,
   HistogramView,
   ListenerView,
   ProblemView,
+  ReplaceResult,
   RouteView,
   ServiceView,
   StatusView,

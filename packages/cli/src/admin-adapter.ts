@@ -1,8 +1,10 @@
-import type { AdminSource, HistogramView, ProblemView } from '@portico/admin';
+import { rename, writeFile } from 'node:fs/promises';
+import type { AdminSource, ConfigDiffView, HistogramView, ProblemView } from '@portico/admin';
 import { type PorticoConfig, validateConfig } from '@portico/config';
 import type { FileProblem } from '@portico/discovery';
 import { LATENCY_BUCKETS_MS, type LatencyHistogram, type PorticoProxy } from '@portico/proxy';
 import { explain } from '@portico/router';
+import { stringify } from 'yaml';
 import { checkRoutes } from './check-routes.ts';
 import { explanationJson } from './explanation-json.ts';
 
@@ -15,6 +17,13 @@ export interface RunState {
   lastProblems: readonly FileProblem[];
   ready: boolean;
   readonly startedAt: number;
+}
+
+/** AdminActions are what the admin API may ask `portico run` to do. */
+export interface AdminActions {
+  drain(): Promise<void>;
+  /** reload re-reads the config file now and applies it if valid (as a file change would). */
+  reload(): Promise<void>;
 }
 
 /** REDACTED replaces secrets in the config the admin API shows. */
@@ -31,7 +40,8 @@ export function redact(config: PorticoConfig): unknown {
 }
 
 /** adminSource adapts the running proxy to the admin API's read-and-act interface. */
-export function adminSource(proxy: PorticoProxy, state: RunState, drain: () => Promise<void>): AdminSource {
+export function adminSource(proxy: PorticoProxy, state: RunState, actions: AdminActions): AdminSource {
+  const { drain, reload } = actions;
   return {
     ready: () => state.ready && !proxy.draining,
     status: () => ({
@@ -150,6 +160,43 @@ export function adminSource(proxy: PorticoProxy, state: RunState, drain: () => P
         }));
       return checkRoutes(result.config, (path) => `body ${path}`).errors.map(toView);
     },
+    diff: (document) => {
+      const result = validateConfig(document);
+      if (!result.ok)
+        return result.issues.map((i) => ({
+          code: 'PORTICO_CONFIG_INVALID',
+          where: 'body',
+          path: i.path,
+          message: i.message,
+        }));
+      return diffConfigs(proxy.snapshot.config, result.config);
+    },
+    replaceConfig: async (document, version) => {
+      const current = proxy.snapshot.version;
+      if (version !== String(current)) return { status: 'conflict', version: current };
+      const result = validateConfig(document);
+      if (!result.ok) {
+        return {
+          status: 'invalid',
+          problems: result.issues.map((i) => ({
+            code: 'PORTICO_CONFIG_INVALID',
+            where: 'body',
+            path: i.path,
+            message: i.message,
+          })),
+        };
+      }
+      const routeErrors = checkRoutes(result.config, (path) => `body ${path}`).errors;
+      if (routeErrors.length > 0) return { status: 'invalid', problems: routeErrors.map(toView) };
+      const file = state.source;
+      const text = file.endsWith('.json') ? `${JSON.stringify(document, null, 2)}\n` : stringify(document);
+      await writeFile(`${file}.portico-tmp`, text);
+      await rename(`${file}.portico-tmp`, file); // atomic: the watcher sees one complete file
+      await reload();
+      if (state.lastProblems.length > 0)
+        return { status: 'invalid', problems: state.lastProblems.map(toView) };
+      return { status: 'applied', version: proxy.snapshot.version };
+    },
     setEndpointDisabled: (key, disabled) => {
       const endpoint = proxy.endpoints().find((e) => e.key === key);
       if (endpoint === undefined) return false;
@@ -157,6 +204,35 @@ export function adminSource(proxy: PorticoProxy, state: RunState, drain: () => P
       return true;
     },
     drain,
+  };
+}
+
+/** routeKeys maps each path rule of a config to its service: `host type path` -> service. */
+function routeKeys(config: PorticoConfig): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const route of config.routes) {
+    for (const p of route.paths)
+      keys.set(`${route.host ?? '*'} ${p.regex ? 'regex' : p.type} ${p.path}`, p.service);
+  }
+  return keys;
+}
+
+/** diffConfigs says what replacing `before` with `after` would change. */
+export function diffConfigs(before: PorticoConfig, after: PorticoConfig): ConfigDiffView {
+  const old = routeKeys(before);
+  const next = routeKeys(after);
+  const oldServices = new Set(before.services.map((s) => s.name));
+  const nextServices = new Set(after.services.map((s) => s.name));
+  return {
+    routesAdded: [...next.keys()].filter((k) => !old.has(k)),
+    routesRemoved: [...old.keys()].filter((k) => !next.has(k)),
+    routesChanged: [...next]
+      .filter(([k, v]) => old.has(k) && old.get(k) !== v)
+      .map(([route, to]) => ({ route, from: old.get(route)!, to })),
+    routesShadowed: checkRoutes(after, (path) => `body ${path}`).warnings.map(toView),
+    servicesAdded: [...nextServices].filter((s) => !oldServices.has(s)),
+    servicesRemoved: [...oldServices].filter((s) => !nextServices.has(s)),
+    servicesWithoutEndpoints: after.services.filter((s) => s.endpoints.length === 0).map((s) => s.name),
   };
 }
 

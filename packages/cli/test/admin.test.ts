@@ -199,4 +199,48 @@ admin: { port: 0, token: ${TOKEN} }
     assert.equal(down.code, 1);
     assert.match(down.stderr, /cannot read the admin API/);
   });
+
+  it('diffs a proposed config, and PUT /config applies one guarded by If-Match', async () => {
+    const current = await request(`${admin}/config`);
+    assert.equal(current.headers.etag, '"1"');
+    const body = JSON.parse(await current.body.text()).config;
+    const proposal = structuredClone(body);
+    delete proposal.admin; // keep the admin API out of the proposal: its token is redacted here
+    proposal.routes[0].paths.push({ path: '/api', type: 'Prefix', service: 'api' });
+    proposal.routes.push({ host: 'new.example', paths: [{ path: '/', service: 'web' }] });
+    proposal.services.push({ name: 'api', endpoints: [] });
+    proposal.services[0].affinity = undefined;
+    const diff = await post('/config/diff', TOKEN, JSON.parse(JSON.stringify(proposal)));
+    assert.deepEqual(diff.json(), {
+      routesAdded: ['shop.example Prefix /api', 'new.example Prefix /'],
+      routesRemoved: [],
+      routesChanged: [],
+      routesShadowed: [],
+      servicesAdded: ['api'],
+      servicesRemoved: [],
+      servicesWithoutEndpoints: ['api'],
+    });
+
+    const put = async (headers: Record<string, string>, document: unknown) => {
+      const res = await request(`${admin}/config`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(document),
+      });
+      return { status: res.statusCode, json: JSON.parse(await res.body.text()) };
+    };
+    const replacement = { ...JSON.parse(JSON.stringify(proposal)), admin: { port: 0, token: TOKEN } };
+    assert.equal((await put({}, replacement)).status, 428);
+    assert.equal((await put({ 'if-match': '"7"' }, replacement)).status, 412);
+    const invalid = await put(
+      { 'if-match': '"1"' },
+      { ...replacement, routes: [{ paths: [{ path: 'x', service: 'web' }] }] },
+    );
+    assert.equal(invalid.status, 422);
+    const applied = await put({ 'if-match': '"1"' }, replacement);
+    assert.deepEqual(applied.json, { applied: true, version: 2 });
+    const res = await request(`${proxyUrl}/`, { headers: { host: 'new.example' } });
+    assert.equal(res.statusCode, 200, 'the new route serves');
+    await res.body.text();
+  });
 });

@@ -42,7 +42,14 @@ shutdown: { drainTimeoutMs: 10000 }
       assert.equal(slow.requests, 1);
       portico.child.kill('SIGTERM');
       await portico.waitForLog((l) => String(l['msg']).startsWith('stopping'));
-      assert.equal(await canConnect(port), false, 'new connections are refused while draining');
+      // The listening socket closes on the proxy's next event-loop turn: poll briefly, then insist.
+      let refused = false;
+      for (let i = 0; i < 20 && !refused; i++) {
+        refused = !(await canConnect(port));
+        if (!refused) await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      assert.equal(refused, true, 'new connections are refused while draining');
+      assert.equal(await canConnect(port), false, 'and stay refused');
       const res = await inFlight;
       assert.equal(res.statusCode, 200);
       assert.equal(await res.body.text(), 'finished slowly');

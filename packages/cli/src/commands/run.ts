@@ -89,7 +89,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   const adminConfig = running.snapshot.config.admin;
   if (adminConfig !== undefined) {
     admin = await startAdminServer(
-      adminSource(running, state, () => running.close()),
+      adminSource(running, state, { drain: () => running.close(), reload: () => discovery.reload() }),
       adminConfig,
     );
     log.info({ url: admin.url }, `admin API on ${admin.url}`);
