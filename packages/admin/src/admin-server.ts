@@ -1,3 +1,4 @@
+import swagger from '@fastify/swagger';
 import type { AdminConfig } from '@portico/config';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AdminSource } from './admin-source.ts';
@@ -150,7 +151,18 @@ export async function startAdminServer(source: AdminSource, config: AdminConfig)
     );
   }
   const app = Fastify({ logger: false, bodyLimit: 1_048_576 });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Portico admin API',
+        version: '1',
+        description: 'Reads need no token; changes need Authorization: Bearer <admin.token>.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
   await app.register(adminPlugin(source, config.token));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   const url = await app.listen({ host: config.address, port: config.port });
   return { app, url, close: () => app.close() };
 }

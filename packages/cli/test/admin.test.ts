@@ -82,6 +82,23 @@ admin: { port: 0, token: ${TOKEN} }
     return { status: res.statusCode, json: () => JSON.parse(text) };
   };
 
+  it('describes itself in OpenAPI', async () => {
+    const spec = (await get('/openapi.json')).json();
+    assert.match(spec.openapi, /^3\./);
+    for (const path of [
+      '/healthz',
+      '/readyz',
+      '/routes',
+      '/services',
+      '/metrics',
+      '/config',
+      '/config/diff',
+      '/drain',
+    ]) {
+      assert.ok(spec.paths[path], `${path} is described`);
+    }
+  });
+
   it('listens on loopback and answers health and readiness', async () => {
     assert.match(admin, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.deepEqual((await get('/healthz')).json(), { status: 'ok' });
