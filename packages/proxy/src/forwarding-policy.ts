@@ -2,6 +2,12 @@ import { BlockList } from 'node:net';
 import { type ForwardingConfig, parseCidr } from '@portico/config';
 import type { RequestHead } from './http/request-head.ts';
 
+/** ForwardingInput is what forwarding decisions read from a request. */
+export type ForwardingInput = Pick<
+  RequestHead,
+  'host' | 'version' | 'forwardedFor' | 'forwardedProto' | 'forwardedHost' | 'forwardedPort' | 'forwarded'
+>;
+
 /**
  * ForwardingPolicy decides what the upstream hears about the client. A client connecting from a trusted
  * proxy (`forwarding.trustedProxies`) keeps the `X-Forwarded-*` and `Forwarded` values it sent, and its
@@ -50,7 +56,7 @@ export class ForwardingPolicy {
    * `X-Forwarded-Host`, and `Forwarded` and `Via` when configured.
    */
   requestLines(
-    req: RequestHead,
+    req: ForwardingInput,
     connection: string,
     trusted: boolean,
     peer: string,
@@ -82,7 +88,7 @@ export class ForwardingPolicy {
   }
 
   /** clientAddress is the client's address after trust rules: the real IP for a trusted peer's chain. */
-  clientAddress(req: RequestHead, trusted: boolean, peer: string): string {
+  clientAddress(req: ForwardingInput, trusted: boolean, peer: string): string {
     return trusted && req.forwardedFor !== undefined ? this.#realIp(`${req.forwardedFor}, ${peer}`) : peer;
   }
 

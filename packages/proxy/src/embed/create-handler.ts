@@ -5,7 +5,9 @@ import { requestPath } from '@portico/router';
 import { Pool } from 'undici';
 import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
 import { ServiceRegistry } from '../balancer/service-state.ts';
-import { isValidAuthority, type RequestHead } from '../http/request-head.ts';
+import type { ForwardingInput } from '../forwarding-policy.ts';
+import { redirectTarget } from '../http/redirect.ts';
+import { isValidAuthority } from '../http/request-head.ts';
 import { rewriteTarget } from '../http/rewrite-target.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
 import { compileSnapshot, type Snapshot } from '../snapshot.ts';
@@ -99,15 +101,15 @@ export function createHandler(config: PorticoConfig): PorticoHandler {
     }
     const { policy, service } = rule.target;
     if (policy.redirect !== undefined) {
-      const r = policy.redirect;
-      const location = `${r.scheme ?? 'http'}://${r.host ?? host}${r.path ?? path}${target.slice(path.length)}`;
-      res.writeHead(r.status ?? (req.method === 'GET' || req.method === 'HEAD' ? 301 : 308), { location });
+      const method = req.method ?? 'GET';
+      const { status, location } = redirectTarget({ method, host, target, path }, policy.redirect, 'http');
+      res.writeHead(status, { location });
       res.end();
       return;
     }
     const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const trusted = current.forwarding.trusts(peer);
-    const head = {
+    const head: ForwardingInput = {
       host,
       version: req.httpVersionMinor === 0 ? 10 : 11,
       forwardedFor: joined(req.headersDistinct['x-forwarded-for']),
@@ -115,7 +117,7 @@ export function createHandler(config: PorticoConfig): PorticoHandler {
       forwardedHost: req.headersDistinct['x-forwarded-host']?.[0],
       forwardedPort: req.headersDistinct['x-forwarded-port']?.[0],
       forwarded: joined(req.headersDistinct.forwarded),
-    } as RequestHead;
+    };
     const port = req.socket.localPort ?? 0;
     const lines = current.forwarding.requestLines(
       head,

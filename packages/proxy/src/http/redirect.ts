@@ -2,17 +2,19 @@ import { STATUS_CODES } from 'node:http';
 import type { RedirectConfig } from '@portico/config';
 import type { RequestHead } from './request-head.ts';
 
+/** RedirectInput is what a redirect needs from the request. */
+export type RedirectInput = Pick<RequestHead, 'method' | 'host' | 'target' | 'path'>;
+
 /**
- * redirectResponse renders the response for a route that redirects: `Location` built from the route's
- * scheme, host, port and path, each defaulting to the request's (the query is kept; a scheme change drops
- * the request's port), with 301 for GET and HEAD and 308 otherwise unless the route names a status.
+ * redirectTarget computes a route's redirect: `Location` built from the route's scheme, host, port and
+ * path, each defaulting to the request's (the query is kept; a scheme change drops the request's port),
+ * with 301 for GET and HEAD and 308 otherwise unless the route names a status.
  */
-export function redirectResponse(
-  req: RequestHead,
+export function redirectTarget(
+  req: RedirectInput,
   redirect: RedirectConfig,
   scheme: 'http' | 'https',
-  close: boolean,
-): { status: number; response: Buffer } {
+): { status: number; location: string } {
   const targetScheme = redirect.scheme ?? scheme;
   let host = redirect.host ?? req.host;
   if (redirect.host === undefined && (redirect.port !== undefined || targetScheme !== scheme)) {
@@ -23,7 +25,17 @@ export function redirectResponse(
   const query = q < 0 ? '' : req.target.slice(q);
   const path = redirect.path ?? req.path;
   const status = redirect.status ?? (req.method === 'GET' || req.method === 'HEAD' ? 301 : 308);
-  const location = `${targetScheme}://${host}${path}${query}`;
+  return { status, location: `${targetScheme}://${host}${path}${query}` };
+}
+
+/** redirectResponse renders the whole response for `redirectTarget`, keep-alive unless `close`. */
+export function redirectResponse(
+  req: RedirectInput,
+  redirect: RedirectConfig,
+  scheme: 'http' | 'https',
+  close: boolean,
+): { status: number; response: Buffer } {
+  const { status, location } = redirectTarget(req, redirect, scheme);
   const response = Buffer.from(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nlocation: ${location}\r\ncontent-length: 0\r\n` +
       `${close ? 'connection: close\r\n' : ''}\r\n`,
