@@ -8,6 +8,12 @@ import { validateCommand } from './commands/validate.ts';
 import { DEFAULT_ADMIN_URL, endpointsView, routesView, statusView } from './commands/views.ts';
 import { VERSION } from './version.ts';
 
+function sampleRate(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be a share between 0 and 1');
+  return n;
+}
+
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of milliseconds');
@@ -52,7 +58,11 @@ program
   .command('run')
   .description('serve traffic as the config file says, following its changes without a restart')
   .requiredOption('-c, --config <file>', 'YAML or JSON config file (see docs/config.md)')
-  .option('--access-log', 'log one JSON line per request', false)
+  .option(
+    '--access-log [file]',
+    'write one JSON line per request to a file, or to standard output with no file or "-"',
+  )
+  .option('--access-log-sample <share>', 'log this share of requests, 0 to 1 (5xx always)', sampleRate, 1)
   .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
   .option(
     '--drain-timeout-ms <ms>',
@@ -64,10 +74,23 @@ program
     '\nExample:\n  portico run --config examples/static/portico.yaml\n\nOn SIGTERM or SIGINT Portico stops accepting, lets in-flight requests finish, and exits 0.',
   )
   .action(
-    async (options: { config: string; accessLog: boolean; logLevel: string; drainTimeoutMs?: number }) => {
+    async (options: {
+      config: string;
+      accessLog?: string | true;
+      accessLogSample: number;
+      logLevel: string;
+      drainTimeoutMs?: number;
+    }) => {
       const log = pino({ level: options.logLevel, base: { pid: process.pid } });
       try {
-        const running = await startPortico({ config: options.config, accessLog: options.accessLog }, log);
+        const accessLog = options.accessLog === true ? '-' : options.accessLog;
+        const running = await startPortico(
+          {
+            config: options.config,
+            ...(accessLog === undefined ? {} : { accessLog, accessLogSample: options.accessLogSample }),
+          },
+          log,
+        );
         stopOnSignals(running, log, options.drainTimeoutMs);
       } catch (error) {
         if (!(error instanceof ConfigRejectedError)) log.error({ err: error }, (error as Error).message);

@@ -1,16 +1,18 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { type AdminServer, startAdminServer } from '@portico/admin';
 import { formatProblem, StaticFileDiscovery } from '@portico/discovery';
-import { createProxy, type PorticoProxy, REQUEST_CHANNEL, type RequestOutcome } from '@portico/proxy';
+import { createProxy, type PorticoProxy } from '@portico/proxy';
 import type { Logger } from 'pino';
+import { startAccessLog } from '../access-log.ts';
 import { adminSource, type RunState } from '../admin-adapter.ts';
 import { withRouteCheck } from '../check-routes.ts';
 
 /** RunOptions are the options of `portico run`. */
 export interface RunOptions {
   readonly config: string;
-  /** accessLog logs one line per request at info level. */
-  readonly accessLog?: boolean;
+  /** accessLog writes one JSON line per request: to a file, or `-` for standard output. */
+  readonly accessLog?: string;
+  /** accessLogSample is the share of requests logged (errors always are): 1 by default. */
+  readonly accessLogSample?: number;
 }
 
 /** RunningPortico is a started Portico: its proxy, and `stop` to drain and shut down. */
@@ -94,11 +96,10 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     );
     log.info({ url: admin.url }, `admin API on ${admin.url}`);
   }
-  const onRequest = (message: unknown) => {
-    const outcome = message as RequestOutcome;
-    log.info(outcome, `${outcome.method} ${outcome.host}${outcome.path} ${outcome.status}`);
-  };
-  if (options.accessLog) subscribe(REQUEST_CHANNEL, onRequest);
+  const stopAccessLog =
+    options.accessLog === undefined
+      ? undefined
+      : startAccessLog({ destination: options.accessLog, sampleRate: options.accessLogSample ?? 1 });
   return {
     proxy: running,
     adminUrl: admin?.url,
@@ -109,7 +110,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       await discovery.stop();
       await closing;
       await admin?.close();
-      if (options.accessLog) unsubscribe(REQUEST_CHANNEL, onRequest);
+      stopAccessLog?.();
     },
   };
 }
