@@ -1,9 +1,13 @@
+import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import type { AdminConfig } from '@portico/config';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AdminSource } from './admin-source.ts';
 import { createPorticoMetrics } from './metrics.ts';
 import { tokenMatches } from './token-guard.ts';
+
+/** DASHBOARD is the one-page live view, served as is: no build step. */
+const DASHBOARD = readFileSync(new URL('../src/dashboard/dashboard.html', import.meta.url), 'utf8');
 
 /** AdminServer is the admin API: an HTTP server on its own port, never on the data path. */
 export interface AdminServer {
@@ -57,6 +61,10 @@ export function adminPlugin(source: AdminSource, token: string | undefined) {
       },
     );
     app.get('/services', async () => source.services());
+    app.get('/traffic', async () => source.traffic());
+    app.get('/dashboard', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type('text/html; charset=utf-8').send(DASHBOARD),
+    );
     app.get('/listeners', async () => source.listeners());
     app.get('/config', async (_request, reply) => {
       reply.header('etag', `"${source.status().version}"`);
