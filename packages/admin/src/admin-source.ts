@@ -72,6 +72,8 @@ export interface ServiceView {
   readonly balancer: string;
   readonly panic: boolean;
   readonly active: number;
+  /** retries counts retries made (idempotent requests sent again to another endpoint). */
+  readonly retries: number;
   readonly affinityEntries: number | null;
   readonly endpoints: EndpointView[];
 }
@@ -105,6 +107,8 @@ export interface CountersView {
   readonly upstreamRequestsReused: number;
   readonly configApplies: number;
   readonly configErrors: number;
+  /** lastApplyMs is how long the last config apply took, in ms. */
+  readonly lastApplyMs: number;
 }
 
 /** HistogramView is a latency histogram: counts per bucket (not cumulative; the last is +Inf), sum and count, in ms. */

@@ -129,6 +129,12 @@ export function createMetrics(source: AdminSource): Registry {
   counter('portico_config_errors_total', 'Config changes refused.', [], (set) =>
     set({}, source.counters().configErrors),
   );
+  gauge('portico_config_apply_seconds', 'How long the last config apply took.', [], (g) =>
+    g.set(source.counters().lastApplyMs / 1000),
+  );
+  counter('portico_service_retries_total', 'Retries made, by service.', ['service'], (set) => {
+    for (const s of source.services()) set({ service: s.name }, s.retries);
+  });
   gauge('portico_config_version', 'Version of the config in force.', [], (g) =>
     g.set(source.status().version),
   );

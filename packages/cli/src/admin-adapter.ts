@@ -16,6 +16,8 @@ export interface RunState {
   refused: number;
   lastProblems: readonly FileProblem[];
   ready: boolean;
+  /** lastApplyMs is how long the last config apply took, in ms. */
+  lastApplyMs: number;
   readonly startedAt: number;
 }
 
@@ -79,6 +81,7 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
         balancer: service.config.balancer,
         panic: service.panic,
         active: service.state.active,
+        retries: service.state.retriesTotal,
         affinityEntries:
           service.config.affinity !== undefined && service.config.affinity.type !== 'cookie'
             ? service.state.affinityTable(service.config.affinity).size
@@ -135,6 +138,7 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
       upstreamRequestsReused: proxy.pool.reused,
       configApplies: state.applies,
       configErrors: state.refused,
+      lastApplyMs: state.lastApplyMs,
     }),
     traffic: () => ({
       routes: [...proxy.routeStats.entries()].map(([name, stats]) => ({

@@ -28,4 +28,11 @@ export interface RequestOutcome {
   /** errorCode is the `PORTICO_*` code when Portico generated the response. */
   readonly errorCode: string | undefined;
   readonly durationMs: number;
+  /** connectMs is the upstream TCP connect time (0 on a pooled connection, -1 when none was made). */
+  readonly connectMs: number;
+  /** ttfbMs is the time from sending the request upstream to its response head (-1 without one). */
+  readonly ttfbMs: number;
+  /** requestBytes and responseBytes count body bytes (framing excluded). */
+  readonly requestBytes: number;
+  readonly responseBytes: number;
 }

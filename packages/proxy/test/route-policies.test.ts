@@ -224,8 +224,12 @@ describe('request outcomes', () => {
       assert.equal(seen.length, 2);
       assert.match(sentId, /^[0-9a-f-]{36}$/, 'an id is generated when the client sent none');
       assert.equal(seen[1]!['requestId'], 'from-client-42');
+      const first = seen[0]!;
+      assert.ok((first['connectMs'] as number) >= 0 && (first['ttfbMs'] as number) >= 0, 'upstream timings');
+      assert.equal(first['requestBytes'], 0);
+      assert.ok((first['responseBytes'] as number) > 100, 'response body bytes');
       assert.deepEqual(
-        { ...seen[0], durationMs: 0 },
+        { ...first, durationMs: 0, connectMs: 0, ttfbMs: 0, responseBytes: 0 },
         {
           client: '127.0.0.1',
           requestId: sentId,
@@ -238,6 +242,10 @@ describe('request outcomes', () => {
           endpoint: `127.0.0.1:${echo.port}`,
           errorCode: undefined,
           durationMs: 0,
+          connectMs: 0,
+          ttfbMs: 0,
+          requestBytes: 0,
+          responseBytes: 0,
         },
       );
     } finally {

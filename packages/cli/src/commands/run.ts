@@ -40,6 +40,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     refused: 0,
     lastProblems: [],
     ready: false,
+    lastApplyMs: 0,
     startedAt: Date.now(),
   };
   const discovery = new StaticFileDiscovery(options.config, { check: withRouteCheck });
@@ -65,6 +66,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     try {
       const snapshot = await proxy.apply(update.config);
       const applyMs = Math.round((performance.now() - started) * 1000) / 1000;
+      state.lastApplyMs = applyMs;
       log.info({ source: update.source, version: snapshot.version, applyMs }, 'config applied');
     } catch (error) {
       log.error(

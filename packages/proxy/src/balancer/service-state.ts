@@ -12,8 +12,9 @@ export class ServiceState {
   readonly name: string;
   /** active counts requests in flight to the service. */
   active = 0;
-  /** retries counts retries in flight. */
+  /** retries counts retries in flight; retriesTotal counts every retry made. */
   retries = 0;
+  retriesTotal = 0;
   /** stats are the service's response counts and latencies (time to first upstream byte too). */
   readonly stats = new TrafficStats();
   #table: LRUCache<string, EndpointState> | undefined;

@@ -80,6 +80,10 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
   #counted = false;
   #retries = 0;
   #sentAt = 0;
+  /** #connectMs and #ttfbMs are this request's upstream timings for its outcome (-1: not reached). */
+  #connectMs = -1;
+  #ttfbMs = -1;
+  #connectStartedAt = 0;
   /** #requestId is the request's X-Request-Id, the client's or one Portico generated. */
   #requestId: string | undefined;
   /** #heldBody is the validated part of the body that arrived with the head, sent right after it. */
@@ -223,6 +227,8 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
 
   #begin(req: RequestHead, buf: Buffer, bodyStart: number): void {
     const snapshot = this.#ctx.snapshot;
+    this.#reqFramer.reset(0, true); // this request's byte counts start at zero, however it ends
+    this.#resFramer.reset(0, false);
     this.#snapshot = snapshot;
     this.#req = req;
     this.#startedAt = Date.now();
@@ -429,8 +435,13 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     target.active++;
     const upstream = this.#ctx.pool.acquire(target, this, fresh);
     this.#upstream = upstream;
-    if (upstream.connected) this.#send(upstream);
-    else upstream.deadline = Date.now() + this.#route!.policy.timeouts.upstreamConnectMs;
+    if (upstream.connected) {
+      this.#connectMs = 0;
+      this.#send(upstream);
+    } else {
+      this.#connectStartedAt = Date.now();
+      upstream.deadline = this.#connectStartedAt + this.#route!.policy.timeouts.upstreamConnectMs;
+    }
   }
 
   // ---- RequestKeys: what hash policies and affinity key on ---------------------------------
@@ -471,6 +482,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
 
   onUpstreamConnect(upstream: UpstreamConnection): void {
     if (upstream !== this.#upstream) return;
+    this.#connectMs = Date.now() - this.#connectStartedAt;
     this.#send(upstream);
   }
 
@@ -557,7 +569,8 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     this.#res = res;
     const service = this.#route!.service;
     const now = Date.now();
-    upstream.endpoint.recordLatency(now - this.#sentAt, now);
+    this.#ttfbMs = now - this.#sentAt;
+    upstream.endpoint.recordLatency(this.#ttfbMs, now);
     service.state.stats.ttfb.observe(now - this.#sentAt);
     if (res.status >= 500) service.recordFailure(upstream.endpoint);
     else service.recordSuccess(upstream.endpoint);
@@ -737,6 +750,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     }
     this.#retries++;
     service.state.retries++;
+    service.state.retriesTotal++;
     this.#resHead = undefined;
     this.#state = CONNECTING;
     this.#heldBody = this.#sentBody;
@@ -797,6 +811,8 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     this.#target = undefined;
     this.#setCookie = undefined;
     this.#requestId = undefined;
+    this.#connectMs = -1;
+    this.#ttfbMs = -1;
     this.#endpoint = undefined;
     this.#sentBody = undefined;
     this.#heldBody = undefined;
@@ -890,6 +906,10 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
       endpoint: this.#endpoint?.key,
       errorCode: error?.code,
       durationMs: this.#startedAt === 0 ? 0 : Date.now() - this.#startedAt,
+      connectMs: this.#connectMs,
+      ttfbMs: this.#ttfbMs,
+      requestBytes: this.#reqFramer.bodyBytes,
+      responseBytes: this.#resFramer.bodyBytes,
     });
   }
 }
