@@ -156,6 +156,8 @@ admin: { port: 0, token: ${TOKEN} }
       '+Inf bucket equals the count',
     );
     assert.ok((afterScrape.get('portico_service_upstream_ttfb_seconds_count{service="web"}') ?? 0) >= 5);
+    assert.equal(afterScrape.get('portico_service_retries_total{service="web"}'), 0);
+    assert.ok(afterScrape.has('portico_config_apply_seconds'));
     assert.equal(afterScrape.get('portico_config_version'), 1);
   });
 
