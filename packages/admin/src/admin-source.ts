@@ -61,6 +61,8 @@ export interface EndpointView {
   readonly ejected: boolean;
   readonly disabled: boolean;
   readonly active: number;
+  /** connections counts open upstream connections to the endpoint, idle (pooled) or busy. */
+  readonly connections: number;
   readonly requests: number;
   readonly failures: number;
   readonly ejections: number;
@@ -74,6 +76,8 @@ export interface ServiceView {
   readonly active: number;
   /** retries counts retries made (idempotent requests sent again to another endpoint). */
   readonly retries: number;
+  /** retriesActive counts retries in flight, which the retry budget bounds. */
+  readonly retriesActive: number;
   readonly affinityEntries: number | null;
   readonly endpoints: EndpointView[];
 }

@@ -135,6 +135,14 @@ export function createMetrics(source: AdminSource): Registry {
   counter('portico_service_retries_total', 'Retries made, by service.', ['service'], (set) => {
     for (const s of source.services()) set({ service: s.name }, s.retries);
   });
+  gauge(
+    'portico_service_retries_active',
+    'Retries in flight (bounded by the retry budget), by service.',
+    ['service'],
+    (g) => {
+      for (const s of source.services()) g.set({ service: s.name }, s.retriesActive);
+    },
+  );
   gauge('portico_config_version', 'Version of the config in force.', [], (g) =>
     g.set(source.status().version),
   );
@@ -156,6 +164,11 @@ export function createMetrics(source: AdminSource): Registry {
     'portico_endpoint_active',
     'Requests or L4 connections in flight to the endpoint.',
     (e) => e.active,
+  );
+  perEndpoint(
+    'portico_endpoint_connections',
+    'Open upstream connections to the endpoint, pooled or busy.',
+    (e) => e.connections,
   );
   perEndpoint(
     'portico_endpoint_requests_total',

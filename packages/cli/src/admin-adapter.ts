@@ -82,6 +82,7 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
         panic: service.panic,
         active: service.state.active,
         retries: service.state.retriesTotal,
+        retriesActive: service.state.retries,
         affinityEntries:
           service.config.affinity !== undefined && service.config.affinity.type !== 'cookie'
             ? service.state.affinityTable(service.config.affinity).size
@@ -96,6 +97,7 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
             ejected: e.ejected,
             disabled: e.disabled,
             active: e.active,
+            connections: e.connections,
             requests: e.requests,
             failures: e.failures,
             ejections: e.ejections,

@@ -158,6 +158,14 @@ admin: { port: 0, token: ${TOKEN} }
     assert.ok((afterScrape.get('portico_service_upstream_ttfb_seconds_count{service="web"}') ?? 0) >= 5);
     assert.equal(afterScrape.get('portico_service_retries_total{service="web"}'), 0);
     assert.ok(afterScrape.has('portico_config_apply_seconds'));
+    assert.equal(afterScrape.get('portico_service_retries_active{service="web"}'), 0);
+    const upstreamConnections = [...afterScrape.entries()].filter(([k]) =>
+      k.startsWith('portico_endpoint_connections{'),
+    );
+    assert.ok(
+      upstreamConnections.reduce((sum, [, v]) => sum + v, 0) >= 1,
+      'pooled upstream connections are counted',
+    );
     assert.equal(afterScrape.get('portico_config_version'), 1);
   });
 
