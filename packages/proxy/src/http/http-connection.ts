@@ -42,7 +42,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  * HttpConnection is one client connection: it reads request heads, routes each request, streams it to an
  * upstream connection and streams the response back, one exchange at a time (pipelined requests wait in
  * `#pending` so responses stay in order). All handlers are bound once per connection; the per-request path
- * allocates only the parsed heads and the rewritten head strings.
+ * allocates only the parsed heads, the outgoing head buffers and a few small strings.
  */
 export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
   readonly socket: Socket;
@@ -65,10 +65,10 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
   readonly #tried: EndpointState[] = [];
   readonly #reqFramer = new BodyFramer();
   readonly #resFramer = new BodyFramer();
-  /** #peer, #peerPort and #localPort describe the TCP connection, for forwarding fields and logs. */
+  /** #peer (the PROXY-protocol client or the socket's peer) and #localPort describe the connection. */
   readonly #peer: string;
   readonly #localPort: number;
-  /** #forwardedFor is this connection's X-Forwarded-* lines for the snapshot `#forwardedVersion`. */
+  /** #forwarded is this connection's X-Forwarded-* lines, and #trusted its peer's trust, for snapshot `#forwardedVersion`. */
   #forwarded = '';
   #trusted = false;
   #forwardedVersion = -1;
