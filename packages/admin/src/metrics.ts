@@ -64,132 +64,115 @@ export function createPorticoMetrics(source: AdminSource): Metrics {
   };
 }
 
-/**
- * createMetrics builds the Prometheus registry served at `/metrics`. Every Portico metric is read from
- * the data plane's own counters when Prometheus scrapes: nothing is counted per request through
- * prom-client. Values that only grow are counters (`_total`), the others gauges.
- */
-export function createMetrics(source: AdminSource): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'portico_' }); // portico_process_*, portico_nodejs_* (event loop delay, heap)
-  const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void) =>
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        collect(this);
-      },
-    });
-  const counter = (
-    name: string,
-    help: string,
-    labelNames: string[],
-    collect: (set: (labels: Record<string, string>, value: number) => void) => void,
-  ) =>
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        collect((labels, value) => this.inc(labels, Math.max(0, value)));
-      },
-    });
-  counter('portico_requests_total', 'Requests parsed and routed or answered.', [], (set) =>
-    set({}, source.counters().requests),
-  );
-  counter('portico_local_errors_total', 'Requests answered with an error Portico generated.', [], (set) =>
-    set({}, source.counters().errors),
-  );
-  counter('portico_responses_5xx_total', 'Responses with a 5xx status.', [], (set) =>
-    set({}, source.counters().responses5xx),
-  );
-  counter('portico_connections_total', 'Client connections accepted.', [], (set) =>
-    set({}, source.counters().connections),
-  );
-  gauge('portico_connections_active', 'Client connections open now.', [], (g) =>
-    g.set(source.counters().activeConnections),
-  );
-  counter('portico_upstream_connections_created_total', 'Upstream connections opened.', [], (set) =>
-    set({}, source.counters().upstreamConnectionsCreated),
-  );
-  counter(
+/** Set records one labelled value of a metric while it is collected. */
+type Set = (labels: Record<string, string>, value: number) => void;
+type Endpoint = ReturnType<AdminSource['services']>[number]['endpoints'][number];
+type Counters = ReturnType<AdminSource['counters']>;
+
+/** SCALARS are the unlabelled metrics read from `counters()`: name, help, value. */
+const SCALARS: [string, string, (c: Counters) => number][] = [
+  ['portico_requests_total', 'Requests parsed and routed or answered.', (c) => c.requests],
+  ['portico_local_errors_total', 'Requests answered with an error Portico generated.', (c) => c.errors],
+  ['portico_responses_5xx_total', 'Responses with a 5xx status.', (c) => c.responses5xx],
+  ['portico_connections_total', 'Client connections accepted.', (c) => c.connections],
+  ['portico_connections_active', 'Client connections open now.', (c) => c.activeConnections],
+  [
+    'portico_upstream_connections_created_total',
+    'Upstream connections opened.',
+    (c) => c.upstreamConnectionsCreated,
+  ],
+  [
     'portico_upstream_requests_reused_total',
     'Requests sent on a pooled upstream connection.',
-    [],
-    (set) => set({}, source.counters().upstreamRequestsReused),
-  );
-  counter('portico_config_applies_total', 'Configs applied.', [], (set) =>
-    set({}, source.counters().configApplies),
-  );
-  counter('portico_config_errors_total', 'Config changes refused.', [], (set) =>
-    set({}, source.counters().configErrors),
-  );
-  gauge('portico_config_apply_seconds', 'How long the last config apply took.', [], (g) =>
-    g.set(source.counters().lastApplyMs / 1000),
-  );
-  counter('portico_service_retries_total', 'Retries made, by service.', ['service'], (set) => {
-    for (const s of source.services()) set({ service: s.name }, s.retries);
-  });
-  gauge(
-    'portico_service_retries_active',
-    'Retries in flight (bounded by the retry budget), by service.',
-    ['service'],
-    (g) => {
-      for (const s of source.services()) g.set({ service: s.name }, s.retriesActive);
-    },
-  );
-  gauge('portico_config_version', 'Version of the config in force.', [], (g) =>
-    g.set(source.status().version),
-  );
-  type Endpoint = ReturnType<AdminSource['services']>[number]['endpoints'][number];
-  const perEndpoint = (name: string, help: string, pick: (e: Endpoint) => number) => {
-    const each = (set: (labels: Record<string, string>, value: number) => void) => {
-      for (const service of source.services())
-        for (const e of service.endpoints) set({ service: service.name, endpoint: e.endpoint }, pick(e));
-    };
-    if (name.endsWith('_total')) counter(name, help, ['service', 'endpoint'], each);
-    else gauge(name, help, ['service', 'endpoint'], (g) => each((labels, value) => g.set(labels, value)));
-  };
-  perEndpoint(
+    (c) => c.upstreamRequestsReused,
+  ],
+  ['portico_config_applies_total', 'Configs applied.', (c) => c.configApplies],
+  ['portico_config_errors_total', 'Config changes refused.', (c) => c.configErrors],
+  ['portico_config_apply_seconds', 'How long the last config apply took.', (c) => c.lastApplyMs / 1000],
+];
+
+/** PER_ENDPOINT are the metrics labelled by service and endpoint. */
+const PER_ENDPOINT: [string, string, (e: Endpoint) => number][] = [
+  [
     'portico_endpoint_healthy',
     '1 when the endpoint is available (healthy, not ejected, not disabled).',
     (e) => (e.healthy && !e.ejected && !e.disabled ? 1 : 0),
-  );
-  perEndpoint(
-    'portico_endpoint_active',
-    'Requests or L4 connections in flight to the endpoint.',
-    (e) => e.active,
-  );
-  perEndpoint(
+  ],
+  ['portico_endpoint_active', 'Requests or L4 connections in flight to the endpoint.', (e) => e.active],
+  [
     'portico_endpoint_connections',
     'Open upstream connections to the endpoint, pooled or busy.',
     (e) => e.connections,
-  );
-  perEndpoint(
-    'portico_endpoint_requests_total',
-    'Requests or L4 connections sent to the endpoint.',
-    (e) => e.requests,
-  );
-  perEndpoint(
+  ],
+  ['portico_endpoint_requests_total', 'Requests or L4 connections sent to the endpoint.', (e) => e.requests],
+  [
     'portico_endpoint_failures_total',
     '5xx responses and connection failures of the endpoint.',
     (e) => e.failures,
+  ],
+  ['portico_endpoint_ejections_total', 'Passive-health ejections of the endpoint.', (e) => e.ejections],
+];
+
+/**
+ * createMetrics builds the Prometheus registry served at `/metrics`. Every Portico metric is read from
+ * the data plane's own counters when Prometheus scrapes: nothing is counted per request through
+ * prom-client. Names ending in `_total` are counters, the others gauges.
+ */
+export function createMetrics(source: AdminSource): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'portico_' }); // portico_process_*, portico_nodejs_*
+  const metric = (name: string, help: string, labelNames: string[], collect: (set: Set) => void) => {
+    if (name.endsWith('_total')) {
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          collect((labels, value) => this.inc(labels, Math.max(0, value)));
+        },
+      });
+    } else {
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          collect((labels, value) => this.set(labels, value));
+        },
+      });
+    }
+  };
+  for (const [name, help, read] of SCALARS) metric(name, help, [], (set) => set({}, read(source.counters())));
+  metric('portico_config_version', 'Version of the config in force.', [], (set) =>
+    set({}, source.status().version),
   );
-  perEndpoint(
-    'portico_endpoint_ejections_total',
-    'Passive-health ejections of the endpoint.',
-    (e) => e.ejections,
+  for (const [name, help, read] of PER_ENDPOINT) {
+    metric(name, help, ['service', 'endpoint'], (set) => {
+      for (const service of source.services()) {
+        for (const e of service.endpoints) set({ service: service.name, endpoint: e.endpoint }, read(e));
+      }
+    });
+  }
+  metric('portico_service_retries_total', 'Retries made, by service.', ['service'], (set) => {
+    for (const s of source.services()) set({ service: s.name }, s.retries);
+  });
+  metric(
+    'portico_service_retries_active',
+    'Retries in flight (bounded by the retry budget), by service.',
+    ['service'],
+    (set) => {
+      for (const s of source.services()) set({ service: s.name }, s.retriesActive);
+    },
   );
   for (const [kind, label] of [
     ['routes', 'route'],
     ['services', 'service'],
   ] as const) {
-    counter(
+    metric(
       `portico_${label}_responses_total`,
       `Responses by ${label} and status class.`,
       [label, 'class'],
@@ -202,10 +185,10 @@ export function createMetrics(source: AdminSource): Registry {
       },
     );
   }
-  gauge('portico_listener_connections_active', 'Connections open per listener.', ['listener'], (g) => {
-    for (const l of source.listeners()) g.set({ listener: l.name }, l.active);
+  metric('portico_listener_connections_active', 'Connections open per listener.', ['listener'], (set) => {
+    for (const l of source.listeners()) set({ listener: l.name }, l.active);
   });
-  counter(
+  metric(
     'portico_listener_bytes_total',
     'L4 bytes per listener and direction (closed connections).',
     ['listener', 'direction'],

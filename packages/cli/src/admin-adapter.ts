@@ -1,6 +1,6 @@
 import { rename, writeFile } from 'node:fs/promises';
 import type { AdminSource, ConfigDiffView, HistogramView, ProblemView } from '@portico/admin';
-import { type PorticoConfig, validateConfig } from '@portico/config';
+import { type ConfigIssue, type PorticoConfig, validateConfig } from '@portico/config';
 import type { FileProblem } from '@portico/discovery';
 import { LATENCY_BUCKETS_MS, type LatencyHistogram, type PorticoProxy } from '@portico/proxy';
 import { explain } from '@portico/router';
@@ -157,24 +157,12 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
     }),
     validate: (document) => {
       const result = validateConfig(document);
-      if (!result.ok)
-        return result.issues.map((i) => ({
-          code: 'PORTICO_CONFIG_INVALID',
-          where: 'body',
-          path: i.path,
-          message: i.message,
-        }));
-      return checkRoutes(result.config, (path) => `body ${path}`).errors.map(toView);
+      if (!result.ok) return result.issues.map(bodyIssueView);
+      return checkRoutes(result.config, inBody).errors.map(toView);
     },
     diff: (document) => {
       const result = validateConfig(document);
-      if (!result.ok)
-        return result.issues.map((i) => ({
-          code: 'PORTICO_CONFIG_INVALID',
-          where: 'body',
-          path: i.path,
-          message: i.message,
-        }));
+      if (!result.ok) return result.issues.map(bodyIssueView);
       return diffConfigs(proxy.snapshot.config, result.config);
     },
     replaceConfig: async (document, version) => {
@@ -184,15 +172,10 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
       if (!result.ok) {
         return {
           status: 'invalid',
-          problems: result.issues.map((i) => ({
-            code: 'PORTICO_CONFIG_INVALID',
-            where: 'body',
-            path: i.path,
-            message: i.message,
-          })),
+          problems: result.issues.map(bodyIssueView),
         };
       }
-      const routeErrors = checkRoutes(result.config, (path) => `body ${path}`).errors;
+      const routeErrors = checkRoutes(result.config, inBody).errors;
       if (routeErrors.length > 0) return { status: 'invalid', problems: routeErrors.map(toView) };
       const file = state.source;
       const text = file.endsWith('.json') ? `${JSON.stringify(document, null, 2)}\n` : stringify(document);
@@ -235,7 +218,7 @@ export function diffConfigs(before: PorticoConfig, after: PorticoConfig): Config
     routesChanged: [...next]
       .filter(([k, v]) => old.has(k) && old.get(k) !== v)
       .map(([route, to]) => ({ route, from: old.get(route)!, to })),
-    routesShadowed: checkRoutes(after, (path) => `body ${path}`).warnings.map(toView),
+    routesShadowed: checkRoutes(after, inBody).warnings.map(toView),
     servicesAdded: [...nextServices].filter((s) => !oldServices.has(s)),
     servicesRemoved: [...oldServices].filter((s) => !nextServices.has(s)),
     servicesWithoutEndpoints: after.services.filter((s) => s.endpoints.length === 0).map((s) => s.name),
@@ -248,4 +231,14 @@ function histogram(h: LatencyHistogram): HistogramView {
 
 function toView(problem: FileProblem): ProblemView {
   return { code: problem.code, where: problem.where, path: problem.path, message: problem.message };
+}
+
+/** Names a path inside a document posted to the admin API. */
+function inBody(path: string): string {
+  return `body ${path}`;
+}
+
+/** A schema issue in a document posted to the admin API. */
+function bodyIssueView(issue: ConfigIssue): ProblemView {
+  return { code: 'PORTICO_CONFIG_INVALID', where: 'body', path: issue.path, message: issue.message };
 }

@@ -1,17 +1,9 @@
 import type { LimitsConfig } from '@portico/config';
 import { PorticoProxyError } from '../proxy-error.ts';
 import { HOST as HOST_CHARS, TARGET, TOKEN } from './char-classes.ts';
-import {
-  type DropList,
-  dropNamedFields,
-  FieldCursor,
-  hasToken,
-  isPlainConnection,
-  nominatedNames,
-  parseContentLength,
-  resolveFraming,
-} from './field-cursor.ts';
+import { type DropList, FieldCursor } from './field-cursor.ts';
 import * as F from './field-names.ts';
+import { FramingFields, INVALID_LENGTH, TAKEN } from './framing-fields.ts';
 
 /**
  * RequestHead is a parsed, validated request head. It keeps the buffer the head arrived in, so the head
@@ -60,6 +52,7 @@ export interface RequestHead {
 type Limits = Pick<LimitsConfig, 'maxRequestLineBytes' | 'maxHeaderCount'>;
 
 const cursor = new FieldCursor();
+const framing = new FramingFields();
 
 /** Interned methods: the common ones cost no allocation. */
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'].map((m) => ({
@@ -158,9 +151,6 @@ export function parseRequestHead(
   // Field lines.
   const drop: DropList = [];
   let hostField: string | undefined;
-  let contentLength = -2;
-  let transferEncoding: string | undefined;
-  let connection: string | undefined;
   let upgradeValue: string | undefined;
   let expectContinue = false;
   let forwardedFor: string | undefined;
@@ -169,10 +159,18 @@ export function parseRequestHead(
   let forwardedPort: string | undefined;
   let forwarded: string | undefined;
   let requestId: string | undefined;
+  framing.reset();
   cursor.reset(buf, lineEnd, headEnd, limits.maxHeaderCount, true);
   while (cursor.next()) {
     const id = cursor.id;
     if (id === F.OTHER) continue;
+    const taken = framing.take(cursor);
+    if (taken === INVALID_LENGTH)
+      return new PorticoProxyError('PORTICO_BAD_FRAMING', 'invalid or conflicting Content-Length');
+    if (taken === TAKEN) {
+      drop.push(cursor.lineStart, cursor.nextLine);
+      continue;
+    }
     switch (id) {
       case F.HOST:
         if (hostField !== undefined)
@@ -180,21 +178,6 @@ export function parseRequestHead(
         hostField = cursor.value();
         if (hostFromTarget !== undefined) drop.push(cursor.lineStart, cursor.nextLine);
         continue;
-      case F.CONTENT_LENGTH: {
-        const n = parseContentLength(buf, cursor.valueStart, cursor.valueEnd);
-        if (n < 0 || (contentLength >= 0 && n !== contentLength)) {
-          return new PorticoProxyError('PORTICO_BAD_FRAMING', 'invalid or conflicting Content-Length');
-        }
-        contentLength = n;
-        break;
-      }
-      case F.TRANSFER_ENCODING:
-        transferEncoding =
-          transferEncoding === undefined ? cursor.value() : `${transferEncoding},${cursor.value()}`;
-        break;
-      case F.CONNECTION:
-        connection = connection === undefined ? cursor.value() : `${connection},${cursor.value()}`;
-        break;
       case F.UPGRADE:
         upgradeValue = cursor.value();
         break;
@@ -234,19 +217,11 @@ export function parseRequestHead(
     return new PorticoProxyError('PORTICO_BAD_HOST', 'HTTP/1.1 request without Host');
   }
 
-  const bodyLength = resolveFraming(contentLength, transferEncoding, version);
+  const bodyLength = framing.framing(version);
   if (typeof bodyLength === 'string') return new PorticoProxyError('PORTICO_BAD_FRAMING', bodyLength);
-
-  let keepAlive = version === 11;
-  let upgrade: string | undefined;
-  if (connection !== undefined) {
-    const tokens = connection.toLowerCase();
-    if (hasToken(tokens, 'close')) keepAlive = false;
-    else if (version === 10 && hasToken(tokens, 'keep-alive')) keepAlive = true;
-    if (upgradeValue !== undefined && hasToken(tokens, 'upgrade')) upgrade = upgradeValue.toLowerCase();
-    if (!isPlainConnection(tokens))
-      dropNamedFields(buf, lineEnd, headEnd, nominatedNames(tokens), drop, true);
-  }
+  const keepAlive = framing.persistent(version, buf, lineEnd, headEnd, drop, true);
+  const upgrade =
+    upgradeValue !== undefined && framing.connectionHas('upgrade') ? upgradeValue.toLowerCase() : undefined;
 
   const q = target.indexOf('?');
   return {

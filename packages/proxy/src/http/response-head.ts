@@ -1,16 +1,8 @@
 import { PorticoProxyError } from '../proxy-error.ts';
 import { FIELD_VALUE } from './char-classes.ts';
-import {
-  type DropList,
-  dropNamedFields,
-  FieldCursor,
-  hasToken,
-  isPlainConnection,
-  nominatedNames,
-  parseContentLength,
-  resolveFraming,
-} from './field-cursor.ts';
+import { type DropList, FieldCursor } from './field-cursor.ts';
 import * as F from './field-names.ts';
+import { FramingFields, INVALID_LENGTH, TAKEN } from './framing-fields.ts';
 
 /** ResponseHead is a parsed, validated upstream response head, kept in the buffer it arrived in. */
 export interface ResponseHead {
@@ -43,6 +35,7 @@ export interface ResponseHead {
 const MAX_RESPONSE_FIELDS = 256;
 
 const cursor = new FieldCursor();
+const fields = new FramingFields();
 
 /**
  * parseResponseHead parses an upstream response head in `buf[start, headEnd)` as strictly as requests
@@ -92,29 +85,19 @@ export function parseResponseHead(
   }
 
   const drop: DropList = [];
-  let contentLength = -2;
-  let transferEncoding: string | undefined;
-  let connection: string | undefined;
   let upgrade: string | undefined;
+  fields.reset();
   cursor.reset(buf, lineEnd, headEnd, MAX_RESPONSE_FIELDS, false);
   while (cursor.next()) {
     const id = cursor.id;
     if (id === F.OTHER) continue;
+    const taken = fields.take(cursor);
+    if (taken === INVALID_LENGTH) return bad('invalid or conflicting Content-Length');
+    if (taken === TAKEN) {
+      drop.push(cursor.lineStart, cursor.nextLine);
+      continue;
+    }
     switch (id) {
-      case F.CONTENT_LENGTH: {
-        const n = parseContentLength(buf, cursor.valueStart, cursor.valueEnd);
-        if (n < 0 || (contentLength >= 0 && n !== contentLength))
-          return bad('invalid or conflicting Content-Length');
-        contentLength = n;
-        break;
-      }
-      case F.TRANSFER_ENCODING:
-        transferEncoding =
-          transferEncoding === undefined ? cursor.value() : `${transferEncoding},${cursor.value()}`;
-        break;
-      case F.CONNECTION:
-        connection = connection === undefined ? cursor.value() : `${connection},${cursor.value()}`;
-        break;
       case F.UPGRADE:
         upgrade = cursor.value();
         break;
@@ -129,17 +112,9 @@ export function parseResponseHead(
   }
   if (cursor.error !== undefined) return cursor.error;
 
-  const framing = resolveFraming(contentLength, transferEncoding, version);
+  const framing = fields.framing(version);
   if (typeof framing === 'string') return bad(framing);
-
-  let reusable = version === 11;
-  if (connection !== undefined) {
-    const tokens = connection.toLowerCase();
-    if (hasToken(tokens, 'close')) reusable = false;
-    else if (version === 10 && hasToken(tokens, 'keep-alive')) reusable = true;
-    if (!isPlainConnection(tokens))
-      dropNamedFields(buf, lineEnd, headEnd, nominatedNames(tokens), drop, false);
-  }
+  let reusable = fields.persistent(version, buf, lineEnd, headEnd, drop, false);
   let bodyLength = framing;
   if (method === 'HEAD' || status < 200 || status === 204 || status === 304) bodyLength = 0;
   else if (framing === -2) reusable = false;
