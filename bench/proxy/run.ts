@@ -190,35 +190,46 @@ function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
+/** isListening tells whether something accepts connections on 127.0.0.1:port. */
+function isListening(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
+  while (!(await isListening(port))) {
     if (Date.now() > deadline) throw new Error(`nothing listening on ${port}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
+/** waitForFree waits up to 5 s for a port to be released, so a run never measures a leftover process. */
 async function waitForFree(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const busy = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (!busy) return;
+    if (!(await isListening(port))) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`port ${port} is still in use: a proxy or origin left from an earlier run?`);
+}
+
+/**
+ * killTree sends SIGKILL to a process and then to the descendants it had, parent first: an nginx or
+ * HAProxy master killed after its workers would fork new ones in between. Gone ones are skipped.
+ */
+function killTree(pid: number): void {
+  for (const each of treePids(pid)) {
+    try {
+      process.kill(each, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }
 }
 
@@ -316,13 +327,7 @@ async function measure(slot: Slot): Promise<Row[]> {
   } catch (error) {
     console.error(`${slot.name}: ${(error as Error).message}\n${stderr.slice(0, 2000)}`);
   } finally {
-    for (const pid of treePids(child.pid!).reverse()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    killTree(child.pid!);
   }
   return rows;
 }
@@ -341,6 +346,8 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
+  await waitForFree(B1PORT);
+  await waitForFree(B2PORT);
   const backend = pinned(
     CLIENT_CPU,
     ['nginx', '-g', 'daemon off;', '-c', render('backend-nginx.conf', 'backend.conf')],
@@ -354,7 +361,7 @@ async function main(): Promise<void> {
   try {
     for (let rep = 0; rep < REPS; rep++) for (const slot of slots) rows.push(...(await measure(slot)));
   } finally {
-    for (const pid of treePids(backend.pid!).reverse()) process.kill(pid, 'SIGKILL');
+    killTree(backend.pid!);
   }
 
   const node = process.version;

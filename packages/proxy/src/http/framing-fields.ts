@@ -24,7 +24,7 @@ export const INVALID_LENGTH = -1;
 export class FramingFields {
   contentLength = -2;
   transferEncoding: string | undefined;
-  /** tokens is the joined Connection value in lower case, once `connectionTokens()` ran. */
+  /** connection is every Connection line's value joined with commas, as sent. */
   #connection: string | undefined;
 
   reset(): void {
@@ -84,6 +84,7 @@ export class FramingFields {
   }
 }
 
+/** join appends a repeated field's value, as RFC 9110 section 5.3 combines them. */
 function join(list: string | undefined, value: string): string {
   return list === undefined ? value : `${list},${value}`;
 }
