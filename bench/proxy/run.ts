@@ -79,7 +79,7 @@ const SLOTS: Slot[] = [
     mode: 'l7',
     command: () => [
       nodeBin,
-      join(ROOT, 'packages/cli/src/main.ts'),
+      join(ROOT, 'packages/cli/dist/main.js'),
       'run',
       '--config',
       render('portico.yaml', 'portico.yaml'),
@@ -117,6 +117,19 @@ const SLOTS: Slot[] = [
     mode: 'l7',
     command: () => [nodeBin, join(HERE, 'peers/fastify-http-proxy.js'), String(PORT), `127.0.0.1:${B1PORT}`],
     available: () => existsSync(join(ROOT, 'bench/node_modules/@fastify/http-proxy')),
+  },
+  {
+    // Not a peer people run: the cost floor of any proxy on Node streams (see peers/node-floor.js).
+    name: 'node-floor',
+    mode: 'l7',
+    command: () => [
+      nodeBin,
+      join(HERE, 'peers/node-floor.js'),
+      String(PORT),
+      `127.0.0.1:${B1PORT}`,
+      `127.0.0.1:${B2PORT}`,
+    ],
+    available: () => true,
   },
   {
     name: 'portico-tcp',
