@@ -129,3 +129,54 @@ export const DEFAULT_ADMIN = {
   /** port 9901, next to Envoy's 9901 habit. */
   port: 9_901,
 } as const;
+
+/**
+ * MOZILLA_INTERMEDIATE_CIPHERS is the TLS 1.2 cipher list of Mozilla's "intermediate" profile (version 5.7),
+ * in its order: ECDHE with AES-GCM or ChaCha20-Poly1305 only, no CBC, no static RSA, and the two DHE suites
+ * left out because Portico configures no DH parameters. TLS 1.3 suites are not set by this list (OpenSSL's
+ * three defaults are all in the profile).
+ */
+export const MOZILLA_INTERMEDIATE_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/** DEFAULT_TLS governs HTTPS listeners. */
+export const DEFAULT_TLS = {
+  /** minVersion is the oldest protocol accepted: TLS 1.2 (Mozilla intermediate). */
+  minVersion: 'TLSv1.2',
+  /** ciphers is the TLS 1.2 cipher list: Mozilla intermediate. */
+  ciphers: MOZILLA_INTERMEDIATE_CIPHERS,
+  /** http2 offers `h2` by ALPN: on. */
+  http2: true,
+  /** sessionTickets enables TLS session resumption by tickets: on. */
+  sessionTickets: true,
+  /** handshakeTimeoutMs bounds a TLS handshake from the first byte: 10 s. */
+  handshakeTimeoutMs: 10_000,
+  /** expiryWarningDays is how close to its end a certificate is reported as expiring: 14 days. */
+  expiryWarningDays: 14,
+} as const;
+
+/** DEFAULT_HSTS is the Strict-Transport-Security a route asks for with `hsts: {}`. */
+export const DEFAULT_HSTS = {
+  /** maxAgeSeconds is how long browsers remember to use HTTPS only: one year (31,536,000 s). */
+  maxAgeSeconds: 31_536_000,
+  /** includeSubDomains extends the rule to every subdomain: off. */
+  includeSubDomains: false,
+  /** preload asks to be included in browsers' preload lists: off. */
+  preload: false,
+} as const;
+
+/** DEFAULT_HTTP2 bounds what an HTTP/2 client controls. */
+export const DEFAULT_HTTP2 = {
+  /** maxConcurrentStreams is SETTINGS_MAX_CONCURRENT_STREAMS; streams beyond it are refused: 100. */
+  maxConcurrentStreams: 100,
+  /** maxHeaderListBytes is SETTINGS_MAX_HEADER_LIST_SIZE (HPACK-decoded size): 32 KiB, as maxHeadBytes. */
+  maxHeaderListBytes: 32_768,
+  /** maxResetsPerSecond closes a session whose client cancels more streams than this in one second: 200. */
+  maxResetsPerSecond: 200,
+} as const;

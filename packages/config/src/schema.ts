@@ -7,6 +7,8 @@ import {
   DEFAULT_ENDPOINT_WEIGHT,
   DEFAULT_HASH_LOAD_FACTOR,
   DEFAULT_HEALTH_CHECK,
+  DEFAULT_HSTS,
+  DEFAULT_HTTP2,
   DEFAULT_L4_IDLE_MS,
   DEFAULT_LIMITS,
   DEFAULT_LISTEN_ADDRESS,
@@ -16,6 +18,7 @@ import {
   DEFAULT_RETRIES,
   DEFAULT_SHUTDOWN,
   DEFAULT_TIMEOUTS,
+  DEFAULT_TLS,
   DEFAULT_UPSTREAM_POOL,
 } from './defaults.ts';
 import { StringEnum } from './string-enum.ts';
@@ -50,6 +53,138 @@ export const SniRouteSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** TLS_VERSIONS are the protocol versions a listener may set as its minimum. */
+export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
+
+const Pem = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
+const PemFile = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
+
+export const CertificateSchema = Type.Object(
+  {
+    name: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$',
+      description: 'Unique name that listeners refer to.',
+    }),
+    certFile: PemFile('PEM file with the certificate, then its chain; re-read when it changes.'),
+    keyFile: PemFile('PEM file with the private key (RSA or ECDSA); re-read when it changes.'),
+    cert: Pem('The certificate and chain as PEM text (instead of certFile).'),
+    key: Pem('The private key as PEM text (instead of keyFile).'),
+    hosts: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: "Names served (`a.example`, `*.example`); default: the certificate's DNS names.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ClientCertificateSchema = Type.Object(
+  {
+    caFile: PemFile('PEM file of the CAs client certificates must chain to.'),
+    ca: Pem('The CAs as PEM text (instead of caFile).'),
+    required: Defaulted(
+      Type.Boolean({
+        default: true,
+        description: 'Refuse handshakes without a valid client certificate; false: verify when sent.',
+      }),
+    ),
+    subjectHeader: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9-]+$',
+        description: "Request header that carries the verified client certificate's subject to the backend.",
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Verify client certificates (mutual TLS).' },
+);
+
+export const ListenerTlsSchema = Type.Object(
+  {
+    certificates: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: 'Certificates offered by SNI, by name; default: every certificate.',
+      }),
+    ),
+    defaultCertificate: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'Certificate for clients with no or an unknown SNI; default: a generated self-signed one.',
+      }),
+    ),
+    minVersion: Defaulted(
+      StringEnum(TLS_VERSIONS, { default: DEFAULT_TLS.minVersion, description: 'Oldest TLS version accepted.' }),
+    ),
+    ciphers: Defaulted(
+      Type.String({
+        minLength: 1,
+        default: DEFAULT_TLS.ciphers,
+        description: 'TLS 1.2 cipher list (OpenSSL syntax); default: Mozilla intermediate.',
+      }),
+    ),
+    http2: Defaulted(Type.Boolean({ default: DEFAULT_TLS.http2, description: 'Offer HTTP/2 (`h2`) by ALPN.' })),
+    sessionTickets: Defaulted(
+      Type.Boolean({ default: DEFAULT_TLS.sessionTickets, description: 'Resume sessions by TLS tickets.' }),
+    ),
+    handshakeTimeoutMs: Milliseconds('Time allowed for a TLS handshake.', DEFAULT_TLS.handshakeTimeoutMs),
+    clientCertificate: Type.Optional(ClientCertificateSchema),
+  },
+  { additionalProperties: false, description: 'For `https`: certificates and TLS policy.' },
+);
+
+export const UpstreamTlsSchema = Type.Object(
+  {
+    caFile: PemFile('PEM file of the CAs that sign the endpoints\' certificates; default: Node\'s roots.'),
+    ca: Pem('The CAs as PEM text (instead of caFile).'),
+    serverName: Type.Optional(
+      Type.String({ minLength: 1, description: 'SNI sent and name verified; default: the endpoint address.' }),
+    ),
+    certFile: PemFile('Client certificate presented to endpoints (mutual TLS).'),
+    keyFile: PemFile('Private key of certFile.'),
+    cert: Pem('Client certificate as PEM text.'),
+    key: Pem('Its private key as PEM text.'),
+    verify: Defaulted(
+      Type.Boolean({
+        default: true,
+        description: "Verify the endpoint's certificate and name; false only for testing.",
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Connect to endpoints over TLS.' },
+);
+
+export const HstsSchema = Type.Object(
+  {
+    maxAgeSeconds: Defaulted(
+      Type.Integer({
+        minimum: 0,
+        maximum: 2 ** 31,
+        default: DEFAULT_HSTS.maxAgeSeconds,
+        description: '`max-age` of Strict-Transport-Security.',
+      }),
+    ),
+    includeSubDomains: Defaulted(
+      Type.Boolean({ default: DEFAULT_HSTS.includeSubDomains, description: 'Add `includeSubDomains`.' }),
+    ),
+    preload: Defaulted(Type.Boolean({ default: DEFAULT_HSTS.preload, description: 'Add `preload`.' })),
+  },
+  {
+    additionalProperties: false,
+    description: 'Send Strict-Transport-Security on responses over HTTPS.',
+  },
+);
+
+export const HttpsRedirectSchema = Type.Object(
+  {
+    port: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 65_535, description: 'HTTPS port in Location; default 443.' }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'Answer every request with a redirect to HTTPS (301 for GET/HEAD, 308 otherwise).',
+  },
+);
+
 export const ListenerSchema = Type.Object(
   {
     name: Type.String({
@@ -65,9 +200,10 @@ export const ListenerSchema = Type.Object(
       description: 'TCP port to bind; 0 picks a free port.',
     }),
     protocol: Defaulted(
-      StringEnum(['http', 'tcp', 'tls-passthrough'] as const, {
+      StringEnum(['http', 'https', 'tcp', 'tls-passthrough'] as const, {
         default: 'http',
-        description: '`http` (routes), `tcp` (every connection to `service`) or `tls-passthrough` (by SNI).',
+        description:
+          '`http` and `https` (routes), `tcp` (every connection to `service`) or `tls-passthrough` (by SNI).',
       }),
     ),
     service: Type.Optional(
@@ -122,6 +258,14 @@ export const ListenerSchema = Type.Object(
         description: 'Per connection and direction; 0: no cap.',
       }),
     ),
+    tls: Type.Optional(ListenerTlsSchema),
+    h2c: Defaulted(
+      Type.Boolean({
+        default: false,
+        description: 'For `http`: accept HTTP/2 with prior knowledge (cleartext, no TLS).',
+      }),
+    ),
+    httpsRedirect: Type.Optional(HttpsRedirectSchema),
     clientHelloTimeoutMs: Defaulted(
       Type.Integer({
         minimum: 1,
@@ -245,6 +389,13 @@ export const RouteSchema = Type.Object(
       }),
     ),
     redirect: Type.Optional(RedirectSchema),
+    httpsRedirect: Defaulted(
+      Type.Boolean({
+        default: false,
+        description: 'Redirect requests that came over plain HTTP to HTTPS (301 for GET/HEAD, 308 otherwise).',
+      }),
+    ),
+    hsts: Type.Optional(HstsSchema),
     requestHeaders: Type.Optional(HeaderRulesSchema),
     responseHeaders: Type.Optional(HeaderRulesSchema),
     timeouts: Type.Optional(RouteTimeoutsSchema),
@@ -475,6 +626,7 @@ export const ServiceSchema = Type.Object(
     ),
     outlierDetection: Defaulted(OutlierDetectionSchema),
     retries: Defaulted(RetriesSchema),
+    tls: Type.Optional(UpstreamTlsSchema),
   },
   { additionalProperties: false },
 );
@@ -539,6 +691,26 @@ export const LimitsSchema = Type.Object(
       0,
     ),
     maxResponseHeadBytes: Bytes('Largest response head accepted from an upstream.', L.maxResponseHeadBytes),
+    http2MaxConcurrentStreams: Defaulted(
+      Type.Integer({
+        minimum: 1,
+        maximum: 2 ** 31 - 1,
+        default: DEFAULT_HTTP2.maxConcurrentStreams,
+        description: 'Streams one HTTP/2 client may have open; more are refused (REFUSED_STREAM).',
+      }),
+    ),
+    http2MaxHeaderListBytes: Bytes(
+      'Largest HTTP/2 header list (decoded) accepted.',
+      DEFAULT_HTTP2.maxHeaderListBytes,
+    ),
+    http2MaxResetsPerSecond: Defaulted(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        default: DEFAULT_HTTP2.maxResetsPerSecond,
+        description: 'Streams a client may cancel per second before its session is closed (rapid reset).',
+      }),
+    ),
   },
   { additionalProperties: false, default: {}, description: 'Limits on what clients and upstreams control.' },
 );
@@ -603,6 +775,12 @@ export const AdminSchema = Type.Object(
 export const PorticoConfigSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String({ description: 'Path or URL of this JSON Schema, for editors.' })),
+    certificates: Defaulted(
+      Type.Array(CertificateSchema, {
+        default: [],
+        description: 'TLS certificates for `https` listeners, chosen by SNI.',
+      }),
+    ),
     listeners: Type.Array(ListenerSchema, {
       minItems: 1,
       description: 'Sockets Portico accepts clients on.',
@@ -641,6 +819,11 @@ type DeepPartial<T> = T extends readonly (infer U)[]
 /** PorticoConfigInput is a config document as written, before validation and defaults. */
 export type PorticoConfigInput = DeepPartial<PorticoConfig>;
 export type ListenerConfig = PorticoConfig['listeners'][number];
+export type ListenerTlsConfig = NonNullable<ListenerConfig['tls']>;
+export type ClientCertificateConfig = NonNullable<ListenerTlsConfig['clientCertificate']>;
+export type CertificateConfig = PorticoConfig['certificates'][number];
+export type UpstreamTlsConfig = NonNullable<ServiceConfig['tls']>;
+export type HstsConfig = NonNullable<RouteConfig['hsts']>;
 export type RouteConfig = PorticoConfig['routes'][number];
 export type RoutePathConfig = RouteConfig['paths'][number];
 export type ServiceConfig = PorticoConfig['services'][number];

@@ -193,6 +193,7 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
       }
     });
   });
+  issues.push(...tlsIssues(config, add));
   const admin = config.admin;
   if (
     admin !== undefined &&
@@ -219,6 +220,71 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
 }
 
 /** closest returns the candidate within two edits of `word`, if any: the likely intended spelling. */
+/** tlsIssues checks certificates, their references, and that TLS settings sit on listeners that use them. */
+function tlsIssues(
+  config: PorticoConfig,
+  add: (segments: (string | number)[], message: string) => void,
+): ConfigIssue[] {
+  const names = new Map<string, number>();
+  config.certificates.forEach((cert, i) => {
+    const previous = names.get(cert.name);
+    if (previous !== undefined) add(['certificates', i, 'name'], `duplicates certificates[${previous}].name`);
+    names.set(cert.name, i);
+    pemPair(['certificates', i], cert, 'cert', add, true);
+  });
+  const known = () =>
+    names.size === 0 ? 'no certificates are defined' : `known: ${[...names.keys()].join(', ')}`;
+  config.listeners.forEach((listener, i) => {
+    const tls = listener.tls;
+    if (tls !== undefined && listener.protocol !== 'https')
+      add(['listeners', i, 'tls'], 'only https listeners take tls settings');
+    if (listener.h2c && listener.protocol !== 'http')
+      add(['listeners', i, 'h2c'], 'only http listeners take h2c (https offers h2 by ALPN)');
+    if (listener.httpsRedirect !== undefined && listener.protocol !== 'http')
+      add(['listeners', i, 'httpsRedirect'], 'only http listeners redirect to https');
+    if (tls === undefined) return;
+    tls.certificates?.forEach((name, j) => {
+      if (!names.has(name))
+        add(['listeners', i, 'tls', 'certificates', j], `no certificate named "${name}" (${known()})`);
+    });
+    if (tls.defaultCertificate !== undefined && !names.has(tls.defaultCertificate)) {
+      add(
+        ['listeners', i, 'tls', 'defaultCertificate'],
+        `no certificate named "${tls.defaultCertificate}" (${known()})`,
+      );
+    }
+    const client = tls.clientCertificate;
+    if (client !== undefined && (client.ca === undefined) === (client.caFile === undefined))
+      add(['listeners', i, 'tls', 'clientCertificate'], 'needs exactly one of caFile and ca');
+  });
+  config.services.forEach((service, i) => {
+    const tls = service.tls;
+    if (tls === undefined) return;
+    if (tls.ca !== undefined && tls.caFile !== undefined)
+      add(['services', i, 'tls'], 'takes caFile or ca, not both');
+    pemPair(['services', i, 'tls'], tls, 'client certificate', add, false);
+  });
+  return [];
+}
+
+/** pemPair checks that a certificate and its key come both from files or both inline, once. */
+function pemPair(
+  at: (string | number)[],
+  pem: { certFile?: string; keyFile?: string; cert?: string; key?: string },
+  what: string,
+  add: (segments: (string | number)[], message: string) => void,
+  required: boolean,
+): void {
+  const files = pem.certFile !== undefined || pem.keyFile !== undefined;
+  const inline = pem.cert !== undefined || pem.key !== undefined;
+  if (files && inline) add(at, `takes certFile/keyFile or cert/key, not both`);
+  else if (files && (pem.certFile === undefined || pem.keyFile === undefined))
+    add(at, `a ${what} needs both certFile and keyFile`);
+  else if (inline && (pem.cert === undefined || pem.key === undefined))
+    add(at, `a ${what} needs both cert and key`);
+  else if (required && !files && !inline) add(at, `a ${what} needs certFile and keyFile (or cert and key)`);
+}
+
 function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;

@@ -1,12 +1,14 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { ListenerConfig, PorticoConfig } from '@portico/config';
 import { ServiceRegistry } from './balancer/service-state.ts';
 import { DeadlineSweeper } from './deadline-sweeper.ts';
 import { configAppliedChannel, requestChannel } from './diagnostics.ts';
 import { ActiveHealthChecker, type CheckTarget } from './health/active-health-checker.ts';
 import type { ConnectionContext } from './http/connection-context.ts';
-import { HttpConnection } from './http/http-connection.ts';
+import { type ClientSocket, HttpConnection, type SecureInfo } from './http/http-connection.ts';
+import { Http2Front } from './http2/http2-front.ts';
 import { createL4Counters, type L4Counters } from './l4/l4-counters.ts';
 import { trustsSource } from './l4/l4-route.ts';
 import { readProxyPreamble } from './l4/proxy-preamble.ts';
@@ -14,6 +16,9 @@ import type { ProxyHeader } from './l4/proxy-protocol.ts';
 import { type L4Context, TcpSession } from './l4/tcp-session.ts';
 import { createCounters, type ProxyCounters } from './proxy-counters.ts';
 import { compileSnapshot, type Snapshot } from './snapshot.ts';
+import { CertificateStore, type ListenerTls } from './tls/certificate-store.ts';
+import { clientCertificateLines } from './tls/client-certificate.ts';
+import { prefixedStream } from './tls/prefixed-stream.ts';
 import { StatsRegistry } from './traffic-stats.ts';
 import { EndpointRegistry } from './upstream/endpoint-registry.ts';
 import type { EndpointState } from './upstream/endpoint-state.ts';
@@ -37,7 +42,15 @@ interface ListenerRuntime {
   readonly server: Server;
   readonly counters: L4Counters;
   port: number;
+  /** tls terminates TLS for an `https` listener; rebuilt when the listener's TLS policy changes. */
+  tls: { server: TlsServer; id: string } | undefined;
 }
+
+/** NO_TLS_FIELDS is the SecureInfo of a TLS connection that adds no fields. */
+const NO_TLS_FIELDS: SecureInfo = { lines: '', drop: undefined };
+
+/** H2C_PREFACE_START is how an HTTP/2 prior-knowledge connection begins (`PRI * HTTP/2.0`). */
+const H2C_PREFACE_START = Buffer.from('PRI * HTTP/2.0', 'latin1');
 
 /**
  * PorticoProxy is a running Portico data plane: listeners, the current snapshot, upstream pools. `apply` swaps in
@@ -54,8 +67,12 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   /** routeStats holds each route's traffic counters by name, across config changes. */
   readonly routeStats = new StatsRegistry();
   readonly #health = new ActiveHealthChecker();
-  /** #connections maps each open connection to its listener's counters. */
-  readonly #connections = new Map<HttpConnection | TcpSession, L4Counters>();
+  /** #connections maps each open connection to its listener's counters (undefined: counted by its TLS socket). */
+  readonly #connections = new Map<HttpConnection | TcpSession, L4Counters | undefined>();
+  /** #handshaking holds the raw sockets of TLS connections, until they close (HTTP/1.1 ones are in #connections too). */
+  readonly #handshaking = new Set<Socket>();
+  readonly #certificates = new CertificateStore();
+  #h2: Http2Front | undefined;
   readonly #listeners = new Map<string, ListenerRuntime>();
   #snapshot: Snapshot;
   #version = 0;
@@ -67,6 +84,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       this.#registry,
       this.#serviceStates,
       this.routeStats,
+      this.#certificates,
       ++this.#version,
     );
     this.#health.sync(checkTargets(this.#snapshot));
@@ -84,9 +102,14 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     return this.#draining;
   }
 
-  /** connectionCount is the number of open client connections. */
+  /** connectionCount is the number of open client connections (HTTP/2 sessions count once). */
   get connectionCount(): number {
-    return this.#connections.size;
+    return this.#connections.size + (this.#h2?.sessionCount ?? 0);
+  }
+
+  /** http2 is the HTTP/2 front, once a client spoke HTTP/2. */
+  get http2(): Http2Front | undefined {
+    return this.#h2;
   }
 
   /** endpoints lists the state of every endpoint the current config uses. */
@@ -104,6 +127,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       this.#registry,
       this.#serviceStates,
       this.routeStats,
+      this.#certificates,
       ++this.#version,
     );
     this.#snapshot = snapshot;
@@ -147,6 +171,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
         ),
         counters: createL4Counters(),
         port: config.port,
+        tls: undefined,
       };
       const server = runtime.server;
       this.#listeners.set(key, runtime);
@@ -163,7 +188,10 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       if (address !== null && typeof address === 'object') runtime.port = address.port;
     }
     for (const [key, runtime] of this.#listeners) {
-      if (keys.has(key)) continue;
+      if (keys.has(key)) {
+        this.#refreshTls(runtime);
+        continue;
+      }
       this.#listeners.delete(key);
       runtime.server.close();
     }
@@ -198,21 +226,158 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     rest: Buffer | undefined,
   ): void {
     if (socket.destroyed) return;
-    const route = this.#snapshot.l4.get(runtime.config.name);
-    if (runtime.config.protocol === 'http' || route === undefined) {
-      runtime.counters.connections++;
-      runtime.counters.active++;
-      const origin =
-        header !== undefined && !header.local
-          ? { address: header.sourceAddress, port: header.sourcePort }
-          : undefined;
-      this.#connections.set(new HttpConnection(socket, this, origin, rest), runtime.counters);
+    const protocol = runtime.config.protocol;
+    const origin =
+      header !== undefined && !header.local
+        ? { address: header.sourceAddress, port: header.sourcePort }
+        : undefined;
+    if (protocol === 'https') {
+      this.#startTls(socket, runtime, origin, rest);
       return;
     }
-    this.#connections.set(
-      new TcpSession(socket, route, this, runtime.counters, header, rest),
-      runtime.counters,
-    );
+    const route = this.#snapshot.l4.get(runtime.config.name);
+    if (protocol !== 'http' && route !== undefined) {
+      this.#connections.set(
+        new TcpSession(socket, route, this, runtime.counters, header, rest),
+        runtime.counters,
+      );
+      return;
+    }
+    runtime.counters.connections++;
+    runtime.counters.active++;
+    if (runtime.config.h2c) {
+      this.#sniffH2c(socket, runtime, origin, rest);
+      return;
+    }
+    this.#startHttp(socket, runtime, origin, rest, undefined);
+  }
+
+  #startHttp(
+    socket: ClientSocket,
+    runtime: ListenerRuntime,
+    origin: { address: string; port: number } | undefined,
+    initial: Buffer | undefined,
+    secure: SecureInfo | undefined,
+  ): void {
+    const connection = new HttpConnection(socket, this, {
+      origin,
+      initial,
+      localPort: runtime.port,
+      listener: runtime.config.name,
+      secure,
+    });
+    this.#connections.set(connection, secure === undefined ? runtime.counters : undefined);
+  }
+
+  /** #sniffH2c sends a connection that starts with the HTTP/2 preface to HTTP/2, any other to HTTP/1.1. */
+  #sniffH2c(
+    socket: Socket,
+    runtime: ListenerRuntime,
+    origin: { address: string; port: number } | undefined,
+    rest: Buffer | undefined,
+  ): void {
+    const route = (first: Buffer) => {
+      const n = Math.min(first.length, H2C_PREFACE_START.length);
+      if (first.subarray(0, n).equals(H2C_PREFACE_START.subarray(0, n))) {
+        socket.pause();
+        socket.unshift(first);
+        socket.once('close', () => runtime.counters.active--);
+        this.#http2().accept(socket, {
+          remoteAddress: origin?.address ?? plainAddress(socket.remoteAddress),
+          localPort: runtime.port,
+          listener: runtime.config.name,
+          secure: undefined,
+        });
+      } else {
+        this.#startHttp(socket, runtime, origin, first, undefined);
+      }
+    };
+    if (rest !== undefined) route(rest);
+    else socket.once('data', route);
+  }
+
+  /** #startTls terminates TLS on a connection to an `https` listener. */
+  #startTls(
+    socket: Socket,
+    runtime: ListenerRuntime,
+    origin: { address: string; port: number } | undefined,
+    rest: Buffer | undefined,
+  ): void {
+    this.#refreshTls(runtime);
+    const tls = runtime.tls;
+    if (tls === undefined) {
+      socket.destroy();
+      return;
+    }
+    runtime.counters.connections++;
+    runtime.counters.active++;
+    this.#handshaking.add(socket);
+    socket.once('close', () => {
+      this.#handshaking.delete(socket);
+      runtime.counters.active--;
+    });
+    const stream = rest === undefined ? socket : prefixedStream(socket, rest);
+    if (origin !== undefined) this.#origins.set(stream, origin);
+    tls.server.emit('connection', stream);
+  }
+
+  /** #origins remembers PROXY-protocol clients of raw sockets until their TLS handshake completes. */
+  readonly #origins = new WeakMap<object, { address: string; port: number }>();
+
+  /** #refreshTls builds the listener's TLS server when there is none or its policy changed. */
+  #refreshTls(runtime: ListenerRuntime): void {
+    if (runtime.config.protocol !== 'https') return;
+    const tls = this.#snapshot.tls.listeners.get(runtime.config.name);
+    if (tls === undefined || runtime.tls?.id === tls.id) return;
+    const server = new TlsServer({
+      ...tls.serverOptions,
+      SNICallback: (servername, callback) => {
+        const current = this.#snapshot.tls.listeners.get(runtime.config.name) ?? tls;
+        callback(null, current.contextFor(servername));
+      },
+      ALPNProtocols: tls.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
+      requestCert: tls.requestCert,
+      rejectUnauthorized: tls.rejectUnauthorized,
+      handshakeTimeout: tls.handshakeTimeoutMs,
+    });
+    server.on('secureConnection', (socket: TLSSocket) => this.#onSecure(socket, runtime, tls));
+    server.on('tlsClientError', (_error: Error, socket: TLSSocket) => {
+      runtime.counters.errors++;
+      socket.destroy();
+    });
+    runtime.tls = { server, id: tls.id };
+  }
+
+  #onSecure(socket: TLSSocket, runtime: ListenerRuntime, tls: ListenerTls): void {
+    if (this.#draining) {
+      socket.destroy();
+      return;
+    }
+    runtime.counters.handshakes++;
+    const raw = (socket as unknown as { _parent?: object })._parent; // the stream TLS was layered on
+    const origin = raw === undefined ? undefined : this.#origins.get(raw);
+    const secure: SecureInfo =
+      tls.subjectHeader === undefined
+        ? NO_TLS_FIELDS
+        : { lines: clientCertificateLines(socket, tls.subjectHeader), drop: tls.subjectDrop };
+    if (socket.alpnProtocol === 'h2') {
+      this.#http2().accept(socket, {
+        remoteAddress: origin?.address ?? plainAddress(socket.remoteAddress),
+        localPort: runtime.port,
+        listener: runtime.config.name,
+        secure,
+      });
+      return;
+    }
+    this.#startHttp(socket, runtime, origin, undefined, secure);
+  }
+
+  /** #http2 returns the HTTP/2 front, building it (again) when the HTTP/2 limits changed. */
+  #http2(): Http2Front {
+    const limits = this.#snapshot.limits;
+    if (this.#h2 === undefined || this.#h2.limitsKey !== Http2Front.keyOf(limits))
+      this.#h2 = new Http2Front(this, limits);
+    return this.#h2;
   }
 
   sessionClosed(session: TcpSession): void {
@@ -244,11 +409,14 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     for (const connection of [...this.#connections.keys()]) {
       if (connection instanceof HttpConnection) connection.drain();
     }
+    this.#h2?.drain();
     const deadline = Date.now() + drainTimeoutMs;
-    while (this.#connections.size > 0 && Date.now() < deadline) {
+    while (this.connectionCount > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     for (const connection of [...this.#connections.keys()]) connection.destroy();
+    this.#h2?.destroy();
+    for (const socket of this.#handshaking) socket.destroy();
     for (const endpoint of this.#registry.all()) this.pool.closeIdle(endpoint);
     this.#health.stop();
     this.sweeper.stop();
@@ -264,6 +432,11 @@ function checkTargets(snapshot: Snapshot): CheckTarget[] {
     if (check !== undefined) for (const endpoint of service.endpoints) targets.push({ endpoint, check });
   }
   return targets;
+}
+
+function plainAddress(address: string | undefined): string {
+  const value = address ?? '';
+  return value.startsWith('::ffff:') ? value.slice(7) : value;
 }
 
 function listenerKey(config: ListenerConfig): string {

@@ -1,5 +1,6 @@
 import type {
   HeaderRulesConfig,
+  HstsConfig,
   LimitsConfig,
   RedirectConfig,
   RouteConfig,
@@ -28,6 +29,10 @@ export interface RoutePolicy {
   readonly maxBodyBytes: number;
   readonly rewriteTarget: string | undefined;
   readonly redirect: RedirectConfig | undefined;
+  /** httpsRedirect sends requests that came over plain HTTP to HTTPS. */
+  readonly httpsRedirect: boolean;
+  /** hstsLine is the `strict-transport-security` field line added to responses over HTTPS. */
+  readonly hstsLine: string | undefined;
   readonly requestHeaders: HeaderRules | undefined;
   readonly responseHeaders: HeaderRules | undefined;
 }
@@ -47,9 +52,19 @@ export function compileRoutePolicy(
     maxBodyBytes: route?.maxBodyBytes ?? limits.maxBodyBytes,
     rewriteTarget: route?.rewriteTarget,
     redirect: route?.redirect,
+    httpsRedirect: route?.httpsRedirect ?? false,
+    hstsLine: route?.hsts === undefined ? undefined : hstsLine(route.hsts),
     requestHeaders: compileHeaderRules(route?.requestHeaders),
     responseHeaders: compileHeaderRules(route?.responseHeaders),
   };
+}
+
+/** hstsLine renders a Strict-Transport-Security field line (RFC 6797). */
+function hstsLine(hsts: HstsConfig): string {
+  let value = `max-age=${hsts.maxAgeSeconds}`;
+  if (hsts.includeSubDomains) value += '; includeSubDomains';
+  if (hsts.preload) value += '; preload';
+  return `strict-transport-security: ${value}\r\n`;
 }
 
 function compileHeaderRules(rules: HeaderRulesConfig | undefined): HeaderRules | undefined {

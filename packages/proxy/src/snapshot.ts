@@ -5,6 +5,7 @@ import type { ServiceRegistry } from './balancer/service-state.ts';
 import { ForwardingPolicy } from './forwarding-policy.ts';
 import { compileL4Route, type L4Route } from './l4/l4-route.ts';
 import { compileRoutePolicy, type RoutePolicy } from './route-policy.ts';
+import type { CertificateStore, TlsCompilation } from './tls/certificate-store.ts';
 import type { StatsRegistry } from './traffic-stats.ts';
 import type { EndpointRegistry } from './upstream/endpoint-registry.ts';
 
@@ -26,6 +27,10 @@ export interface Snapshot {
   readonly services: ReadonlyMap<string, ServiceBalancer>;
   /** l4 holds the routing of L4 listeners and of HTTP listeners that accept the PROXY protocol, by name. */
   readonly l4: ReadonlyMap<string, L4Route>;
+  /** tls holds each HTTPS listener's certificates and policy, and the certificates' issues. */
+  readonly tls: TlsCompilation;
+  /** httpsRedirects maps the HTTP listeners that redirect everything to HTTPS to the HTTPS port. */
+  readonly httpsRedirects: ReadonlyMap<string, number>;
   readonly timeouts: TimeoutsConfig;
   readonly limits: LimitsConfig;
   /** routeIssues are the problems found compiling routes; rules with errors were left out. */
@@ -38,6 +43,7 @@ export function compileSnapshot(
   registry: EndpointRegistry,
   services: ServiceRegistry,
   routeStats: StatsRegistry,
+  certificates: CertificateStore,
   version: number,
 ): Snapshot {
   const balancers = new Map<string, ServiceBalancer>();
@@ -85,6 +91,12 @@ export function compileSnapshot(
       config.listeners
         .filter((l) => l.protocol !== 'http' || l.proxyProtocol !== undefined)
         .map((l) => [l.name, compileL4Route(l, balancers, config.timeouts.upstreamConnectMs)]),
+    ),
+    tls: certificates.compile(config),
+    httpsRedirects: new Map(
+      config.listeners.flatMap((l) =>
+        l.httpsRedirect === undefined ? [] : [[l.name, l.httpsRedirect.port ?? 443] as const],
+      ),
     ),
     timeouts: config.timeouts,
     limits: config.limits,

@@ -11,6 +11,7 @@ import { isValidAuthority } from '../http/request-head.ts';
 import { rewriteTarget } from '../http/rewrite-target.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
 import { compileSnapshot, type Snapshot } from '../snapshot.ts';
+import { CertificateStore } from '../tls/certificate-store.ts';
 import { StatsRegistry } from '../traffic-stats.ts';
 import { EndpointRegistry } from '../upstream/endpoint-registry.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
@@ -57,8 +58,9 @@ export function createHandler(config: PorticoConfig): PorticoHandler {
   const services = new ServiceRegistry();
   const routeStats = new StatsRegistry();
   const pools = new Map<string, Pool>();
+  const certificates = new CertificateStore();
   let version = 1;
-  let snapshot: Snapshot = compileSnapshot(config, registry, services, routeStats, version);
+  let snapshot: Snapshot = compileSnapshot(config, registry, services, routeStats, certificates, version);
 
   const poolFor = (endpoint: EndpointState): Pool => {
     let pool = pools.get(endpoint.key);
@@ -228,7 +230,7 @@ export function createHandler(config: PorticoConfig): PorticoHandler {
   return {
     handle,
     apply(next) {
-      snapshot = compileSnapshot(next, registry, services, routeStats, ++version);
+      snapshot = compileSnapshot(next, registry, services, routeStats, certificates, ++version);
     },
     async close() {
       await Promise.all([...pools.values()].map((pool) => pool.close()));

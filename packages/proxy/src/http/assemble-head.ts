@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import type { DropList } from './field-cursor.ts';
 
 /** COALESCE_LIMIT_BYTES is the largest body part copied behind its head to make one write: 16 KiB. */
@@ -28,7 +28,7 @@ export interface HeadPlan {
  * part follows under `cork`, uncopied. It returns what `socket.write` returned: false means wait for `drain`.
  */
 export function writeHead(
-  socket: Socket,
+  socket: Writable,
   plan: HeadPlan,
   body: Buffer | undefined,
   bodyStart: number,

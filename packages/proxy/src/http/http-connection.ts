@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { RedirectConfig } from '@portico/config';
 import type { Rule } from '@portico/router';
 import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
 import type { Deadline } from '../deadline-sweeper.ts';
@@ -31,6 +32,10 @@ const LINGER = 4; // answered with an error; discarding input until the client c
 const TUNNEL = 5; // after a 101: bytes spliced both ways until either side closes
 const CLOSED = 6;
 
+/** TO_HTTPS redirects to the same host and path over HTTPS on the default port. */
+const TO_HTTPS: RedirectConfig = { scheme: 'https' };
+/** ACME_CHALLENGE_PATH is left out of a listener's HTTPS redirect, so HTTP-01 certificate challenges pass. */
+const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/';
 /** LINGER_MS is how long input is discarded after an error response before the socket is destroyed. */
 const LINGER_MS = 2_000;
 /** MAX_CONNECT_ATTEMPTS bounds the endpoints tried when connections fail before any byte is sent. */
@@ -45,7 +50,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  * allocates only the parsed heads, the outgoing head buffers and a few small strings.
  */
 export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
-  readonly socket: Socket;
+  readonly socket: ClientSocket;
   deadline = 0;
   readonly #ctx: ConnectionContext;
   #state = IDLE;
@@ -68,6 +73,13 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
   /** #peer (the PROXY-protocol client or the socket's peer) and #localPort describe the connection. */
   readonly #peer: string;
   readonly #localPort: number;
+  /** #listener is the name of the listener that accepted the connection. */
+  readonly #listener: string;
+  /** #scheme is `https` on a connection Portico terminated TLS for. */
+  readonly #scheme: 'http' | 'https';
+  /** #tlsLines are the fields that carry the client's TLS details upstream (the client certificate's subject). */
+  readonly #tlsLines: string;
+  readonly #tlsDrop: ReadonlySet<string> | undefined;
   /** #forwarded is this connection's X-Forwarded-* lines, and #trusted its peer's trust, for snapshot `#forwardedVersion`. */
   #forwarded = '';
   #trusted = false;
@@ -102,20 +114,16 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
   #clientEnded = false;
   #startedAt = 0;
 
-  /**
-   * The connection starts reading `socket` at once. `origin` is the client named by a PROXY protocol
-   * header (used instead of the socket's peer), and `initial` the bytes that came after that header.
-   */
-  constructor(
-    socket: Socket,
-    ctx: ConnectionContext,
-    origin?: { address: string; port: number },
-    initial?: Buffer,
-  ) {
+  /** The connection starts reading `socket` at once. */
+  constructor(socket: ClientSocket, ctx: ConnectionContext, options: ConnectionOptions = {}) {
     this.socket = socket;
     this.#ctx = ctx;
-    this.#peer = origin?.address ?? clientAddress(socket);
-    this.#localPort = socket.localPort ?? 0;
+    this.#peer = options.origin?.address ?? clientAddress(socket);
+    this.#localPort = options.localPort ?? socket.localPort ?? 0;
+    this.#listener = options.listener ?? '';
+    this.#scheme = options.secure === undefined ? 'http' : 'https';
+    this.#tlsLines = options.secure?.lines ?? '';
+    this.#tlsDrop = options.secure?.drop;
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#onDrain());
     socket.on('end', () => this.#onEnd());
@@ -123,7 +131,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     socket.on('close', () => this.#onClose());
     this.deadline = Date.now() + ctx.snapshot.timeouts.clientIdleMs;
     ctx.sweeper.add(this);
-    if (initial !== undefined) this.#onData(initial);
+    if (options.initial !== undefined) this.#onData(options.initial);
   }
 
   /** idle tells whether the connection is between requests. */
@@ -237,6 +245,13 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     const hasBody = req.bodyLength === -1 || req.bodyLength > 0;
     if (!req.keepAlive || this.#clientEnded) this.#closeAfter = true;
 
+    if (this.#scheme === 'http' && snapshot.httpsRedirects.size > 0) {
+      const port = snapshot.httpsRedirects.get(this.#listener);
+      if (port !== undefined && !req.path.startsWith(ACME_CHALLENGE_PATH)) {
+        this.#redirect(req, port === 443 ? TO_HTTPS : { scheme: 'https', port }, hasBody);
+        return;
+      }
+    }
     const rule = snapshot.routes.match(req.host, req.path);
     if (rule === undefined) {
       this.#answerLocally(new PorticoProxyError('PORTICO_NO_ROUTE', 'no route'), hasBody);
@@ -245,8 +260,12 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     const route = rule.target;
     const policy = route.policy;
     this.#route = route;
+    if (policy.httpsRedirect && this.#scheme === 'http') {
+      this.#redirect(req, TO_HTTPS, hasBody);
+      return;
+    }
     if (policy.redirect !== undefined) {
-      this.#redirect(req, policy, hasBody);
+      this.#redirect(req, policy.redirect, hasBody);
       return;
     }
     const maxBody = policy.maxBodyBytes;
@@ -299,7 +318,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     if (this.#forwardedVersion !== snapshot.version) {
       this.#forwardedVersion = snapshot.version;
       this.#trusted = forwarding.trusts(this.#peer);
-      this.#forwarded = forwarding.connectionLines(this.#peer, this.#localPort, 'http');
+      this.#forwarded = forwarding.connectionLines(this.#peer, this.#localPort, this.#scheme) + this.#tlsLines;
     }
     this.#client = forwarding.clientAddress(req, this.#trusted, this.#peer);
     let lines = forwarding.requestLines(
@@ -308,8 +327,10 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
       this.#trusted,
       this.#peer,
       this.#localPort,
-      'http',
+      this.#scheme,
     );
+    if (this.#tlsDrop !== undefined)
+      dropNamedFields(req.buf, req.fieldsStart, req.headEnd, this.#tlsDrop, req.drop, true);
     const headerRules = policy.requestHeaders;
     if (headerRules !== undefined) {
       if (headerRules.drop.size > 0)
@@ -332,10 +353,10 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
         : rewriteTarget(rule, req.target, req.path, policy.rewriteTarget);
   }
 
-  /** #redirect answers a route that redirects instead of proxying. */
-  #redirect(req: RequestHead, policy: RoutePolicy, hasBody: boolean): void {
+  /** #redirect answers a request with a redirect instead of proxying it. */
+  #redirect(req: RequestHead, redirect: RedirectConfig, hasBody: boolean): void {
     const close = hasBody || this.#closeAfter || this.#ctx.draining;
-    const { status, response } = redirectResponse(req, policy.redirect!, 'http', close);
+    const { status, response } = redirectResponse(req, redirect, this.#scheme, close);
     this.socket.write(response);
     this.#report(status, undefined);
     if (close) {
@@ -604,6 +625,8 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     const rules = this.#route!.policy.responseHeaders;
     let lines = this.#snapshot!.forwarding.via ? 'via: 1.1 portico\r\n' : '';
     if (this.#setCookie !== undefined) lines += `set-cookie: ${this.#setCookie}\r\n`;
+    const hsts = this.#route!.policy.hstsLine;
+    if (hsts !== undefined && this.#scheme === 'https') lines += hsts;
     if (rules !== undefined) {
       if (rules.drop.size > 0)
         dropNamedFields(res.buf, res.fieldsStart, res.headEnd, rules.drop, res.drop, false);
@@ -914,7 +937,39 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
   }
 }
 
-function clientAddress(socket: Socket): string {
+/**
+ * ClientSocket is what a connection reads requests from and writes responses to: a `net.Socket`, a TLS
+ * socket, or an HTTP/2 stream presented as an HTTP/1.1 connection.
+ */
+export type ClientSocket = Duplex & {
+  readonly remoteAddress?: string | undefined;
+  readonly localPort?: number | undefined;
+};
+
+/**
+ * SecureInfo is what a TLS connection adds to each request: `lines` (the client certificate's subject) sent
+ * upstream, replacing the client's own fields named in `drop`.
+ */
+export interface SecureInfo {
+  readonly lines: string;
+  readonly drop: ReadonlySet<string> | undefined;
+}
+
+/** ConnectionOptions describe where a connection came from. */
+export interface ConnectionOptions {
+  /** origin is the client named by a PROXY protocol header, used instead of the socket's peer. */
+  readonly origin?: { readonly address: string; readonly port: number } | undefined;
+  /** initial holds bytes already read from the socket (after a PROXY protocol header). */
+  readonly initial?: Buffer | undefined;
+  /** localPort is the port the client connected to, when the socket cannot tell. */
+  readonly localPort?: number | undefined;
+  /** listener is the accepting listener's name (for its HTTPS redirect). */
+  readonly listener?: string | undefined;
+  /** secure is set when Portico terminated TLS. */
+  readonly secure?: SecureInfo | undefined;
+}
+
+function clientAddress(socket: ClientSocket): string {
   const address = socket.remoteAddress ?? '';
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }

@@ -8,6 +8,8 @@ export interface L4Counters {
   refused: number;
   /** unrouted counts connections no service took (no SNI match and no default). */
   unrouted: number;
+  /** handshakes counts TLS handshakes completed (`https` listeners). */
+  handshakes: number;
   /** errors counts connections that ended abnormally (no endpoint, reset, timeout). */
   errors: number;
   /** bytesIn and bytesOut count bytes from and to clients of closed connections. */
@@ -17,5 +19,5 @@ export interface L4Counters {
 
 /** createL4Counters returns counters at zero. */
 export function createL4Counters(): L4Counters {
-  return { connections: 0, active: 0, refused: 0, unrouted: 0, errors: 0, bytesIn: 0, bytesOut: 0 };
+  return { connections: 0, active: 0, refused: 0, unrouted: 0, handshakes: 0, errors: 0, bytesIn: 0, bytesOut: 0 };
 }

@@ -1,0 +1,153 @@
+import {
+  constants,
+  createServer,
+  type Http2Server,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { Duplex } from 'node:stream';
+import type { LimitsConfig } from '@portico/config';
+import type { ConnectionContext } from '../http/connection-context.ts';
+import { HttpConnection, type SecureInfo } from '../http/http-connection.ts';
+import { H2StreamBridge, refuseStream, type SessionInfo, translateRequest } from './h2-stream-bridge.ts';
+
+const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_FLAG_END_STREAM } = constants;
+
+/** H2ConnectionInfo describes one client connection handed to HTTP/2. */
+export interface H2ConnectionInfo extends SessionInfo {
+  readonly listener: string;
+  /** secure is set when Portico terminated TLS. */
+  readonly secure: SecureInfo | undefined;
+}
+
+interface SessionState {
+  readonly info: H2ConnectionInfo;
+  /** resets counts streams the client cancelled in the current one-second window starting at `windowAt`. */
+  resets: number;
+  windowAt: number;
+}
+
+/** Http2Counters count what happened to HTTP/2 sessions since start. */
+export interface Http2Counters {
+  sessions: number;
+  streams: number;
+  /** refused counts requests answered 400 because they could not be translated. */
+  refused: number;
+  /** calmed counts sessions closed with ENHANCE_YOUR_CALM for cancelling too many streams (rapid reset). */
+  calmed: number;
+}
+
+/**
+ * Http2Front speaks HTTP/2 to clients (after ALPN `h2`, or prior-knowledge h2c) and turns each stream into a
+ * request for the HTTP/1.1 engine. Node's HTTP/2 stack (nghttp2) enforces the protocol: frame and HPACK
+ * validity, pseudo-header rules, connection-specific fields, CONTINUATION limits. Portico sets the limits
+ * clients control (`limits.http2*`): concurrent streams (beyond them REFUSED_STREAM), the header list size,
+ * and a cap on streams cancelled per second, over which the session gets GOAWAY ENHANCE_YOUR_CALM.
+ */
+export class Http2Front {
+  readonly counters: Http2Counters = { sessions: 0, streams: 0, refused: 0, calmed: 0 };
+  readonly #ctx: ConnectionContext;
+  readonly #server: Http2Server;
+  readonly #sessions = new Map<Http2Session, SessionState>();
+  readonly #maxResetsPerSecond: number;
+  #next: H2ConnectionInfo | undefined;
+  /** limitsKey identifies the limits this front was built with; a change builds a new front. */
+  readonly limitsKey: string;
+
+  constructor(ctx: ConnectionContext, limits: LimitsConfig) {
+    this.#ctx = ctx;
+    this.#maxResetsPerSecond = limits.http2MaxResetsPerSecond;
+    this.limitsKey = Http2Front.keyOf(limits);
+    this.#server = createServer({
+      settings: {
+        maxConcurrentStreams: limits.http2MaxConcurrentStreams,
+        maxHeaderListSize: limits.http2MaxHeaderListBytes,
+        enablePush: false,
+      },
+      maxHeaderListPairs: limits.maxHeaderCount + 4, // the pseudo-headers come on top of the fields
+      maxSessionMemory: 32, // MiB of buffered frames per session
+      maxSettings: 32,
+    });
+    this.#server.on('session', (session: Http2Session) => this.#onSession(session));
+    this.#server.on('stream', (stream, headers, flags) => this.#onStream(stream, headers, flags));
+  }
+
+  /** keyOf identifies the limits a front depends on. */
+  static keyOf(limits: LimitsConfig): string {
+    return `${limits.http2MaxConcurrentStreams}|${limits.http2MaxHeaderListBytes}|${limits.http2MaxResetsPerSecond}|${limits.maxHeaderCount}`;
+  }
+
+  /** sessionCount is the number of open HTTP/2 connections. */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** accept speaks HTTP/2 on `socket` (bytes already read stay in its buffer and are parsed first). */
+  accept(socket: Duplex, info: H2ConnectionInfo): void {
+    this.#next = info;
+    this.#server.emit('connection', socket);
+    this.#next = undefined;
+  }
+
+  /** drain sends GOAWAY to every session: streams in flight finish, new ones are refused. */
+  drain(): void {
+    for (const session of this.#sessions.keys()) if (!session.closed) session.close();
+  }
+
+  /** destroy closes every session at once. */
+  destroy(): void {
+    for (const session of this.#sessions.keys()) session.destroy();
+  }
+
+  #onSession(session: Http2Session): void {
+    const info = this.#next;
+    if (info === undefined) {
+      session.destroy();
+      return;
+    }
+    this.counters.sessions++;
+    this.#sessions.set(session, { info, resets: 0, windowAt: Date.now() });
+    session.on('close', () => this.#sessions.delete(session));
+    session.on('error', () => session.destroy());
+    session.setTimeout(this.#ctx.snapshot.timeouts.clientIdleMs, () => session.close());
+  }
+
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number): void {
+    const state = this.#sessions.get(stream.session!);
+    if (state === undefined) {
+      stream.close();
+      return;
+    }
+    this.counters.streams++;
+    stream.once('aborted', () => this.#onReset(stream.session!, state));
+    const ended = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+    const chunked = !ended && headers['content-length'] === undefined;
+    const head = translateRequest(headers, chunked, ended);
+    if (typeof head !== 'string') {
+      this.counters.refused++;
+      refuseStream(stream, head.refused);
+      return;
+    }
+    const bridge = new H2StreamBridge(stream, head, chunked, state.info);
+    new HttpConnection(bridge, this.#ctx, {
+      localPort: state.info.localPort,
+      listener: state.info.listener,
+      secure: state.info.secure,
+    });
+  }
+
+  /** #onReset counts a stream the client cancelled; too many in a second closes the session (CVE-2023-44487). */
+  #onReset(session: Http2Session, state: SessionState): void {
+    const now = Date.now();
+    if (now - state.windowAt >= 1_000) {
+      state.windowAt = now;
+      state.resets = 0;
+    }
+    if (++state.resets > this.#maxResetsPerSecond && !session.destroyed) {
+      this.counters.calmed++;
+      session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
+      session.destroy();
+    }
+  }
+}

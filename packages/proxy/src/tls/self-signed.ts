@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import forge from 'node-forge';
+
+/** SelfSignedOptions describe a generated certificate. */
+export interface SelfSignedOptions {
+  /** hosts are the DNS names (wildcards allowed) and IP addresses it names. */
+  readonly hosts: readonly string[];
+  /** commonName is the subject's CN; default the first host. */
+  readonly commonName?: string;
+  /** days is how long it is valid from now; default 365. */
+  readonly days?: number;
+  /** keyBits is the RSA key size; default 2048. */
+  readonly keyBits?: number;
+}
+
+/** PemPair is a certificate and its private key, as PEM text. */
+export interface PemPair {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * generateSelfSigned makes an RSA key and a self-signed certificate for `hosts` with node-forge (which uses
+ * Node's crypto for the key pair), valid from one hour ago (clock skew) for `days`.
+ */
+export function generateSelfSigned(options: SelfSignedOptions): PemPair {
+  const { hosts, days = 365, keyBits = 2048, commonName = hosts[0] } = options;
+  if (hosts.length === 0) throw new Error('a certificate needs at least one host');
+  const keys = forge.pki.rsa.generateKeyPair({ bits: keyBits });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = `01${randomBytes(15).toString('hex')}`; // positive, 128 bits of randomness
+  const now = Date.now();
+  cert.validity.notBefore = new Date(now - 3_600_000);
+  cert.validity.notAfter = new Date(now + days * 86_400_000);
+  const subject = [{ name: 'commonName', value: commonName! }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+    { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+    {
+      name: 'subjectAltName',
+      altNames: hosts.map((host) =>
+        /^[\d.]+$|:/.test(host) ? { type: 7, ip: host } : { type: 2, value: host },
+      ),
+    },
+  ]);
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+/** DEFAULT_CERTIFICATE_NAME is the CN of the certificate served when no configured one fits. */
+export const DEFAULT_CERTIFICATE_NAME = 'Portico Default Certificate';
+
+let defaultPair: PemPair | undefined;
+
+/**
+ * defaultCertificate is the self-signed certificate served to clients whose SNI no certificate covers, as
+ * nginx-ingress's "Fake Certificate": generated once per process, valid for a year.
+ */
+export function defaultCertificate(): PemPair {
+  defaultPair ??= generateSelfSigned({
+    hosts: ['portico.invalid'],
+    commonName: DEFAULT_CERTIFICATE_NAME,
+  });
+  return defaultPair;
+}
