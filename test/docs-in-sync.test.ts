@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CONFIG_ERROR_CODES } from '@portico/config';
 import { DISCOVERY_ERROR_CODES } from '@portico/discovery';
-import { PROXY_ERROR_CODES } from '@portico/proxy';
+import { PROXY_ERROR_CODES, TLS_ISSUE_CODES } from '@portico/proxy';
 import { ROUTE_ISSUE_CODES } from '@portico/router';
 import { renderConfigReference, renderSchema } from '../scripts/docs-renderers.ts';
 
@@ -27,6 +27,7 @@ describe('docs stay true to the code', () => {
       ...Object.keys(DISCOVERY_ERROR_CODES),
       ...Object.keys(PROXY_ERROR_CODES),
       ...Object.keys(ROUTE_ISSUE_CODES),
+      ...Object.keys(TLS_ISSUE_CODES),
     ]);
     const documented = new Set(
       [...read('docs/errors.md').matchAll(/`(PORTICO_[A-Z_]+)`/g)].map((m) => m[1]!),
@@ -49,6 +50,7 @@ describe('docs stay true to the code', () => {
       ...Object.keys(DISCOVERY_ERROR_CODES),
       ...Object.keys(PROXY_ERROR_CODES),
       ...Object.keys(ROUTE_ISSUE_CODES),
+      ...Object.keys(TLS_ISSUE_CODES),
     ]);
     const used = new Set<string>();
     for (const file of sourceFiles(new URL('packages', root).pathname)) {

@@ -43,6 +43,12 @@ export const DEFAULT_LIMITS = {
   maxBodyBytes: 0,
   /** maxResponseHeadBytes is the largest response head accepted from an upstream (502 beyond it): 64 KiB. */
   maxResponseHeadBytes: 65_536,
+  /** http2MaxConcurrentStreams is SETTINGS_MAX_CONCURRENT_STREAMS; streams beyond it are refused: 100. */
+  http2MaxConcurrentStreams: 100,
+  /** http2MaxHeaderListBytes is SETTINGS_MAX_HEADER_LIST_SIZE (decoded size): 32 KiB, as maxHeadBytes. */
+  http2MaxHeaderListBytes: 32_768,
+  /** http2MaxResetsPerSecond closes a session whose client cancels more streams than this in a second: 200. */
+  http2MaxResetsPerSecond: 200,
 } as const;
 
 /** DEFAULT_UPSTREAM_POOL bounds the idle keep-alive connections kept per endpoint. */
@@ -169,14 +175,4 @@ export const DEFAULT_HSTS = {
   includeSubDomains: false,
   /** preload asks to be included in browsers' preload lists: off. */
   preload: false,
-} as const;
-
-/** DEFAULT_HTTP2 bounds what an HTTP/2 client controls. */
-export const DEFAULT_HTTP2 = {
-  /** maxConcurrentStreams is SETTINGS_MAX_CONCURRENT_STREAMS; streams beyond it are refused: 100. */
-  maxConcurrentStreams: 100,
-  /** maxHeaderListBytes is SETTINGS_MAX_HEADER_LIST_SIZE (HPACK-decoded size): 32 KiB, as maxHeadBytes. */
-  maxHeaderListBytes: 32_768,
-  /** maxResetsPerSecond closes a session whose client cancels more streams than this in one second: 200. */
-  maxResetsPerSecond: 200,
 } as const;

@@ -8,7 +8,6 @@ import {
   DEFAULT_HASH_LOAD_FACTOR,
   DEFAULT_HEALTH_CHECK,
   DEFAULT_HSTS,
-  DEFAULT_HTTP2,
   DEFAULT_L4_IDLE_MS,
   DEFAULT_LIMITS,
   DEFAULT_LISTEN_ADDRESS,
@@ -108,11 +107,15 @@ export const ListenerTlsSchema = Type.Object(
     defaultCertificate: Type.Optional(
       Type.String({
         minLength: 1,
-        description: 'Certificate for clients with no or an unknown SNI; default: a generated self-signed one.',
+        description:
+          'Certificate for clients with no or an unknown SNI; default: a generated self-signed one.',
       }),
     ),
     minVersion: Defaulted(
-      StringEnum(TLS_VERSIONS, { default: DEFAULT_TLS.minVersion, description: 'Oldest TLS version accepted.' }),
+      StringEnum(TLS_VERSIONS, {
+        default: DEFAULT_TLS.minVersion,
+        description: 'Oldest TLS version accepted.',
+      }),
     ),
     ciphers: Defaulted(
       Type.String({
@@ -121,7 +124,9 @@ export const ListenerTlsSchema = Type.Object(
         description: 'TLS 1.2 cipher list (OpenSSL syntax); default: Mozilla intermediate.',
       }),
     ),
-    http2: Defaulted(Type.Boolean({ default: DEFAULT_TLS.http2, description: 'Offer HTTP/2 (`h2`) by ALPN.' })),
+    http2: Defaulted(
+      Type.Boolean({ default: DEFAULT_TLS.http2, description: 'Offer HTTP/2 (`h2`) by ALPN.' }),
+    ),
     sessionTickets: Defaulted(
       Type.Boolean({ default: DEFAULT_TLS.sessionTickets, description: 'Resume sessions by TLS tickets.' }),
     ),
@@ -133,10 +138,13 @@ export const ListenerTlsSchema = Type.Object(
 
 export const UpstreamTlsSchema = Type.Object(
   {
-    caFile: PemFile('PEM file of the CAs that sign the endpoints\' certificates; default: Node\'s roots.'),
+    caFile: PemFile("PEM file of the CAs that sign the endpoints' certificates; default: Node's roots."),
     ca: Pem('The CAs as PEM text (instead of caFile).'),
     serverName: Type.Optional(
-      Type.String({ minLength: 1, description: 'SNI sent and name verified; default: the endpoint address.' }),
+      Type.String({
+        minLength: 1,
+        description: 'SNI sent and name verified; default: the endpoint address.',
+      }),
     ),
     certFile: PemFile('Client certificate presented to endpoints (mutual TLS).'),
     keyFile: PemFile('Private key of certFile.'),
@@ -392,7 +400,8 @@ export const RouteSchema = Type.Object(
     httpsRedirect: Defaulted(
       Type.Boolean({
         default: false,
-        description: 'Redirect requests that came over plain HTTP to HTTPS (301 for GET/HEAD, 308 otherwise).',
+        description:
+          'Redirect requests that came over plain HTTP to HTTPS (301 for GET/HEAD, 308 otherwise).',
       }),
     ),
     hsts: Type.Optional(HstsSchema),
@@ -695,19 +704,19 @@ export const LimitsSchema = Type.Object(
       Type.Integer({
         minimum: 1,
         maximum: 2 ** 31 - 1,
-        default: DEFAULT_HTTP2.maxConcurrentStreams,
+        default: L.http2MaxConcurrentStreams,
         description: 'Streams one HTTP/2 client may have open; more are refused (REFUSED_STREAM).',
       }),
     ),
     http2MaxHeaderListBytes: Bytes(
       'Largest HTTP/2 header list (decoded) accepted.',
-      DEFAULT_HTTP2.maxHeaderListBytes,
+      L.http2MaxHeaderListBytes,
     ),
     http2MaxResetsPerSecond: Defaulted(
       Type.Integer({
         minimum: 1,
         maximum: 1_000_000,
-        default: DEFAULT_HTTP2.maxResetsPerSecond,
+        default: L.http2MaxResetsPerSecond,
         description: 'Streams a client may cancel per second before its session is closed (rapid reset).',
       }),
     ),

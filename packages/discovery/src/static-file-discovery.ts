@@ -2,6 +2,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { loadConfigFile } from './config-file.ts';
 import type { ConfigUpdate, Discovery } from './discovery.ts';
+import { resolveReferencedFiles } from './referenced-files.ts';
 
 /** StaticFileOptions configure `StaticFileDiscovery`. */
 export interface StaticFileOptions {
@@ -17,13 +18,18 @@ export const DEFAULT_DEBOUNCE_MS = 50;
 /**
  * StaticFileDiscovery serves a YAML or JSON file and follows its changes: it watches the file's directory
  * (so editors that write a new file and rename it, and Kubernetes ConfigMap symlink swaps, are seen),
- * reloads after events settle, and reports only real changes.
+ * reloads after events settle, and reports only real changes. Files the config names (certificates, keys,
+ * CA bundles; relative paths are taken from the config file's directory) are watched too: when one changes,
+ * the config is reported again, so a renewed certificate is served without a restart.
  */
 export class StaticFileDiscovery implements Discovery {
   readonly file: string;
   readonly #debounceMs: number;
   readonly #check: StaticFileOptions['check'];
   #watcher: FSWatcher | undefined;
+  /** #fileWatchers watch the directories of the files the config names, by directory. */
+  readonly #fileWatchers = new Map<string, FSWatcher>();
+  #files = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #lastText: string | undefined;
   #onUpdate: ((update: ConfigUpdate) => void | Promise<void>) | undefined;
@@ -44,12 +50,42 @@ export class StaticFileDiscovery implements Discovery {
     await this.#reload();
   }
 
-  #schedule(): void {
+  #schedule(force = false): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#force ||= force;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#loading = this.#loading.then(() => this.#reload());
+      const again = this.#force;
+      this.#force = false;
+      this.#loading = this.#loading.then(() => this.#reload(again));
     }, this.#debounceMs);
+  }
+
+  /** #force is set when a referenced file changed: the config is reported even if its text did not. */
+  #force = false;
+
+  /** #watchFiles follows the directories of `files` (Kubernetes Secret volumes swap a `..data` symlink). */
+  #watchFiles(files: readonly string[]): void {
+    this.#files = new Set(files);
+    const dirs = new Set(files.map((file) => dirname(file)));
+    for (const [dir, watcher] of this.#fileWatchers) {
+      if (dirs.has(dir)) continue;
+      watcher.close();
+      this.#fileWatchers.delete(dir);
+    }
+    for (const dir of dirs) {
+      if (this.#fileWatchers.has(dir)) continue;
+      try {
+        const watcher = watch(dir, (_event, changed) => {
+          if (changed === null || changed.startsWith('..') || this.#files.has(resolve(dir, changed)))
+            this.#schedule(true);
+        });
+        watcher.on('error', () => {});
+        this.#fileWatchers.set(dir, watcher);
+      } catch {
+        // A missing directory is reported as an unreadable file when the config is applied.
+      }
+    }
   }
 
   /** reload reads the file now and reports it if it changed since the last report. */
@@ -58,19 +94,26 @@ export class StaticFileDiscovery implements Discovery {
     await this.#loading;
   }
 
-  async #reload(): Promise<void> {
+  async #reload(force = false): Promise<void> {
     const loaded = await loadConfigFile(this.file);
-    if (loaded.text !== undefined && loaded.text === this.#lastText) return;
+    if (!force && loaded.text !== undefined && loaded.text === this.#lastText) return;
     this.#lastText = loaded.text;
-    let update: ConfigUpdate = loaded.ok
-      ? { ok: true, config: loaded.config, source: this.file, locate: loaded.locate }
-      : { ok: false, problems: loaded.problems, source: this.file };
+    let update: ConfigUpdate;
+    if (loaded.ok) {
+      const { config, files } = resolveReferencedFiles(loaded.config, dirname(this.file));
+      this.#watchFiles(files);
+      update = { ok: true, config, source: this.file, locate: loaded.locate };
+    } else {
+      update = { ok: false, problems: loaded.problems, source: this.file };
+    }
     if (update.ok && this.#check) update = this.#check(update);
     await this.#onUpdate?.(update);
   }
 
   async stop(): Promise<void> {
     this.#watcher?.close();
+    for (const watcher of this.#fileWatchers.values()) watcher.close();
+    this.#fileWatchers.clear();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     await this.#loading;
   }

@@ -11,6 +11,8 @@ export { ServiceBalancer } from './balancer/service-balancer.ts';
 export { ServiceRegistry, ServiceState } from './balancer/service-state.ts';
 export { CONFIG_APPLIED_CHANNEL, REQUEST_CHANNEL, type RequestOutcome } from './diagnostics.ts';
 export { createHandler, type PorticoHandler } from './embed/create-handler.ts';
+export { translateRequest as translateH2Request } from './http2/h2-stream-bridge.ts';
+export type { Http2Counters } from './http2/http2-front.ts';
 export { type ClientHelloInfo, type ClientHelloParse, parseClientHello } from './l4/client-hello.ts';
 export type { L4Counters } from './l4/l4-counters.ts';
 export {
@@ -28,6 +30,15 @@ export {
   type ProxyErrorCode,
 } from './proxy-error.ts';
 export type { RouteTarget, Snapshot } from './snapshot.ts';
+export type { CertificateInfo } from './tls/certificate-info.ts';
+export type { ListenerTls, ServedCertificate, TlsCompilation } from './tls/certificate-store.ts';
+export {
+  DEFAULT_CERTIFICATE_NAME,
+  generateSelfSigned,
+  type PemPair,
+  type SelfSignedOptions,
+} from './tls/self-signed.ts';
+export { TLS_ISSUE_CODES, type TlsIssue, type TlsIssueCode } from './tls/tls-issue.ts';
 export { LATENCY_BUCKETS_MS, LatencyHistogram, StatsRegistry, TrafficStats } from './traffic-stats.ts';
 export { EndpointRegistry } from './upstream/endpoint-registry.ts';
 export { EndpointState, HEALTH_EPOCH } from './upstream/endpoint-state.ts';

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Server as TlsServer, type TLSSocket } from 'node:tls';
+import { type TLSSocket, Server as TlsServer } from 'node:tls';
 import type { ListenerConfig, PorticoConfig } from '@portico/config';
 import { ServiceRegistry } from './balancer/service-state.ts';
 import { DeadlineSweeper } from './deadline-sweeper.ts';
@@ -27,6 +27,7 @@ import { UpstreamPool } from './upstream/upstream-pool.ts';
 /** BoundListener is a listener and the address it is bound to. */
 export interface BoundListener {
   readonly name: string;
+  readonly protocol: ListenerConfig['protocol'];
   readonly address: string;
   readonly port: number;
 }
@@ -153,6 +154,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   listeners(): BoundListener[] {
     return [...this.#listeners.values()].map((l) => ({
       name: l.config.name,
+      protocol: l.config.protocol,
       address: l.config.address,
       port: l.port,
     }));

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
-import { connect, type TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
+import { connect } from 'node:tls';
 import { Agent, request } from 'undici';
 import { type Backend, startBackend } from './helpers/backend.ts';
 import { endpointsOf, startProxy, type TestProxy } from './helpers/start-proxy.ts';
@@ -102,7 +101,9 @@ describe('TLS termination', () => {
     });
     await post.body.text();
     assert.equal(post.statusCode, 308);
-    const dispatcher = new Agent({ connect: { rejectUnauthorized: false, servername: 'secure.apps.example' } });
+    const dispatcher = new Agent({
+      connect: { rejectUnauthorized: false, servername: 'secure.apps.example' },
+    });
     const over = await request(`https://127.0.0.1:${https}/x`, {
       headers: { host: 'secure.apps.example' },
       dispatcher,

@@ -60,6 +60,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     state.source = update.source;
     if (proxy === undefined) {
       proxy = createProxy(update.config);
+      logTlsIssues(proxy, log);
       return;
     }
     const started = performance.now();
@@ -68,6 +69,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       const applyMs = Math.round((performance.now() - started) * 1000) / 1000;
       state.lastApplyMs = applyMs;
       log.info({ source: update.source, version: snapshot.version, applyMs }, 'config applied');
+      logTlsIssues(proxy, log);
     } catch (error) {
       log.error(
         { err: error, source: update.source },
@@ -82,7 +84,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   const running: PorticoProxy = proxy;
   try {
     for (const listener of await running.listen())
-      log.info(listener, `listening on http://${listener.address}:${listener.port}`);
+      log.info(listener, `listening on ${listener.protocol}://${listener.address}:${listener.port}`);
   } catch (error) {
     await discovery.stop();
     await running.close({ drainTimeoutMs: 0 });
@@ -115,4 +117,14 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       stopAccessLog?.();
     },
   };
+}
+
+/** logTlsIssues logs the certificate problems of the current snapshot: refusals as errors, expiry as warnings. */
+function logTlsIssues(proxy: PorticoProxy, log: Logger): void {
+  for (const issue of proxy.snapshot.tls.issues) {
+    const fields = { code: issue.code, certificate: issue.certificate };
+    const message = `certificate "${issue.certificate}": ${issue.message}`;
+    if (issue.severity === 'warning') log.warn(fields, message);
+    else log.error(fields, `${message}; its previous version (or the default certificate) keeps serving`);
+  }
 }

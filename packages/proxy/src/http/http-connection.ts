@@ -318,7 +318,8 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     if (this.#forwardedVersion !== snapshot.version) {
       this.#forwardedVersion = snapshot.version;
       this.#trusted = forwarding.trusts(this.#peer);
-      this.#forwarded = forwarding.connectionLines(this.#peer, this.#localPort, this.#scheme) + this.#tlsLines;
+      this.#forwarded =
+        forwarding.connectionLines(this.#peer, this.#localPort, this.#scheme) + this.#tlsLines;
     }
     this.#client = forwarding.clientAddress(req, this.#trusted, this.#peer);
     let lines = forwarding.requestLines(

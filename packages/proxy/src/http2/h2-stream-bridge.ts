@@ -1,4 +1,9 @@
-import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import {
+  constants,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import { Duplex } from 'node:stream';
 import { ChunkedDecoder } from './chunked-decoder.ts';
 

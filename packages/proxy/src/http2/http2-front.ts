@@ -14,6 +14,11 @@ import { H2StreamBridge, refuseStream, type SessionInfo, translateRequest } from
 
 const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_FLAG_END_STREAM } = constants;
 
+function ignore(): void {}
+
+/** GOAWAY_FLUSH_MS is how long a session closed for abuse lives after its GOAWAY, so the client sees why. */
+const GOAWAY_FLUSH_MS = 50;
+
 /** H2ConnectionInfo describes one client connection handed to HTTP/2. */
 export interface H2ConnectionInfo extends SessionInfo {
   readonly listener: string;
@@ -114,6 +119,7 @@ export class Http2Front {
   }
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number): void {
+    stream.on('error', ignore); // a reset stream's error is the session's business, counted there
     const state = this.#sessions.get(stream.session!);
     if (state === undefined) {
       stream.close();
@@ -147,7 +153,7 @@ export class Http2Front {
     if (++state.resets > this.#maxResetsPerSecond && !session.destroyed) {
       this.counters.calmed++;
       session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
-      session.destroy();
+      setTimeout(() => session.destroy(), GOAWAY_FLUSH_MS).unref(); // let the GOAWAY reach the client
     }
   }
 }

@@ -19,5 +19,14 @@ export interface L4Counters {
 
 /** createL4Counters returns counters at zero. */
 export function createL4Counters(): L4Counters {
-  return { connections: 0, active: 0, refused: 0, unrouted: 0, handshakes: 0, errors: 0, bytesIn: 0, bytesOut: 0 };
+  return {
+    connections: 0,
+    active: 0,
+    refused: 0,
+    unrouted: 0,
+    handshakes: 0,
+    errors: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+  };
 }

@@ -1,7 +1,12 @@
 import { constants, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext, type TlsOptions } from 'node:tls';
-import { type CertificateConfig, DEFAULT_TLS, type ListenerConfig, type PorticoConfig } from '@portico/config';
+import {
+  type CertificateConfig,
+  DEFAULT_TLS,
+  type ListenerConfig,
+  type PorticoConfig,
+} from '@portico/config';
 import { type CertificateInfo, inspectCertificate } from './certificate-info.ts';
 import { defaultCertificate } from './self-signed.ts';
 import type { TlsIssue } from './tls-issue.ts';
@@ -164,7 +169,13 @@ export class CertificateStore {
       if (issue !== undefined) issues.push(issue);
       return issue?.severity === 'error' ? undefined : previous;
     }
-    const { info, issue } = inspectCertificate(cert.name, certPem, keyPem, now, DEFAULT_TLS.expiryWarningDays);
+    const { info, issue } = inspectCertificate(
+      cert.name,
+      certPem,
+      keyPem,
+      now,
+      DEFAULT_TLS.expiryWarningDays,
+    );
     if (issue !== undefined) issues.push(issue);
     if (info === undefined) return undefined;
     try {

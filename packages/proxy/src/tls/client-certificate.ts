@@ -19,6 +19,5 @@ export function clientCertificateLines(socket: TLSSocket, header: string): strin
 
 /** escapeRdn escapes a distinguished-name value (RFC 4514 2.4) and drops control characters. */
 function escapeRdn(value: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
   return value.replace(/[\x00-\x1f\x7f]/g, '').replace(/([,+"\\<>;=])/g, '\\$1');
 }
