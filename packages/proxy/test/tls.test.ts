@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer as createHttpsServer, type Server } from 'node:https';
 import { after, before, describe, it } from 'node:test';
-import { connect } from 'node:tls';
+import { connect, type TLSSocket } from 'node:tls';
 import { Agent, request } from 'undici';
 import { type Backend, startBackend } from './helpers/backend.ts';
 import { endpointsOf, startProxy, type TestProxy } from './helpers/start-proxy.ts';
-import { makeCert, type TestCert } from './helpers/tls-certs.ts';
+import { makeCa, makeCert, type TestCa, type TestCert } from './helpers/tls-certs.ts';
 
 /** handshake connects with `servername` (none when undefined) and returns the served certificate's subject CN. */
 async function servedCn(port: number, servername: string | undefined, options = {}): Promise<string> {
@@ -110,6 +113,205 @@ describe('TLS termination', () => {
     });
     await over.body.text();
     assert.equal(over.statusCode, 200, 'over HTTPS the route proxies');
+    await dispatcher.close();
+  });
+});
+
+/** sClient runs `openssl s_client` against 127.0.0.1:`port` and tells whether a handshake completed, and how. */
+async function sClient(
+  port: number,
+  args: string[],
+): Promise<{ ok: boolean; protocol: string; cipher: string }> {
+  const child = spawn('openssl', [
+    's_client',
+    '-connect',
+    `127.0.0.1:${port}`,
+    '-servername',
+    'shop.example',
+    ...args,
+  ]);
+  child.stdin.end('Q\n'); // quit once connected
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const timer = setTimeout(() => child.kill(), 10_000);
+  await once(child, 'close');
+  clearTimeout(timer);
+  const cipher = /Cipher is (\S+)/.exec(out)?.[1] ?? '(NONE)';
+  const protocol = /Protocol\s*:\s*(\S+)/.exec(out)?.[1] ?? /New, (TLSv[\d.]+)/.exec(out)?.[1] ?? '';
+  return { ok: cipher !== '(NONE)' && cipher !== '0000', protocol, cipher };
+}
+
+describe('TLS policy: Mozilla intermediate by default', () => {
+  let backend: Backend;
+  let proxy: TestProxy;
+  let port: number;
+
+  before(async () => {
+    const shop = makeCert(['shop.example']);
+    backend = await startBackend('web');
+    proxy = await startProxy({
+      listeners: [{ name: 'https', address: '127.0.0.1', port: 0, protocol: 'https' }],
+      certificates: [{ name: 'shop', cert: shop.cert, key: shop.key }],
+      defaultService: 'web',
+      services: [{ name: 'web', endpoints: endpointsOf(backend) }],
+    });
+    port = proxy.port;
+  });
+  after(async () => {
+    await proxy.close();
+    await backend.close();
+  });
+
+  it('refuses TLS 1.0 and 1.1 even from a client that offers them', async () => {
+    for (const version of ['-tls1', '-tls1_1']) {
+      const result = await sClient(port, [version, '-cipher', 'DEFAULT@SECLEVEL=0']);
+      assert.equal(result.ok, false, `${version} was accepted: ${result.protocol} ${result.cipher}`);
+    }
+  });
+
+  it('refuses CBC, static-RSA and DHE suites on TLS 1.2 and accepts ECDHE with AEAD', async () => {
+    for (const cipher of [
+      'ECDHE-ECDSA-AES128-SHA',
+      'AES128-GCM-SHA256',
+      'ECDHE-ECDSA-AES256-SHA384',
+      'DHE-RSA-AES128-GCM-SHA256',
+    ]) {
+      assert.equal((await sClient(port, ['-tls1_2', '-cipher', cipher])).ok, false, `${cipher} was accepted`);
+    }
+    const good = await sClient(port, ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256']);
+    assert.deepEqual([good.ok, good.cipher], [true, 'ECDHE-ECDSA-AES128-GCM-SHA256']);
+    const chacha = await sClient(port, ['-tls1_2', '-cipher', 'ECDHE-ECDSA-CHACHA20-POLY1305']);
+    assert.equal(chacha.ok, true);
+    const tls13 = await sClient(port, ['-tls1_3']);
+    assert.deepEqual([tls13.ok, tls13.protocol], [true, 'TLSv1.3']);
+  });
+
+  it('resumes sessions by ticket', async () => {
+    const first = connect({ host: '127.0.0.1', port, servername: 'shop.example', rejectUnauthorized: false });
+    const session = await new Promise<Buffer>((resolve, reject) => {
+      first.once('session', resolve);
+      first.once('error', reject);
+    });
+    first.destroy();
+    const second = connect({
+      host: '127.0.0.1',
+      port,
+      servername: 'shop.example',
+      rejectUnauthorized: false,
+      session,
+    });
+    await new Promise((resolve, reject) => second.once('secureConnect', resolve).once('error', reject));
+    assert.equal(second.isSessionReused(), true);
+    second.destroy();
+  });
+});
+
+describe('mutual TLS', () => {
+  let backend: Backend;
+  let secureBackend: Server;
+  let proxy: TestProxy;
+  let ca: TestCa;
+  let client: TestCert;
+  let seenClientCn = '';
+
+  before(async () => {
+    ca = makeCa('Portico Test CA');
+    client = ca.issue('alice');
+    const serverCert = ca.issue('backend', ['backend.internal']);
+    const portico = ca.issue('portico-edge');
+    backend = await startBackend('web');
+    secureBackend = createHttpsServer(
+      {
+        cert: serverCert.cert,
+        key: serverCert.key,
+        ca: ca.cert,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => {
+        seenClientCn = String((req.socket as TLSSocket).getPeerCertificate().subject?.CN);
+        res.end('secure backend');
+      },
+    );
+    await new Promise<void>((resolve) => secureBackend.listen(0, '127.0.0.1', resolve));
+    const securePort = (secureBackend.address() as { port: number }).port;
+    const edge = makeCert(['mtls.example']);
+    proxy = await startProxy({
+      listeners: [
+        {
+          name: 'https',
+          address: '127.0.0.1',
+          port: 0,
+          protocol: 'https',
+          tls: { clientCertificate: { ca: ca.cert, subjectHeader: 'x-client-subject' } },
+        },
+      ],
+      certificates: [{ name: 'edge', cert: edge.cert, key: edge.key }],
+      routes: [
+        { host: 'mtls.example', paths: [{ path: '/', service: 'web' }] },
+        { host: 'upstream.example', paths: [{ path: '/', service: 'secure' }] },
+        { host: 'wrong-name.example', paths: [{ path: '/', service: 'secure-wrong-name' }] },
+      ],
+      services: [
+        { name: 'web', endpoints: endpointsOf(backend) },
+        {
+          name: 'secure',
+          endpoints: [{ address: '127.0.0.1', port: securePort }],
+          tls: { ca: ca.cert, serverName: 'backend.internal', cert: portico.cert, key: portico.key },
+        },
+        {
+          name: 'secure-wrong-name',
+          endpoints: [{ address: '127.0.0.1', port: securePort }],
+          tls: { ca: ca.cert, serverName: 'other.internal', cert: portico.cert, key: portico.key },
+        },
+      ],
+    });
+  });
+  after(async () => {
+    await proxy.close();
+    await backend.close();
+    await new Promise((resolve) => secureBackend.close(resolve));
+  });
+
+  const withClientCert = (servername: string) =>
+    new Agent({ connect: { rejectUnauthorized: false, servername, cert: client.cert, key: client.key } });
+
+  it('passes the verified client subject to the backend, replacing any the client sent', async () => {
+    const dispatcher = withClientCert('mtls.example');
+    const res = await request(`https://127.0.0.1:${proxy.port}/`, {
+      headers: { host: 'mtls.example', 'x-client-subject': 'CN=mallory' },
+      dispatcher,
+    });
+    const body = (await res.body.json()) as { headers: Record<string, string> };
+    assert.equal(body.headers['x-client-subject'], 'CN=alice,O=Portico Test');
+    await dispatcher.close();
+  });
+
+  it('refuses a client without a certificate', async () => {
+    const dispatcher = new Agent({ connect: { rejectUnauthorized: false, servername: 'mtls.example' } });
+    await assert.rejects(
+      request(`https://127.0.0.1:${proxy.port}/`, { headers: { host: 'mtls.example' }, dispatcher }).then(
+        (r) => r.body.text(),
+      ),
+    );
+    await dispatcher.close();
+  });
+
+  it('speaks TLS to a service that asks for it: verifies its name against the CA and presents a client certificate', async () => {
+    const dispatcher = withClientCert('mtls.example');
+    const res = await request(`https://127.0.0.1:${proxy.port}/`, {
+      headers: { host: 'upstream.example' },
+      dispatcher,
+    });
+    assert.equal(await res.body.text(), 'secure backend');
+    assert.equal(seenClientCn, 'portico-edge');
+    const wrong = await request(`https://127.0.0.1:${proxy.port}/`, {
+      headers: { host: 'wrong-name.example' },
+      dispatcher,
+    });
+    await wrong.body.text();
+    assert.equal(wrong.statusCode, 502, 'a certificate for another name is refused');
     await dispatcher.close();
   });
 });

@@ -1,6 +1,7 @@
 import { DEFAULT_MAGLEV_TABLE_SIZE, type ServiceConfig } from '@portico/config';
 import type { EndpointRegistry } from '../upstream/endpoint-registry.ts';
 import { type EndpointState, HEALTH_EPOCH } from '../upstream/endpoint-state.ts';
+import { compileUpstreamTls } from '../upstream/upstream-tls.ts';
 import { type Affinity, CookieAffinity, TableAffinity } from './affinity.ts';
 import { BoundedLoads } from './bounded-loads.ts';
 import { leastRequest, peakEwma } from './least-request.ts';
@@ -47,8 +48,9 @@ export class ServiceBalancer {
     this.name = config.name;
     this.config = config;
     this.state = state;
+    const tls = config.tls === undefined ? undefined : compileUpstreamTls(config.name, config.tls);
     const all = config.endpoints.map((e) => ({
-      endpoint: registry.get(e.address, e.port),
+      endpoint: registry.get(e.address, e.port, tls),
       weight: e.weight,
       e,
     }));

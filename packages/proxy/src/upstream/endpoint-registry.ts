@@ -1,4 +1,5 @@
 import { EndpointState, endpointKey } from './endpoint-state.ts';
+import type { UpstreamTls } from './upstream-tls.ts';
 
 /**
  * EndpointRegistry keeps one `EndpointState` per endpoint across config changes, so pooled connections and
@@ -7,12 +8,16 @@ import { EndpointState, endpointKey } from './endpoint-state.ts';
 export class EndpointRegistry {
   readonly #states = new Map<string, EndpointState>();
 
-  /** get returns the state of `address:port`, creating it when new. */
-  get(address: string, port: number): EndpointState {
-    const key = endpointKey(address, port);
+  /**
+   * get returns the state of `address:port` (reached over `tls` when given: such an endpoint is a different
+   * one from the plain one, with its own pool), creating it when new.
+   */
+  get(address: string, port: number, tls?: UpstreamTls): EndpointState {
+    const key =
+      tls === undefined ? endpointKey(address, port) : `${endpointKey(address, port)}|tls:${tls.id}`;
     let state = this.#states.get(key);
     if (!state || state.retired) {
-      state = new EndpointState(address, port);
+      state = new EndpointState(address, port, tls);
       this.#states.set(key, state);
     }
     return state;

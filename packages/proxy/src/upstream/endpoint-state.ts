@@ -1,4 +1,5 @@
 import type { UpstreamConnection } from './upstream-connection.ts';
+import type { UpstreamTls } from './upstream-tls.ts';
 
 /**
  * HEALTH_EPOCH counts availability changes of any endpoint (health check verdicts, ejections and their
@@ -48,9 +49,13 @@ export class EndpointState {
   /** ewmaAt is when `ewmaMs` was last updated (ms). */
   ewmaAt = 0;
 
-  constructor(address: string, port: number) {
+  /** tls is set when connections to the endpoint speak TLS. */
+  readonly tls: UpstreamTls | undefined;
+
+  constructor(address: string, port: number, tls?: UpstreamTls) {
     this.address = address;
     this.port = port;
+    this.tls = tls;
     this.key = endpointKey(address, port);
   }
 

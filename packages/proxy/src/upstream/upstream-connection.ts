@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { Deadline } from '../deadline-sweeper.ts';
 import type { EndpointState } from './endpoint-state.ts';
 
@@ -13,7 +14,7 @@ export interface UpstreamOwner {
 }
 
 /**
- * UpstreamConnection is one TCP connection to an endpoint. Its socket handlers are bound once and forward
+ * UpstreamConnection is one TCP (or TLS, when the endpoint's service asks for it) connection to an endpoint. Its socket handlers are bound once and forward
  * to the current `owner` (the downstream connection using it), so reusing it costs no new closures. While
  * it sits idle in the pool it has no owner, and any byte or close from the upstream retires it.
  */
@@ -40,8 +41,12 @@ export class UpstreamConnection implements Deadline {
     this.owner = owner;
     this.#onClosed = onClosed;
     endpoint.connections++;
-    this.socket = connect({ host: endpoint.address, port: endpoint.port, noDelay: true });
-    this.socket.on('connect', () => {
+    const tls = endpoint.tls;
+    this.socket =
+      tls === undefined
+        ? connect({ host: endpoint.address, port: endpoint.port, noDelay: true })
+        : tlsConnect({ host: endpoint.address, port: endpoint.port, ...tls.options }).setNoDelay(true);
+    this.socket.on(tls === undefined ? 'connect' : 'secureConnect', () => {
       this.connected = true;
       this.owner?.onUpstreamConnect(this);
     });

@@ -44,3 +44,76 @@ export function makeCert(names: string[]): TestCert {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** TestCa is a CA and a function issuing certificates it signs, for mutual TLS tests. */
+export interface TestCa extends TestCert {
+  issue(cn: string, names?: string[]): TestCert;
+}
+
+/** makeCa creates a self-signed ECDSA CA with openssl; `issue` signs leaf certificates with it. */
+export function makeCa(name: string): TestCa {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-ca-'));
+  const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore', cwd: dir });
+  try {
+    run(
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '2',
+      ].concat(['-subj', `/CN=${name}`, '-keyout', 'ca.key', '-out', 'ca.pem']),
+    );
+    const ca = {
+      cert: readFileSync(join(dir, 'ca.pem'), 'utf8'),
+      key: readFileSync(join(dir, 'ca.key'), 'utf8'),
+    };
+    return {
+      ...ca,
+      issue(cn: string, names: string[] = []): TestCert {
+        const leaf = mkdtempSync(join(tmpdir(), 'portico-leaf-'));
+        const at = (file: string) => join(leaf, file);
+        try {
+          run(
+            ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'].concat([
+              '-subj',
+              `/O=Portico Test/CN=${cn}`,
+              '-keyout',
+              at('key.pem'),
+              '-out',
+              at('req.csr'),
+            ]),
+          );
+          const ext =
+            names.length === 0
+              ? 'extendedKeyUsage=clientAuth'
+              : `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`;
+          execFileSync('sh', ['-c', `printf '%s\\n' '${ext}' > ${at('ext.cnf')}`]);
+          run(
+            [
+              'x509',
+              '-req',
+              '-in',
+              at('req.csr'),
+              '-CA',
+              'ca.pem',
+              '-CAkey',
+              'ca.key',
+              '-CAcreateserial',
+            ].concat(['-days', '2', '-extfile', at('ext.cnf'), '-out', at('cert.pem')]),
+          );
+          return { cert: readFileSync(at('cert.pem'), 'utf8'), key: readFileSync(at('key.pem'), 'utf8') };
+        } finally {
+          rmSync(leaf, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
