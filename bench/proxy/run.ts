@@ -34,11 +34,37 @@ const DURATION = Number(option('duration', '10'));
 const REPS = Number(option('reps', '1'));
 const ONLY = option('only', '');
 const MODE = option('mode', 'l7');
-const SCENARIOS = option('scenarios', MODE === 'l4' ? 'big,conns' : 'small,c1,big').split(',');
+const DEFAULT_SCENARIOS: Record<string, string> = {
+  l7: 'small,c1,big',
+  l4: 'big,conns',
+  tls: 'handshake,tls-ka',
+};
+const SCENARIOS = option('scenarios', DEFAULT_SCENARIOS[MODE] ?? 'small').split(',');
 
 const RUN = join(tmpdir(), `portico-bench-${process.pid}`);
 mkdirSync(join(RUN, 'tmp'), { recursive: true });
 mkdirSync(join(RUN, 'www'), { recursive: true });
+if (MODE === 'tls') {
+  // One ECDSA P-256 certificate for every TLS slot, as the peers' anchors were measured with.
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'].concat([
+      '-days',
+      '2',
+      '-subj',
+      '/CN=bench.example',
+      '-keyout',
+      join(RUN, 'key.pem'),
+      '-out',
+      join(RUN, 'cert.pem'),
+    ]),
+    { stdio: 'ignore' },
+  );
+  writeFileSync(
+    join(RUN, 'bundle.pem'),
+    readFileSync(join(RUN, 'cert.pem'), 'utf8') + readFileSync(join(RUN, 'key.pem'), 'utf8'),
+  );
+}
 writeFileSync(join(RUN, 'www', '1m'), Buffer.alloc(1024 * 1024, 0x61));
 
 function render(template: string, out: string): string {
@@ -66,7 +92,8 @@ function has(command: string): boolean {
 
 interface Slot {
   readonly name: string;
-  readonly mode: 'l7' | 'l4';
+  /** mode is the bench the slot belongs to: HTTP (`l7`), TCP (`l4`) or HTTPS termination (`tls`). */
+  readonly mode: 'l7' | 'l4' | 'tls';
   /** command starts the proxy in the foreground on 127.0.0.1:PORT. */
   readonly command: () => string[];
   readonly available: () => boolean;
@@ -144,6 +171,32 @@ const SLOTS: Slot[] = [
       'warn',
     ],
     available: () => true,
+  },
+  {
+    name: 'portico-tls',
+    mode: 'tls',
+    command: () => [
+      nodeBin,
+      join(ROOT, 'packages/cli/dist/main.js'),
+      'run',
+      '--config',
+      render('portico-tls.yaml', 'portico-tls.yaml'),
+      '--log-level',
+      'warn',
+    ],
+    available: () => true,
+  },
+  {
+    name: 'nginx-tls',
+    mode: 'tls',
+    command: () => ['nginx', '-g', 'daemon off;', '-c', render('nginx-tls.conf', 'nginx-tls.conf')],
+    available: () => has('nginx'),
+  },
+  {
+    name: 'haproxy-tls',
+    mode: 'tls',
+    command: () => ['haproxy', '-f', render('haproxy-tls.cfg', 'haproxy-tls.cfg')],
+    available: () => has('haproxy'),
   },
   {
     name: 'haproxy-tcp',
@@ -299,6 +352,8 @@ const SCENARIO_ARGS: Record<string, { path: string; args: string[] }> = {
   c1: { path: '/', args: ['-t1', '-c1', `-d${Math.max(2, Math.round(DURATION / 2))}s`, '--latency'] },
   big: { path: '/1m', args: ['-t1', '-c10', `-d${DURATION}s`, '--latency'] },
   conns: { path: '/', args: ['-t1', '-c50', `-d${DURATION}s`, '--latency', '-H', 'Connection: close'] },
+  handshake: { path: '/', args: ['-t1', '-c50', `-d${DURATION}s`, '--latency', '-H', 'Connection: close'] },
+  'tls-ka': { path: '/', args: ['-t1', '-c50', `-d${DURATION}s`, '--latency'] },
 };
 
 async function measure(slot: Slot): Promise<Row[]> {
@@ -311,8 +366,8 @@ async function measure(slot: Slot): Promise<Row[]> {
   const rows: Row[] = [];
   try {
     await waitForPort(PORT);
-    const url = `http://127.0.0.1:${PORT}`;
-    const check = execFileSync('curl', ['-s', `${url}/`]).toString();
+    const url = `${slot.mode === 'tls' ? 'https' : 'http'}://127.0.0.1:${PORT}`;
+    const check = execFileSync('curl', ['-sk', `${url}/`]).toString();
     if (check !== 'hello')
       throw new Error(`${slot.name} answered ${JSON.stringify(check)} instead of "hello"`);
     wrk(['-t1', '-c50', '-d3s', `${url}/`]); // warm-up: connections, pools, JIT
@@ -381,7 +436,7 @@ async function main(): Promise<void> {
   console.log(
     `\nproxy benchmark: ${new Date().toISOString()}, Node ${node}, ${DURATION}s per run, ${REPS} rep(s), proxy on CPU ${PROXY_CPU}, wrk + origin on CPU ${CLIENT_CPU}\n`,
   );
-  const reference = MODE === 'l4' ? 'haproxy-tcp' : 'nginx';
+  const reference = MODE === 'l4' ? 'haproxy-tcp' : MODE === 'tls' ? 'nginx-tls' : 'nginx';
   const referenceOf = (scenario: string) =>
     median(rows.filter((r) => r.slot === reference && r.scenario === scenario).map((r) => r.cpuUsPerRequest));
   const TITLES: Record<string, string> = {
@@ -389,10 +444,13 @@ async function main(): Promise<void> {
     c1: 'one connection',
     big: '1 MiB responses, 10 connections',
     conns: 'a new connection per request, 50 at a time',
+    handshake: 'a full TLS handshake (ECDSA P-256, no resumption) per request, 50 at a time',
+    'tls-ka': 'HTTPS keep-alive, 5-byte responses, 50 connections',
   };
   const UNITS: Record<string, [string, string]> = {
     big: ['CPU us per MiB', 'MiB/s'],
     conns: ['CPU us per connection', 'connections/s'],
+    handshake: ['CPU us per handshake + request', 'handshakes/s'],
   };
   for (const scenario of SCENARIOS) {
     const [cost, rate] = UNITS[scenario] ?? ['CPU us/req', 'req/s'];

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
+import { certGenerateCommand } from './commands/cert-generate.ts';
 import { runDemo } from './commands/demo.ts';
 import { explainCommand } from './commands/explain.ts';
 import { ConfigRejectedError, type RunningPortico, startPortico } from './commands/run.ts';
@@ -54,6 +55,11 @@ const program = new Command()
   .version(VERSION, '-v, --version', 'print the version')
   .showHelpAfterError('(run "portico --help" for usage)');
 
+/** collect gathers a repeated option's values. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 program
   .command('run')
   .description('serve traffic as the config file says, following its changes without a restart')
@@ -99,6 +105,22 @@ program
       }
     },
   );
+
+program
+  .command('cert')
+  .description('certificates')
+  .command('generate')
+  .description('write a self-signed certificate and key (for tests and first runs; use a CA in production)')
+  .option('--host <name>', 'DNS name, *.wildcard or IP the certificate names (repeat)', collect, [])
+  .option('--days <days>', 'validity in days', (value: string) => Number.parseInt(value, 10), 365)
+  .option('--cert <file>', 'certificate output file', 'tls.crt')
+  .option('--key <file>', 'private key output file', 'tls.key')
+  .action(async (options: { host: string[]; days: number; cert: string; key: string }) => {
+    process.exitCode = await certGenerateCommand(
+      { hosts: options.host, days: options.days, certOut: options.cert, keyOut: options.key },
+      (line) => console.log(line),
+    );
+  });
 
 program
   .command('validate')
