@@ -12,8 +12,16 @@ describe('portico cert generate', () => {
     try {
       const cert = join(dir, 'tls.crt');
       const key = join(dir, 'tls.key');
-      const run = await runPortico(['cert', 'generate', '--host', 'a.example', '--host', '*.b.example']
-        .concat(['--days', '30', '--cert', cert, '--key', key]));
+      const run = await runPortico(
+        ['cert', 'generate', '--host', 'a.example', '--host', '*.b.example'].concat([
+          '--days',
+          '30',
+          '--cert',
+          cert,
+          '--key',
+          key,
+        ]),
+      );
       assert.equal(run.code, 0, run.stderr);
       const x509 = new X509Certificate(await readFile(cert));
       assert.equal(x509.subjectAltName, 'DNS:a.example, DNS:*.b.example');

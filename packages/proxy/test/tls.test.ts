@@ -34,6 +34,7 @@ describe('TLS termination', () => {
   let wild: TestCert;
   let https: number;
   let http: number;
+  let redirect: number;
 
   before(async () => {
     shop = makeCert(['shop.example']);
@@ -43,6 +44,7 @@ describe('TLS termination', () => {
       listeners: [
         { name: 'https', address: '127.0.0.1', port: 0, protocol: 'https' },
         { name: 'http', address: '127.0.0.1', port: 0 },
+        { name: 'redirect', address: '127.0.0.1', port: 0, httpsRedirect: { port: 8443 } },
       ],
       certificates: [
         { name: 'shop', cert: shop.cert, key: shop.key },
@@ -58,6 +60,7 @@ describe('TLS termination', () => {
     const bound = proxy.proxy.listeners();
     https = bound.find((l) => l.name === 'https')!.port;
     http = bound.find((l) => l.name === 'http')!.port;
+    redirect = bound.find((l) => l.name === 'redirect')!.port;
   });
   after(async () => {
     await proxy.close();
@@ -88,6 +91,18 @@ describe('TLS termination', () => {
     const plain = await request(`http://127.0.0.1:${http}/`, { headers: { host: 'shop.example' } });
     await plain.body.text();
     assert.equal(plain.headers['strict-transport-security'], undefined, 'HSTS is never sent over HTTP');
+  });
+
+  it('redirects everything on a listener with httpsRedirect, except ACME HTTP-01 challenges', async () => {
+    const res = await request(`http://127.0.0.1:${redirect}/a?b=1`, { headers: { host: 'shop.example' } });
+    await res.body.text();
+    assert.equal(res.statusCode, 301);
+    assert.equal(res.headers.location, 'https://shop.example:8443/a?b=1');
+    const acme = await request(`http://127.0.0.1:${redirect}/.well-known/acme-challenge/token`, {
+      headers: { host: 'shop.example' },
+    });
+    await acme.body.text();
+    assert.equal(acme.statusCode, 200, 'the challenge reaches the backend');
   });
 
   it('redirects plain HTTP to HTTPS on routes that ask for it: 301 for GET, 308 for POST', async () => {

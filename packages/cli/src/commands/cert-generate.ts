@@ -25,6 +25,8 @@ export async function certGenerateCommand(
   const pair = generateSelfSigned({ hosts: options.hosts, days: options.days });
   await writeFile(options.certOut, pair.cert);
   await writeFile(options.keyOut, pair.key, { mode: 0o600 });
-  print(`wrote ${options.certOut} and ${options.keyOut} for ${options.hosts.join(', ')} (${options.days} days)`);
+  print(
+    `wrote ${options.certOut} and ${options.keyOut} for ${options.hosts.join(', ')} (${options.days} days)`,
+  );
   return 0;
 }
