@@ -93,6 +93,8 @@ describe('HTTP/2 from clients, HTTP/1.1 to backends', () => {
         { name: 'h2c', address: '127.0.0.1', port: 0, h2c: true },
       ],
       certificates: [{ name: 'h2', cert: cert.cert, key: cert.key }],
+      // Low, so Portico's reset limit fires well before Node's own guard when CI is loaded.
+      limits: { http2MaxResetsPerSecond: 20 },
       routes: [
         { host: 'h2.example', paths: [{ path: '/', service: 'web' }] },
         { host: 'slow.example', paths: [{ path: '/', service: 'slow' }] },

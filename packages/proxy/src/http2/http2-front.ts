@@ -31,6 +31,8 @@ interface SessionState {
   /** resets counts streams the client cancelled in the current one-second window starting at `windowAt`. */
   resets: number;
   windowAt: number;
+  /** calmed is set once the session got its GOAWAY, so it is closed and counted once. */
+  calmed: boolean;
 }
 
 /** Http2Counters count what happened to HTTP/2 sessions since start. */
@@ -112,7 +114,7 @@ export class Http2Front {
       return;
     }
     this.counters.sessions++;
-    this.#sessions.set(session, { info, resets: 0, windowAt: Date.now() });
+    this.#sessions.set(session, { info, resets: 0, windowAt: Date.now(), calmed: false });
     session.on('close', () => this.#sessions.delete(session));
     session.on('error', () => session.destroy());
     session.setTimeout(this.#ctx.snapshot.timeouts.clientIdleMs, () => session.close());
@@ -150,7 +152,8 @@ export class Http2Front {
       state.windowAt = now;
       state.resets = 0;
     }
-    if (++state.resets > this.#maxResetsPerSecond && !session.destroyed) {
+    if (++state.resets > this.#maxResetsPerSecond && !state.calmed && !session.destroyed) {
+      state.calmed = true;
       this.counters.calmed++;
       session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
       setTimeout(() => session.destroy(), GOAWAY_FLUSH_MS).unref(); // let the GOAWAY reach the client

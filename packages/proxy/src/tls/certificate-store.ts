@@ -163,12 +163,6 @@ export class CertificateStore {
     }
     if (certPem === undefined || keyPem === undefined) return undefined; // refused by validation
     const digest = createHash('sha256').update(certPem).update('\0').update(keyPem).digest('base64');
-    const previous = this.#good.get(cert.name);
-    if (previous?.digest === digest) {
-      const { issue } = inspectCertificate(cert.name, certPem, keyPem, now, DEFAULT_TLS.expiryWarningDays);
-      if (issue !== undefined) issues.push(issue);
-      return issue?.severity === 'error' ? undefined : previous;
-    }
     const { info, issue } = inspectCertificate(
       cert.name,
       certPem,
@@ -176,8 +170,10 @@ export class CertificateStore {
       now,
       DEFAULT_TLS.expiryWarningDays,
     );
-    if (issue !== undefined) issues.push(issue);
+    if (issue !== undefined) issues.push(issue); // checked every time: an unchanged file can expire
     if (info === undefined) return undefined;
+    const previous = this.#good.get(cert.name);
+    if (previous?.digest === digest) return previous;
     try {
       createSecureContext({ cert: certPem, key: keyPem }); // OpenSSL's own checks (chain order, key type)
     } catch (error) {

@@ -9,6 +9,19 @@ export interface TestCert {
   readonly key: string;
 }
 
+/** SELF_SIGNED_EC are the openssl arguments of a self-signed ECDSA P-256 certificate valid for two days. */
+const SELF_SIGNED_EC = [
+  'req',
+  '-x509',
+  '-newkey',
+  'ec',
+  '-pkeyopt',
+  'ec_paramgen_curve:prime256v1',
+  '-nodes',
+  '-days',
+  '2',
+];
+
 /** makeCert creates a self-signed certificate for `names` (the first is the subject CN) with openssl. */
 export function makeCert(names: string[]): TestCert {
   const dir = mkdtempSync(join(tmpdir(), 'portico-cert-'));
@@ -16,15 +29,7 @@ export function makeCert(names: string[]): TestCert {
     execFileSync(
       'openssl',
       [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '2',
+        ...SELF_SIGNED_EC,
         '-subj',
         `/CN=${names[0]}`,
         '-addext',
@@ -55,19 +60,7 @@ export function makeCa(name: string): TestCa {
   const dir = mkdtempSync(join(tmpdir(), 'portico-ca-'));
   const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore', cwd: dir });
   try {
-    run(
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '2',
-      ].concat(['-subj', `/CN=${name}`, '-keyout', 'ca.key', '-out', 'ca.pem']),
-    );
+    run([...SELF_SIGNED_EC].concat(['-subj', `/CN=${name}`, '-keyout', 'ca.key', '-out', 'ca.pem']));
     const ca = {
       cert: readFileSync(join(dir, 'ca.pem'), 'utf8'),
       key: readFileSync(join(dir, 'ca.key'), 'utf8'),
