@@ -71,6 +71,7 @@ export function adminPlugin(source: AdminSource, token: string | undefined) {
       return source.config();
     });
     app.get('/config/errors', async () => source.configErrors());
+    app.get('/discovery', async () => source.discovery());
     app.get('/metrics', async (_request, reply) => {
       reply.header('content-type', metrics.contentType);
       return metrics.render();

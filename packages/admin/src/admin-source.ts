@@ -20,6 +20,8 @@ export interface AdminSource {
   counters(): CountersView;
   /** traffic returns each route's and service's response counts and latency histograms. */
   traffic(): TrafficView;
+  /** discovery describes where config comes from: the convergence histogram, watches and object issues. */
+  discovery(): DiscoveryView;
   /** validate checks a proposed config document as a reload would. */
   validate(document: unknown): ProblemView[];
   /** diff compares a proposed config with the one in force. */
@@ -134,6 +136,42 @@ export interface TrafficEntry {
 export interface TrafficView {
   readonly routes: TrafficEntry[];
   readonly services: TrafficEntry[];
+}
+
+/** WatchView is one watched collection of a config source (Kubernetes: a kind in a namespace). */
+export interface WatchView {
+  readonly kind: string;
+  /** namespace is null for all namespaces or a cluster-scoped kind. */
+  readonly namespace: string | null;
+  readonly objects: number;
+  readonly watches: number;
+  readonly relists: number;
+  readonly failures: number;
+  readonly watchdogRecycles: number;
+  readonly lastError: string | null;
+}
+
+/** SourceIssueView is a problem found in one object of the config source (an Ingress, say). */
+export interface SourceIssueView {
+  readonly code: string;
+  /** object names it: `Ingress default/web`. */
+  readonly object: string;
+  readonly field: string;
+  readonly message: string;
+}
+
+/** DiscoveryView describes the config source. */
+export interface DiscoveryView {
+  /** source is `file` or `kubernetes`. */
+  readonly source: string;
+  /** convergence is the time from a change's arrival (a watch event) to live in the data plane. */
+  readonly convergence: HistogramView;
+  readonly watches: readonly WatchView[];
+  readonly issues: readonly SourceIssueView[];
+  /** leader says whether this instance holds the leader Lease; null without election. */
+  readonly leader: boolean | null;
+  /** details are the source's own fuller description. */
+  readonly details?: unknown;
 }
 
 /** ConfigDiffView says what a proposed config would change. */

@@ -3,6 +3,7 @@ export type {
   AdminSource,
   ConfigDiffView,
   CountersView,
+  DiscoveryView,
   EndpointView,
   HistogramView,
   ListenerView,
@@ -10,9 +11,11 @@ export type {
   ReplaceResult,
   RouteView,
   ServiceView,
+  SourceIssueView,
   StatusView,
   TrafficEntry,
   TrafficView,
+  WatchView,
 } from './admin-source.ts';
 export { createMetrics, createPorticoMetrics, type Metrics } from './metrics.ts';
 export { tokenMatches } from './token-guard.ts';

@@ -40,6 +40,7 @@ export function createPorticoMetrics(source: AdminSource): Metrics {
     contentType: registry.contentType,
     async render() {
       const traffic = source.traffic();
+      const discovery = source.discovery();
       const pairs = (list: TrafficEntry[], pick: (t: TrafficEntry) => HistogramView | undefined) =>
         list.flatMap((t) => {
           const h = pick(t);
@@ -58,6 +59,12 @@ export function createPorticoMetrics(source: AdminSource): Metrics {
           'Time from request sent to response head, by service.',
           'service',
           pairs(traffic.services, (t) => t.ttfb),
+        ) +
+        histogramText(
+          'portico_discovery_convergence_seconds',
+          'Time from a change arriving (a Kubernetes watch event) to the route being live.',
+          'source',
+          [[discovery.source, discovery.convergence]],
         )
       );
     },
@@ -185,6 +192,42 @@ export function createMetrics(source: AdminSource): Registry {
       },
     );
   }
+  const watchLabels = ['kind', 'namespace'];
+  const perWatch =
+    (read: (w: ReturnType<AdminSource['discovery']>['watches'][number]) => number) => (set: Set) => {
+      for (const w of source.discovery().watches)
+        set({ kind: w.kind, namespace: w.namespace ?? '*' }, read(w));
+    };
+  metric(
+    'portico_discovery_watch_requests_total',
+    'Watch requests made, by kind and namespace.',
+    watchLabels,
+    perWatch((w) => w.watches),
+  );
+  metric(
+    'portico_discovery_relists_total',
+    'Relists after 410 Gone, by kind and namespace.',
+    watchLabels,
+    perWatch((w) => w.relists),
+  );
+  metric(
+    'portico_discovery_watch_failures_total',
+    'Failed lists and watches (retried with backoff).',
+    watchLabels,
+    perWatch((w) => w.failures),
+  );
+  metric(
+    'portico_discovery_objects',
+    'Objects watched, by kind and namespace.',
+    watchLabels,
+    perWatch((w) => w.objects),
+  );
+  metric('portico_discovery_issues', 'Problems found in source objects (Ingresses), now.', [], (set) =>
+    set({}, source.discovery().issues.length),
+  );
+  metric('portico_discovery_leader', '1 when this instance holds the leader Lease.', [], (set) =>
+    set({}, source.discovery().leader === true ? 1 : 0),
+  );
   metric('portico_listener_connections_active', 'Connections open per listener.', ['listener'], (set) => {
     for (const l of source.listeners()) set({ listener: l.name }, l.active);
   });

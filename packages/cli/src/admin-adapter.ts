@@ -1,7 +1,7 @@
 import { rename, writeFile } from 'node:fs/promises';
 import type { AdminSource, ConfigDiffView, HistogramView, ProblemView } from '@portico/admin';
 import { type ConfigIssue, type PorticoConfig, validateConfig } from '@portico/config';
-import type { FileProblem } from '@portico/discovery';
+import type { FileProblem, KubernetesDiscovery } from '@portico/discovery';
 import { LATENCY_BUCKETS_MS, type LatencyHistogram, type PorticoProxy } from '@portico/proxy';
 import { explain } from '@portico/router';
 import { stringify } from 'yaml';
@@ -19,6 +19,10 @@ export interface RunState {
   /** lastApplyMs is how long the last config apply took, in ms. */
   lastApplyMs: number;
   readonly startedAt: number;
+  /** convergence times changes from their arrival (a watch event) to live in the data plane, in ms. */
+  readonly convergence: LatencyHistogram;
+  /** kubernetes is the Kubernetes source, when there is one. */
+  readonly kubernetes: KubernetesDiscovery | undefined;
 }
 
 /** AdminActions are what the admin API may ask `portico run` to do. */
@@ -165,7 +169,37 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
       if (!result.ok) return result.issues.map(bodyIssueView);
       return diffConfigs(proxy.snapshot.config, result.config);
     },
+    discovery: () => {
+      const k = state.kubernetes?.view();
+      return {
+        source: k === undefined ? 'file' : 'kubernetes',
+        convergence: histogram(state.convergence),
+        watches: (k?.resources ?? []).map((r) => ({
+          kind: r.kind,
+          namespace: r.namespace,
+          objects: r.objects,
+          watches: r.watches,
+          relists: r.relists,
+          failures: r.failures,
+          watchdogRecycles: r.watchdogRecycles,
+          lastError: r.lastError ?? null,
+        })),
+        issues: (k?.issues ?? []).map((i) => ({
+          code: i.code,
+          object: `${i.object.kind} ${i.object.namespace === undefined ? '' : `${i.object.namespace}/`}${i.object.name}`,
+          field: i.field,
+          message: i.message,
+        })),
+        leader: k === undefined ? null : k.leader.leading,
+        ...(k === undefined ? {} : { details: { ...k, issues: undefined } }),
+      };
+    },
     replaceConfig: async (document, version) => {
+      if (state.kubernetes !== undefined)
+        return {
+          status: 'unsupported',
+          reason: 'the config comes from Kubernetes: change the Ingress, Service or Secret objects instead',
+        };
       const current = proxy.snapshot.version;
       if (version !== String(current)) return { status: 'conflict', version: current };
       const result = validateConfig(document);

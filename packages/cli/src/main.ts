@@ -62,8 +62,13 @@ function collect(value: string, previous: string[]): string[] {
 
 program
   .command('run')
-  .description('serve traffic as the config file says, following its changes without a restart')
-  .requiredOption('-c, --config <file>', 'YAML or JSON config file (see docs/config.md)')
+  .description(
+    "serve traffic as the config file (or, with --kubernetes, the cluster's Ingresses) says, following changes without a restart",
+  )
+  .option(
+    '-c, --config <file>',
+    'YAML or JSON config file (see docs/config.md); with --kubernetes, the base config (listeners, admin, limits)',
+  )
   .option(
     '--access-log [file]',
     'write one JSON line per request to a file, or to standard output with no file or "-"',
@@ -75,25 +80,106 @@ program
     'on SIGTERM/SIGINT, how long in-flight requests may finish (default: config shutdown.drainTimeoutMs)',
     positiveInteger,
   )
+  .option('--kubernetes', 'serve the Ingresses of the cluster (see docs/kubernetes.md)', false)
+  .option(
+    '--kubeconfig <file>',
+    'kubeconfig file (default: in-cluster service account, then KUBECONFIG, then ~/.kube/config)',
+  )
+  .option('--context <name>', 'kubeconfig context (default: its current-context)')
+  .option(
+    '--ingress-class <name>',
+    'class name accepted in the legacy kubernetes.io/ingress.class annotation',
+    'portico',
+  )
+  .option('--controller <name>', 'IngressClass spec.controller served', 'portico.dev/ingress-controller')
+  .option('--namespace <ns>', 'namespace to watch (repeat; default: all)', collect, [])
+  .option('--selector <labels>', 'serve only Ingresses with these labels (team=web,tier!=internal)')
+  .option(
+    '--allow-external-name',
+    'let Ingresses reach ExternalName Services (off: a way out of the cluster)',
+    false,
+  )
+  .option('--no-leader-election', 'write Ingress status and Events without a Lease (one instance only)')
+  .option(
+    '--election-namespace <ns>',
+    "namespace of the leader Lease (default: POD_NAMESPACE or the service account's)",
+  )
+  .option('--election-id <name>', 'name of the leader Lease', 'portico-leader')
+  .option('--publish-address <address>', 'IP or DNS name written to Ingress status (repeat)', collect, [])
+  .option(
+    '--publish-service <namespace/name>',
+    "write this Service's load-balancer addresses to Ingress status",
+  )
+  .option(
+    '--publish-pods <labels>',
+    'write the node IPs of the ready pods with these labels (a hostNetwork DaemonSet)',
+  )
+  .option('--watch-idle-timeout-ms <ms>', 'recycle a watch silent for this long', positiveInteger)
   .addHelpText(
     'after',
-    '\nExample:\n  portico run --config examples/static/portico.yaml\n\nOn SIGTERM or SIGINT Portico stops accepting, lets in-flight requests finish, and exits 0.',
+    '\nExamples:\n  portico run --config examples/static/portico.yaml\n  portico run --kubernetes --publish-pods app.kubernetes.io/name=portico\n\nOn SIGTERM or SIGINT Portico stops accepting, lets in-flight requests finish, and exits 0.',
   )
   .action(
     async (options: {
-      config: string;
+      config?: string;
       accessLog?: string | true;
       accessLogSample: number;
       logLevel: string;
       drainTimeoutMs?: number;
+      kubernetes: boolean;
+      kubeconfig?: string;
+      context?: string;
+      ingressClass: string;
+      controller: string;
+      namespace: string[];
+      selector?: string;
+      allowExternalName: boolean;
+      leaderElection: boolean;
+      electionNamespace?: string;
+      electionId: string;
+      publishAddress: string[];
+      publishService?: string;
+      publishPods?: string;
+      watchIdleTimeoutMs?: number;
     }) => {
       const log = pino({ level: options.logLevel, base: { pid: process.pid } });
+      if (!options.kubernetes && options.config === undefined) {
+        log.error("portico run needs --config <file>, or --kubernetes to serve the cluster's Ingresses");
+        process.exitCode = 1;
+        return;
+      }
       try {
         const accessLog = options.accessLog === true ? '-' : options.accessLog;
         const running = await startPortico(
           {
-            config: options.config,
+            ...(options.config === undefined ? {} : { config: options.config }),
             ...(accessLog === undefined ? {} : { accessLog, accessLogSample: options.accessLogSample }),
+            ...(options.kubernetes
+              ? {
+                  kubernetes: {
+                    ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
+                    ...(options.context === undefined ? {} : { context: options.context }),
+                    ingressClass: options.ingressClass,
+                    controller: options.controller,
+                    namespaces: options.namespace,
+                    ...(options.selector === undefined ? {} : { labelSelector: options.selector }),
+                    allowExternalName: options.allowExternalName,
+                    leaderElection: options.leaderElection,
+                    ...(options.electionNamespace === undefined
+                      ? {}
+                      : { electionNamespace: options.electionNamespace }),
+                    electionId: options.electionId,
+                    publishAddresses: options.publishAddress,
+                    ...(options.publishService === undefined
+                      ? {}
+                      : { publishService: options.publishService }),
+                    ...(options.publishPods === undefined ? {} : { publishPods: options.publishPods }),
+                    ...(options.watchIdleTimeoutMs === undefined
+                      ? {}
+                      : { watch: { watchIdleTimeoutMs: options.watchIdleTimeoutMs } }),
+                  },
+                }
+              : {}),
           },
           log,
         );

@@ -9,6 +9,8 @@ export type ConfigUpdate =
       readonly source: string;
       /** locate turns a JSON path (`routes[2].host`) into a position in the source, for messages. */
       readonly locate: (path: string) => string;
+      /** receivedAt is when the news this config answers arrived (`performance.now()`), for convergence. */
+      readonly receivedAt?: number;
     }
   | { readonly ok: false; readonly problems: readonly FileProblem[]; readonly source: string };
 

@@ -8,7 +8,14 @@ export {
 } from './config-file.ts';
 export type { ConfigUpdate, Discovery } from './discovery.ts';
 export { DISCOVERY_ERROR_CODES, type DiscoveryErrorCode, PorticoDiscoveryError } from './discovery-error.ts';
-export { DEFAULT_DEBOUNCE_MS, StaticFileDiscovery, type StaticFileOptions } from './static-file-discovery.ts';
+export { EventRecorder } from './kubernetes/event-recorder.ts';
+export {
+  ANNOTATION_PREFIX,
+  ANNOTATIONS,
+  type IngressSettings,
+  readIngressAnnotations,
+} from './kubernetes/ingress-annotations.ts';
+export { IngressStatusWriter, type PublishOptions } from './kubernetes/ingress-status-writer.ts';
 export { KubeApiError, KubeClient, type KubeRequest } from './kubernetes/kube-client.ts';
 export {
   inClusterConnection,
@@ -19,6 +26,25 @@ export {
   SERVICE_ACCOUNT_DIR,
 } from './kubernetes/kube-connection.ts';
 export {
+  KUBERNETES_ISSUE_CODES,
+  type KubeIssue,
+  type KubernetesIssueCode,
+  type ObjectRef,
+} from './kubernetes/kube-issue.ts';
+export * from './kubernetes/kube-objects.ts';
+export {
+  KubernetesDiscovery,
+  type KubernetesDiscoveryOptions,
+  type KubernetesView,
+  type RouteCheckProblem,
+} from './kubernetes/kubernetes-discovery.ts';
+export {
+  DEFAULT_LEASE_NAME,
+  DEFAULT_LEASE_TIMING,
+  LeaseElection,
+  type LeaseElectionOptions,
+} from './kubernetes/lease-election.ts';
+export {
   collectionPath,
   DEFAULT_WATCH_OPTIONS,
   Reflector,
@@ -27,3 +53,16 @@ export {
   type ResourcePath,
   type WatchOptions,
 } from './kubernetes/reflector.ts';
+export {
+  type ClusterState,
+  DEFAULT_CLIENT_IP_TIMEOUT_SECONDS,
+  DEFAULT_CONTROLLER,
+  DEFAULT_INGRESS_CLASS,
+  isPorticoIngress,
+  type ObjectStore,
+  type TranslateOptions,
+  type Translation,
+  translateCluster,
+} from './kubernetes/translate.ts';
+export { resolveReferencedFiles } from './referenced-files.ts';
+export { DEFAULT_DEBOUNCE_MS, StaticFileDiscovery, type StaticFileOptions } from './static-file-discovery.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient, Reflector, type WatchOptions } from '@portico/discovery';
 import { FakeKubeApi } from './helpers/fake-kube-api.ts';
 import { service } from './helpers/kube-fixtures.ts';

@@ -1,14 +1,18 @@
 import { type AdminServer, startAdminServer } from '@portico/admin';
-import { formatProblem, StaticFileDiscovery } from '@portico/discovery';
-import { createProxy, type PorticoProxy } from '@portico/proxy';
+import { type Discovery, formatProblem, KubernetesDiscovery, StaticFileDiscovery } from '@portico/discovery';
+import { createProxy, LatencyHistogram, type PorticoProxy } from '@portico/proxy';
 import type { Logger } from 'pino';
 import { startAccessLog } from '../access-log.ts';
 import { adminSource, type RunState } from '../admin-adapter.ts';
 import { withRouteCheck } from '../check-routes.ts';
+import { createKubernetesDiscovery, type KubernetesRunOptions } from '../kubernetes-source.ts';
 
-/** RunOptions are the options of `portico run`. */
+/** RunOptions are the options of `portico run`: a config file, or Kubernetes (with an optional base file). */
 export interface RunOptions {
-  readonly config: string;
+  /** config is the config file; with `kubernetes`, the base the cluster's routes are added to. */
+  readonly config?: string;
+  /** kubernetes serves the cluster's Ingresses (`portico run --kubernetes`). */
+  readonly kubernetes?: KubernetesRunOptions;
   /** accessLog writes one JSON line per request: to a file, or `-` for standard output. */
   readonly accessLog?: string;
   /** accessLogSample is the share of requests logged (errors always are): 1 by default. */
@@ -18,6 +22,8 @@ export interface RunOptions {
 /** RunningPortico is a started Portico: its proxy, and `stop` to drain and shut down. */
 export interface RunningPortico {
   readonly proxy: PorticoProxy;
+  /** kubernetes is the Kubernetes source, when running as an ingress controller. */
+  readonly kubernetes: KubernetesDiscovery | undefined;
   /** adminUrl is where the admin API listens, when the config has an `admin` section. */
   readonly adminUrl: string | undefined;
   stop(drainTimeoutMs?: number): Promise<void>;
@@ -27,14 +33,24 @@ export interface RunningPortico {
 export class ConfigRejectedError extends Error {}
 
 /**
- * startPortico loads the config file, binds its listeners and follows the file: each valid change is
- * applied at once; an invalid one is logged and the last good config keeps serving.
+ * startPortico loads the config (file, or Kubernetes objects over a base file), binds its listeners and
+ * follows the source: each valid change is applied at once; an invalid one is logged and the last good
+ * config keeps serving.
  */
 export async function startPortico(options: RunOptions, log: Logger): Promise<RunningPortico> {
   let proxy: PorticoProxy | undefined;
   let startError: Error | undefined;
+  let discovery: Discovery & { reload(): Promise<void> };
+  if (options.kubernetes !== undefined) {
+    discovery = await createKubernetesDiscovery(options.kubernetes, options.config, log);
+  } else if (options.config !== undefined) {
+    discovery = new StaticFileDiscovery(options.config, { check: withRouteCheck });
+  } else {
+    throw new ConfigRejectedError('portico run needs --config <file> or --kubernetes');
+  }
+  const kubernetes = discovery instanceof KubernetesDiscovery ? discovery : undefined;
   const state: RunState = {
-    source: options.config,
+    source: options.config ?? 'kubernetes',
     appliedAt: new Date(),
     applies: 0,
     refused: 0,
@@ -42,8 +58,9 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     ready: false,
     lastApplyMs: 0,
     startedAt: Date.now(),
+    convergence: new LatencyHistogram(),
+    kubernetes,
   };
-  const discovery = new StaticFileDiscovery(options.config, { check: withRouteCheck });
   await discovery.start(async (update) => {
     if (!update.ok) {
       for (const problem of update.problems)
@@ -66,8 +83,11 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     const started = performance.now();
     try {
       const snapshot = await proxy.apply(update.config);
-      const applyMs = Math.round((performance.now() - started) * 1000) / 1000;
+      const now = performance.now();
+      const applyMs = Math.round((now - started) * 1000) / 1000;
       state.lastApplyMs = applyMs;
+      // Convergence: from the watch event's arrival to the route being live in the data plane.
+      if (update.receivedAt !== undefined) state.convergence.observe(now - update.receivedAt);
       log.info({ source: update.source, version: snapshot.version, applyMs }, 'config applied');
       logTlsIssues(proxy, log);
     } catch (error) {
@@ -79,7 +99,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   });
   if (proxy === undefined) {
     await discovery.stop();
-    throw startError ?? new ConfigRejectedError(`${options.config} is invalid`);
+    throw startError ?? new ConfigRejectedError(`${options.config ?? 'the Kubernetes config'} is invalid`);
   }
   const running: PorticoProxy = proxy;
   try {
@@ -106,6 +126,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       : startAccessLog({ destination: options.accessLog, sampleRate: options.accessLogSample ?? 1 });
   return {
     proxy: running,
+    kubernetes,
     adminUrl: admin?.url,
     async stop(drainTimeoutMs) {
       // Listeners close synchronously inside close(), before anything here awaits: no new connection

@@ -39,7 +39,11 @@ export interface KubeConnectionOptions {
 }
 
 function invalid(message: string, cause?: unknown): PorticoDiscoveryError {
-  return new PorticoDiscoveryError('PORTICO_KUBE_CONFIG_INVALID', message, cause === undefined ? {} : { cause });
+  return new PorticoDiscoveryError(
+    'PORTICO_KUBE_CONFIG_INVALID',
+    message,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 /**
@@ -65,7 +69,8 @@ export function resolveKubeConnection(options: KubeConnectionOptions = {}): Kube
 export function inClusterConnection(env: NodeJS.ProcessEnv, dir: string): KubeConnection {
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT ?? '443';
-  if (host === undefined || host === '') throw invalid('KUBERNETES_SERVICE_HOST is not set: not in a cluster');
+  if (host === undefined || host === '')
+    throw invalid('KUBERNETES_SERVICE_HOST is not set: not in a cluster');
   const read = (name: string) => {
     try {
       return readFileSync(join(dir, name), 'utf8');
@@ -117,8 +122,7 @@ export function loadKubeconfig(file: string, context?: string): KubeConnection {
   );
   if (ctx.cluster === undefined) throw invalid(`${where}: context "${contextName}" names no cluster`);
   const cluster = find<Record<string, unknown>>(doc.clusters, ctx.cluster, 'cluster');
-  const user =
-    ctx.user === undefined ? {} : find<Record<string, unknown>>(doc.users, ctx.user, 'user');
+  const user = ctx.user === undefined ? {} : find<Record<string, unknown>>(doc.users, ctx.user, 'user');
   const base = dirname(path);
   const pem = (data: unknown, fileField: unknown, field: string): string | undefined => {
     if (typeof data === 'string') return Buffer.from(data, 'base64').toString('utf8');
@@ -135,7 +139,11 @@ export function loadKubeconfig(file: string, context?: string): KubeConnection {
     throw invalid(
       `${where}: user "${ctx.user}" uses an exec or auth-provider plugin, which Portico does not run; use a token or client certificate`,
     );
-  const ca = pem(cluster['certificate-authority-data'], cluster['certificate-authority'], 'certificate-authority');
+  const ca = pem(
+    cluster['certificate-authority-data'],
+    cluster['certificate-authority'],
+    'certificate-authority',
+  );
   const cert = pem(user['client-certificate-data'], user['client-certificate'], 'client-certificate');
   const key = pem(user['client-key-data'], user['client-key'], 'client-key');
   const tokenFile = typeof user.tokenFile === 'string' ? resolve(base, user.tokenFile) : undefined;

@@ -161,7 +161,9 @@ export function trimService(o: Service): Service {
             ...(s.ports === undefined ? {} : { ports: s.ports }),
             ...(s.externalName === undefined ? {} : { externalName: s.externalName }),
             ...(s.sessionAffinity === undefined ? {} : { sessionAffinity: s.sessionAffinity }),
-            ...(s.sessionAffinityConfig === undefined ? {} : { sessionAffinityConfig: s.sessionAffinityConfig }),
+            ...(s.sessionAffinityConfig === undefined
+              ? {}
+              : { sessionAffinityConfig: s.sessionAffinityConfig }),
             ...(s.externalIPs === undefined ? {} : { externalIPs: s.externalIPs }),
           },
         }),

@@ -1,5 +1,11 @@
+// biome-ignore-all lint/correctness/noVoidTypeReturn: request handlers end with `return this.#answer(...)`, which reads as "answer and stop".
 import { randomUUID } from 'node:crypto';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -42,7 +48,12 @@ interface Watcher {
 
 /** KINDS maps a resource plural to its group-version prefix and kind. */
 const KINDS: Record<string, { prefix: string; kind: string; apiVersion: string; namespaced: boolean }> = {
-  ingresses: { prefix: '/apis/networking.k8s.io/v1', kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', namespaced: true },
+  ingresses: {
+    prefix: '/apis/networking.k8s.io/v1',
+    kind: 'Ingress',
+    apiVersion: 'networking.k8s.io/v1',
+    namespaced: true,
+  },
   ingressclasses: {
     prefix: '/apis/networking.k8s.io/v1',
     kind: 'IngressClass',
@@ -59,7 +70,12 @@ const KINDS: Record<string, { prefix: string; kind: string; apiVersion: string; 
   secrets: { prefix: '/api/v1', kind: 'Secret', apiVersion: 'v1', namespaced: true },
   events: { prefix: '/api/v1', kind: 'Event', apiVersion: 'v1', namespaced: true },
   pods: { prefix: '/api/v1', kind: 'Pod', apiVersion: 'v1', namespaced: true },
-  leases: { prefix: '/apis/coordination.k8s.io/v1', kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', namespaced: true },
+  leases: {
+    prefix: '/apis/coordination.k8s.io/v1',
+    kind: 'Lease',
+    apiVersion: 'coordination.k8s.io/v1',
+    namespaced: true,
+  },
 };
 
 export type Plural = keyof typeof KINDS;
@@ -94,7 +110,7 @@ export interface FakeKubeApiOptions {
   /** tls serves HTTPS with this certificate and key. */
   readonly tls?: { cert: string; key: string };
   /** token, when set, is the only bearer token accepted (401 otherwise). */
-  token?: string;
+  token?: string | undefined;
 }
 
 export class FakeKubeApi {
@@ -114,7 +130,8 @@ export class FakeKubeApi {
   constructor(options: FakeKubeApiOptions = {}) {
     this.#options = options;
     const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
-    this.#server = options.tls === undefined ? createHttpServer(handler) : createHttpsServer(options.tls, handler);
+    this.#server =
+      options.tls === undefined ? createHttpServer(handler) : createHttpsServer(options.tls, handler);
     this.#server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
@@ -173,6 +190,12 @@ export class FakeKubeApi {
     return this.#watchers.size;
   }
 
+  /** dropWatches ends every open watch cleanly (as an API server restart or a load balancer would). */
+  dropWatches(): void {
+    for (const w of this.#watchers) w.res.end();
+    this.#watchers.clear();
+  }
+
   /** compact forgets history: watches from any version before now are answered 410. */
   compact(): void {
     this.#history = [];
@@ -183,7 +206,14 @@ export class FakeKubeApi {
   bookmark(): void {
     for (const w of this.#watchers) {
       const info = KINDS[w.collection]!;
-      this.#send(w.res, { type: 'BOOKMARK', object: { kind: info.kind, apiVersion: info.apiVersion, metadata: { resourceVersion: String(this.#rv) } } });
+      this.#send(w.res, {
+        type: 'BOOKMARK',
+        object: {
+          kind: info.kind,
+          apiVersion: info.apiVersion,
+          metadata: { resourceVersion: String(this.#rv) },
+        },
+      });
     }
   }
 
@@ -197,10 +227,16 @@ export class FakeKubeApi {
   }
 
   /** apply creates or replaces an object (kind and apiVersion filled in), as `kubectl apply` would. */
-  apply(plural: Plural, object: { metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown }): Stored {
+  apply(
+    plural: Plural,
+    object: { metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown },
+  ): Stored {
     const info = KINDS[plural]!;
     const collection = this.#collection(plural);
-    const key = this.#key(info.namespaced ? (object.metadata.namespace ?? 'default') : undefined, object.metadata.name);
+    const key = this.#key(
+      info.namespaced ? (object.metadata.namespace ?? 'default') : undefined,
+      object.metadata.name,
+    );
     const previous = collection.get(key);
     const stored = this.#stamp(plural, object, previous);
     collection.set(key, stored);
@@ -233,15 +269,22 @@ export class FakeKubeApi {
     return namespace === undefined ? name : `${namespace}/${name}`;
   }
 
-  #stamp(plural: string, object: Record<string, unknown> & { metadata: Record<string, unknown> }, previous: Stored | undefined): Stored {
+  #stamp(
+    plural: string,
+    object: Record<string, unknown> & { metadata: Record<string, unknown> },
+    previous: Stored | undefined,
+  ): Stored {
     const info = KINDS[plural]!;
     this.#rv++;
     const metadata = {
       ...object.metadata,
-      ...(info.namespaced ? { namespace: (object.metadata.namespace as string | undefined) ?? 'default' } : {}),
+      ...(info.namespaced
+        ? { namespace: (object.metadata.namespace as string | undefined) ?? 'default' }
+        : {}),
       uid: previous?.metadata.uid ?? randomUUID(),
       resourceVersion: String(this.#rv),
-      creationTimestamp: previous?.metadata.creationTimestamp ?? new Date(Date.now() + this.#rv).toISOString(),
+      creationTimestamp:
+        previous?.metadata.creationTimestamp ?? new Date(Date.now() + this.#rv).toISOString(),
     };
     return { ...object, apiVersion: info.apiVersion, kind: info.kind, metadata } as Stored;
   }
@@ -282,7 +325,12 @@ export class FakeKubeApi {
     if (this.#options.token !== undefined && req.headers.authorization !== `Bearer ${this.#options.token}`)
       return this.#status(res, 401, 'Unauthorized', 'Unauthorized');
     if (route === undefined || KINDS[route.plural] === undefined)
-      return this.#status(res, 404, 'NotFound', `the server could not find the requested resource ${url.pathname}`);
+      return this.#status(
+        res,
+        404,
+        'NotFound',
+        `the server could not find the requested resource ${url.pathname}`,
+      );
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -292,7 +340,14 @@ export class FakeKubeApi {
     });
   }
 
-  #route(method: string, route: ParsedPath, query: URLSearchParams, watch: boolean, body: Record<string, unknown> & { metadata: Record<string, unknown> } | undefined, res: ServerResponse): void {
+  #route(
+    method: string,
+    route: ParsedPath,
+    query: URLSearchParams,
+    watch: boolean,
+    body: (Record<string, unknown> & { metadata: Record<string, unknown> }) | undefined,
+    res: ServerResponse,
+  ): void {
     const { plural, namespace, name, subresource } = route;
     const collection = this.#collection(plural);
     if (name === undefined && method === 'GET') {
@@ -301,9 +356,24 @@ export class FakeKubeApi {
     }
     if (name === undefined && method === 'POST') {
       if (body === undefined) return this.#status(res, 400, 'BadRequest', 'no body');
-      const key = this.#key(namespace, (body.metadata.name as string | undefined) ?? `${body.metadata.generateName ?? 'obj-'}${this.#rv}`);
-      if (collection.has(key)) return this.#status(res, 409, 'AlreadyExists', `${plural} "${key}" already exists`);
-      const stored = this.#stamp(plural, { ...body, metadata: { ...body.metadata, name: key.split('/').pop(), ...(namespace === undefined ? {} : { namespace }) } }, undefined);
+      const key = this.#key(
+        namespace,
+        (body.metadata.name as string | undefined) ?? `${body.metadata.generateName ?? 'obj-'}${this.#rv}`,
+      );
+      if (collection.has(key))
+        return this.#status(res, 409, 'AlreadyExists', `${plural} "${key}" already exists`);
+      const stored = this.#stamp(
+        plural,
+        {
+          ...body,
+          metadata: {
+            ...body.metadata,
+            name: key.split('/').pop(),
+            ...(namespace === undefined ? {} : { namespace }),
+          },
+        },
+        undefined,
+      );
       collection.set(key, stored);
       this.#record(plural, 'ADDED', stored);
       res.writeHead(201, { 'content-type': 'application/json' });
@@ -320,8 +390,14 @@ export class FakeKubeApi {
     if (method === 'PUT' && body !== undefined) {
       const rv = body.metadata.resourceVersion;
       if (rv !== undefined && rv !== current.metadata.resourceVersion)
-        return this.#status(res, 409, 'Conflict', `Operation cannot be fulfilled on ${plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
-      const next = subresource === 'status' ? { ...current, status: body.status } : { ...body, status: current.status };
+        return this.#status(
+          res,
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        );
+      const next =
+        subresource === 'status' ? { ...current, status: body.status } : { ...body, status: current.status };
       const stored = this.#stamp(plural, next as Stored, current);
       collection.set(key, stored);
       this.#record(plural, 'MODIFIED', stored);
@@ -329,7 +405,10 @@ export class FakeKubeApi {
       return void res.end(JSON.stringify(stored));
     }
     if (method === 'PATCH' && body !== undefined) {
-      const merged = mergePatch(current, subresource === 'status' ? { status: (body as { status?: unknown }).status } : body) as Stored;
+      const merged = mergePatch(
+        current,
+        subresource === 'status' ? { status: (body as { status?: unknown }).status } : body,
+      ) as Stored;
       const stored = this.#stamp(plural, merged, current);
       collection.set(key, stored);
       this.#record(plural, 'MODIFIED', stored);
@@ -358,9 +437,17 @@ export class FakeKubeApi {
       return this.#status(res, this.faults.listStatus, 'InternalError', 'injected list failure');
     const cont = query.get('continue');
     if (cont !== null && this.faults.expireContinue)
-      return this.#status(res, 410, 'Expired', 'The provided continue parameter is too old to display a consistent list result.');
+      return this.#status(
+        res,
+        410,
+        'Expired',
+        'The provided continue parameter is too old to display a consistent list result.',
+      );
     const filter = this.#filter(route, query);
-    const all = [...this.#collection(route.plural).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, o]) => o).filter(filter);
+    const all = [...this.#collection(route.plural).entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([, o]) => o)
+      .filter(filter);
     const limit = Number(query.get('limit') ?? 0);
     let start = 0;
     let rv = String(this.#rv);
@@ -370,7 +457,10 @@ export class FakeKubeApi {
       rv = parsed.rv;
     }
     const items = limit > 0 ? all.slice(start, start + limit) : all.slice(start);
-    const next = limit > 0 && start + limit < all.length ? Buffer.from(JSON.stringify({ start: start + limit, rv })).toString('base64url') : undefined;
+    const next =
+      limit > 0 && start + limit < all.length
+        ? Buffer.from(JSON.stringify({ start: start + limit, rv })).toString('base64url')
+        : undefined;
     const info = KINDS[route.plural]!;
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(
@@ -385,7 +475,8 @@ export class FakeKubeApi {
 
   #watch(route: ParsedPath, query: URLSearchParams, res: ServerResponse): void {
     const f = this.faults;
-    if (f.watchStatus !== undefined) return this.#status(res, f.watchStatus, 'InternalError', 'injected watch failure');
+    if (f.watchStatus !== undefined)
+      return this.#status(res, f.watchStatus, 'InternalError', 'injected watch failure');
     const from = Number(query.get('resourceVersion') ?? 0);
     if (from !== 0 && from < this.#oldestRv)
       return this.#status(res, 410, 'Expired', `too old resource version: ${from} (${this.#oldestRv})`);
@@ -394,12 +485,23 @@ export class FakeKubeApi {
     if (f.watchHang) return;
     if (f.watchClose) return void res.end();
     if (f.watchGoneInStream) {
-      this.#send(res, { type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'too old resource version', reason: 'Expired', code: 410 } });
+      this.#send(res, {
+        type: 'ERROR',
+        object: {
+          kind: 'Status',
+          apiVersion: 'v1',
+          status: 'Failure',
+          message: 'too old resource version',
+          reason: 'Expired',
+          code: 410,
+        },
+      });
       return void res.end();
     }
     const filter = this.#filter(route, query);
     for (const entry of this.#history)
-      if (entry.collection === route.plural && entry.rv > from && filter(entry.object)) this.#send(res, { type: entry.type, object: entry.object });
+      if (entry.collection === route.plural && entry.rv > from && filter(entry.object))
+        this.#send(res, { type: entry.type, object: entry.object });
     const watcher: Watcher = { collection: route.plural, namespace: route.namespace, filter, res };
     this.#watchers.add(watcher);
     const timeout = Number(query.get('timeoutSeconds') ?? 0);
@@ -420,7 +522,10 @@ interface ParsedPath {
 
 /** parsePath reads `/api/v1[/namespaces/ns]/plural[/name[/sub]]` and the `/apis/group/version` form. */
 function parsePath(path: string): ParsedPath | undefined {
-  const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = path
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
   let rest: string[];
   if (parts[0] === 'api' && parts[1] === 'v1') rest = parts.slice(2);
   else if (parts[0] === 'apis' && parts.length >= 3) rest = parts.slice(3);
@@ -459,7 +564,10 @@ function fieldOf(o: Stored, field: string): string | undefined {
 /** mergePatch applies an RFC 7386 JSON merge patch. */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    target !== null && typeof target === 'object' && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);

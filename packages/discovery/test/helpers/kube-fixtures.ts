@@ -9,7 +9,9 @@ export function ingressClass(name: string, options: { isDefault?: boolean; contr
   return {
     metadata: {
       name,
-      ...(options.isDefault ? { annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } } : {}),
+      ...(options.isDefault
+        ? { annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } }
+        : {}),
     },
     spec: { controller: options.controller ?? CONTROLLER },
   };

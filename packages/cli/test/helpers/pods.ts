@@ -1,0 +1,57 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** Pod is an HTTP server standing in for a pod: its own loopback address, a shared port. */
+export interface Pod {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  requests: number;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server, address: string, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * startPods starts one server per name on 127.0.0.2, 127.0.0.3... all on one port, as pods of a
+ * Deployment share a container port. Each answers 200 with `{"pod": name}`.
+ */
+export async function startPods(names: readonly string[], firstHost = 2): Promise<Pod[]> {
+  const pods: Pod[] = [];
+  let port = 0;
+  for (const [i, name] of names.entries()) {
+    const sockets = new Set<Socket>();
+    const pod: Pod = {
+      name,
+      address: `127.0.0.${firstHost + i}`,
+      port: 0,
+      requests: 0,
+      close: async () => {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => server.close(resolve));
+      },
+    };
+    const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+      pod.requests++;
+      req.resume();
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ pod: name, host: req.headers.host, url: req.url }));
+      });
+    });
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    port = await listen(server, pod.address, port);
+    (pod as { port: number }).port = port;
+    pods.push(pod);
+  }
+  return pods;
+}

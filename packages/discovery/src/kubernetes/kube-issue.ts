@@ -1,0 +1,41 @@
+/** KUBERNETES_ISSUE_CODES lists every code of a problem found in a Kubernetes object. */
+export const KUBERNETES_ISSUE_CODES = {
+  PORTICO_K8S_ANNOTATION_UNKNOWN:
+    'An Ingress has a `portico.dev/` annotation Portico does not know (a typo?); it has no effect.',
+  PORTICO_K8S_ANNOTATION_INVALID:
+    'A `portico.dev/` annotation has a value Portico cannot use; the annotation is ignored, the rest of the Ingress serves.',
+  PORTICO_K8S_SERVICE_MISSING:
+    'An Ingress backend names a Service that does not exist (yet); its paths answer 503 until it does.',
+  PORTICO_K8S_SERVICE_PORT_MISSING:
+    'An Ingress backend names a port (number or name) the Service does not have; its paths answer 503.',
+  PORTICO_K8S_EXTERNAL_NAME_DISABLED:
+    'An Ingress backend is an ExternalName Service and `--allow-external-name` is off; its paths answer 503.',
+  PORTICO_K8S_BACKEND_UNSUPPORTED:
+    'An Ingress backend is a `resource` backend or names no Service and port; the path is not served.',
+  PORTICO_K8S_SECRET_MISSING:
+    'An Ingress `tls` entry names a Secret that does not exist, is not of type kubernetes.io/tls, or lacks tls.crt/tls.key; its hosts get the default certificate.',
+  PORTICO_K8S_INVALID_OBJECT:
+    'Part of an object cannot become config (a bad path, host or field); that object is left out, every other one serves.',
+} as const;
+
+export type KubernetesIssueCode = keyof typeof KUBERNETES_ISSUE_CODES;
+
+/** ObjectRef names the Kubernetes object an issue is about, as an Event's `involvedObject` does. */
+export interface ObjectRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace: string | undefined;
+  readonly name: string;
+  readonly uid: string | undefined;
+  readonly resourceVersion: string | undefined;
+}
+
+/** KubeIssue is a problem found in one object: it names the object, the field, and what to do. */
+export interface KubeIssue {
+  /** code is a `KUBERNETES_ISSUE_CODES` code, or a router code for a bad path or host. */
+  readonly code: string;
+  readonly object: ObjectRef;
+  /** field locates the problem in the object: `metadata.annotations["portico.dev/retries"]`. */
+  readonly field: string;
+  readonly message: string;
+}
