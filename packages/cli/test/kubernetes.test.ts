@@ -217,7 +217,11 @@ describe('portico run --kubernetes: Ingresses, Services and EndpointSlices from 
         tls: [{ hosts: ['nosecret.example'], secretName: 'absent' }],
       }),
     );
-    await until(() => h.portico.kubernetes!.issues.some((i) => i.code === 'PORTICO_K8S_SECRET_MISSING'), 2_000, 'issue');
+    await until(
+      () => h.portico.kubernetes!.issues.some((i) => i.code === 'PORTICO_K8S_SECRET_MISSING'),
+      2_000,
+      'issue',
+    );
     assert.equal(await servedCertificateCn(port, 'nosecret.example'), 'Portico Default Certificate');
     assert.equal(await servedCertificateCn(port, 'secure.example'), 'secure.example');
   });

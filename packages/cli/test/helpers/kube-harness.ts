@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { connect } from 'node:tls';
 import { pino } from 'pino';
+import type { KubernetesRunOptions } from 'portico';
 import { type RunningPortico, startPortico } from 'portico';
 import type { Pool } from 'undici';
 import { FakeKubeApi } from '../../../discovery/test/helpers/fake-kube-api.ts';
-import type { KubernetesRunOptions } from '../../src/kubernetes-source.ts';
 
 /** BASE_CONFIG is the base of the tests' ingress controller: HTTP and HTTPS on loopback, admin on. */
 export const BASE_CONFIG = `listeners:

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -33,7 +34,7 @@ export function makeCert(names: string[]): TestCert {
         '-subj',
         `/CN=${names[0]}`,
         '-addext',
-        `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
+        `subjectAltName=${names.map((n) => (isIP(n) === 0 ? `DNS:${n}` : `IP:${n}`)).join(',')}`,
         '-keyout',
         join(dir, 'key.pem'),
         '-out',
@@ -84,7 +85,7 @@ export function makeCa(name: string): TestCa {
           const ext =
             names.length === 0
               ? 'extendedKeyUsage=clientAuth'
-              : `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`;
+              : `subjectAltName=${names.map((n) => (isIP(n) === 0 ? `DNS:${n}` : `IP:${n}`)).join(',')}`;
           execFileSync('sh', ['-c', `printf '%s\\n' '${ext}' > ${at('ext.cnf')}`]);
           run(
             [
