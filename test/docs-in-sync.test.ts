@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CONFIG_ERROR_CODES } from '@portico/config';
-import { DISCOVERY_ERROR_CODES } from '@portico/discovery';
+import { DISCOVERY_ERROR_CODES, KUBERNETES_ISSUE_CODES } from '@portico/discovery';
 import { PROXY_ERROR_CODES, TLS_ISSUE_CODES } from '@portico/proxy';
 import { ROUTE_ISSUE_CODES } from '@portico/router';
 import { renderConfigReference, renderSchema } from '../scripts/docs-renderers.ts';
@@ -25,6 +25,7 @@ describe('docs stay true to the code', () => {
     const defined = new Set([
       ...Object.keys(CONFIG_ERROR_CODES),
       ...Object.keys(DISCOVERY_ERROR_CODES),
+      ...Object.keys(KUBERNETES_ISSUE_CODES),
       ...Object.keys(PROXY_ERROR_CODES),
       ...Object.keys(ROUTE_ISSUE_CODES),
       ...Object.keys(TLS_ISSUE_CODES),
@@ -48,6 +49,7 @@ describe('docs stay true to the code', () => {
     const defined = new Set([
       ...Object.keys(CONFIG_ERROR_CODES),
       ...Object.keys(DISCOVERY_ERROR_CODES),
+      ...Object.keys(KUBERNETES_ISSUE_CODES),
       ...Object.keys(PROXY_ERROR_CODES),
       ...Object.keys(ROUTE_ISSUE_CODES),
       ...Object.keys(TLS_ISSUE_CODES),

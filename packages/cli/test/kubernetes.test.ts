@@ -218,7 +218,7 @@ describe('portico run --kubernetes: Ingresses, Services and EndpointSlices from 
       }),
     );
     await until(
-      () => h.portico.kubernetes!.issues.some((i) => i.code === 'PORTICO_K8S_SECRET_MISSING'),
+      () => h.portico.kubernetes!.issues.some((i) => i.code === 'PORTICO_KUBE_SECRET_MISSING'),
       2_000,
       'issue',
     );
@@ -245,9 +245,9 @@ describe('portico run --kubernetes: Ingresses, Services and EndpointSlices from 
       .map((i) => i.code)
       .sort();
     assert.deepEqual(codes, [
-      'PORTICO_K8S_ANNOTATION_INVALID',
-      'PORTICO_K8S_ANNOTATION_UNKNOWN',
-      'PORTICO_K8S_SERVICE_MISSING',
+      'PORTICO_KUBE_ANNOTATION_INVALID',
+      'PORTICO_KUBE_ANNOTATION_UNKNOWN',
+      'PORTICO_KUBE_SERVICE_MISSING',
     ]);
     await until(
       () =>
@@ -256,11 +256,11 @@ describe('portico run --kubernetes: Ingresses, Services and EndpointSlices from 
       2_000,
       'three Events',
     );
-    const event = h.api.list('events').find((e) => e.reason === 'PORTICO_K8S_SERVICE_MISSING')!;
+    const event = h.api.list('events').find((e) => e.reason === 'PORTICO_KUBE_SERVICE_MISSING')!;
     assert.equal(event.type, 'Warning');
     assert.match(String(event.message), /does-not-exist/);
     assert.ok(
-      h.logs.some((l) => l.code === 'PORTICO_K8S_ANNOTATION_UNKNOWN'),
+      h.logs.some((l) => l.code === 'PORTICO_KUBE_ANNOTATION_UNKNOWN'),
       'logged',
     );
     // The Service appears: the same Ingress serves, with no restart.

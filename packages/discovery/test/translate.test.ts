@@ -246,9 +246,9 @@ describe('translateCluster: Ingress v1 objects to Portico config', () => {
     assert.deepEqual(
       t.issues.map((i) => [i.object.name, i.code, i.field]),
       [
-        ['nosvc', 'PORTICO_K8S_SERVICE_MISSING', 'spec.rules[0].http.paths[0].backend.service'],
-        ['noport', 'PORTICO_K8S_SERVICE_PORT_MISSING', 'spec.rules[0].http.paths[0].backend.service'],
-        ['res', 'PORTICO_K8S_BACKEND_UNSUPPORTED', 'spec.rules[0].http.paths[0].backend'],
+        ['nosvc', 'PORTICO_KUBE_SERVICE_MISSING', 'spec.rules[0].http.paths[0].backend.service'],
+        ['noport', 'PORTICO_KUBE_SERVICE_PORT_MISSING', 'spec.rules[0].http.paths[0].backend.service'],
+        ['res', 'PORTICO_KUBE_BACKEND_UNSUPPORTED', 'spec.rules[0].http.paths[0].backend'],
       ],
     );
     // The broken backends are routes to services with no endpoints (503), the good one has its pods.
@@ -300,7 +300,7 @@ describe('translateCluster: Ingress v1 objects to Portico config', () => {
       services: [ext],
     });
     const off = translateCluster(objects, OPTIONS);
-    assert.equal(off.issues[0]?.code, 'PORTICO_K8S_EXTERNAL_NAME_DISABLED');
+    assert.equal(off.issues[0]?.code, 'PORTICO_KUBE_EXTERNAL_NAME_DISABLED');
     assert.deepEqual(off.services[0]!.endpoints, []);
     const on = translateCluster(objects, { ...OPTIONS, allowExternalName: true });
     assert.deepEqual(on.issues, []);
@@ -381,7 +381,7 @@ describe('translateCluster: Ingress v1 objects to Portico config', () => {
     );
     assert.deepEqual(
       t.issues.map((i) => [i.code, i.field]),
-      [['PORTICO_K8S_SECRET_MISSING', 'spec.tls[1].secretName']],
+      [['PORTICO_KUBE_SECRET_MISSING', 'spec.tls[1].secretName']],
     );
     // Without an https listener nothing redirects.
     const noHttps = translateCluster(
@@ -456,10 +456,10 @@ describe('readIngressAnnotations', () => {
     assert.deepEqual(
       s.issues.map((i) => [i.code, i.field]),
       [
-        ['PORTICO_K8S_ANNOTATION_UNKNOWN', 'metadata.annotations["portico.dev/load-balnce"]'],
-        ['PORTICO_K8S_ANNOTATION_INVALID', 'metadata.annotations["portico.dev/retries"]'],
-        ['PORTICO_K8S_ANNOTATION_INVALID', 'metadata.annotations["portico.dev/hash-key"]'],
-        ['PORTICO_K8S_ANNOTATION_INVALID', 'metadata.annotations["portico.dev/permanent-redirect"]'],
+        ['PORTICO_KUBE_ANNOTATION_UNKNOWN', 'metadata.annotations["portico.dev/load-balnce"]'],
+        ['PORTICO_KUBE_ANNOTATION_INVALID', 'metadata.annotations["portico.dev/retries"]'],
+        ['PORTICO_KUBE_ANNOTATION_INVALID', 'metadata.annotations["portico.dev/hash-key"]'],
+        ['PORTICO_KUBE_ANNOTATION_INVALID', 'metadata.annotations["portico.dev/permanent-redirect"]'],
       ],
     );
     assert.equal(s.service.retries, undefined);

@@ -191,7 +191,7 @@ export function readIngressAnnotations(
     const parse = Object.hasOwn(ANNOTATIONS, name) ? ANNOTATIONS[name] : undefined;
     if (parse === undefined) {
       issues.push({
-        code: 'PORTICO_K8S_ANNOTATION_UNKNOWN',
+        code: 'PORTICO_KUBE_ANNOTATION_UNKNOWN',
         field,
         message: `unknown annotation ${key}; known: ${Object.keys(ANNOTATIONS).join(', ')}`,
       });
@@ -200,7 +200,7 @@ export function readIngressAnnotations(
     const problem = parse(raw.trim(), s);
     if (problem !== undefined)
       issues.push({
-        code: 'PORTICO_K8S_ANNOTATION_INVALID',
+        code: 'PORTICO_KUBE_ANNOTATION_INVALID',
         field,
         message: `${key}: "${raw.slice(0, 100)}" ${problem}; ignored`,
       });

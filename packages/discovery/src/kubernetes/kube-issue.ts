@@ -1,20 +1,20 @@
 /** KUBERNETES_ISSUE_CODES lists every code of a problem found in a Kubernetes object. */
 export const KUBERNETES_ISSUE_CODES = {
-  PORTICO_K8S_ANNOTATION_UNKNOWN:
+  PORTICO_KUBE_ANNOTATION_UNKNOWN:
     'An Ingress has a `portico.dev/` annotation Portico does not know (a typo?); it has no effect.',
-  PORTICO_K8S_ANNOTATION_INVALID:
+  PORTICO_KUBE_ANNOTATION_INVALID:
     'A `portico.dev/` annotation has a value Portico cannot use; the annotation is ignored, the rest of the Ingress serves.',
-  PORTICO_K8S_SERVICE_MISSING:
+  PORTICO_KUBE_SERVICE_MISSING:
     'An Ingress backend names a Service that does not exist (yet); its paths answer 503 until it does.',
-  PORTICO_K8S_SERVICE_PORT_MISSING:
+  PORTICO_KUBE_SERVICE_PORT_MISSING:
     'An Ingress backend names a port (number or name) the Service does not have; its paths answer 503.',
-  PORTICO_K8S_EXTERNAL_NAME_DISABLED:
+  PORTICO_KUBE_EXTERNAL_NAME_DISABLED:
     'An Ingress backend is an ExternalName Service and `--allow-external-name` is off; its paths answer 503.',
-  PORTICO_K8S_BACKEND_UNSUPPORTED:
+  PORTICO_KUBE_BACKEND_UNSUPPORTED:
     'An Ingress backend is a `resource` backend or names no Service and port; the path is not served.',
-  PORTICO_K8S_SECRET_MISSING:
+  PORTICO_KUBE_SECRET_MISSING:
     'An Ingress `tls` entry names a Secret that does not exist, is not of type kubernetes.io/tls, or lacks tls.crt/tls.key; its hosts get the default certificate.',
-  PORTICO_K8S_INVALID_OBJECT:
+  PORTICO_KUBE_INVALID_OBJECT:
     'Part of an object cannot become config (a bad path, host or field); that object is left out, every other one serves.',
 } as const;
 

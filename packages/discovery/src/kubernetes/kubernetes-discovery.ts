@@ -397,7 +397,7 @@ export class KubernetesDiscovery implements Discovery {
         };
       }
       const baseProblems = blame(
-        validation.issues.map((i) => ({ ...i, code: 'PORTICO_K8S_INVALID_OBJECT' })),
+        validation.issues.map((i) => ({ ...i, code: 'PORTICO_KUBE_INVALID_OBJECT' })),
         true,
       );
       if (baseProblems.length > 0 || round >= MAX_EXCLUSION_ROUNDS)

@@ -171,7 +171,7 @@ export function translateCluster(state: ClusterState, options: TranslateOptions)
       const port = svc?.port?.number ?? svc?.port?.name;
       if (svc === undefined || svc.name === undefined || port === undefined) {
         issue(
-          'PORTICO_K8S_BACKEND_UNSUPPORTED',
+          'PORTICO_KUBE_BACKEND_UNSUPPORTED',
           field,
           backend?.resource === undefined
             ? `${field} names no service and port`
@@ -214,7 +214,7 @@ export function translateCluster(state: ClusterState, options: TranslateOptions)
       const pem = tlsPem(secret);
       if (typeof pem === 'string') {
         issue(
-          'PORTICO_K8S_SECRET_MISSING',
+          'PORTICO_KUBE_SECRET_MISSING',
           field,
           `Secret ${namespace}/${tls.secretName} ${pem}; these hosts get the default certificate`,
         );
@@ -251,7 +251,7 @@ export function translateCluster(state: ClusterState, options: TranslateOptions)
         const type = p.pathType ?? 'ImplementationSpecific';
         if (type !== 'Exact' && type !== 'Prefix' && type !== 'ImplementationSpecific') {
           issue(
-            'PORTICO_K8S_INVALID_OBJECT',
+            'PORTICO_KUBE_INVALID_OBJECT',
             `${field}.pathType`,
             `pathType "${type}" is not Exact, Prefix or ImplementationSpecific`,
           );
@@ -308,7 +308,7 @@ function resolveEndpoints(
   const service = state.services.get(`${namespace}/${serviceName}`);
   if (service === undefined) {
     issue(
-      'PORTICO_K8S_SERVICE_MISSING',
+      'PORTICO_KUBE_SERVICE_MISSING',
       `Service ${namespace}/${serviceName} does not exist; 503 until it does`,
     );
     return { endpoints: [] };
@@ -319,7 +319,7 @@ function resolveEndpoints(
   if (service.spec?.type === 'ExternalName') {
     if (!options.allowExternalName) {
       issue(
-        'PORTICO_K8S_EXTERNAL_NAME_DISABLED',
+        'PORTICO_KUBE_EXTERNAL_NAME_DISABLED',
         `Service ${namespace}/${serviceName} is ExternalName (${service.spec.externalName ?? '?'}); run with --allow-external-name to proxy to it`,
       );
       return { endpoints: [] };
@@ -329,7 +329,7 @@ function resolveEndpoints(
     const address = service.spec.externalName;
     if (address === undefined || typeof target !== 'number') {
       issue(
-        'PORTICO_K8S_SERVICE_PORT_MISSING',
+        'PORTICO_KUBE_SERVICE_PORT_MISSING',
         `ExternalName Service ${namespace}/${serviceName} needs a numeric port`,
       );
       return { endpoints: [] };
@@ -338,7 +338,7 @@ function resolveEndpoints(
   }
   if (servicePort === undefined) {
     issue(
-      'PORTICO_K8S_SERVICE_PORT_MISSING',
+      'PORTICO_KUBE_SERVICE_PORT_MISSING',
       `Service ${namespace}/${serviceName} has no port ${typeof port === 'number' ? port : `named "${port}"`} (ports: ${(service.spec?.ports ?? []).map((p) => p.name || p.port).join(', ') || 'none'})`,
     );
     return { endpoints: [] };
