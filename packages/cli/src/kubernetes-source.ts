@@ -11,7 +11,6 @@ import {
   type WatchOptions,
 } from '@portico/discovery';
 import type { Logger } from 'pino';
-import { checkRoutes } from './check-routes.ts';
 
 /** KubernetesRunOptions are the `portico run --kubernetes` options. */
 export interface KubernetesRunOptions {
@@ -119,10 +118,6 @@ export async function createKubernetesDiscovery(
                 }),
           },
     ...(Object.keys(publish).length === 0 ? {} : { publish }),
-    checkRoutes: (config) => {
-      const { errors, warnings } = checkRoutes(config, (path) => path);
-      return [...errors, ...warnings];
-    },
     onIssues: (issues) => {
       const now = new Set<string>();
       for (const issue of issues) {

@@ -39,4 +39,9 @@ export {
   type UpstreamPoolConfig,
   type UpstreamTlsConfig,
 } from './schema.ts';
-export { type ConfigValidation, parseConfig, validateConfig } from './validate-config.ts';
+export {
+  type ConfigValidation,
+  parseConfig,
+  type ValidateOptions,
+  validateConfig,
+} from './validate-config.ts';

@@ -11,14 +11,55 @@ export type ConfigValidation =
   | { readonly ok: true; readonly config: PorticoConfig }
   | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
 
+/** ValidateOptions tune `validateConfig`. */
+export interface ValidateOptions {
+  /**
+   * inPlace fills defaults into `input` itself instead of a copy (false by default). For callers that
+   * build a fresh document each time, such as the Kubernetes source: it saves a deep copy of a large
+   * config, and objects of the document keep their identity in the config (so the proxy can tell an
+   * unchanged service by reference).
+   */
+  readonly inPlace?: boolean;
+  /**
+   * validated holds services (by identity) that passed the schema before, with their defaults filled in:
+   * they are not checked against the schema again (references still are), and the services that pass now
+   * are added. With `inPlace`, for sources that keep unchanged services as the same objects.
+   */
+  readonly validated?: WeakSet<object>;
+}
+
 /**
  * validateConfig checks a parsed config document against the schema and for references that do not
  * resolve, and returns either the config with every default filled in or every issue found. The input
- * is not modified.
+ * is not modified unless `inPlace` is set.
  */
-export function validateConfig(input: unknown): ConfigValidation {
-  const config = structuredClone(input);
-  if (!checkSchema(config)) return { ok: false, issues: schemaIssues(checkSchema.errors ?? []) };
+export function validateConfig(input: unknown, options: ValidateOptions = {}): ConfigValidation {
+  const config = options.inPlace === true ? input : structuredClone(input);
+  const known = options.validated;
+  const services = (config as { services?: unknown }).services;
+  if (known !== undefined && Array.isArray(services)) {
+    // Check only the services not seen before; issue paths are mapped back to the whole list.
+    const fresh: number[] = [];
+    services.forEach((service, i) => {
+      if (typeof service !== 'object' || service === null || !known.has(service)) fresh.push(i);
+    });
+    (config as { services: unknown[] }).services = fresh.map((i) => services[i]);
+    const ok = checkSchema(config);
+    (config as { services: unknown[] }).services = services;
+    if (!ok) {
+      const errors = (checkSchema.errors ?? []).map((error) => ({
+        ...error,
+        instancePath: error.instancePath.replace(
+          /^\/services\/(\d+)/,
+          (_, k: string) => `/services/${fresh[Number(k)]}`,
+        ),
+      }));
+      return { ok: false, issues: schemaIssues(errors) };
+    }
+    for (const i of fresh) known.add(services[i] as object);
+  } else if (!checkSchema(config)) {
+    return { ok: false, issues: schemaIssues(checkSchema.errors ?? []) };
+  }
   const issues = referenceIssues(config as PorticoConfig);
   return issues.length === 0 ? { ok: true, config: config as PorticoConfig } : { ok: false, issues };
 }

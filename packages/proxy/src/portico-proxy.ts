@@ -130,6 +130,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       this.routeStats,
       this.#certificates,
       ++this.#version,
+      this.#snapshot,
     );
     this.#snapshot = snapshot;
     this.#serviceStates.retainOnly(new Set(snapshot.services.keys()));

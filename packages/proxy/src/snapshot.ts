@@ -37,7 +37,11 @@ export interface Snapshot {
   readonly routeIssues: readonly RouteIssue[];
 }
 
-/** compileSnapshot builds a snapshot from a validated config, with endpoint state from `registry`. */
+/**
+ * compileSnapshot builds a snapshot from a validated config, with endpoint state from `registry`. A
+ * service whose config is the very object `previous` compiled (a source that rebuilds only what changed,
+ * as the Kubernetes one does) keeps its balancer.
+ */
 export function compileSnapshot(
   config: PorticoConfig,
   registry: EndpointRegistry,
@@ -45,10 +49,17 @@ export function compileSnapshot(
   routeStats: StatsRegistry,
   certificates: CertificateStore,
   version: number,
+  previous?: Snapshot,
 ): Snapshot {
   const balancers = new Map<string, ServiceBalancer>();
   for (const service of config.services) {
-    balancers.set(service.name, new ServiceBalancer(service, registry, services.get(service.name)));
+    const old = previous?.services.get(service.name);
+    balancers.set(
+      service.name,
+      old !== undefined && old.config === service
+        ? old
+        : new ServiceBalancer(service, registry, services.get(service.name)),
+    );
   }
   const specs: RouteSpec<RouteTarget>[] = config.routes.map((route, i) => {
     const name = route.name ?? `routes[${i}]`;

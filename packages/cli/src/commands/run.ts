@@ -77,6 +77,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     state.source = update.source;
     if (proxy === undefined) {
       proxy = createProxy(update.config);
+      reportRouteIssues(proxy, kubernetes);
       logTlsIssues(proxy, log);
       return;
     }
@@ -88,6 +89,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       state.lastApplyMs = applyMs;
       // Convergence: from the watch event's arrival to the route being live in the data plane.
       if (update.receivedAt !== undefined) state.convergence.observe(now - update.receivedAt);
+      reportRouteIssues(proxy, kubernetes);
       log.info({ source: update.source, version: snapshot.version, applyMs }, 'config applied');
       logTlsIssues(proxy, log);
     } catch (error) {
@@ -138,6 +140,13 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       stopAccessLog?.();
     },
   };
+}
+
+/** reportRouteIssues tells the Kubernetes source which of its rules the router left out or shadowed. */
+function reportRouteIssues(proxy: PorticoProxy, kubernetes: KubernetesDiscovery | undefined): void {
+  kubernetes?.reportRouteIssues(
+    proxy.snapshot.routeIssues.map((issue) => ({ code: issue.code, path: issue.at, message: issue.message })),
+  );
 }
 
 /** logTlsIssues logs the certificate problems of the current snapshot: refusals as errors, expiry as warnings. */

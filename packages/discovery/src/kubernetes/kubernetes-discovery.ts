@@ -12,6 +12,7 @@ import {
   type Ingress,
   type IngressClass,
   type KubeObject,
+  keyOf,
   type Secret,
   type Service,
   trimEndpointSlice,
@@ -40,6 +41,7 @@ import {
   type ObjectStore,
   refOf,
   type Translation,
+  TranslationCache,
   translateCluster,
 } from './translate.ts';
 
@@ -76,8 +78,6 @@ export interface KubernetesDiscoveryOptions {
   readonly publish?: PublishOptions;
   /** statusRefreshMs is how often the leader re-reads the published addresses: 60 s by default. */
   readonly statusRefreshMs?: number;
-  /** checkRoutes compiles routes as the data plane will; its problems become issues on their Ingress. */
-  readonly checkRoutes?: (config: PorticoConfig) => readonly RouteCheckProblem[];
   /** onIssues is told the issues of each new config (the whole list). */
   readonly onIssues?: (issues: readonly KubeIssue[]) => void;
   /** onWatchError is told of each failed list or watch (the watch retries by itself). */
@@ -106,6 +106,11 @@ export interface KubernetesView {
 
 /** MAX_EXCLUSION_ROUNDS bounds how often a config is rebuilt leaving out objects found invalid. */
 const MAX_EXCLUSION_ROUNDS = 5;
+
+/** storeOf reads the stores of a kind's reflectors (one per namespace) as one store. */
+function storeOf<T extends KubeObject>(reflectors: Reflector<T>[]): ObjectStore<T> {
+  return reflectors.length === 1 ? reflectors[0]!.store : new UnionStore(reflectors);
+}
 
 /** UnionStore reads several reflectors' stores (one per namespace) as one. */
 class UnionStore<T extends KubeObject> implements ObjectStore<T> {
@@ -148,7 +153,14 @@ export class KubernetesDiscovery implements Discovery {
   /** #pendingSince is when the oldest change not yet in a config arrived (`performance.now()`). */
   #pendingSince: number | undefined;
   #building: Promise<void> = Promise.resolve();
-  #lastDocument = '';
+  /** #last is what the last reported config was made of, to report only real changes. */
+  #last: { services: readonly unknown[]; rest: string } | undefined;
+  readonly #cache = new TranslationCache();
+  /** #validated holds the services that passed the schema (the cache keeps unchanged ones identical). */
+  readonly #validated = new WeakSet<object>();
+  /** #routeIssues are the router's problems with the config in force, on their Ingresses. */
+  #routeIssues: readonly KubeIssue[] = [];
+  #routeIssuesKey = '[]';
   #lastTranslation: Translation | undefined;
   #issues: readonly KubeIssue[] = [];
   #rebuilds = 0;
@@ -187,7 +199,7 @@ export class KubernetesDiscovery implements Discovery {
       });
     const NET = '/apis/networking.k8s.io/v1';
     this.#state = {
-      ingresses: new UnionStore(
+      ingresses: storeOf(
         make<Ingress>(
           {
             kind: 'Ingress',
@@ -198,23 +210,23 @@ export class KubernetesDiscovery implements Discovery {
           trimIngress,
         ),
       ),
-      ingressClasses: new UnionStore(
+      ingressClasses: storeOf(
         make<IngressClass>(
           { kind: 'IngressClass', prefix: NET, plural: 'ingressclasses' },
           trimIngressClass,
           true,
         ),
       ),
-      services: new UnionStore(
+      services: storeOf(
         make<Service>({ kind: 'Service', prefix: '/api/v1', plural: 'services' }, trimService),
       ),
-      endpointSlices: new UnionStore(
+      endpointSlices: storeOf(
         make<EndpointSlice>(
           { kind: 'EndpointSlice', prefix: '/apis/discovery.k8s.io/v1', plural: 'endpointslices' },
           trimEndpointSlice,
         ),
       ),
-      secrets: new UnionStore(
+      secrets: storeOf(
         make<Secret>(
           { kind: 'Secret', prefix: '/api/v1', plural: 'secrets', fieldSelector: 'type=kubernetes.io/tls' },
           trimSecret,
@@ -245,7 +257,7 @@ export class KubernetesDiscovery implements Discovery {
 
   /** issues are the problems found in the objects of the current config. */
   get issues(): readonly KubeIssue[] {
-    return this.#issues;
+    return this.#routeIssues.length === 0 ? this.#issues : [...this.#issues, ...this.#routeIssues];
   }
 
   async start(onUpdate: (update: ConfigUpdate) => void | Promise<void>): Promise<void> {
@@ -279,7 +291,7 @@ export class KubernetesDiscovery implements Discovery {
 
   /** reload rebuilds the config from the local copies now. */
   async reload(): Promise<void> {
-    this.#lastDocument = '';
+    this.#last = undefined;
     await this.#enqueueBuild();
   }
 
@@ -294,14 +306,23 @@ export class KubernetesDiscovery implements Discovery {
       await this.#onUpdate?.({ ok: false, problems: result.problems, source });
       return;
     }
-    const { translation, config, document, extraIssues } = result;
+    const { translation, config, extraIssues } = result;
     this.#lastTranslation = translation;
     this.#issues = [...translation.issues, ...extraIssues];
-    this.options.onIssues?.(this.#issues);
-    if (this.leading) void this.#events.record(this.#issues);
+    this.options.onIssues?.(this.issues);
+    if (this.leading) void this.#events.record(this.issues);
     if (this.leading) void this.#writeStatus();
-    if (document === this.#lastDocument) return;
-    this.#lastDocument = document;
+    // Unchanged services are the same objects (TranslationCache); the rest is compared as JSON.
+    const rest = JSON.stringify([config.routes, config.certificates, config.defaultService ?? null]);
+    const last = this.#last;
+    if (
+      last !== undefined &&
+      last.rest === rest &&
+      last.services.length === config.services.length &&
+      config.services.every((service, i) => service === last.services[i])
+    )
+      return;
+    this.#last = { services: config.services, rest };
     await this.#onUpdate?.({
       ok: true,
       config,
@@ -313,18 +334,9 @@ export class KubernetesDiscovery implements Discovery {
 
   /** #translateValid translates, validates, and leaves out the Ingresses whose part is invalid. */
   #translateValid():
-    | {
-        ok: true;
-        translation: Translation;
-        config: PorticoConfig;
-        document: string;
-        extraIssues: KubeIssue[];
-      }
+    | { ok: true; translation: Translation; config: PorticoConfig; extraIssues: KubeIssue[] }
     | { ok: false; problems: FileProblem[] } {
     const base = this.options.base;
-    const baseRoutes = base.routes?.length ?? 0;
-    const baseServices = base.services?.length ?? 0;
-    const baseCertificates = base.certificates?.length ?? 0;
     const httpsAvailable = (base.listeners ?? []).some((l) => l.protocol === 'https');
     const exclude = new Set<string>();
     const extraIssues: KubeIssue[] = [];
@@ -335,6 +347,7 @@ export class KubernetesDiscovery implements Discovery {
         allowExternalName: this.options.allowExternalName ?? false,
         httpsAvailable,
         exclude,
+        cache: this.#cache,
       });
       const document: PorticoConfigInput = {
         ...base,
@@ -345,61 +358,13 @@ export class KubernetesDiscovery implements Discovery {
           ? { defaultService: translation.defaultService }
           : {}),
       };
-      const validation = validateConfig(document);
-      const origin = (path: string): string[] | 'base' => {
-        const m = /^(routes|services|certificates)\[(\d+)\]/.exec(path);
-        if (m === null)
-          return path === 'defaultService' && translation.defaultService !== undefined ? [] : 'base';
-        const i = Number(m[2]);
-        if (m[1] === 'routes') return i < baseRoutes ? 'base' : [translation.routeOrigins[i - baseRoutes]!];
-        if (m[1] === 'services')
-          return i < baseServices ? 'base' : translation.serviceOrigins[i - baseServices]!;
-        return i < baseCertificates ? 'base' : translation.certificateOrigins[i - baseCertificates]!;
-      };
-      const blame = (
-        problems: readonly { path: string; code: string; message: string }[],
-        leaveOut: boolean,
-      ) => {
-        const found: { path: string; message: string }[] = [];
-        for (const problem of problems) {
-          const from = origin(problem.path);
-          if (from === 'base') {
-            found.push(problem);
-            continue;
-          }
-          for (const key of from) {
-            const ingress = translation.ingresses.find(
-              (i) => `${i.metadata.namespace}/${i.metadata.name}` === key,
-            );
-            if (ingress === undefined) continue;
-            if (leaveOut) exclude.add(key);
-            extraIssues.push({
-              code: problem.code,
-              object: refOf('Ingress', 'networking.k8s.io/v1', ingress),
-              field: this.#field(translation, problem.path, baseRoutes),
-              message: leaveOut
-                ? `${problem.message}; this Ingress is left out until it is fixed`
-                : problem.message,
-            });
-          }
-        }
-        return found;
-      };
-      if (validation.ok) {
-        const routeProblems = this.options.checkRoutes?.(validation.config) ?? [];
-        blame(routeProblems, false);
-        return {
-          ok: true,
-          translation,
-          config: validation.config,
-          document: JSON.stringify(document),
-          extraIssues,
-        };
-      }
-      const baseProblems = blame(
-        validation.issues.map((i) => ({ ...i, code: 'PORTICO_KUBE_INVALID_OBJECT' })),
-        true,
-      );
+      // In place: the document is built afresh each time, and the services it shares with the last one
+      // are the same objects: the schema skips them, and the proxy keeps their balancers.
+      const validation = validateConfig(document, { inPlace: true, validated: this.#validated });
+      if (validation.ok) return { ok: true, translation, config: validation.config, extraIssues };
+      const problems = validation.issues.map((i) => ({ ...i, code: 'PORTICO_KUBE_INVALID_OBJECT' }));
+      const { issues, baseProblems } = this.#blame(translation, problems, exclude);
+      extraIssues.push(...issues);
       if (baseProblems.length > 0 || round >= MAX_EXCLUSION_ROUNDS)
         return {
           ok: false,
@@ -411,6 +376,75 @@ export class KubernetesDiscovery implements Discovery {
           })),
         };
     }
+  }
+
+  /**
+   * #blame turns problems at config paths into issues on the Ingresses that made those parts; with
+   * `exclude`, those Ingresses are left out of the next round. Problems in the base config are returned.
+   */
+  #blame(
+    translation: Translation,
+    problems: readonly RouteCheckProblem[],
+    exclude?: Set<string>,
+  ): { issues: KubeIssue[]; baseProblems: RouteCheckProblem[] } {
+    if (problems.length === 0) return { issues: [], baseProblems: [] };
+    const base = this.options.base;
+    const offsets = {
+      routes: base.routes?.length ?? 0,
+      services: base.services?.length ?? 0,
+      certificates: base.certificates?.length ?? 0,
+    };
+    const byKey = new Map(translation.ingresses.map((i) => [keyOf(i), i]));
+    const issues: KubeIssue[] = [];
+    const baseProblems: RouteCheckProblem[] = [];
+    for (const problem of problems) {
+      const m = /^(routes|services|certificates)\[(\d+)\]/.exec(problem.path);
+      const kind = m?.[1] as keyof typeof offsets | undefined;
+      const i = Number(m?.[2]) - (kind === undefined ? 0 : offsets[kind]);
+      if (kind === undefined || i < 0) {
+        if (problem.path !== 'defaultService' || translation.defaultService === undefined)
+          baseProblems.push(problem);
+        continue;
+      }
+      const origins =
+        kind === 'routes'
+          ? [translation.routeOrigins[i]!]
+          : kind === 'services'
+            ? translation.serviceOrigins[i]!
+            : translation.certificateOrigins[i]!;
+      for (const key of origins) {
+        const ingress = byKey.get(key);
+        if (ingress === undefined) continue;
+        exclude?.add(key);
+        issues.push({
+          code: problem.code,
+          object: refOf('Ingress', 'networking.k8s.io/v1', ingress),
+          field: this.#field(translation, problem.path, offsets.routes),
+          message:
+            exclude === undefined
+              ? problem.message
+              : `${problem.message}; this Ingress is left out until it is fixed`,
+        });
+      }
+    }
+    return { issues, baseProblems };
+  }
+
+  /**
+   * reportRouteIssues takes the problems the data plane found compiling the routes of the config in force
+   * (`routes[3].paths[0].path`: a bad path, a duplicate) and reports them on their Ingresses. The router
+   * leaves those rules out by itself; this tells whose they were.
+   */
+  reportRouteIssues(problems: readonly RouteCheckProblem[]): void {
+    const translation = this.#lastTranslation;
+    if (translation === undefined) return;
+    const routeIssues = this.#blame(translation, problems).issues;
+    const key = JSON.stringify(routeIssues);
+    if (key === this.#routeIssuesKey) return;
+    this.#routeIssuesKey = key;
+    this.#routeIssues = routeIssues;
+    this.options.onIssues?.(this.issues);
+    if (this.leading) void this.#events.record(this.issues);
   }
 
   /** #field names the part of the Ingress that made a config path, for issues. */
@@ -443,7 +477,7 @@ export class KubernetesDiscovery implements Discovery {
 
   async #leaderWork(): Promise<void> {
     if (!this.leading || this.#lastTranslation === undefined) return;
-    await this.#events.record(this.#issues);
+    await this.#events.record(this.issues);
     await this.#writeStatus(true);
   }
 
@@ -491,7 +525,7 @@ export class KubernetesDiscovery implements Discovery {
         ...(this.#status?.lastError === undefined ? {} : { lastError: this.#status.lastError }),
       },
       events: { sent: this.#events.sent, failed: this.#events.failed },
-      issues: this.#issues,
+      issues: this.issues,
       rebuilds: this.#rebuilds,
     };
   }

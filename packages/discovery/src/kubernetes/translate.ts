@@ -54,6 +54,47 @@ export interface TranslateOptions {
   readonly httpsAvailable: boolean;
   /** exclude leaves these Ingresses (`namespace/name`) out: their config was found invalid. */
   readonly exclude?: ReadonlySet<string>;
+  /** cache reuses the services of the previous translation whose inputs did not change. */
+  readonly cache?: TranslationCache;
+}
+
+interface CachedService {
+  readonly signature: string;
+  readonly service: ServiceInput;
+  readonly issues: readonly { code: KubernetesIssueCode; message: string }[];
+}
+
+/**
+ * TranslationCache keeps each backend's service from one translation to the next while its inputs (the
+ * Service, its EndpointSlices, the annotations) are unchanged, by resourceVersion. Unchanged services are
+ * then the same objects, which spares resolving their endpoints again and lets the proxy keep their
+ * compiled balancers. Entries not used by a translation are dropped.
+ */
+export class TranslationCache {
+  #entries = new Map<string, CachedService>();
+  #next = new Map<string, CachedService>();
+
+  /** get returns the entry for `name` if its signature matches, and keeps it for the next round. */
+  get(name: string, signature: string): CachedService | undefined {
+    const entry = this.#next.get(name) ?? this.#entries.get(name);
+    if (entry === undefined || entry.signature !== signature) return undefined;
+    this.#next.set(name, entry);
+    return entry;
+  }
+
+  set(name: string, entry: CachedService): void {
+    this.#next.set(name, entry);
+  }
+
+  /** endRound forgets the entries this round did not use. */
+  endRound(): void {
+    this.#entries = this.#next;
+    this.#next = new Map();
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
 }
 
 /** Translation is the config Kubernetes objects make, with where each part came from. */
@@ -188,18 +229,32 @@ export function translateCluster(state: ClusterState, options: TranslateOptions)
         if (!origins.includes(origin)) origins.push(origin);
         return name;
       }
-      const endpoints = resolveEndpoints(
-        state,
-        slicesByService,
-        namespace,
-        svc.name,
-        port,
-        options,
-        (code, m) => issue(code, `${field}.service`, m),
-      );
       const service = state.services.get(`${namespace}/${svc.name}`);
+      const slices = slicesByService.get(`${namespace}/${svc.name}`) ?? [];
+      const signature = [
+        service?.metadata.resourceVersion ?? '-',
+        ...slices.map((s) => s.metadata.resourceVersion ?? '?'),
+        options.allowExternalName,
+        annotated || settings.affinityOff ? JSON.stringify(settings.service) + settings.affinityOff : '',
+      ].join('|');
+      let entry = options.cache?.get(name, signature);
+      if (entry === undefined) {
+        const issues: { code: KubernetesIssueCode; message: string }[] = [];
+        const endpoints = resolveEndpoints(
+          state,
+          slices,
+          namespace,
+          svc.name,
+          port,
+          options,
+          (code, message) => issues.push({ code, message }),
+        );
+        entry = { signature, service: buildService(name, endpoints, service, settings), issues };
+        options.cache?.set(name, entry);
+      }
+      for (const i of entry.issues) issue(i.code, `${field}.service`, i.message);
       serviceIndex.set(name, out.services.length);
-      out.services.push(buildService(name, endpoints.endpoints, service, settings));
+      out.services.push(entry.service);
       out.serviceOrigins.push([origin]);
       return name;
     };
@@ -278,6 +333,7 @@ export function translateCluster(state: ClusterState, options: TranslateOptions)
       out.routeOrigins.push(origin);
     });
   }
+  options.cache?.endRound();
   return out;
 }
 
@@ -298,20 +354,20 @@ function tlsPem(secret: Secret | undefined): { cert: string; key: string } | str
 /** resolveEndpoints finds a backend's pod endpoints: Service port -> its name -> EndpointSlice port. */
 function resolveEndpoints(
   state: ClusterState,
-  slicesByService: ReadonlyMap<string, EndpointSlice[]>,
+  slices: readonly EndpointSlice[],
   namespace: string,
   serviceName: string,
   port: number | string,
   options: TranslateOptions,
   issue: (code: KubernetesIssueCode, message: string) => void,
-): { endpoints: EndpointInput[] } {
+): EndpointInput[] {
   const service = state.services.get(`${namespace}/${serviceName}`);
   if (service === undefined) {
     issue(
       'PORTICO_KUBE_SERVICE_MISSING',
       `Service ${namespace}/${serviceName} does not exist; 503 until it does`,
     );
-    return { endpoints: [] };
+    return [];
   }
   const servicePort = service.spec?.ports?.find((p) =>
     typeof port === 'number' ? p.port === port : p.name === port,
@@ -322,7 +378,7 @@ function resolveEndpoints(
         'PORTICO_KUBE_EXTERNAL_NAME_DISABLED',
         `Service ${namespace}/${serviceName} is ExternalName (${service.spec.externalName ?? '?'}); run with --allow-external-name to proxy to it`,
       );
-      return { endpoints: [] };
+      return [];
     }
     const target =
       typeof servicePort?.targetPort === 'number' ? servicePort.targetPort : (servicePort?.port ?? port);
@@ -332,20 +388,20 @@ function resolveEndpoints(
         'PORTICO_KUBE_SERVICE_PORT_MISSING',
         `ExternalName Service ${namespace}/${serviceName} needs a numeric port`,
       );
-      return { endpoints: [] };
+      return [];
     }
-    return { endpoints: [{ address, port: target }] };
+    return [{ address, port: target }];
   }
   if (servicePort === undefined) {
     issue(
       'PORTICO_KUBE_SERVICE_PORT_MISSING',
       `Service ${namespace}/${serviceName} has no port ${typeof port === 'number' ? port : `named "${port}"`} (ports: ${(service.spec?.ports ?? []).map((p) => p.name || p.port).join(', ') || 'none'})`,
     );
-    return { endpoints: [] };
+    return [];
   }
   const portName = servicePort.name ?? '';
   const byAddress = new Map<string, EndpointInput>();
-  for (const slice of slicesByService.get(`${namespace}/${serviceName}`) ?? []) {
+  for (const slice of slices) {
     const slicePort = slice.ports?.find((p) => (p.name ?? '') === portName)?.port;
     if (slicePort === undefined || slicePort === null) continue;
     for (const endpoint of slice.endpoints ?? []) {
@@ -367,7 +423,7 @@ function resolveEndpoints(
       if (seen === undefined || (!seen.ready && ready)) byAddress.set(key, next);
     }
   }
-  return { endpoints: [...byAddress.values()] };
+  return [...byAddress.values()];
 }
 
 /** buildService makes a Portico service: Service affinity first, the Ingress's annotations over it. */
