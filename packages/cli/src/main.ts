@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { PorticoDiscoveryError } from '@portico/discovery';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { certGenerateCommand } from './commands/cert-generate.ts';
@@ -185,8 +186,9 @@ program
         );
         stopOnSignals(running, log, options.drainTimeoutMs);
       } catch (error) {
-        if (!(error instanceof ConfigRejectedError)) log.error({ err: error }, (error as Error).message);
-        else log.error((error as Error).message);
+        if (error instanceof ConfigRejectedError) log.error(error.message);
+        else if (error instanceof PorticoDiscoveryError) log.error({ code: error.code }, error.message);
+        else log.error({ err: error }, (error as Error).message);
         process.exitCode = 1;
       }
     },
