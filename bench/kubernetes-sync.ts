@@ -27,7 +27,6 @@ const CHANGES = option('changes', 200);
 const LARGE = option('large', 5_000);
 const FAKE = fileURLToPath(new URL('./kubernetes/fake-api-process.ts', import.meta.url));
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-const now = () => performance.timeOrigin + performance.now();
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;

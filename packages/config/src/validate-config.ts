@@ -21,9 +21,9 @@ export interface ValidateOptions {
    */
   readonly inPlace?: boolean;
   /**
-   * validated holds services (by identity) that passed the schema before, with their defaults filled in:
-   * they are not checked against the schema again (references still are), and the services that pass now
-   * are added. With `inPlace`, for sources that keep unchanged services as the same objects.
+   * validated holds services and routes (by identity) that passed the schema before, with their defaults
+   * filled in: they are not checked against the schema again (references still are), and those that pass
+   * now are added. With `inPlace`, for sources that keep unchanged parts as the same objects.
    */
   readonly validated?: WeakSet<object>;
 }
@@ -36,32 +36,54 @@ export interface ValidateOptions {
 export function validateConfig(input: unknown, options: ValidateOptions = {}): ConfigValidation {
   const config = options.inPlace === true ? input : structuredClone(input);
   const known = options.validated;
-  const services = (config as { services?: unknown }).services;
-  if (known !== undefined && Array.isArray(services)) {
-    // Check only the services not seen before; issue paths are mapped back to the whole list.
-    const fresh: number[] = [];
-    services.forEach((service, i) => {
-      if (typeof service !== 'object' || service === null || !known.has(service)) fresh.push(i);
-    });
-    (config as { services: unknown[] }).services = fresh.map((i) => services[i]);
-    const ok = checkSchema(config);
-    (config as { services: unknown[] }).services = services;
-    if (!ok) {
-      const errors = (checkSchema.errors ?? []).map((error) => ({
-        ...error,
-        instancePath: error.instancePath.replace(
-          /^\/services\/(\d+)/,
-          (_, k: string) => `/services/${fresh[Number(k)]}`,
-        ),
-      }));
-      return { ok: false, issues: schemaIssues(errors) };
-    }
-    for (const i of fresh) known.add(services[i] as object);
+  if (known !== undefined) {
+    const errors = checkSchemaSkipping(config as Record<string, unknown>, known);
+    if (errors !== undefined) return { ok: false, issues: schemaIssues(errors) };
   } else if (!checkSchema(config)) {
     return { ok: false, issues: schemaIssues(checkSchema.errors ?? []) };
   }
   const issues = referenceIssues(config as PorticoConfig);
   return issues.length === 0 ? { ok: true, config: config as PorticoConfig } : { ok: false, issues };
+}
+
+/** SKIPPABLE are the lists whose items `validated` may hold. */
+const SKIPPABLE = ['services', 'routes'] as const;
+
+/**
+ * checkSchemaSkipping runs the schema over `config` with the items of `services` and `routes` that are in
+ * `known` left out, and returns its errors (paths mapped back to the whole lists), or undefined when it
+ * passed, after adding the items checked to `known`.
+ */
+function checkSchemaSkipping(
+  config: Record<string, unknown>,
+  known: WeakSet<object>,
+): ErrorObject[] | undefined {
+  const kept = new Map<(typeof SKIPPABLE)[number], { all: unknown[]; fresh: number[] }>();
+  for (const field of SKIPPABLE) {
+    const all = config[field];
+    if (!Array.isArray(all)) continue;
+    const fresh: number[] = [];
+    all.forEach((item, i) => {
+      if (typeof item !== 'object' || item === null || !known.has(item)) fresh.push(i);
+    });
+    kept.set(field, { all, fresh });
+    config[field] = fresh.map((i) => all[i]);
+  }
+  const ok = checkSchema(config);
+  for (const [field, { all }] of kept) config[field] = all;
+  if (!ok)
+    return (checkSchema.errors ?? []).map((error) => ({
+      ...error,
+      instancePath: error.instancePath.replace(
+        /^\/(services|routes)\/(\d+)/,
+        (_, field: string, k: string) => {
+          const fresh = kept.get(field as (typeof SKIPPABLE)[number])!.fresh;
+          return `/${field}/${fresh[Number(k)]}`;
+        },
+      ),
+    }));
+  for (const { all, fresh } of kept.values()) for (const i of fresh) known.add(all[i] as object);
+  return undefined;
 }
 
 /** parseConfig is `validateConfig` that throws a `PorticoConfigError` naming `source` when invalid. */

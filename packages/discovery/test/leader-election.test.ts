@@ -31,7 +31,7 @@ describe('leader election on a coordination.k8s.io/v1 Lease; only the leader wri
   });
   after(() => api.close());
 
-  it('two instances: one leads and publishes its addresses; when it stops, the other takes over', async () => {
+  it('two instances: one leads and publishes its addresses; when it stops, the other takes over', async (t) => {
     const start = (identity: string, address: string) => {
       const d = new KubernetesDiscovery({
         connection: { server: api.url, token: identity, namespace: 'portico-system', description: identity },
@@ -40,6 +40,7 @@ describe('leader election on a coordination.k8s.io/v1 Lease; only the leader wri
         publish: { addresses: [address] },
       });
       const updates: ConfigUpdate[] = [];
+      t.after(() => d.stop());
       return { d, updates, started: d.start((u) => void updates.push(u)) };
     };
     const a = start('edge-a', '192.0.2.1');
@@ -80,10 +81,10 @@ describe('leader election on a coordination.k8s.io/v1 Lease; only the leader wri
       'status from the new leader',
     );
     assert.ok(writers('edge-b') >= 2);
-    await b.d.stop();
+    assert.equal(b.updates.length, 1, 'status writes change no route: nothing is applied again');
   });
 
-  it('of two instances racing for a free Lease, exactly one wins (409 Conflict for the other)', async () => {
+  it('of two instances racing for a free Lease, exactly one wins (409 Conflict for the other)', async (t) => {
     api.delete('leases', 'portico-system', 'race');
     const clients = ['x', 'y', 'z'].map(
       (id) => new KubeClient({ server: api.url, token: id, namespace: 'portico-system', description: id }),
@@ -96,14 +97,16 @@ describe('leader election on a coordination.k8s.io/v1 Lease; only the leader wri
           () => {},
         ),
     );
+    t.after(async () => {
+      await Promise.all(elections.map((e) => e.stop()));
+      await Promise.all(clients.map((c) => c.close()));
+    });
     for (const e of elections) e.start();
     await sleep(1_000);
     assert.equal(elections.filter((e) => e.leading).length, 1);
-    await Promise.all(elections.map((e) => e.stop()));
-    await Promise.all(clients.map((c) => c.close()));
   });
 
-  it('a leader that cannot renew (API outage) stops leading within the renew deadline', async () => {
+  it('a leader that cannot renew (API outage) stops leading within the renew deadline', async (t) => {
     const client = new KubeClient({ server: api.url, namespace: 'portico-system', description: 'solo' });
     const changes: boolean[] = [];
     const e = new LeaseElection(
@@ -111,6 +114,10 @@ describe('leader election on a coordination.k8s.io/v1 Lease; only the leader wri
       { namespace: 'portico-system', name: 'solo', identity: 'solo', ...TIMING },
       (l) => changes.push(l),
     );
+    t.after(async () => {
+      await e.stop();
+      await client.close();
+    });
     e.start();
     await until(() => e.leading, 2_000, 'lead');
     await api.outage();
@@ -118,7 +125,5 @@ describe('leader election on a coordination.k8s.io/v1 Lease; only the leader wri
     await api.heal();
     await until(() => e.leading, 3_000, 'lead again');
     assert.deepEqual(changes, [true, false, true]);
-    await e.stop();
-    await client.close();
   });
 });

@@ -13,6 +13,7 @@ import {
   type IngressClass,
   type KubeObject,
   keyOf,
+  SERVICE_NAME_LABEL,
   type Secret,
   type Service,
   trimEndpointSlice,
@@ -41,9 +42,9 @@ import {
   type ObjectStore,
   refOf,
   type Translation,
-  TranslationCache,
   translateCluster,
 } from './translate.ts';
+import { TranslationCache } from './translation-cache.ts';
 
 /** RouteCheckProblem is a problem a route check found at a JSON path of the config (`routes[3].paths[0].path`). */
 export interface RouteCheckProblem {
@@ -107,6 +108,11 @@ export interface KubernetesView {
 /** MAX_EXCLUSION_ROUNDS bounds how often a config is rebuilt leaving out objects found invalid. */
 const MAX_EXCLUSION_ROUNDS = 5;
 
+/** sameItems says whether two lists hold the same objects in the same order. */
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
+}
+
 /** storeOf reads the stores of a kind's reflectors (one per namespace) as one store. */
 function storeOf<T extends KubeObject>(reflectors: Reflector<T>[]): ObjectStore<T> {
   return reflectors.length === 1 ? reflectors[0]!.store : new UnionStore(reflectors);
@@ -154,7 +160,7 @@ export class KubernetesDiscovery implements Discovery {
   #pendingSince: number | undefined;
   #building: Promise<void> = Promise.resolve();
   /** #last is what the last reported config was made of, to report only real changes. */
-  #last: { services: readonly unknown[]; rest: string } | undefined;
+  #last: { routes: readonly unknown[]; services: readonly unknown[]; rest: string } | undefined;
   readonly #cache = new TranslationCache();
   /** #validated holds the services that passed the schema (the cache keeps unchanged ones identical). */
   readonly #validated = new WeakSet<object>();
@@ -176,22 +182,32 @@ export class KubernetesDiscovery implements Discovery {
       hostname();
     const watch = { ...DEFAULT_WATCH_OPTIONS, ...options.watch };
     const namespaces = options.namespaces?.length ? [...options.namespaces] : [undefined];
-    const hooks = <T extends KubeObject>(trim: (o: T) => T | undefined) => ({
+    const hooks = <T extends KubeObject>(
+      trim: (o: T) => T | undefined,
+      touched: (o: T) => string | undefined,
+    ) => ({
       transform: trim,
-      onChange: (receivedAt: number) => this.#changed(receivedAt),
+      onChange: (receivedAt: number, changed?: T) => {
+        // What changed decides what the next translation must redo (TranslationCache).
+        const key = changed === undefined ? undefined : touched(changed);
+        if (changed === undefined || key === 'all') this.#cache.invalidateAll();
+        else if (key !== undefined) this.#cache.touch(key);
+        this.#changed(receivedAt);
+      },
       onError: (error: Error, resource: ResourcePath) =>
         options.onWatchError?.(error, resource.kind, resource.namespace),
     });
     const make = <T extends KubeObject>(
       resource: Omit<ResourcePath, 'namespace'>,
       trim: (o: T) => T | undefined,
+      touched: (o: T) => string | undefined,
       cluster = false,
     ): Reflector<T>[] =>
       (cluster ? [undefined] : namespaces).map((namespace) => {
         const r = new Reflector<T>(
           this.client,
           { ...resource, ...(namespace === undefined ? {} : { namespace }) },
-          hooks(trim),
+          hooks(trim, touched),
           watch,
         );
         this.#reflectors.push(r as unknown as Reflector<KubeObject>);
@@ -208,28 +224,39 @@ export class KubernetesDiscovery implements Discovery {
             ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
           },
           trimIngress,
+          () => undefined, // its own resourceVersion tells
         ),
       ),
       ingressClasses: storeOf(
         make<IngressClass>(
           { kind: 'IngressClass', prefix: NET, plural: 'ingressclasses' },
           trimIngressClass,
+          () => 'all', // which Ingresses are Portico's may change
           true,
         ),
       ),
       services: storeOf(
-        make<Service>({ kind: 'Service', prefix: '/api/v1', plural: 'services' }, trimService),
+        make<Service>(
+          { kind: 'Service', prefix: '/api/v1', plural: 'services' },
+          trimService,
+          (o) => `service:${keyOf(o)}`,
+        ),
       ),
       endpointSlices: storeOf(
         make<EndpointSlice>(
           { kind: 'EndpointSlice', prefix: '/apis/discovery.k8s.io/v1', plural: 'endpointslices' },
           trimEndpointSlice,
+          (o) => {
+            const owner = o.metadata.labels?.[SERVICE_NAME_LABEL];
+            return owner === undefined ? undefined : `service:${o.metadata.namespace}/${owner}`;
+          },
         ),
       ),
       secrets: storeOf(
         make<Secret>(
           { kind: 'Secret', prefix: '/api/v1', plural: 'secrets', fieldSelector: 'type=kubernetes.io/tls' },
           trimSecret,
+          (o) => `secret:${keyOf(o)}`,
         ),
       ),
     };
@@ -312,17 +339,17 @@ export class KubernetesDiscovery implements Discovery {
     this.options.onIssues?.(this.issues);
     if (this.leading) void this.#events.record(this.issues);
     if (this.leading) void this.#writeStatus();
-    // Unchanged services are the same objects (TranslationCache); the rest is compared as JSON.
-    const rest = JSON.stringify([config.routes, config.certificates, config.defaultService ?? null]);
+    // Unchanged routes and services are the same objects (TranslationCache); the rest is small.
+    const rest = JSON.stringify([config.certificates, config.defaultService ?? null]);
     const last = this.#last;
     if (
       last !== undefined &&
       last.rest === rest &&
-      last.services.length === config.services.length &&
-      config.services.every((service, i) => service === last.services[i])
+      sameItems(last.routes, config.routes) &&
+      sameItems(last.services, config.services)
     )
       return;
-    this.#last = { services: config.services, rest };
+    this.#last = { routes: config.routes, services: config.services, rest };
     await this.#onUpdate?.({
       ok: true,
       config,

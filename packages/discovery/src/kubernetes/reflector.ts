@@ -66,8 +66,11 @@ export interface ReflectorStats {
 
 /** ReflectorEvent is what a reflector tells its owner: the store changed (and when the news arrived). */
 export interface ReflectorHooks<T> {
-  /** onChange is called after the store changed; `receivedAt` is `performance.now()` when the news came. */
-  onChange(receivedAt: number): void;
+  /**
+   * onChange is called after the store changed, with the object an event changed (undefined after a
+   * list replaced the whole store); `receivedAt` is `performance.now()` when the news came.
+   */
+  onChange(receivedAt: number, changed?: T): void;
   onError?(error: Error, resource: ResourcePath): void;
   /** transform trims an object as it arrives; it may drop it by returning undefined. */
   transform(object: T): T | undefined;
@@ -316,7 +319,7 @@ export class Reflector<T extends KubeObject> {
     } else {
       return false;
     }
-    this.#hooks.onChange(receivedAt);
+    this.#hooks.onChange(receivedAt, object);
     return true;
   }
 }

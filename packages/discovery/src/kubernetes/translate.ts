@@ -11,6 +11,7 @@ import {
   type Secret,
   type Service,
 } from './kube-objects.ts';
+import type { CertificatePart, IngressPart, ServicePart, TranslationCache } from './translation-cache.ts';
 
 type RouteInput = NonNullable<PorticoConfigInput['routes']>[number];
 type ServiceInput = NonNullable<PorticoConfigInput['services']>[number];
@@ -56,45 +57,6 @@ export interface TranslateOptions {
   readonly exclude?: ReadonlySet<string>;
   /** cache reuses the services of the previous translation whose inputs did not change. */
   readonly cache?: TranslationCache;
-}
-
-interface CachedService {
-  readonly signature: string;
-  readonly service: ServiceInput;
-  readonly issues: readonly { code: KubernetesIssueCode; message: string }[];
-}
-
-/**
- * TranslationCache keeps each backend's service from one translation to the next while its inputs (the
- * Service, its EndpointSlices, the annotations) are unchanged, by resourceVersion. Unchanged services are
- * then the same objects, which spares resolving their endpoints again and lets the proxy keep their
- * compiled balancers. Entries not used by a translation are dropped.
- */
-export class TranslationCache {
-  #entries = new Map<string, CachedService>();
-  #next = new Map<string, CachedService>();
-
-  /** get returns the entry for `name` if its signature matches, and keeps it for the next round. */
-  get(name: string, signature: string): CachedService | undefined {
-    const entry = this.#next.get(name) ?? this.#entries.get(name);
-    if (entry === undefined || entry.signature !== signature) return undefined;
-    this.#next.set(name, entry);
-    return entry;
-  }
-
-  set(name: string, entry: CachedService): void {
-    this.#next.set(name, entry);
-  }
-
-  /** endRound forgets the entries this round did not use. */
-  endRound(): void {
-    this.#entries = this.#next;
-    this.#next = new Map();
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
 }
 
 /** Translation is the config Kubernetes objects make, with where each part came from. */
@@ -166,18 +128,26 @@ function hostCovered(tlsHosts: ReadonlySet<string>, host: string | undefined): b
  * translateCluster turns the Ingresses of Portico's class, and the Services, EndpointSlices and Secrets
  * they name, into routes, services and certificates. Each problem becomes an issue on its object and
  * affects only what that object serves. Ingresses are taken oldest first, so when two claim the same
- * host and path the older one wins, as in ingress-nginx.
+ * host and path the older one wins, as in ingress-nginx. With a `cache`, an Ingress whose inputs did not
+ * change contributes the very objects it did last time.
  */
 export function translateCluster(state: ClusterState, options: TranslateOptions): Translation {
-  const slicesByService = new Map<string, EndpointSlice[]>();
-  for (const slice of state.endpointSlices.values()) {
-    const owner = slice.metadata.labels?.[SERVICE_NAME_LABEL];
-    if (owner === undefined) continue;
-    const key = `${slice.metadata.namespace}/${owner}`;
-    const list = slicesByService.get(key);
-    if (list === undefined) slicesByService.set(key, [slice]);
-    else list.push(slice);
-  }
+  // Built on first need: when every Ingress comes from the cache, the slices are not even looked at.
+  let index: Map<string, EndpointSlice[]> | undefined;
+  const slicesOf = (service: string): readonly EndpointSlice[] => {
+    if (index === undefined) {
+      index = new Map();
+      for (const slice of state.endpointSlices.values()) {
+        const owner = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+        if (owner === undefined) continue;
+        const key = `${slice.metadata.namespace}/${owner}`;
+        const list = index.get(key);
+        if (list === undefined) index.set(key, [slice]);
+        else list.push(slice);
+      }
+    }
+    return index.get(service) ?? [];
+  };
   const out: Translation = {
     routes: [],
     services: [],
@@ -191,6 +161,8 @@ export function translateCluster(state: ClusterState, options: TranslateOptions)
   };
   const serviceIndex = new Map<string, number>();
   const certificateIndex = new Map<string, number>();
+  const cache = options.cache;
+  const context = `${cache?.epoch ?? 0}|${options.allowExternalName}|${options.httpsAvailable}`;
   const ingresses = [...state.ingresses.values()]
     .filter((ingress) => isPorticoIngress(ingress, state.ingressClasses, options))
     .sort(byAge);
@@ -198,143 +170,192 @@ export function translateCluster(state: ClusterState, options: TranslateOptions)
     out.ingresses.push(ingress);
     const origin = keyOf(ingress);
     if (options.exclude?.has(origin)) continue;
-    const namespace = ingress.metadata.namespace ?? 'default';
-    const ref = refOf('Ingress', 'networking.k8s.io/v1', ingress);
-    const issue = (code: KubernetesIssueCode | string, field: string, message: string) =>
-      out.issues.push({ code, object: ref, field, message });
-    const settings = readIngressAnnotations(ingress.metadata.annotations);
-    for (const i of settings.issues) issue(i.code, i.field, i.message);
-    const annotated = Object.keys(settings.service).length > 0;
-
-    /** backendService returns the name of the Portico service for a backend, adding it once. */
-    const backendService = (backend: IngressBackend | undefined, field: string): string | undefined => {
-      const svc = backend?.service;
-      const port = svc?.port?.number ?? svc?.port?.name;
-      if (svc === undefined || svc.name === undefined || port === undefined) {
-        issue(
-          'PORTICO_KUBE_BACKEND_UNSUPPORTED',
-          field,
-          backend?.resource === undefined
-            ? `${field} names no service and port`
-            : `${field} is a resource backend (${backend.resource.kind} ${backend.resource.name}); only Service backends are served`,
-        );
-        return undefined;
-      }
-      const name = annotated
-        ? `${namespace}/${ingress.metadata.name}/${svc.name}:${port}`
-        : `${namespace}/${svc.name}:${port}`;
+    const signature = `${context}|${ingress.metadata.resourceVersion ?? ''}`;
+    let part = cache?.ingress(origin, signature);
+    if (part === undefined) {
+      part = translateIngress(ingress, state, slicesOf, options);
+      if (cache !== undefined) part = cache.setIngress(origin, signature, part);
+    }
+    out.issues.push(...part.issues);
+    for (const { name, part: service } of part.services) {
       const existing = serviceIndex.get(name);
       if (existing !== undefined) {
-        const origins = out.serviceOrigins[existing]!;
-        if (!origins.includes(origin)) origins.push(origin);
-        return name;
+        out.serviceOrigins[existing]!.push(origin);
+        continue;
       }
-      const service = state.services.get(`${namespace}/${svc.name}`);
-      const slices = slicesByService.get(`${namespace}/${svc.name}`) ?? [];
-      const signature = [
-        service?.metadata.resourceVersion ?? '-',
-        ...slices.map((s) => s.metadata.resourceVersion ?? '?'),
-        options.allowExternalName,
-        annotated || settings.affinityOff ? JSON.stringify(settings.service) + settings.affinityOff : '',
-      ].join('|');
-      let entry = options.cache?.get(name, signature);
-      if (entry === undefined) {
-        const issues: { code: KubernetesIssueCode; message: string }[] = [];
-        const endpoints = resolveEndpoints(
-          state,
-          slices,
-          namespace,
-          svc.name,
-          port,
-          options,
-          (code, message) => issues.push({ code, message }),
-        );
-        entry = { signature, service: buildService(name, endpoints, service, settings), issues };
-        options.cache?.set(name, entry);
-      }
-      for (const i of entry.issues) issue(i.code, `${field}.service`, i.message);
       serviceIndex.set(name, out.services.length);
-      out.services.push(entry.service);
+      out.services.push(service.service);
       out.serviceOrigins.push([origin]);
-      return name;
-    };
-
-    // TLS first: which hosts have a certificate decides the default HTTPS redirect.
-    const tlsHosts = new Set<string>();
-    (ingress.spec?.tls ?? []).forEach((tls, t) => {
-      for (const host of tls.hosts ?? []) tlsHosts.add(host);
-      if (tls.secretName === undefined || tls.secretName === '') return;
-      const field = `spec.tls[${t}].secretName`;
-      const secret = state.secrets.get(`${namespace}/${tls.secretName}`);
-      const pem = tlsPem(secret);
-      if (typeof pem === 'string') {
-        issue(
-          'PORTICO_KUBE_SECRET_MISSING',
-          field,
-          `Secret ${namespace}/${tls.secretName} ${pem}; these hosts get the default certificate`,
-        );
-        return;
-      }
-      const name = `${namespace}/${tls.secretName}`;
-      const existing = certificateIndex.get(name);
+    }
+    for (const c of part.certificates) {
+      const existing = certificateIndex.get(c.name);
       if (existing === undefined) {
-        certificateIndex.set(name, out.certificates.length);
-        out.certificates.push({ name, ...pem, ...(tls.hosts?.length ? { hosts: [...tls.hosts] } : {}) });
+        certificateIndex.set(c.name, out.certificates.length);
+        out.certificates.push({
+          name: c.name,
+          cert: c.cert,
+          key: c.key,
+          ...(c.hosts ? { hosts: [...c.hosts] } : {}),
+        });
         out.certificateOrigins.push([origin]);
-        return;
+        continue;
       }
+      // One Secret named by several Ingresses serves all their hosts (or all its own names, if one says so).
       const certificate = out.certificates[existing]!;
       if (certificate.hosts !== undefined) {
-        if (tls.hosts?.length) certificate.hosts = [...new Set([...certificate.hosts, ...tls.hosts])];
-        else delete certificate.hosts;
+        if (c.hosts === undefined) delete certificate.hosts;
+        else certificate.hosts = [...new Set([...certificate.hosts, ...c.hosts])];
       }
       const origins = out.certificateOrigins[existing]!;
       if (!origins.includes(origin)) origins.push(origin);
-    });
-
-    const defaultBackend = ingress.spec?.defaultBackend;
-    if (defaultBackend !== undefined) {
-      const name = backendService(defaultBackend, 'spec.defaultBackend');
-      if (name !== undefined && out.defaultService === undefined) out.defaultService = name;
     }
-    (ingress.spec?.rules ?? []).forEach((rule, r) => {
-      const paths: NonNullable<RouteInput['paths']> = [];
-      (rule.http?.paths ?? []).forEach((p, i) => {
-        const field = `spec.rules[${r}].http.paths[${i}]`;
-        const service = backendService(p.backend, `${field}.backend`);
-        if (service === undefined) return;
-        const type = p.pathType ?? 'ImplementationSpecific';
-        if (type !== 'Exact' && type !== 'Prefix' && type !== 'ImplementationSpecific') {
-          issue(
-            'PORTICO_KUBE_INVALID_OBJECT',
-            `${field}.pathType`,
-            `pathType "${type}" is not Exact, Prefix or ImplementationSpecific`,
-          );
-          return;
-        }
-        const path = p.path === undefined || p.path === '' ? '/' : p.path;
-        paths.push({
-          path,
-          type,
-          ...(settings.useRegex && type === 'ImplementationSpecific' ? { regex: true } : {}),
-          service,
-        });
-      });
-      if (paths.length === 0) return;
-      const host = rule.host === undefined || rule.host === '' ? undefined : rule.host;
-      const redirect = settings.sslRedirect ?? (options.httpsAvailable && hostCovered(tlsHosts, host));
-      out.routes.push({
-        name: origin,
-        ...(host === undefined ? {} : { host }),
-        paths,
-        ...settings.route,
-        ...(redirect && options.httpsAvailable ? { httpsRedirect: true } : {}),
-      });
+    for (const route of part.routes) {
+      out.routes.push(route);
       out.routeOrigins.push(origin);
-    });
+    }
+    if (out.defaultService === undefined) out.defaultService = part.defaultService;
   }
-  options.cache?.endRound();
+  cache?.endRound();
   return out;
+}
+
+/** translateIngress makes one Ingress's part: its routes, the services of its backends, its certificates. */
+function translateIngress(
+  ingress: Ingress,
+  state: ClusterState,
+  slicesOf: (service: string) => readonly EndpointSlice[],
+  options: TranslateOptions,
+): IngressPart {
+  const cache = options.cache;
+  const namespace = ingress.metadata.namespace ?? 'default';
+  const ref = refOf('Ingress', 'networking.k8s.io/v1', ingress);
+  const issues: KubeIssue[] = [];
+  const issue = (code: KubernetesIssueCode | string, field: string, message: string) =>
+    issues.push({ code, object: ref, field, message });
+  const dependencies = new Map<string, number>();
+  const depend = (key: string) => dependencies.set(key, cache?.generation(key) ?? 0);
+  const services: { name: string; part: ServicePart }[] = [];
+  const certificates: CertificatePart[] = [];
+  const routes: RouteInput[] = [];
+  const settings = readIngressAnnotations(ingress.metadata.annotations);
+  for (const i of settings.issues) issue(i.code, i.field, i.message);
+  const annotated = Object.keys(settings.service).length > 0;
+  const settingsKey =
+    annotated || settings.affinityOff ? JSON.stringify(settings.service) + settings.affinityOff : '';
+
+  /** backendService returns the name of the Portico service for a backend, resolving it once. */
+  const backendService = (backend: IngressBackend | undefined, field: string): string | undefined => {
+    const svc = backend?.service;
+    const port = svc?.port?.number ?? svc?.port?.name;
+    if (svc === undefined || svc.name === undefined || port === undefined) {
+      issue(
+        'PORTICO_KUBE_BACKEND_UNSUPPORTED',
+        field,
+        backend?.resource === undefined
+          ? `${field} names no service and port`
+          : `${field} is a resource backend (${backend.resource.kind} ${backend.resource.name}); only Service backends are served`,
+      );
+      return undefined;
+    }
+    const name = annotated
+      ? `${namespace}/${ingress.metadata.name}/${svc.name}:${port}`
+      : `${namespace}/${svc.name}:${port}`;
+    if (services.some((s) => s.name === name)) return name;
+    const serviceKey = `service:${namespace}/${svc.name}`;
+    depend(serviceKey);
+    const signature = `${cache?.epoch ?? 0}|${cache?.generation(serviceKey) ?? 0}|${options.allowExternalName}|${settingsKey}`;
+    let part = cache?.service(name, signature);
+    if (part === undefined) {
+      const found: { code: KubernetesIssueCode; message: string }[] = [];
+      const service = state.services.get(`${namespace}/${svc.name}`);
+      const slices = slicesOf(`${namespace}/${svc.name}`);
+      const endpoints = resolveEndpoints(state, slices, namespace, svc.name, port, options, (code, message) =>
+        found.push({ code, message }),
+      );
+      part = { signature, service: buildService(name, endpoints, service, settings), issues: found };
+      cache?.setService(name, part);
+    }
+    for (const i of part.issues) issue(i.code, `${field}.service`, i.message);
+    services.push({ name, part });
+    return name;
+  };
+
+  // TLS first: which hosts have a certificate decides the default HTTPS redirect.
+  const tlsHosts = new Set<string>();
+  (ingress.spec?.tls ?? []).forEach((tls, t) => {
+    for (const host of tls.hosts ?? []) tlsHosts.add(host);
+    if (tls.secretName === undefined || tls.secretName === '') return;
+    depend(`secret:${namespace}/${tls.secretName}`);
+    const pem = tlsPem(state.secrets.get(`${namespace}/${tls.secretName}`));
+    if (typeof pem === 'string') {
+      issue(
+        'PORTICO_KUBE_SECRET_MISSING',
+        `spec.tls[${t}].secretName`,
+        `Secret ${namespace}/${tls.secretName} ${pem}; these hosts get the default certificate`,
+      );
+      return;
+    }
+    const name = `${namespace}/${tls.secretName}`;
+    const hosts = tls.hosts?.length ? [...tls.hosts] : undefined;
+    const same = certificates.find((c) => c.name === name);
+    if (same === undefined) certificates.push({ name, ...pem, hosts });
+    else
+      certificates[certificates.indexOf(same)] = {
+        ...same,
+        hosts:
+          same.hosts === undefined || hosts === undefined
+            ? undefined
+            : [...new Set([...same.hosts, ...hosts])],
+      };
+  });
+
+  const defaultService =
+    ingress.spec?.defaultBackend === undefined
+      ? undefined
+      : backendService(ingress.spec.defaultBackend, 'spec.defaultBackend');
+  (ingress.spec?.rules ?? []).forEach((rule, r) => {
+    const paths: NonNullable<RouteInput['paths']> = [];
+    (rule.http?.paths ?? []).forEach((p, i) => {
+      const field = `spec.rules[${r}].http.paths[${i}]`;
+      const service = backendService(p.backend, `${field}.backend`);
+      if (service === undefined) return;
+      const type = p.pathType ?? 'ImplementationSpecific';
+      if (type !== 'Exact' && type !== 'Prefix' && type !== 'ImplementationSpecific') {
+        issue(
+          'PORTICO_KUBE_INVALID_OBJECT',
+          `${field}.pathType`,
+          `pathType "${type}" is not Exact, Prefix or ImplementationSpecific`,
+        );
+        return;
+      }
+      const path = p.path === undefined || p.path === '' ? '/' : p.path;
+      paths.push({
+        path,
+        type,
+        ...(settings.useRegex && type === 'ImplementationSpecific' ? { regex: true } : {}),
+        service,
+      });
+    });
+    if (paths.length === 0) return;
+    const host = rule.host === undefined || rule.host === '' ? undefined : rule.host;
+    const redirect = settings.sslRedirect ?? (options.httpsAvailable && hostCovered(tlsHosts, host));
+    routes.push({
+      name: keyOf(ingress),
+      ...(host === undefined ? {} : { host }),
+      paths,
+      ...settings.route,
+      ...(redirect && options.httpsAvailable ? { httpsRedirect: true } : {}),
+    });
+  });
+  return {
+    routes,
+    routesJson: JSON.stringify(routes),
+    services,
+    certificates,
+    defaultService,
+    issues,
+    dependencies,
+  };
 }
 
 /** tlsPem decodes a TLS Secret's certificate and key, or says what is wrong with it. */
