@@ -510,19 +510,30 @@ export class KubernetesDiscovery implements Discovery {
 
   #addresses: Awaited<ReturnType<IngressStatusWriter['addresses']>> | undefined;
   #writingStatus = false;
+  /** #statusAgain: a write was asked for while one ran; it runs again after, with the latest Ingresses. */
+  #statusAgain = false;
 
   async #writeStatus(refresh = false): Promise<void> {
     const writer = this.#status;
-    const translation = this.#lastTranslation;
-    if (writer === undefined || translation === undefined || this.#writingStatus) return;
+    if (writer === undefined || this.#lastTranslation === undefined) return;
+    if (this.#writingStatus) {
+      this.#statusAgain = true;
+      return;
+    }
     this.#writingStatus = true;
     try {
-      if (refresh || this.#addresses === undefined) this.#addresses = await writer.addresses();
-      if (!this.leading) return;
-      await writer.write(translation.ingresses, this.#addresses);
-    } catch (error) {
-      writer.failures++;
-      writer.lastError = (error as Error).message;
+      do {
+        this.#statusAgain = false;
+        try {
+          if (refresh || this.#addresses === undefined) this.#addresses = await writer.addresses();
+          refresh = false;
+          if (!this.leading || this.#stopped) return;
+          await writer.write(this.#lastTranslation.ingresses, this.#addresses);
+        } catch (error) {
+          writer.failures++;
+          writer.lastError = (error as Error).message;
+        }
+      } while (this.#statusAgain && !this.#stopped);
     } finally {
       this.#writingStatus = false;
     }
