@@ -85,11 +85,23 @@ export class IngressStatusWriter {
       .sort((a, b) => ((a.ip ?? a.hostname ?? '') < (b.ip ?? b.hostname ?? '') ? -1 : 1));
   }
 
-  /** write updates every Ingress whose status differs from `addresses`. */
+  /** #patched remembers, per Ingress, which version of it was patched with which addresses. */
+  readonly #patched = new Map<string, string>();
+
+  /**
+   * write updates every Ingress whose status differs from `addresses`, once per version of the Ingress (a
+   * second call before the watch has shown the first patch does not patch again).
+   */
   async write(ingresses: readonly Ingress[], addresses: readonly LoadBalancerIngress[]): Promise<void> {
+    const wanted = JSON.stringify(addresses);
+    const seen = new Set<string>();
     for (const ingress of ingresses) {
-      if (same(ingress.status?.loadBalancer?.ingress, addresses)) continue;
       const { namespace = 'default', name } = ingress.metadata;
+      const key = `${namespace}/${name}`;
+      seen.add(key);
+      if (same(ingress.status?.loadBalancer?.ingress, addresses)) continue;
+      const version = `${ingress.metadata.resourceVersion ?? ''}|${wanted}`;
+      if (this.#patched.get(key) === version) continue;
       try {
         await this.#client.json({
           method: 'PATCH',
@@ -97,11 +109,13 @@ export class IngressStatusWriter {
           contentType: 'application/merge-patch+json',
           body: { status: { loadBalancer: { ingress: addresses } } },
         });
+        this.#patched.set(key, version);
         this.writes++;
       } catch (error) {
         this.failures++;
         this.lastError = (error as Error).message;
       }
     }
+    for (const key of this.#patched.keys()) if (!seen.has(key)) this.#patched.delete(key);
   }
 }
