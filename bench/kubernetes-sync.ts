@@ -18,11 +18,8 @@ import { fileURLToPath } from 'node:url';
 import type { PorticoConfig } from '@portico/config';
 import { type ConfigUpdate, KubernetesDiscovery } from '@portico/discovery';
 import { createProxy, type PorticoProxy } from '@portico/proxy';
+import { option } from './options.ts';
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
 const CHANGES = option('changes', 200);
 const LARGE = option('large', 5_000);
 const FAKE = fileURLToPath(new URL('./kubernetes/fake-api-process.ts', import.meta.url));

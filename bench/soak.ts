@@ -15,11 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool, request } from 'undici';
+import { option } from './options.ts';
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
 const MINUTES = option('minutes', 10);
 const RATE = option('rate', 500);
 const MAIN = fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url));

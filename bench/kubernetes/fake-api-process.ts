@@ -15,11 +15,8 @@ import {
   ingressClass,
   service,
 } from '../../packages/discovery/test/helpers/kube-fixtures.ts';
+import { option } from '../options.ts';
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
 const INGRESSES = option('ingresses', 100);
 const SERVICES = option('services', INGRESSES);
 const SLICES = option('slices', SERVICES * 4);

@@ -120,6 +120,20 @@ const PER_ENDPOINT: [string, string, (e: Endpoint) => number][] = [
   ['portico_endpoint_ejections_total', 'Passive-health ejections of the endpoint.', (e) => e.ejections],
 ];
 
+type Watch = ReturnType<AdminSource['discovery']>['watches'][number];
+
+/** PER_WATCH are the metrics of the config source's watches, labelled by kind and namespace (`*`: all). */
+const PER_WATCH: [string, string, (w: Watch) => number][] = [
+  ['portico_discovery_watch_requests_total', 'Watch requests made, by kind and namespace.', (w) => w.watches],
+  ['portico_discovery_relists_total', 'Relists after 410 Gone, by kind and namespace.', (w) => w.relists],
+  [
+    'portico_discovery_watch_failures_total',
+    'Failed lists and watches (retried with backoff).',
+    (w) => w.failures,
+  ],
+  ['portico_discovery_objects', 'Objects watched, by kind and namespace.', (w) => w.objects],
+];
+
 /**
  * createMetrics builds the Prometheus registry served at `/metrics`. Every Portico metric is read from
  * the data plane's own counters when Prometheus scrapes: nothing is counted per request through
@@ -192,36 +206,12 @@ export function createMetrics(source: AdminSource): Registry {
       },
     );
   }
-  const watchLabels = ['kind', 'namespace'];
-  const perWatch =
-    (read: (w: ReturnType<AdminSource['discovery']>['watches'][number]) => number) => (set: Set) => {
+  for (const [name, help, read] of PER_WATCH) {
+    metric(name, help, ['kind', 'namespace'], (set) => {
       for (const w of source.discovery().watches)
         set({ kind: w.kind, namespace: w.namespace ?? '*' }, read(w));
-    };
-  metric(
-    'portico_discovery_watch_requests_total',
-    'Watch requests made, by kind and namespace.',
-    watchLabels,
-    perWatch((w) => w.watches),
-  );
-  metric(
-    'portico_discovery_relists_total',
-    'Relists after 410 Gone, by kind and namespace.',
-    watchLabels,
-    perWatch((w) => w.relists),
-  );
-  metric(
-    'portico_discovery_watch_failures_total',
-    'Failed lists and watches (retried with backoff).',
-    watchLabels,
-    perWatch((w) => w.failures),
-  );
-  metric(
-    'portico_discovery_objects',
-    'Objects watched, by kind and namespace.',
-    watchLabels,
-    perWatch((w) => w.objects),
-  );
+    });
+  }
   metric('portico_discovery_issues', 'Problems found in source objects (Ingresses), now.', [], (set) =>
     set({}, source.discovery().issues.length),
   );

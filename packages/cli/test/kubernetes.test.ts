@@ -13,6 +13,7 @@ import {
   get,
   type KubeHarness,
   SteadyLoop,
+  servedCertificate,
   servedCertificateCn,
   startKubeHarness,
   until,
@@ -187,19 +188,7 @@ describe('portico run --kubernetes: Ingresses, Services and EndpointSlices from 
       3_000,
       'first certificate',
     );
-    const fingerprint = () =>
-      new Promise<string>((resolve, reject) => {
-        import('node:tls').then(({ connect }) => {
-          const s = connect(
-            { port, host: '127.0.0.1', servername: 'secure.example', rejectUnauthorized: false },
-            () => {
-              resolve(s.getPeerCertificate().fingerprint256);
-              s.end();
-            },
-          );
-          s.on('error', reject);
-        }, reject);
-      });
+    const fingerprint = async () => (await servedCertificate(port, 'secure.example')).fingerprint256;
     const before = await fingerprint();
     const two = makeCert(['secure.example']);
     h.api.apply('secrets', tlsSecret('secure-tls', two.cert, two.key));

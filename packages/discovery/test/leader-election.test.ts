@@ -4,14 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type ConfigUpdate, KubeClient, KubernetesDiscovery, LeaseElection } from '@portico/discovery';
 import { FakeKubeApi } from './helpers/fake-kube-api.ts';
 import { endpointSlice, ingress, ingressClass, service } from './helpers/kube-fixtures.ts';
-
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+import { until } from './helpers/until.ts';
 
 const TIMING = { leaseDurationMs: 1_000, renewDeadlineMs: 700, retryPeriodMs: 150 };
 

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient, Reflector, type WatchOptions } from '@portico/discovery';
 import { FakeKubeApi } from './helpers/fake-kube-api.ts';
 import { service } from './helpers/kube-fixtures.ts';
+import { until } from './helpers/until.ts';
 
 const FAST: WatchOptions = {
   pageSize: 2,
@@ -13,14 +14,6 @@ const FAST: WatchOptions = {
   watchIdleTimeoutMs: 500,
   watchTimeoutSeconds: 300,
 };
-
-async function until(check: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 describe('Reflector: list-and-watch with client-go semantics against a fake API server', () => {
   let api: FakeKubeApi;

@@ -80,14 +80,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   #draining = false;
 
   constructor(config: PorticoConfig) {
-    this.#snapshot = compileSnapshot(
-      config,
-      this.#registry,
-      this.#serviceStates,
-      this.routeStats,
-      this.#certificates,
-      ++this.#version,
-    );
+    this.#snapshot = this.#compile(config, undefined);
     this.#health.sync(checkTargets(this.#snapshot));
     this.pool = new UpstreamPool(this.sweeper, {
       ...config.upstreamPool,
@@ -118,20 +111,25 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     return this.#registry.all();
   }
 
-  /**
-   * apply makes `config` (already validated) live and returns its snapshot. Listeners added by the config
-   * are bound, removed ones closed; endpoints no longer used have their idle connections closed.
-   */
-  async apply(config: PorticoConfig): Promise<Snapshot> {
-    const snapshot = compileSnapshot(
+  /** #compile builds the next snapshot; services whose config is the same object as in `previous` are kept. */
+  #compile(config: PorticoConfig, previous: Snapshot | undefined): Snapshot {
+    return compileSnapshot(
       config,
       this.#registry,
       this.#serviceStates,
       this.routeStats,
       this.#certificates,
       ++this.#version,
-      this.#snapshot,
+      previous,
     );
+  }
+
+  /**
+   * apply makes `config` (already validated) live and returns its snapshot. Listeners added by the config
+   * are bound, removed ones closed; endpoints no longer used have their idle connections closed.
+   */
+  async apply(config: PorticoConfig): Promise<Snapshot> {
+    const snapshot = this.#compile(config, this.#snapshot);
     this.#snapshot = snapshot;
     this.#serviceStates.retainOnly(new Set(snapshot.services.keys()));
     this.pool.configure({ ...config.upstreamPool, upstreamIdleMs: config.timeouts.upstreamIdleMs });

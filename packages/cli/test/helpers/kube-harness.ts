@@ -2,12 +2,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { connect } from 'node:tls';
+import { connect, type PeerCertificate } from 'node:tls';
 import { pino } from 'pino';
-import type { KubernetesRunOptions } from 'portico';
-import { type RunningPortico, startPortico } from 'portico';
+import { type KubernetesRunOptions, type RunningPortico, startPortico } from 'portico';
 import type { Pool } from 'undici';
 import { FakeKubeApi } from '../../../discovery/test/helpers/fake-kube-api.ts';
+import { until } from '../../../discovery/test/helpers/until.ts';
+
+export { until };
 
 /** BASE_CONFIG is the base of the tests' ingress controller: HTTP and HTTPS on loopback, admin on. */
 export const BASE_CONFIG = `listeners:
@@ -123,31 +125,21 @@ export async function get(
   return { status: res.statusCode, body };
 }
 
-/** until polls `check` every 20 ms until it holds, or fails after `timeoutMs`. */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return Date.now() - started;
-}
-
-/** servedCertificateCn connects with `servername` and returns the subject CN of the certificate served. */
-export function servedCertificateCn(port: number, servername: string): Promise<string> {
+/** servedCertificate connects with `servername` and returns the certificate served. */
+export function servedCertificate(port: number, servername: string): Promise<PeerCertificate> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: '127.0.0.1', servername, rejectUnauthorized: false }, () => {
-      const cn = socket.getPeerCertificate().subject?.CN;
+      resolve(socket.getPeerCertificate());
       socket.end();
-      resolve(Array.isArray(cn) ? cn.join(',') : (cn ?? ''));
     });
     socket.on('error', reject);
   });
+}
+
+/** servedCertificateCn returns the subject CN of the certificate served for `servername`. */
+export async function servedCertificateCn(port: number, servername: string): Promise<string> {
+  const cn = (await servedCertificate(port, servername)).subject?.CN;
+  return Array.isArray(cn) ? cn.join(',') : (cn ?? '');
 }
 
 /** SteadyLoop sends one request every `intervalMs` until stopped, recording every outcome. */

@@ -415,30 +415,16 @@ export class KubernetesDiscovery implements Discovery {
     exclude?: Set<string>,
   ): { issues: KubeIssue[]; baseProblems: RouteCheckProblem[] } {
     if (problems.length === 0) return { issues: [], baseProblems: [] };
-    const base = this.options.base;
-    const offsets = {
-      routes: base.routes?.length ?? 0,
-      services: base.services?.length ?? 0,
-      certificates: base.certificates?.length ?? 0,
-    };
     const byKey = new Map(translation.ingresses.map((i) => [keyOf(i), i]));
     const issues: KubeIssue[] = [];
     const baseProblems: RouteCheckProblem[] = [];
     for (const problem of problems) {
-      const m = /^(routes|services|certificates)\[(\d+)\]/.exec(problem.path);
-      const kind = m?.[1] as keyof typeof offsets | undefined;
-      const i = Number(m?.[2]) - (kind === undefined ? 0 : offsets[kind]);
-      if (kind === undefined || i < 0) {
+      const origins = this.#originsOf(translation, problem.path);
+      if (origins === undefined) {
         if (problem.path !== 'defaultService' || translation.defaultService === undefined)
           baseProblems.push(problem);
         continue;
       }
-      const origins =
-        kind === 'routes'
-          ? [translation.routeOrigins[i]!]
-          : kind === 'services'
-            ? translation.serviceOrigins[i]!
-            : translation.certificateOrigins[i]!;
       for (const key of origins) {
         const ingress = byKey.get(key);
         if (ingress === undefined) continue;
@@ -446,7 +432,7 @@ export class KubernetesDiscovery implements Discovery {
         issues.push({
           code: problem.code,
           object: refOf('Ingress', 'networking.k8s.io/v1', ingress),
-          field: this.#field(translation, problem.path, offsets.routes),
+          field: this.#field(translation, problem.path),
           message:
             exclude === undefined
               ? problem.message
@@ -475,31 +461,43 @@ export class KubernetesDiscovery implements Discovery {
   }
 
   /** #field names the part of the Ingress that made a config path, for issues. */
-  #field(translation: Translation, path: string, baseRoutes: number): string {
+  #field(translation: Translation, path: string): string {
     const m = /^routes\[(\d+)\](.*)$/.exec(path);
     if (m === null) return 'spec';
-    const route = translation.routes[Number(m[1]) - baseRoutes];
+    const route = translation.routes[Number(m[1]) - this.#offsets().routes];
     return `spec.rules (host ${route?.host ?? '*'})${m[2] ?? ''}`;
   }
 
   #locate(translation: Translation, path: string): string {
-    const m = /^(routes|services|certificates)\[(\d+)\]/.exec(path);
+    const origins = this.#originsOf(translation, path);
+    return origins === undefined
+      ? (this.options.baseSource ?? 'base config')
+      : `Ingress ${origins.join(', ')}`;
+  }
+
+  /** #offsets are how many routes, services and certificates the base config has before the cluster's. */
+  #offsets(): Record<'routes' | 'services' | 'certificates', number> {
     const base = this.options.base;
-    if (m === null) return this.options.baseSource ?? 'kubernetes';
-    const i = Number(m[2]);
-    const offset = {
+    return {
       routes: base.routes?.length ?? 0,
       services: base.services?.length ?? 0,
       certificates: base.certificates?.length ?? 0,
-    }[m[1] as 'routes' | 'services' | 'certificates'];
-    if (i < offset) return this.options.baseSource ?? 'base config';
-    const origins =
-      m[1] === 'routes'
-        ? [translation.routeOrigins[i - offset]]
-        : m[1] === 'services'
-          ? translation.serviceOrigins[i - offset]
-          : translation.certificateOrigins[i - offset];
-    return `Ingress ${(origins ?? []).join(', ')}`;
+    };
+  }
+
+  /**
+   * #originsOf names the Ingresses (`namespace/name`) that made the config part at `path`
+   * (`services[12].endpoints`), or undefined for a part of the base config.
+   */
+  #originsOf(translation: Translation, path: string): readonly string[] | undefined {
+    const m = /^(routes|services|certificates)\[(\d+)\]/.exec(path);
+    if (m === null) return undefined;
+    const kind = m[1] as 'routes' | 'services' | 'certificates';
+    const i = Number(m[2]) - this.#offsets()[kind];
+    if (i < 0) return undefined;
+    if (kind === 'routes')
+      return translation.routeOrigins[i] === undefined ? undefined : [translation.routeOrigins[i]];
+    return (kind === 'services' ? translation.serviceOrigins : translation.certificateOrigins)[i];
   }
 
   async #leaderWork(): Promise<void> {

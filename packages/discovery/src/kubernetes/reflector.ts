@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { KubeApiError, KubeClient } from './kube-client.ts';
 import { type KubeObject, keyOf } from './kube-objects.ts';
 
@@ -171,18 +172,10 @@ export class Reflector<T extends KubeObject> {
     return Math.min(backoffMaxMs, base * (1 + Math.random()));
   }
 
-  #sleep(ms: number): Promise<void> {
-    if (ms === 0 || this.#stop.signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const signal = this.#stop.signal;
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      }
-      signal.addEventListener('abort', done);
-    });
+  /** #sleep waits `ms`, or less if the reflector is stopped meanwhile. */
+  async #sleep(ms: number): Promise<void> {
+    if (ms === 0 || this.#stop.signal.aborted) return;
+    await delay(ms, undefined, { signal: this.#stop.signal }).catch(() => {});
   }
 
   /** list reads the whole collection page by page and replaces the store with it. */
