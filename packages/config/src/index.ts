@@ -45,3 +45,13 @@ export {
   type ValidateOptions,
   validateConfig,
 } from './validate-config.ts';
+export {
+  AUTHORITY,
+  COOKIE_PATH,
+  FIELD_VALUE,
+  HOST_NAME,
+  TOKEN,
+  WIRE_MEANINGS,
+  WIRE_PATH,
+  wireProblem,
+} from './wire-safe.ts';

@@ -21,6 +21,7 @@ import {
   DEFAULT_UPSTREAM_POOL,
 } from './defaults.ts';
 import { StringEnum } from './string-enum.ts';
+import { AUTHORITY, COOKIE_PATH, FIELD_VALUE, HOST_NAME, TOKEN, WIRE_PATH } from './wire-safe.ts';
 
 /** PATH_TYPES are the Kubernetes Ingress v1 path types. */
 export const PATH_TYPES = ['Exact', 'Prefix', 'ImplementationSpecific'] as const;
@@ -308,11 +309,8 @@ export const RoutePathSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const HeaderName = Type.String({
-  pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
-  description: 'A header field name.',
-});
-const HeaderValue = Type.String({ pattern: '^[^\\r\\n\\u0000]*$', maxLength: 8_192 });
+const HeaderName = Type.String({ pattern: TOKEN, description: 'A header field name.' });
+const HeaderValue = Type.String({ pattern: FIELD_VALUE, maxLength: 8_192 });
 
 export const HeaderRulesSchema = Type.Object(
   {
@@ -337,13 +335,21 @@ export const RedirectSchema = Type.Object(
       }),
     ),
     host: Type.Optional(
-      Type.String({ minLength: 1, description: "Host of the target; default: the request's." }),
+      Type.String({
+        pattern: HOST_NAME,
+        maxLength: 253,
+        description: "Host of the target; default: the request's.",
+      }),
     ),
     port: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 65_535, description: 'Port of the target; default: none.' }),
     ),
     path: Type.Optional(
-      Type.String({ pattern: '^/', description: "Path of the target; default: the request's (query kept)." }),
+      Type.String({
+        pattern: WIRE_PATH,
+        maxLength: 4_096,
+        description: "Path of the target; default: the request's (query kept).",
+      }),
     ),
     status: Type.Optional(
       Type.Unsafe<301 | 302 | 303 | 307 | 308>({
@@ -391,7 +397,8 @@ export const RouteSchema = Type.Object(
     paths: Type.Array(RoutePathSchema, { minItems: 1, description: 'Paths served under this host.' }),
     rewriteTarget: Type.Optional(
       Type.String({
-        pattern: '^/',
+        pattern: WIRE_PATH,
+        maxLength: 4_096,
         description:
           'Replace the part of the path the rule matched with this (rewrite-target); `$1`... are regex groups.',
       }),
@@ -474,7 +481,7 @@ export const AffinitySchema = Type.Object(
       description: 'What pins a client to an endpoint.',
     }),
     headerName: Type.Optional(
-      Type.String({ minLength: 1, description: 'For `header`: the header whose value pins.' }),
+      Type.String({ pattern: TOKEN, description: 'For `header`: the header whose value pins.' }),
     ),
     ttlSeconds: Count(
       'How long a pin lives after its last use (cookie Max-Age too).',
@@ -490,12 +497,14 @@ export const AffinitySchema = Type.Object(
     ),
     cookieName: Defaulted(
       Type.String({
-        pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+        pattern: TOKEN,
         default: DEFAULT_AFFINITY.cookieName,
         description: 'Cookie name.',
       }),
     ),
-    cookiePath: Defaulted(Type.String({ pattern: '^/', default: '/', description: 'Cookie Path.' })),
+    cookiePath: Defaulted(
+      Type.String({ pattern: COOKIE_PATH, maxLength: 1_024, default: '/', description: 'Cookie Path.' }),
+    ),
     cookieSameSite: Defaulted(
       StringEnum(['Strict', 'Lax', 'None'] as const, { default: 'Lax', description: 'Cookie SameSite.' }),
     ),
@@ -518,10 +527,19 @@ export const HealthCheckSchema = Type.Object(
   {
     type: StringEnum(['http', 'tcp'] as const, { description: 'HTTP GET, or a TCP connect.' }),
     path: Defaulted(
-      Type.String({ pattern: '^/', default: H.path, description: 'Path an HTTP check requests.' }),
+      Type.String({
+        pattern: WIRE_PATH,
+        maxLength: 4_096,
+        default: H.path,
+        description: 'Path an HTTP check requests.',
+      }),
     ),
     host: Type.Optional(
-      Type.String({ minLength: 1, description: 'Host header of an HTTP check; default: the endpoint.' }),
+      Type.String({
+        pattern: AUTHORITY,
+        maxLength: 261,
+        description: 'Host header of an HTTP check; default: the endpoint.',
+      }),
     ),
     expectedStatuses: Defaulted(
       Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), {

@@ -1,7 +1,9 @@
+import { isIP } from 'node:net';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseCidr } from './cidr.ts';
 import { type ConfigIssue, jsonPath, PorticoConfigError } from './config-error.ts';
 import { type PorticoConfig, PorticoConfigSchema } from './schema.ts';
+import { AUTHORITY, HOST_NAME, WIRE_MEANINGS } from './wire-safe.ts';
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
 const checkSchema = ajv.compile(PorticoConfigSchema);
@@ -119,6 +121,7 @@ const PATTERN_MEANINGS: Record<string, string> = {
   '^[A-Za-z0-9][A-Za-z0-9._-]*$': 'must be letters, digits, ".", "_" or "-", starting with a letter or digit',
   '^[A-Za-z0-9][A-Za-z0-9._:/-]*$':
     'must be letters, digits, ".", "_", ":", "/" or "-", starting with a letter or digit',
+  ...WIRE_MEANINGS,
 };
 
 function describe(error: ErrorObject): string {
@@ -176,6 +179,13 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
     const previous = services.get(service.name);
     if (previous !== undefined) add(['services', i, 'name'], `duplicates services[${previous}].name`);
     services.set(service.name, i);
+    service.endpoints.forEach((endpoint, j) => {
+      if (!isEndpointAddress(endpoint.address))
+        add(
+          ['services', i, 'endpoints', j, 'address'],
+          `"${printable(endpoint.address)}" is not an IP address or a DNS name`,
+        );
+    });
   });
   const known = () =>
     services.size === 0 ? 'no services are defined' : `known: ${[...services.keys()].join(', ')}`;
@@ -206,9 +216,16 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
         ...(rules.remove ?? []),
       ];
       for (const name of names) {
+        const lower = name.toLowerCase();
         if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
-          add(['routes', i, side], `"${name}" is not a valid header name`);
-        } else if (PORTICO_OWNED.has(name.toLowerCase())) {
+          add(['routes', i, side], `"${printable(name)}" is not a valid header name (must be a token)`);
+        } else if (lower === 'host' && side === 'requestHeaders') {
+          const host = Object.entries(rules.set ?? {}).find(([n]) => n.toLowerCase() === 'host')?.[1];
+          if (host === undefined)
+            add(['routes', i, side], '"host" can only be set (upstream vhost), not added or removed');
+          else if (!AUTHORITY_RE.test(host))
+            add(['routes', i, side, 'set', name], `${WIRE_MEANINGS[AUTHORITY]}, got ${JSON.stringify(host)}`);
+        } else if (PORTICO_OWNED.has(lower)) {
           add(
             ['routes', i, side],
             `"${name}" is managed by Portico (framing, Host, connection handling) and cannot be changed`,
@@ -282,7 +299,20 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
   return issues;
 }
 
-/** closest returns the candidate within two edits of `word`, if any: the likely intended spelling. */
+const DNS_NAME = new RegExp(HOST_NAME, 'u');
+const AUTHORITY_RE = new RegExp(AUTHORITY, 'u');
+
+/** isEndpointAddress accepts an IPv4 or IPv6 address, or a DNS name that is not made of digits alone. */
+function isEndpointAddress(address: string): boolean {
+  if (isIP(address) !== 0) return true;
+  return address.length <= 253 && DNS_NAME.test(address) && !/^[0-9.]+$/.test(address);
+}
+
+/** printable shows a config string in a message with its control characters escaped, at most 100 long. */
+function printable(value: string): string {
+  return JSON.stringify(value.slice(0, 100)).slice(1, -1);
+}
+
 /** tlsIssues checks certificates, their references, and that TLS settings sit on listeners that use them. */
 function tlsIssues(
   config: PorticoConfig,
@@ -348,6 +378,7 @@ function pemPair(
   else if (required && !files && !inline) add(at, `a ${what} needs certFile and keyFile (or cert and key)`);
 }
 
+/** closest returns the candidate within two edits of `word`, if any: the likely intended spelling. */
 function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;

@@ -10,11 +10,33 @@ import type { TrafficStats } from './traffic-stats.ts';
 
 /** HeaderRules are a route's header changes, compiled: names to drop, and lines to add. */
 export interface HeaderRules {
-  /** drop holds the lower-case names removed or replaced (`remove` and `set`). */
+  /** drop holds the lower-case names of the message's own fields removed or replaced (`remove` and `set`). */
   readonly drop: ReadonlySet<string>;
   /** lines are the `set` and `add` fields rendered as field lines, each ending in CRLF. */
   readonly lines: string;
+  /**
+   * managed holds the lower-case names of fields Portico writes itself (forwarding fields, `Via`,
+   * `X-Request-Id`, `Strict-Transport-Security`) that the rules set or remove: Portico then leaves them out.
+   */
+  readonly managed: ReadonlySet<string>;
+  /** host is the Host sent upstream instead of the client's (`set: { host }` on request rules). */
+  readonly host: string | undefined;
 }
+
+/** MANAGED_REQUEST_FIELDS are the request fields Portico writes that a route's rules may replace or remove. */
+const MANAGED_REQUEST_FIELDS = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+  'forwarded',
+  'via',
+  'x-request-id',
+]);
+
+/** MANAGED_RESPONSE_FIELDS are the response fields Portico writes that a route's rules may replace or remove. */
+const MANAGED_RESPONSE_FIELDS = new Set(['via', 'strict-transport-security']);
 
 /**
  * RoutePolicy is what a route decides besides its service: timeouts, body limit, rewrite, redirect and
@@ -54,8 +76,8 @@ export function compileRoutePolicy(
     redirect: route?.redirect,
     httpsRedirect: route?.httpsRedirect ?? false,
     hstsLine: route?.hsts === undefined ? undefined : hstsLine(route.hsts),
-    requestHeaders: compileHeaderRules(route?.requestHeaders),
-    responseHeaders: compileHeaderRules(route?.responseHeaders),
+    requestHeaders: compileHeaderRules(route?.requestHeaders, MANAGED_REQUEST_FIELDS),
+    responseHeaders: compileHeaderRules(route?.responseHeaders, MANAGED_RESPONSE_FIELDS),
   };
 }
 
@@ -67,15 +89,26 @@ function hstsLine(hsts: HstsConfig): string {
   return `strict-transport-security: ${value}\r\n`;
 }
 
-function compileHeaderRules(rules: HeaderRulesConfig | undefined): HeaderRules | undefined {
+function compileHeaderRules(
+  rules: HeaderRulesConfig | undefined,
+  managedFields: ReadonlySet<string>,
+): HeaderRules | undefined {
   if (rules === undefined) return undefined;
   const drop = new Set<string>();
-  for (const name of rules.remove ?? []) drop.add(name.toLowerCase());
+  const managed = new Set<string>();
+  let host: string | undefined;
+  const replaced = (name: string) => {
+    drop.add(name);
+    if (managedFields.has(name)) managed.add(name);
+  };
+  for (const name of rules.remove ?? []) replaced(name.toLowerCase());
   let lines = '';
   for (const [name, value] of Object.entries(rules.set ?? {})) {
-    drop.add(name.toLowerCase());
-    lines += `${name}: ${value}\r\n`;
+    const lower = name.toLowerCase();
+    replaced(lower);
+    if (lower === 'host') host = value;
+    else lines += `${name}: ${value}\r\n`;
   }
   for (const [name, value] of Object.entries(rules.add ?? {})) lines += `${name}: ${value}\r\n`;
-  return { drop, lines };
+  return { drop, lines, managed, host };
 }

@@ -1,4 +1,11 @@
-import { BALANCERS, type PorticoConfigInput } from '@portico/config';
+import {
+  BALANCERS,
+  HOST_NAME,
+  type PorticoConfigInput,
+  TOKEN,
+  WIRE_PATH,
+  wireProblem,
+} from '@portico/config';
 import type { KubernetesIssueCode } from './kube-issue.ts';
 
 type RouteInput = NonNullable<PorticoConfigInput['routes']>[number];
@@ -54,6 +61,8 @@ const timeout =
 
 function redirect(status: 301 | 302): Parse {
   return (value, s) => {
+    // A URL parser would quietly drop CR, LF and tab and escape the rest: refuse them instead.
+    if (/[\u0000-\u0020\u007f]/.test(value)) return 'must be a URL without spaces or control characters';
     let url: URL;
     try {
       url = new URL(value);
@@ -61,6 +70,10 @@ function redirect(status: 301 | 302): Parse {
       return 'must be an absolute http:// or https:// URL';
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http:// or https:// URL';
+    const host = wireProblem(HOST_NAME, url.hostname);
+    if (host !== undefined) return `host ${host}`;
+    const path = wireProblem(WIRE_PATH, url.pathname);
+    if (path !== undefined) return `path ${path}`;
     s.route.redirect = {
       scheme: url.protocol === 'https:' ? 'https' : 'http',
       host: url.hostname,
@@ -71,8 +84,6 @@ function redirect(status: 301 | 302): Parse {
     return undefined;
   };
 }
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * ANNOTATIONS are the `portico.dev/` annotations an Ingress may carry, each with its parser; a parser
@@ -110,7 +121,8 @@ export const ANNOTATIONS: Readonly<Record<string, Parse>> = {
     return undefined;
   },
   'affinity-cookie-name': (value, s) => {
-    if (!HEADER_NAME.test(value)) return "must be a cookie name (letters, digits and !#$%&'*+.^_`|~-)";
+    const problem = wireProblem(TOKEN, value);
+    if (problem !== undefined) return problem;
     s.service.affinity = { type: 'cookie', ...s.service.affinity, cookieName: value };
     return undefined;
   },
@@ -135,12 +147,14 @@ export const ANNOTATIONS: Readonly<Record<string, Parse>> = {
     return undefined;
   },
   'health-check-path': (value, s) => {
-    if (!value.startsWith('/') || /[\s\u0000-\u001f]/.test(value)) return 'must be a path starting with "/"';
+    const problem = wireProblem(WIRE_PATH, value);
+    if (problem !== undefined) return problem;
     s.service.healthCheck = { type: 'http', path: value };
     return undefined;
   },
   'rewrite-target': (value, s) => {
-    if (!value.startsWith('/')) return 'must start with "/"';
+    const problem = wireProblem(WIRE_PATH, value);
+    if (problem !== undefined) return problem;
     s.route.rewriteTarget = value;
     return undefined;
   },
@@ -202,7 +216,7 @@ export function readIngressAnnotations(
       issues.push({
         code: 'PORTICO_KUBE_ANNOTATION_INVALID',
         field,
-        message: `${key}: "${raw.slice(0, 100)}" ${problem}; ignored`,
+        message: `${key}: ${JSON.stringify(raw.slice(0, 100))} ${problem}; ignored`,
       });
   }
   return { ...s, issues };

@@ -136,8 +136,10 @@ export function isPlainConnection(list: string): boolean {
 
 /**
  * dropNamedFields adds to `drop` every field line of `buf[start, end)` whose lower-case name is in
- * `names`, skipping the names Portico acts on itself (`field-names.ts`), and keeps `drop` ordered. It is
- * the slow path, for `Connection`-nominated fields and route header rules, and builds a string per name.
+ * `names`, and keeps `drop` ordered. Names Portico acts on itself (`field-names.ts`) are skipped, except
+ * those whose ids are in `alsoIds` and are not dropped already (a route's rules may replace `Host` or
+ * `X-Request-Id`; a client's `Connection` may not). It is the slow path, for `Connection`-nominated fields
+ * and route header rules, and builds a string per name.
  */
 export function dropNamedFields(
   buf: Buffer,
@@ -146,18 +148,26 @@ export function dropNamedFields(
   names: ReadonlySet<string>,
   drop: DropList,
   isRequest: boolean,
+  alsoIds?: ReadonlySet<number>,
 ): void {
   const scan = new FieldCursor();
   scan.reset(buf, start, end, Number.MAX_SAFE_INTEGER, isRequest);
   let added = false;
   while (scan.next()) {
-    if (scan.id !== 0) continue;
+    if (scan.id !== 0 && (alsoIds === undefined || !alsoIds.has(scan.id) || isDropped(drop, scan.lineStart)))
+      continue;
     if (names.has(buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase())) {
       drop.push(scan.lineStart, scan.nextLine);
       added = true;
     }
   }
   if (added) sortRanges(drop);
+}
+
+/** isDropped tells whether the line starting at `lineStart` is in `drop` already. */
+function isDropped(drop: DropList, lineStart: number): boolean {
+  for (let i = 0; i < drop.length; i += 2) if (drop[i] === lineStart) return true;
+  return false;
 }
 
 /** sortRanges orders [start, end) pairs by start, in place. */

@@ -20,9 +20,15 @@ const plan: HeadPlan = {
  * client's end-to-end field lines in their order and case (hop-by-hop fields, those named in
  * `Connection`, framing, `Proxy` and client-sent `X-Forwarded-*` dropped), then canonical framing, the
  * Host for absolute-form requests, and `lines` (forwarding fields, route header rules). `target`
- * replaces the request target when a route rewrites it. The plan object is reused: use it at once.
+ * replaces the request target when a route rewrites it, and `host` the Host when a route sets it (the
+ * client's Host line must then be in `req.drop`). The plan object is reused: use it at once.
  */
-export function upstreamRequestPlan(req: RequestHead, target: string | undefined, lines: string): HeadPlan {
+export function upstreamRequestPlan(
+  req: RequestHead,
+  target: string | undefined,
+  lines: string,
+  host?: string,
+): HeadPlan {
   plan.src = req.buf;
   if (req.hostInTarget || target !== undefined) {
     plan.lead = `${req.method} ${target ?? req.target} `;
@@ -36,7 +42,7 @@ export function upstreamRequestPlan(req: RequestHead, target: string | undefined
   plan.fieldsStart = req.fieldsStart;
   plan.fieldsEnd = req.fieldsStart === req.headEnd ? req.headEnd : req.headEnd + 2;
   plan.drop = req.drop;
-  let extra = req.hostInTarget ? `host: ${req.host}\r\n` : '';
+  let extra = host !== undefined ? `host: ${host}\r\n` : req.hostInTarget ? `host: ${req.host}\r\n` : '';
   if (req.bodyLength >= 0) extra += `content-length: ${req.bodyLength}\r\n`;
   else if (req.bodyLength === -1) extra += 'transfer-encoding: chunked\r\n';
   if (req.version === 10) extra += 'connection: keep-alive\r\n';
@@ -65,4 +71,20 @@ export function downstreamResponsePlan(res: ResponseHead, close: boolean, lines 
   if (close) extra += 'connection: close\r\n';
   plan.extra = extra + lines;
   return plan;
+}
+
+/**
+ * withoutFields returns field `lines` (each ending in CRLF) without those whose lower-case name is in
+ * `names`: the fields Portico would write that a route's header rules replace or remove.
+ */
+export function withoutFields(lines: string, names: ReadonlySet<string>): string {
+  let kept = '';
+  let from = 0;
+  while (from < lines.length) {
+    const end = lines.indexOf('\r\n', from) + 2;
+    const colon = lines.indexOf(':', from);
+    if (!names.has(lines.slice(from, colon).toLowerCase())) kept += lines.slice(from, end);
+    from = end;
+  }
+  return kept;
 }

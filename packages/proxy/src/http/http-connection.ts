@@ -13,7 +13,8 @@ import { writeHead } from './assemble-head.ts';
 import { BodyFramer } from './body-framer.ts';
 import type { ConnectionContext } from './connection-context.ts';
 import { dropNamedFields, FieldCursor } from './field-cursor.ts';
-import { downstreamResponsePlan, upstreamRequestPlan } from './forward-head.ts';
+import * as F from './field-names.ts';
+import { downstreamResponsePlan, upstreamRequestPlan, withoutFields } from './forward-head.ts';
 import { localResponse } from './local-response.ts';
 import { redirectResponse } from './redirect.ts';
 import { parseRequestHead, type RequestHead } from './request-head.ts';
@@ -40,6 +41,8 @@ const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/';
 const LINGER_MS = 2_000;
 /** MAX_CONNECT_ATTEMPTS bounds the endpoints tried when connections fail before any byte is sent. */
 const MAX_CONNECT_ATTEMPTS = 3;
+/** RULE_IDS are the fields Portico reads that a route's request rules may still replace or remove. */
+const RULE_IDS: ReadonlySet<number> = new Set([F.HOST, F.X_REQUEST_ID]);
 /** IDEMPOTENT are the methods a configured retry may send again (RFC 9110 9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
@@ -63,6 +66,8 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
   #route: RouteTarget | undefined;
   /** #target is the rewritten request target, when the route rewrites it. */
   #target: string | undefined;
+  /** #host is the Host sent upstream instead of the client's, when the route sets one. */
+  #host: string | undefined;
   /** #lines are the fields added upstream for this request: forwarding, route header rules, upgrade. */
   #lines = '';
   #upstream: UpstreamConnection | undefined;
@@ -333,16 +338,19 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     if (this.#tlsDrop !== undefined)
       dropNamedFields(req.buf, req.fieldsStart, req.headEnd, this.#tlsDrop, req.drop, true);
     const headerRules = policy.requestHeaders;
-    if (headerRules !== undefined) {
-      if (headerRules.drop.size > 0)
-        dropNamedFields(req.buf, req.fieldsStart, req.headEnd, headerRules.drop, req.drop, true);
-      lines += headerRules.lines;
-    }
+    const managed = headerRules?.managed;
     if (req.requestId === undefined) {
       this.#requestId = randomUUID();
       lines += `x-request-id: ${this.#requestId}\r\n`;
     } else {
       this.#requestId = req.requestId;
+    }
+    if (headerRules !== undefined) {
+      if (headerRules.drop.size > 0)
+        dropNamedFields(req.buf, req.fieldsStart, req.headEnd, headerRules.drop, req.drop, true, RULE_IDS);
+      if (managed!.size > 0) lines = withoutFields(lines, managed!);
+      lines += headerRules.lines;
+      this.#host = headerRules.host;
     }
     if (req.upgrade !== undefined && !req.upgrade.includes('h2c')) {
       lines += `connection: upgrade\r\nupgrade: ${req.upgrade}\r\n`;
@@ -521,7 +529,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     const held = this.#heldBody;
     writeHead(
       upstream.socket,
-      upstreamRequestPlan(this.#req!, this.#target, this.#lines),
+      upstreamRequestPlan(this.#req!, this.#target, this.#lines, this.#host),
       held,
       0,
       held === undefined ? 0 : held.length,
@@ -623,11 +631,14 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
 
   /** #responseLines applies the route's response header rules and returns the lines to add. */
   #responseLines(res: ResponseHead): string {
-    const rules = this.#route!.policy.responseHeaders;
-    let lines = this.#snapshot!.forwarding.via ? 'via: 1.1 portico\r\n' : '';
+    const policy = this.#route!.policy;
+    const rules = policy.responseHeaders;
+    const managed = rules?.managed;
+    let lines = this.#snapshot!.forwarding.via && managed?.has('via') !== true ? 'via: 1.1 portico\r\n' : '';
     if (this.#setCookie !== undefined) lines += `set-cookie: ${this.#setCookie}\r\n`;
-    const hsts = this.#route!.policy.hstsLine;
-    if (hsts !== undefined && this.#scheme === 'https') lines += hsts;
+    const hsts = policy.hstsLine;
+    if (hsts !== undefined && this.#scheme === 'https' && managed?.has('strict-transport-security') !== true)
+      lines += hsts;
     if (rules !== undefined) {
       if (rules.drop.size > 0)
         dropNamedFields(res.buf, res.fieldsStart, res.headEnd, rules.drop, res.drop, false);
@@ -833,6 +844,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     this.#resHead = undefined;
     this.#route = undefined;
     this.#target = undefined;
+    this.#host = undefined;
     this.#setCookie = undefined;
     this.#requestId = undefined;
     this.#connectMs = -1;
