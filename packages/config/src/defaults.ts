@@ -51,6 +51,22 @@ export const DEFAULT_LIMITS = {
   http2MaxResetsPerSecond: 200,
 } as const;
 
+/**
+ * DEFAULT_REQUEST_PARSING says how request heads are normalised before routing, with Envoy's edge
+ * recommendations (`normalize_path`, `headers_with_underscores_action`) and nginx's
+ * (`underscores_in_headers off`) as the model.
+ */
+export const DEFAULT_REQUEST_PARSING = {
+  /** headersWithUnderscores: fields whose names hold `_` are dropped, as nginx and Envoy's edge guide do. */
+  headersWithUnderscores: 'drop',
+  /** normalizePath: dot segments are removed and percent-encoded unreserved characters decoded: on. */
+  normalizePath: true,
+  /** mergeSlashes: runs of `/` in a path become one: off (paths are passed as sent). */
+  mergeSlashes: false,
+  /** escapedSlashes: `%2F` and `%5C` in a path are kept as they are. */
+  escapedSlashes: 'keep',
+} as const;
+
 /** DEFAULT_UPSTREAM_POOL bounds the idle keep-alive connections kept per endpoint. */
 export const DEFAULT_UPSTREAM_POOL = {
   /** maxIdlePerEndpoint is how many idle connections one endpoint keeps: 64. */

@@ -14,6 +14,7 @@ import {
   DEFAULT_OUTLIER_DETECTION,
   DEFAULT_PANIC_THRESHOLD_PERCENT,
   DEFAULT_PATH_TYPE,
+  DEFAULT_REQUEST_PARSING,
   DEFAULT_RETRIES,
   DEFAULT_SHUTDOWN,
   DEFAULT_TIMEOUTS,
@@ -31,6 +32,9 @@ export const BALANCERS = ['round-robin', 'random', 'least-request', 'ewma', 'rin
 
 /** HASH_SOURCES are where a hash policy or header affinity takes its key from. */
 export const HASH_SOURCES = ['source-ip', 'header', 'cookie', 'path', 'query'] as const;
+
+/** ESCAPED_SLASH_ACTIONS are what `%2F` and `%5C` in a request path do. */
+export const ESCAPED_SLASH_ACTIONS = ['keep', 'decode', 'reject'] as const;
 
 /**
  * Defaulted marks a field that has a default: optional in the document (and in the published JSON
@@ -275,6 +279,12 @@ export const ListenerSchema = Type.Object(
       }),
     ),
     httpsRedirect: Type.Optional(HttpsRedirectSchema),
+    escapedSlashes: Type.Optional(
+      StringEnum(ESCAPED_SLASH_ACTIONS, {
+        description:
+          'For `http` and `https`: what `%2F` and `%5C` in a path do here; default: requestParsing.escapedSlashes.',
+      }),
+    ),
     clientHelloTimeoutMs: Defaulted(
       Type.Integer({
         minimum: 1,
@@ -706,6 +716,41 @@ export const TimeoutsSchema = Type.Object(
   },
 );
 
+const RP = DEFAULT_REQUEST_PARSING;
+export const RequestParsingSchema = Type.Object(
+  {
+    headersWithUnderscores: Defaulted(
+      StringEnum(['allow', 'drop', 'reject'] as const, {
+        default: RP.headersWithUnderscores,
+        description:
+          'Request fields whose names hold "_": forwarded, dropped, or refused with 400. A backend that folds "_" into "-" (CGI, WSGI) would read `Transfer_Encoding` as framing.',
+      }),
+    ),
+    normalizePath: Defaulted(
+      Type.Boolean({
+        default: RP.normalizePath,
+        description:
+          'Remove dot segments (RFC 3986 5.2.4) and decode percent-encoded unreserved characters before routing; the upstream gets the path that was routed.',
+      }),
+    ),
+    mergeSlashes: Defaulted(
+      Type.Boolean({ default: RP.mergeSlashes, description: 'Merge runs of "/" in the path into one.' }),
+    ),
+    escapedSlashes: Defaulted(
+      StringEnum(ESCAPED_SLASH_ACTIONS, {
+        default: RP.escapedSlashes,
+        description:
+          '`%2F` and `%5C` in the path: kept as sent, decoded to "/" and "\\", or refused with 400.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'How request heads are normalised before routing (also per listener).',
+  },
+);
+
 const L = DEFAULT_LIMITS;
 export const LimitsSchema = Type.Object(
   {
@@ -822,6 +867,7 @@ export const PorticoConfigSchema = Type.Object(
     forwarding: Defaulted(ForwardingSchema),
     timeouts: Defaulted(TimeoutsSchema),
     limits: Defaulted(LimitsSchema),
+    requestParsing: Defaulted(RequestParsingSchema),
     upstreamPool: Defaulted(UpstreamPoolSchema),
     shutdown: Defaulted(ShutdownSchema),
     admin: Type.Optional(AdminSchema),
@@ -857,6 +903,7 @@ export type ServiceConfig = PorticoConfig['services'][number];
 export type EndpointConfig = ServiceConfig['endpoints'][number];
 export type TimeoutsConfig = PorticoConfig['timeouts'];
 export type LimitsConfig = PorticoConfig['limits'];
+export type RequestParsingConfig = PorticoConfig['requestParsing'];
 export type UpstreamPoolConfig = PorticoConfig['upstreamPool'];
 export type ForwardingConfig = PorticoConfig['forwarding'];
 export type AdminConfig = NonNullable<PorticoConfig['admin']>;

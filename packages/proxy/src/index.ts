@@ -11,6 +11,7 @@ export { ServiceBalancer } from './balancer/service-balancer.ts';
 export { ServiceRegistry, ServiceState } from './balancer/service-state.ts';
 export { CONFIG_APPLIED_CHANNEL, REQUEST_CHANNEL, type RequestOutcome } from './diagnostics.ts';
 export { createHandler, type PorticoHandler } from './embed/create-handler.ts';
+export { normalizePath, type PathPolicy, removeDotSegments } from './http/normalize-path.ts';
 export { translateRequest as translateH2Request } from './http2/h2-stream-bridge.ts';
 export type { Http2Counters } from './http2/http2-front.ts';
 export { type ClientHelloInfo, type ClientHelloParse, parseClientHello } from './l4/client-hello.ts';

@@ -1,4 +1,4 @@
-import type { LimitsConfig, PorticoConfig, TimeoutsConfig } from '@portico/config';
+import type { LimitsConfig, PorticoConfig, RequestParsingConfig, TimeoutsConfig } from '@portico/config';
 import { compileRouteTable, type RouteIssue, type RouteSpec, type RouteTable } from '@portico/router';
 import { ServiceBalancer } from './balancer/service-balancer.ts';
 import type { ServiceRegistry } from './balancer/service-state.ts';
@@ -33,6 +33,8 @@ export interface Snapshot {
   readonly httpsRedirects: ReadonlyMap<string, number>;
   readonly timeouts: TimeoutsConfig;
   readonly limits: LimitsConfig;
+  /** requestParsing is how each HTTP listener (by name) normalises request heads: `requestParsing` with its overrides. */
+  readonly requestParsing: ReadonlyMap<string, RequestParsingConfig>;
   /** routeIssues are the problems found compiling routes; rules with errors were left out. */
   readonly routeIssues: readonly RouteIssue[];
 }
@@ -111,6 +113,14 @@ export function compileSnapshot(
     ),
     timeouts: config.timeouts,
     limits: config.limits,
+    requestParsing: new Map(
+      config.listeners.map((l) => [
+        l.name,
+        l.escapedSlashes === undefined
+          ? config.requestParsing
+          : { ...config.requestParsing, escapedSlashes: l.escapedSlashes },
+      ]),
+    ),
     routeIssues: issues,
   };
 }

@@ -19,6 +19,8 @@ export class FieldCursor {
   valueEnd = 0;
   /** id is the field's id from `field-names.ts`. */
   id = 0;
+  /** underscore is true when the name holds a `_` (which some backends read as `-`). */
+  underscore = false;
   count = 0;
   error: PorticoProxyError | undefined;
   #end = 0;
@@ -45,11 +47,16 @@ export class FieldCursor {
     const first = buf[start]!;
     if (first === 0x20 || first === 0x09) return this.#fail('obsolete line folding');
     let i = start;
-    while (i < end && TOKEN[buf[i]!] === 1) i++;
+    let underscore = false;
+    while (i < end && TOKEN[buf[i]!] === 1) {
+      if (buf[i] === 0x5f) underscore = true;
+      i++;
+    }
     if (i === start || i === end || buf[i] !== 0x3a /* : */) {
       return this.#fail(i === start ? 'field line without a name' : 'invalid field name');
     }
     this.nameEnd = i;
+    this.underscore = underscore;
     // One pass over the value: validate every byte, note where the trimmed value starts and ends.
     let j = i + 1;
     let valueStart = -1;

@@ -30,7 +30,7 @@ export function upstreamRequestPlan(
   host?: string,
 ): HeadPlan {
   plan.src = req.buf;
-  if (req.hostInTarget || target !== undefined) {
+  if (req.hostInTarget || req.normalized || target !== undefined) {
     plan.lead = `${req.method} ${target ?? req.target} `;
     plan.lineStart = plan.lineEnd = 0;
   } else {

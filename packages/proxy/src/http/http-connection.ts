@@ -10,7 +10,7 @@ import type { RouteTarget, Snapshot } from '../snapshot.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 import type { UpstreamConnection, UpstreamOwner } from '../upstream/upstream-connection.ts';
 import { writeHead } from './assemble-head.ts';
-import { BodyFramer } from './body-framer.ts';
+import { BodyFramer, type TrailerLimits } from './body-framer.ts';
 import type { ConnectionContext } from './connection-context.ts';
 import { dropNamedFields, FieldCursor } from './field-cursor.ts';
 import * as F from './field-names.ts';
@@ -75,6 +75,10 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
   readonly #tried: EndpointState[] = [];
   readonly #reqFramer = new BodyFramer();
   readonly #resFramer = new BodyFramer();
+  /** #trailerLimits is what the request's trailers may use of the head limits (reused per request). */
+  readonly #trailerLimits: TrailerLimits = { maxFields: 0, maxBytes: 0 };
+  /** #responseTrailerLimits is the same for the response's trailers. */
+  readonly #responseTrailerLimits: TrailerLimits = { maxFields: 0, maxBytes: 0 };
   /** #peer (the PROXY-protocol client or the socket's peer) and #localPort describe the connection. */
   readonly #peer: string;
   readonly #localPort: number;
@@ -230,7 +234,9 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
       this.#fail(new PorticoProxyError('PORTICO_HEAD_TOO_LARGE', 'request head too large'));
       return;
     }
-    const req = parseRequestHead(buf, end, limits);
+    const snapshot = this.#ctx.snapshot;
+    const parsing = snapshot.requestParsing.get(this.#listener) ?? snapshot.config.requestParsing;
+    const req = parseRequestHead(buf, end, limits, parsing);
     if (req instanceof PorticoProxyError) {
       this.#fail(req);
       return;
@@ -278,7 +284,10 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
       this.#fail(new PorticoProxyError('PORTICO_BODY_TOO_LARGE', 'body too large'));
       return;
     }
-    this.#reqFramer.reset(hasBody ? req.bodyLength : 0, true);
+    const trailers = this.#trailerLimits;
+    trailers.maxFields = snapshot.limits.maxHeaderCount - req.fieldCount;
+    trailers.maxBytes = snapshot.limits.maxHeadBytes - req.headEnd;
+    this.#reqFramer.reset(hasBody ? req.bodyLength : 0, true, trailers);
     this.#heldBody = undefined;
     const pending = this.#pending;
     if (pending !== undefined && hasBody) {
@@ -606,7 +615,10 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     else service.recordSuccess(upstream.endpoint);
     if (res.bodyLength === -2 || !this.#requestDone || this.#ctx.draining) this.#closeAfter = true;
     const framer = this.#resFramer;
-    framer.reset(res.bodyLength, false);
+    const trailers = this.#responseTrailerLimits;
+    trailers.maxFields = this.#snapshot!.limits.maxHeaderCount;
+    trailers.maxBytes = this.#snapshot!.limits.maxResponseHeadBytes - end;
+    framer.reset(res.bodyLength, false, trailers);
     const bodyStart = end + 4;
     const bodyEnd = bodyStart < buf.length ? framer.consume(buf, bodyStart) : bodyStart;
     if (bodyEnd < 0) {

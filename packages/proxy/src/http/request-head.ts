@@ -1,9 +1,10 @@
-import type { LimitsConfig } from '@portico/config';
+import type { LimitsConfig, RequestParsingConfig } from '@portico/config';
 import { PorticoProxyError } from '../proxy-error.ts';
 import { HOST as HOST_CHARS, TARGET, TOKEN } from './char-classes.ts';
 import { type DropList, FieldCursor } from './field-cursor.ts';
 import * as F from './field-names.ts';
 import { FramingFields, INVALID_LENGTH, TAKEN } from './framing-fields.ts';
+import { ESCAPED_SLASH, normalizePath } from './normalize-path.ts';
 
 /**
  * RequestHead is a parsed, validated request head. It keeps the buffer the head arrived in, so the head
@@ -29,8 +30,12 @@ export interface RequestHead {
   readonly host: string;
   /** hostInTarget is true when `host` came from an absolute-form target (the Host line is then dropped). */
   readonly hostInTarget: boolean;
-  /** path is the target's path without its query, for routing. */
+  /** path is the target's path without its query, for routing (normalised as `requestParsing` says). */
   readonly path: string;
+  /** normalized is true when `path` differs from what the client sent: `target` then carries it upstream. */
+  readonly normalized: boolean;
+  /** fieldCount is the number of field lines in the head (trailers count against the same limit). */
+  readonly fieldCount: number;
   /** bodyLength is the Content-Length, -1 for a chunked body, or -2 when the head declares no body. */
   readonly bodyLength: number;
   /** keepAlive tells whether the client wants the connection kept open after this exchange. */
@@ -50,6 +55,9 @@ export interface RequestHead {
 }
 
 type Limits = Pick<LimitsConfig, 'maxRequestLineBytes' | 'maxHeaderCount'>;
+
+/** RequestParsing is how a listener normalises request heads (`requestParsing`, with its overrides). */
+export type RequestParsing = RequestParsingConfig;
 
 const cursor = new FieldCursor();
 const framing = new FramingFields();
@@ -85,12 +93,14 @@ const P = 0x50;
  * with RFC 9112 strictness and returns it, or the error the client must be answered with. Nothing
  * ambiguous passes: bare CR or LF, obs-fold, whitespace before a colon, invalid characters, conflicting
  * framing, and missing, repeated or malformed Host are all rejected. It builds strings only for the
- * method (common ones are interned), target, path and host.
+ * method (common ones are interned), target, path and host. Fields whose names hold `_` are dropped,
+ * refused or kept, and the path normalised, as `parsing` says.
  */
 export function parseRequestHead(
   buf: Buffer,
   headEnd: number,
   limits: Limits,
+  parsing: RequestParsing,
 ): RequestHead | PorticoProxyError {
   // Request line: method SP target SP HTTP/1.x CRLF, single spaces, nothing else.
   let sp1 = 0;
@@ -163,6 +173,11 @@ export function parseRequestHead(
   cursor.reset(buf, lineEnd, headEnd, limits.maxHeaderCount, true);
   while (cursor.next()) {
     const id = cursor.id;
+    if (cursor.underscore && parsing.headersWithUnderscores !== 'allow') {
+      if (parsing.headersWithUnderscores === 'reject') return bad('header field name with "_"');
+      drop.push(cursor.lineStart, cursor.nextLine);
+      continue;
+    }
     if (id === F.OTHER) continue;
     const taken = framing.take(cursor);
     if (taken === INVALID_LENGTH)
@@ -224,6 +239,12 @@ export function parseRequestHead(
     upgradeValue !== undefined && framing.connectionHas('upgrade') ? upgradeValue.toLowerCase() : undefined;
 
   const q = target.indexOf('?');
+  const sentPath = q < 0 ? target : target.slice(0, q);
+  const path = target === '*' ? sentPath : normalizePath(sentPath, parsing);
+  if (typeof path === 'number')
+    return bad(path === ESCAPED_SLASH ? 'encoded slash in the path' : 'invalid percent-encoding in the path');
+  const normalized = path !== sentPath;
+  if (normalized) target = q < 0 ? path : path + target.slice(q);
   return {
     buf,
     headEnd,
@@ -235,7 +256,9 @@ export function parseRequestHead(
     version,
     host: hostFromTarget ?? hostField ?? '',
     hostInTarget: hostFromTarget !== undefined,
-    path: q < 0 ? target : target.slice(0, q),
+    path,
+    normalized,
+    fieldCount: cursor.count,
     bodyLength,
     keepAlive,
     expectContinue,
