@@ -6,14 +6,17 @@ import { pino } from 'pino';
 export interface AccessLogOptions {
   /** destination is a file path, or `-` for standard output. */
   readonly destination: string;
-  /** sampleRate is the share of requests logged, 0 to 1; errors (status >= 500) are always logged. */
+  /**
+   * sampleRate is the share of requests logged, 0 to 1; errors (status >= 500) and exchanges cut short
+   * (client aborts, 499) are always logged.
+   */
   readonly sampleRate: number;
 }
 
 /**
  * startAccessLog writes one JSON line per request (pino) from the `portico:http:request` diagnostics
- * channel: client, request id, method, host, path, status, route, service, endpoint, error code and
- * duration. Writes are asynchronous and batched (pino's sonic-boom), off the request path. It returns
+ * channel: client, request id, method, host, path, status, route, service, endpoint, error code, the
+ * phase it ended in and duration. Writes are asynchronous and batched (pino's sonic-boom), off the request path. It returns
  * a function that stops logging and flushes.
  */
 export function startAccessLog(options: AccessLogOptions): () => void {
@@ -26,7 +29,7 @@ export function startAccessLog(options: AccessLogOptions): () => void {
   const rate = options.sampleRate;
   const onRequest = (message: unknown) => {
     const outcome = message as RequestOutcome;
-    if (rate < 1 && outcome.status < 500 && Math.random() >= rate) return;
+    if (rate < 1 && outcome.status < 500 && outcome.phase === 'complete' && Math.random() >= rate) return;
     log.info(outcome, 'request');
   };
   subscribe(REQUEST_CHANNEL, onRequest);

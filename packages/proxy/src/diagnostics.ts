@@ -11,6 +11,19 @@ export const CONFIG_APPLIED_CHANNEL = 'portico:config:applied';
 export const requestChannel = channel(REQUEST_CHANNEL);
 export const configAppliedChannel = channel(CONFIG_APPLIED_CHANNEL);
 
+/**
+ * ExchangePhase is where an exchange ended: `complete` for one that ran its course (whatever its status),
+ * otherwise the phase it was cut short in.
+ */
+export type ExchangePhase =
+  | 'request-head'
+  | 'request-body'
+  | 'upstream-connect'
+  | 'response-head'
+  | 'response-body'
+  | 'tunnel'
+  | 'complete';
+
 /** RequestOutcome is what `portico:http:request` carries. */
 export interface RequestOutcome {
   /** client is the client's address after PROXY protocol and trusted X-Forwarded-For rules. */
@@ -25,8 +38,13 @@ export interface RequestOutcome {
   readonly route: string | undefined;
   readonly service: string | undefined;
   readonly endpoint: string | undefined;
-  /** errorCode is the `PORTICO_*` code when Portico generated the response. */
+  /**
+   * errorCode is the `PORTICO_*` code when Portico generated the response or the exchange was cut short
+   * (`PORTICO_CLIENT_ABORTED` with status 499 when the client gave up, as nginx logs it).
+   */
   readonly errorCode: string | undefined;
+  /** phase is where the exchange ended: `complete`, or the phase it was cut short in. */
+  readonly phase: ExchangePhase;
   readonly durationMs: number;
   /** connectMs is the upstream TCP connect time (0 on a pooled connection, -1 when none was made). */
   readonly connectMs: number;

@@ -9,7 +9,12 @@ export { RoundRobin } from './balancer/round-robin.ts';
 export type { Available, Member, Selector } from './balancer/selector.ts';
 export { ServiceBalancer } from './balancer/service-balancer.ts';
 export { ServiceRegistry, ServiceState } from './balancer/service-state.ts';
-export { CONFIG_APPLIED_CHANNEL, REQUEST_CHANNEL, type RequestOutcome } from './diagnostics.ts';
+export {
+  CONFIG_APPLIED_CHANNEL,
+  type ExchangePhase,
+  REQUEST_CHANNEL,
+  type RequestOutcome,
+} from './diagnostics.ts';
 export { createHandler, type PorticoHandler } from './embed/create-handler.ts';
 export { normalizePath, type PathPolicy, removeDotSegments } from './http/normalize-path.ts';
 export { translateRequest as translateH2Request } from './http2/h2-stream-bridge.ts';

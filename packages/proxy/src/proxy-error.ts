@@ -43,6 +43,12 @@ export const PROXY_ERROR_CODES = {
     source: 'downstream',
     meaning: 'The client was too slow sending its head or body.',
   },
+  PORTICO_CLIENT_ABORTED: {
+    status: 499,
+    source: 'downstream',
+    meaning:
+      'The client closed or reset its connection, or half-closed it mid-body, before the exchange ended.',
+  },
   PORTICO_NO_ROUTE: {
     status: 404,
     source: 'internal',

@@ -241,6 +241,7 @@ describe('request outcomes', () => {
           service: 's',
           endpoint: `127.0.0.1:${echo.port}`,
           errorCode: undefined,
+          phase: 'complete',
           durationMs: 0,
           connectMs: 0,
           ttfbMs: 0,

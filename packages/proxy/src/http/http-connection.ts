@@ -4,6 +4,7 @@ import type { RedirectConfig } from '@portico/config';
 import type { Rule } from '@portico/router';
 import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
 import type { Deadline } from '../deadline-sweeper.ts';
+import type { ExchangePhase } from '../diagnostics.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
 import type { RoutePolicy } from '../route-policy.ts';
 import type { RouteTarget, Snapshot } from '../snapshot.ts';
@@ -41,6 +42,11 @@ const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/';
 const LINGER_MS = 2_000;
 /** MAX_CONNECT_ATTEMPTS bounds the endpoints tried when connections fail before any byte is sent. */
 const MAX_CONNECT_ATTEMPTS = 3;
+/** CLIENT_ABORTED ends an exchange the client gave up on (closed, reset, or half-closed mid-body). */
+const CLIENT_ABORTED = new PorticoProxyError('PORTICO_CLIENT_ABORTED', 'client closed the connection');
+/** UPSTREAM_TRUNCATED and UPSTREAM_STALLED end a response that had started: the client sees a close. */
+const UPSTREAM_TRUNCATED = new PorticoProxyError('PORTICO_UPSTREAM_RESET', 'upstream closed mid-response');
+const UPSTREAM_STALLED = new PorticoProxyError('PORTICO_UPSTREAM_TIMEOUT', 'upstream stalled mid-response');
 /** RULE_IDS are the fields Portico reads that a route's request rules may still replace or remove. */
 const RULE_IDS: ReadonlySet<number> = new Set([F.HOST, F.X_REQUEST_ID]);
 /** IDEMPOTENT are the methods a configured retry may send again (RFC 9110 9.2.2). */
@@ -122,6 +128,8 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
   #clientPaused = false;
   #clientEnded = false;
   #startedAt = 0;
+  /** #exchangeOpen is true from a request's head until its outcome is reported. */
+  #exchangeOpen = false;
 
   /** The connection starts reading `socket` at once. */
   constructor(socket: ClientSocket, ctx: ConnectionContext, options: ConnectionOptions = {}) {
@@ -251,6 +259,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     this.#snapshot = snapshot;
     this.#req = req;
     this.#startedAt = Date.now();
+    this.#exchangeOpen = true;
     this.#ctx.counters.requests++;
     this.#pending = bodyStart < buf.length ? buf.subarray(bodyStart) : undefined;
     const hasBody = req.bodyLength === -1 || req.bodyLength > 0;
@@ -421,7 +430,15 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
       return;
     }
     if (this.#state === IDLE || this.#state === HEAD || this.#state === LINGER) this.#destroy();
+    else if (this.#bodyCannotComplete())
+      this.#destroy(); // the upstream connection is never pooled
     else this.#closeAfter = true;
+  }
+
+  /** #bodyCannotComplete tells, once the client has half-closed, whether its request body is cut short. */
+  #bodyCannotComplete(): boolean {
+    if (this.#state === FORWARDING) return !this.#requestDone;
+    return this.#state === CONNECTING && this.#pending === undefined && !this.#reqFramer.done;
   }
 
   #onClose(): void {
@@ -664,7 +681,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     if (start < buf.length) {
       const n = framer.consume(buf, start);
       if (n < 0) {
-        this.#destroy(); // the client has part of a response; only closing tells it something broke
+        this.#destroy(framer.error); // the client has part of a response; only closing tells it something broke
         return;
       }
       if (n > start) {
@@ -730,7 +747,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
       if (this.#retryElsewhere()) return;
       this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_TIMEOUT', 'upstream response timeout'));
     } else if (this.#state === FORWARDING) {
-      this.#destroy(); // the response stalled for timeouts.upstreamIdleMs mid-body
+      this.#destroy(UPSTREAM_STALLED); // the response stalled for timeouts.upstreamIdleMs mid-body
     }
   }
 
@@ -774,7 +791,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     if (!this.#responseStarted) {
       this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_RESET', 'upstream closed mid-head'));
     } else {
-      this.#destroy(); // truncated response: the client must see the connection close
+      this.#destroy(UPSTREAM_TRUNCATED); // the client must see the connection close
     }
   }
 
@@ -885,7 +902,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
   #fail(error: PorticoProxyError): void {
     this.#releaseUpstream(false);
     if (this.#responseStarted || this.#state === CLOSED) {
-      this.#destroy();
+      this.#destroy(error);
       return;
     }
     this.#ctx.counters.errors++;
@@ -904,11 +921,21 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     this.#resumeClient();
   }
 
-  #destroy(): void {
+  /**
+   * #destroy closes the connection and its upstream at once. An exchange still open is reported: with
+   * `cause` (the upstream's fault, under the status already sent) or as a client abort (499).
+   */
+  #destroy(cause?: PorticoProxyError): void {
     if (this.#state === CLOSED) return;
+    const phase = this.#phase();
     this.#state = CLOSED;
     this.deadline = 0;
     this.#releaseUpstream(false);
+    if (this.#exchangeOpen) {
+      const error = cause ?? CLIENT_ABORTED;
+      const status = error === CLIENT_ABORTED ? 499 : (this.#res?.status ?? error.status);
+      this.#report(status, error, phase);
+    }
     if (this.#route !== undefined) this.#endRequest();
     this.#pending = undefined;
     this.#head = undefined;
@@ -927,7 +954,26 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     this.#retries = 0;
   }
 
-  #report(status: number, error: PorticoProxyError | undefined): void {
+  /** #phase names where the current exchange is, for its outcome. */
+  #phase(): ExchangePhase {
+    switch (this.#state) {
+      case IDLE:
+      case HEAD:
+        return 'request-head';
+      case CONNECTING:
+        return 'upstream-connect';
+      case FORWARDING:
+        if (!this.#requestDone) return 'request-body';
+        return this.#res === undefined ? 'response-head' : 'response-body';
+      case TUNNEL:
+        return 'tunnel';
+      default:
+        return 'complete';
+    }
+  }
+
+  #report(status: number, error: PorticoProxyError | undefined, phase: ExchangePhase = 'complete'): void {
+    this.#exchangeOpen = false;
     this.#endRequest();
     const route = this.#route;
     if (route !== undefined) {
@@ -953,6 +999,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
       service: this.#route?.service.name,
       endpoint: this.#endpoint?.key,
       errorCode: error?.code,
+      phase,
       durationMs: this.#startedAt === 0 ? 0 : Date.now() - this.#startedAt,
       connectMs: this.#connectMs,
       ttfbMs: this.#ttfbMs,
