@@ -1,6 +1,13 @@
 import { rename, writeFile } from 'node:fs/promises';
 import type { AdminSource, ConfigDiffView, HistogramView, ProblemView } from '@portico/admin';
-import { type ConfigIssue, type PorticoConfig, validateConfig } from '@portico/config';
+import {
+  type ConfigIssue,
+  type PorticoConfig,
+  REDACTED,
+  redactSecrets,
+  restoreSecrets,
+  validateConfig,
+} from '@portico/config';
 import type { FileProblem, KubernetesDiscovery } from '@portico/discovery';
 import { LATENCY_BUCKETS_MS, type LatencyHistogram, type PorticoProxy } from '@portico/proxy';
 import { explain } from '@portico/router';
@@ -32,17 +39,25 @@ export interface AdminActions {
   reload(): Promise<void>;
 }
 
-/** REDACTED replaces secrets in the config the admin API shows. */
-const REDACTED = '<redacted>';
-
-/** redact copies a config with its secrets (admin token, affinity secrets) replaced. */
-export function redact(config: PorticoConfig): unknown {
-  const copy = structuredClone(config) as PorticoConfig & { admin?: { token?: string } };
-  if (copy.admin?.token !== undefined) copy.admin.token = REDACTED;
-  for (const service of copy.services) {
-    if (service.affinity?.secret !== undefined) service.affinity.secret = REDACTED;
-  }
-  return copy;
+/**
+ * withKeptSecrets restores the secrets a document posted to the admin API carries as the redaction
+ * placeholder (as `GET /config` shows them) from the config in force, or says which it could not.
+ */
+function withKeptSecrets(
+  document: unknown,
+  current: PorticoConfig,
+): { ok: true; document: unknown } | { ok: false; problems: ProblemView[] } {
+  const { document: restored, unresolved } = restoreSecrets(document, current);
+  if (unresolved.length === 0) return { ok: true, document: restored };
+  return {
+    ok: false,
+    problems: unresolved.map((path) => ({
+      code: 'PORTICO_CONFIG_INVALID',
+      where: 'body',
+      path,
+      message: `is "${REDACTED}" but the config in force has no value here to keep; send the secret itself`,
+    })),
+  };
 }
 
 /** adminSource adapts the running proxy to the admin API's read-and-act interface. */
@@ -131,7 +146,7 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
       version: proxy.snapshot.version,
       appliedAt: state.appliedAt.toISOString(),
       source: state.source,
-      config: redact(proxy.snapshot.config),
+      config: redactSecrets(proxy.snapshot.config),
     }),
     configErrors: () => state.lastProblems.map(toView),
     counters: () => ({
@@ -159,13 +174,17 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
         ttfb: histogram(service.state.stats.ttfb),
       })),
     }),
-    validate: (document) => {
-      const result = validateConfig(document);
+    validate: (posted) => {
+      const kept = withKeptSecrets(posted, proxy.snapshot.config);
+      if (!kept.ok) return kept.problems;
+      const result = validateConfig(kept.document);
       if (!result.ok) return result.issues.map(bodyIssueView);
       return checkRoutes(result.config, inBody).errors.map(toView);
     },
-    diff: (document) => {
-      const result = validateConfig(document);
+    diff: (posted) => {
+      const kept = withKeptSecrets(posted, proxy.snapshot.config);
+      if (!kept.ok) return kept.problems;
+      const result = validateConfig(kept.document);
       if (!result.ok) return result.issues.map(bodyIssueView);
       return diffConfigs(proxy.snapshot.config, result.config);
     },
@@ -194,7 +213,7 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
         ...(k === undefined ? {} : { details: { ...k, issues: undefined } }),
       };
     },
-    replaceConfig: async (document, version) => {
+    replaceConfig: async (posted, version) => {
       if (state.kubernetes !== undefined)
         return {
           status: 'unsupported',
@@ -202,6 +221,9 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
         };
       const current = proxy.snapshot.version;
       if (version !== String(current)) return { status: 'conflict', version: current };
+      const kept = withKeptSecrets(posted, proxy.snapshot.config);
+      if (!kept.ok) return { status: 'invalid', problems: kept.problems };
+      const document = kept.document;
       const result = validateConfig(document);
       if (!result.ok) {
         return {

@@ -41,6 +41,7 @@ export {
   type UpstreamPoolConfig,
   type UpstreamTlsConfig,
 } from './schema.ts';
+export { REDACTED, redactSecrets, restoreSecrets } from './secrets.ts';
 export {
   type ConfigValidation,
   parseConfig,

@@ -61,6 +61,12 @@ export const SniRouteSchema = Type.Object(
 export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 
 const Pem = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
+/**
+ * Secret marks a string as secret with JSON Schema's `writeOnly`: the admin API, logs and errors never
+ * show it (`redactSecrets`), and a config that carries the redaction placeholder keeps the current value.
+ */
+const Secret = <T extends TSchema>(schema: T): T => ({ ...schema, writeOnly: true }) as T;
+const SecretPem = (description: string) => Type.Optional(Secret(Type.String({ minLength: 1, description })));
 const PemFile = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
 
 export const CertificateSchema = Type.Object(
@@ -72,7 +78,7 @@ export const CertificateSchema = Type.Object(
     certFile: PemFile('PEM file with the certificate, then its chain; re-read when it changes.'),
     keyFile: PemFile('PEM file with the private key (RSA or ECDSA); re-read when it changes.'),
     cert: Pem('The certificate and chain as PEM text (instead of certFile).'),
-    key: Pem('The private key as PEM text (instead of keyFile).'),
+    key: SecretPem('The private key as PEM text (instead of keyFile). Secret: never shown.'),
     hosts: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
         description: "Names served (`a.example`, `*.example`); default: the certificate's DNS names.",
@@ -154,7 +160,7 @@ export const UpstreamTlsSchema = Type.Object(
     certFile: PemFile('Client certificate presented to endpoints (mutual TLS).'),
     keyFile: PemFile('Private key of certFile.'),
     cert: Pem('Client certificate as PEM text.'),
-    key: Pem('Its private key as PEM text.'),
+    key: SecretPem('Its private key as PEM text. Secret: never shown.'),
     verify: Defaulted(
       Type.Boolean({
         default: true,
@@ -523,10 +529,12 @@ export const AffinitySchema = Type.Object(
     ),
     cookieHttpOnly: Defaulted(Type.Boolean({ default: true, description: 'Cookie HttpOnly.' })),
     secret: Type.Optional(
-      Type.String({
-        minLength: 16,
-        description: 'HMAC key for cookies; set the same on every instance. Default: random per process.',
-      }),
+      Secret(
+        Type.String({
+          minLength: 16,
+          description: 'HMAC key for cookies; set the same on every instance. Default: random per process.',
+        }),
+      ),
     ),
   },
   { additionalProperties: false, description: 'Session affinity: keep a client on one endpoint.' },
@@ -828,10 +836,12 @@ export const AdminSchema = Type.Object(
       }),
     ),
     token: Type.Optional(
-      Type.String({
-        minLength: 16,
-        description: 'Bearer token for every call that changes state; without it those calls are refused.',
-      }),
+      Secret(
+        Type.String({
+          minLength: 16,
+          description: 'Bearer token for every call that changes state; without it those calls are refused.',
+        }),
+      ),
     ),
     allowRemote: Defaulted(
       Type.Boolean({

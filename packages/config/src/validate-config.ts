@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parseCidr } from './cidr.ts';
 import { type ConfigIssue, jsonPath, PorticoConfigError } from './config-error.ts';
 import { type PorticoConfig, PorticoConfigSchema } from './schema.ts';
+import { REDACTED } from './secrets.ts';
 import { AUTHORITY, HOST_NAME, WIRE_MEANINGS } from './wire-safe.ts';
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
@@ -126,9 +127,11 @@ const PATTERN_MEANINGS: Record<string, string> = {
 
 function describe(error: ErrorObject): string {
   const p = error.params as Record<string, unknown>;
+  // A secret field's value never appears in a message, whatever is wrong with it.
+  const got = error.parentSchema?.['writeOnly'] === true ? REDACTED : JSON.stringify(error.data);
   switch (error.keyword) {
     case 'enum':
-      return `must be one of ${(p['allowedValues'] as unknown[]).join(', ')}, got ${JSON.stringify(error.data)}`;
+      return `must be one of ${(p['allowedValues'] as unknown[]).join(', ')}, got ${got}`;
     case 'required':
       return `missing required field "${String(p['missingProperty'])}"`;
     case 'additionalProperties': {
@@ -138,10 +141,10 @@ function describe(error: ErrorObject): string {
       return `unknown field "${field}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`;
     }
     case 'type':
-      return `must be ${String(p['type'])}, got ${JSON.stringify(error.data)}`;
+      return `must be ${String(p['type'])}, got ${got}`;
     case 'minimum':
     case 'maximum':
-      return `must be ${String(p['comparison'])} ${String(p['limit'])}, got ${JSON.stringify(error.data)}`;
+      return `must be ${String(p['comparison'])} ${String(p['limit'])}, got ${got}`;
     case 'minItems':
       return `must have at least ${String(p['limit'])} item${p['limit'] === 1 ? '' : 's'}`;
     case 'minLength':
@@ -149,7 +152,7 @@ function describe(error: ErrorObject): string {
     case 'maxLength':
       return `must be at most ${String(p['limit'])} characters`;
     case 'pattern':
-      return `${PATTERN_MEANINGS[String(p['pattern'])] ?? `must match ${String(p['pattern'])}`}, got ${JSON.stringify(error.data)}`;
+      return `${PATTERN_MEANINGS[String(p['pattern'])] ?? `must match ${String(p['pattern'])}`}, got ${got}`;
     default:
       return error.message ?? `fails ${error.keyword}`;
   }
