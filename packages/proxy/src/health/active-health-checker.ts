@@ -1,6 +1,7 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { HealthCheckConfig } from '@portico/config';
-import { request } from 'undici';
+import { type buildConnector, Client } from 'undici';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 
 /** CheckTarget is one endpoint and the check a service asks for it. */
@@ -12,7 +13,9 @@ export interface CheckTarget {
 /**
  * ActiveHealthChecker runs one probe loop per endpoint and check, however many services and routes use
  * it, and records the verdict on the endpoint: `unhealthyThreshold` failures in a row take it out,
- * `healthyThreshold` passes bring it back. HTTP checks GET `path` (via undici) and pass on
+ * `healthyThreshold` passes bring it back. HTTP checks GET `path` (via undici, over TLS with the service's
+ * settings when its endpoints speak TLS, on a fresh connection each time, `timeoutMs` covering the connect
+ * too) and pass on
  * `expectedStatuses` (200-399 when empty); TCP checks pass when a connect succeeds. Each interval gets
  * up to `jitterMs` extra so probes do not align. Timers never keep the process alive.
  */
@@ -62,6 +65,8 @@ class Probe {
   #stopped = false;
   #passes = 0;
   #failures = 0;
+  /** #client is the probe's own undici client: its connect timeout is the check's, and TLS the service's. */
+  #client: Client | undefined;
 
   constructor(endpoint: EndpointState, check: HealthCheckConfig) {
     this.endpoint = endpoint;
@@ -75,6 +80,8 @@ class Probe {
   stop(): void {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    void this.#client?.destroy().catch(() => {});
+    this.#client = undefined;
   }
 
   #schedule(delayMs: number): void {
@@ -97,15 +104,21 @@ class Probe {
   }
 
   async #http(): Promise<boolean> {
-    const { address, port } = this.endpoint;
+    const { address, port, tls } = this.endpoint;
     const host = address.includes(':') ? `[${address}]` : address;
+    const timeout = this.#check.timeoutMs;
+    this.#client ??= new Client(`${tls === undefined ? 'http' : 'https'}://${host}:${port}`, {
+      connect: probeConnector(this.endpoint, timeout),
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    });
     try {
-      const res = await request(`http://${host}:${port}${this.#check.path}`, {
+      const res = await this.#client.request({
+        path: this.#check.path,
         method: 'GET',
         headers: { host: this.#check.host ?? `${host}:${port}`, 'user-agent': 'portico-health-check' },
-        signal: AbortSignal.timeout(this.#check.timeoutMs),
-        headersTimeout: this.#check.timeoutMs,
-        bodyTimeout: this.#check.timeoutMs,
+        signal: AbortSignal.timeout(timeout),
+        reset: true, // a fresh connection per probe: a dead endpoint is not hidden by a live socket
       });
       await res.body.dump();
       const expected = this.#check.expectedStatuses;
@@ -129,4 +142,34 @@ class Probe {
       socket.once('error', () => done(false));
     });
   }
+}
+
+/**
+ * probeConnector connects to `endpoint` (over TLS with its service's settings when it has them) and gives
+ * up after exactly `timeoutMs`: undici's own connect timeout ticks in whole seconds and an abort signal
+ * does not stop a connect in progress.
+ */
+function probeConnector(endpoint: EndpointState, timeoutMs: number): buildConnector.connector {
+  return (_options, callback) => {
+    const { address, port, tls } = endpoint;
+    const socket: Socket =
+      tls === undefined
+        ? connect({ host: address, port })
+        : tlsConnect({ host: address, port, ...tls.options });
+    let settled = false;
+    const settle = (error: Error | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error === null) callback(null, socket);
+      else {
+        socket.destroy();
+        callback(error, null);
+      }
+    };
+    const timer = setTimeout(() => settle(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
+    socket.once(tls === undefined ? 'connect' : 'secureConnect', () => settle(null));
+    socket.once('error', settle);
+    return socket;
+  };
 }
