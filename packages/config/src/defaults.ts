@@ -23,6 +23,13 @@ export const DEFAULT_TIMEOUTS = {
   clientIdleMs: 60_000,
   /** clientBodyIdleMs aborts a request whose body stalls for 60 s between two reads. */
   clientBodyIdleMs: 60_000,
+  /** clientBodyMs bounds a whole request body, from its head: 5 min (Envoy's edge `request_timeout`). */
+  clientBodyMs: 300_000,
+  /**
+   * clientBodyRateGraceMs is how long a body may take before `limits.minClientBodyBytesPerSecond` applies:
+   * 20 s, as Apache's mod_reqtimeout (`body=20,MinRate=500`).
+   */
+  clientBodyRateGraceMs: 20_000,
   /** upstreamConnectMs bounds a TCP connect to an endpoint: 5 s. */
   upstreamConnectMs: 5_000,
   /** upstreamResponseHeadMs bounds the wait for the upstream's response head once the request is sent: 60 s. */
@@ -41,6 +48,11 @@ export const DEFAULT_LIMITS = {
   maxHeaderCount: 100,
   /** maxBodyBytes is the largest request body accepted (413 beyond it), 0 meaning no limit: 0. */
   maxBodyBytes: 0,
+  /**
+   * minClientBodyBytesPerSecond is the slowest average a request body may arrive at once the grace period
+   * is over (408 below it), 0 meaning no minimum: 500, as Apache's mod_reqtimeout.
+   */
+  minClientBodyBytesPerSecond: 500,
   /** maxResponseHeadBytes is the largest response head accepted from an upstream (502 beyond it): 64 KiB. */
   maxResponseHeadBytes: 65_536,
   /** http2MaxConcurrentStreams is SETTINGS_MAX_CONCURRENT_STREAMS; streams beyond it are refused: 100. */

@@ -383,6 +383,13 @@ export const RouteTimeoutsSchema = Type.Object(
     clientBodyIdleMs: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 86_400_000, description: 'As timeouts.clientBodyIdleMs.' }),
     ),
+    clientBodyMs: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 86_400_000,
+        description: 'As timeouts.clientBodyMs (long uploads).',
+      }),
+    ),
     upstreamConnectMs: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 86_400_000, description: 'As timeouts.upstreamConnectMs.' }),
     ),
@@ -707,6 +714,14 @@ export const TimeoutsSchema = Type.Object(
       T.clientIdleMs,
     ),
     clientBodyIdleMs: Milliseconds('Longest pause between two reads of a request body.', T.clientBodyIdleMs),
+    clientBodyMs: Milliseconds(
+      'Longest a whole request body may take, from its head (408 beyond).',
+      T.clientBodyMs,
+    ),
+    clientBodyRateGraceMs: Milliseconds(
+      'How long a request body may take before limits.minClientBodyBytesPerSecond applies.',
+      T.clientBodyRateGraceMs,
+    ),
     upstreamConnectMs: Milliseconds('Time allowed for a TCP connect to an endpoint.', T.upstreamConnectMs),
     upstreamResponseHeadMs: Milliseconds(
       "Time allowed for the upstream's response head after the request was sent.",
@@ -771,6 +786,11 @@ export const LimitsSchema = Type.Object(
       0,
     ),
     maxResponseHeadBytes: Bytes('Largest response head accepted from an upstream.', L.maxResponseHeadBytes),
+    minClientBodyBytesPerSecond: Bytes(
+      'Slowest average rate of a request body after timeouts.clientBodyRateGraceMs (408 below); 0: no minimum.',
+      L.minClientBodyBytesPerSecond,
+      0,
+    ),
     http2MaxConcurrentStreams: Defaulted(
       Type.Integer({
         minimum: 1,

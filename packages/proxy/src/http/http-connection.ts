@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import type { RedirectConfig } from '@portico/config';
+import type { RedirectConfig, TimeoutsConfig } from '@portico/config';
 import type { Rule } from '@portico/router';
 import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
 import type { Deadline } from '../deadline-sweeper.ts';
@@ -128,6 +128,8 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
   #clientPaused = false;
   #clientEnded = false;
   #startedAt = 0;
+  /** #lastBodyAt is when the last piece of the request body arrived (ms since the epoch). */
+  #lastBodyAt = 0;
   /** #exchangeOpen is true from a request's head until its outcome is reported. */
   #exchangeOpen = false;
 
@@ -408,14 +410,34 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     }
     const upstream = this.#upstream!;
     const flushed = upstream.socket.write(n === chunk.length ? chunk : chunk.subarray(0, n));
+    const now = Date.now();
+    const timeouts = this.#route!.policy.timeouts;
+    if (this.#res === undefined) upstream.deadline = now + timeouts.upstreamResponseHeadMs;
     if (framer.done) {
       this.#requestDone = true;
       this.deadline = 0;
       if (n < chunk.length) this.#hold(chunk.subarray(n));
       return;
     }
-    this.deadline = Date.now() + this.#route!.policy.timeouts.clientBodyIdleMs;
+    this.#lastBodyAt = now;
+    this.deadline = this.#bodyDeadline(now, timeouts);
     if (!flushed) this.#pauseClient();
+  }
+
+  /**
+   * #bodyDeadline is when the request body being received must have made progress by: the idle timeout
+   * from the last piece, the total body deadline from the head, and (unless the client is paused by
+   * backpressure) the minimum rate: after the grace period, `limits.minClientBodyBytesPerSecond` on average.
+   */
+  #bodyDeadline(now: number, timeouts: TimeoutsConfig): number {
+    let at = Math.min(now + timeouts.clientBodyIdleMs, this.#startedAt + timeouts.clientBodyMs);
+    const rate = this.#snapshot!.limits.minClientBodyBytesPerSecond;
+    if (rate > 0 && !this.#clientPaused)
+      at = Math.min(
+        at,
+        this.#startedAt + timeouts.clientBodyRateGraceMs + (this.#reqFramer.bodyBytes * 1_000) / rate,
+      );
+    return at;
   }
 
   #onDrain(): void {
@@ -457,8 +479,20 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
         this.#fail(new PorticoProxyError('PORTICO_CLIENT_TIMEOUT', 'request head timeout'));
         return;
       case FORWARDING:
-        if (!this.#requestDone)
-          this.#fail(new PorticoProxyError('PORTICO_CLIENT_TIMEOUT', 'request body timeout'));
+        if (this.#requestDone) return;
+        if (this.#clientPaused) {
+          // Paused by the upstream's backpressure: the rate is not the client's fault, the rest still holds.
+          const timeouts = this.#route!.policy.timeouts;
+          const at = Math.min(
+            this.#lastBodyAt + timeouts.clientBodyIdleMs,
+            this.#startedAt + timeouts.clientBodyMs,
+          );
+          if (at > Date.now()) {
+            this.deadline = at;
+            return;
+          }
+        }
+        this.#fail(new PorticoProxyError('PORTICO_CLIENT_TIMEOUT', 'request body too slow or stalled'));
         return;
       case TUNNEL:
         this.#destroy(); // no byte either way for timeouts.clientIdleMs
@@ -550,6 +584,8 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     this.#requestDone = false;
     const timeouts = this.#route!.policy.timeouts;
     this.#sentAt = Date.now();
+    // The response-head timeout runs from when the whole request is sent (#requestSent); while the body
+    // streams, each piece written restarts it, so a stuck upstream is still noticed.
     upstream.deadline = this.#sentAt + timeouts.upstreamResponseHeadMs;
     upstream.resume();
     const held = this.#heldBody;
@@ -566,7 +602,8 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
       this.#requestDone = true;
       if (this.#pending === undefined) this.#resumeClient();
     } else {
-      this.deadline = Date.now() + timeouts.clientBodyIdleMs;
+      this.#lastBodyAt = this.#sentAt;
+      this.deadline = this.#bodyDeadline(this.#sentAt, timeouts);
       const arrived = this.#pending; // body bytes that came while connecting
       this.#pending = undefined;
       this.#resumeClient();
@@ -591,6 +628,10 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
       if (buf.length > this.#snapshot!.limits.maxResponseHeadBytes) {
         this.#upstreamFailed(
           new PorticoProxyError('PORTICO_UPSTREAM_BAD_RESPONSE', 'response head too large'),
+        );
+      } else if (buf.indexOf(LFLF) >= 0) {
+        this.#upstreamFailed(
+          new PorticoProxyError('PORTICO_UPSTREAM_BAD_RESPONSE', 'response head lines must end with CRLF'),
         );
       } else {
         this.#resHead = buf;
