@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { makeCert } from '../../proxy/test/helpers/tls-certs.ts';
 import { runPortico } from './helpers/portico-process.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`fixtures/${name}`, import.meta.url));
@@ -73,5 +77,49 @@ describe('portico validate', () => {
     const { code, stdout } = await runPortico(['run', '--config', fixture('bad-enum.yaml')]);
     assert.equal(code, 1);
     assert.match(stdout, /must be one of Exact, Prefix, ImplementationSpecific/);
+  });
+
+  it('checks offline what the config names: files exist and parse, keys match, addresses are addresses', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'portico-validate-'));
+    try {
+      const a = makeCert(['a.example']);
+      const b = makeCert(['b.example']);
+      await writeFile(join(dir, 'a.crt'), a.cert);
+      await writeFile(join(dir, 'b.key'), b.key);
+      await writeFile(join(dir, 'junk.pem'), 'not pem at all');
+      const file = join(dir, 'portico.yaml');
+      await writeFile(
+        file,
+        `listeners: [{ name: https, port: 8443, protocol: https, tls: {} }]
+certificates:
+  - { name: missing, certFile: missing.crt, keyFile: missing.key }
+  - { name: mismatched, certFile: a.crt, keyFile: b.key }
+  - { name: junk, certFile: junk.pem, keyFile: b.key }
+routes: [{ paths: [{ path: /, service: web }] }]
+services: [{ name: web, endpoints: [{ address: "not an ip!", port: 80 }] }]
+`,
+      );
+      const { code, stdout } = await runPortico(['validate', file]);
+      assert.equal(code, 1, stdout);
+      assert.match(
+        stdout,
+        /services\[0\]\.endpoints\[0\]\.address: "not an ip!" is not an IP address or a DNS name$/m,
+      );
+      await writeFile(file, (await readFile(file, 'utf8')).replace('not an ip!', '127.0.0.1'));
+      const second = await runPortico(['validate', file]);
+      assert.equal(second.code, 1, second.stdout);
+      assert.match(second.stdout, /certificates\[0\]\.certFile: cannot read .*missing\.crt: ENOENT$/m);
+      assert.match(
+        second.stdout,
+        /certificates\[1\]\.keyFile: is not the key of certificates\[1\]\.certFile$/m,
+      );
+      assert.match(second.stdout, /certificates\[2\]\.certFile: is not a PEM certificate$/m);
+      assert.doesNotMatch(second.stdout, /PRIVATE KEY/);
+      const run = await runPortico(['run', '--config', file]);
+      assert.equal(run.code, 1, 'run refuses to start on them');
+      assert.match(run.stdout + run.stderr, /is not the key of certificates\[1\]\.certFile/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

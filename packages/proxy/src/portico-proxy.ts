@@ -15,6 +15,7 @@ import { readProxyPreamble } from './l4/proxy-preamble.ts';
 import type { ProxyHeader } from './l4/proxy-protocol.ts';
 import { type L4Context, TcpSession } from './l4/tcp-session.ts';
 import { createCounters, type ProxyCounters } from './proxy-counters.ts';
+import { PorticoProxyError } from './proxy-error.ts';
 import { compileSnapshot, type Snapshot } from './snapshot.ts';
 import { CertificateStore, type ListenerTls } from './tls/certificate-store.ts';
 import { clientCertificateLines } from './tls/client-certificate.ts';
@@ -125,12 +126,26 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   }
 
   /**
-   * apply makes `config` (already validated) live and returns its snapshot. Listeners added by the config
-   * are bound, removed ones closed; endpoints no longer used have their idle connections closed.
+   * apply makes `config` (already validated) live and returns its snapshot, in two steps. Prepare: the
+   * snapshot is compiled (files it names are read) and the listeners it adds are bound. Commit: the
+   * snapshot is swapped in, listeners it removed are closed, endpoints no longer used have their idle
+   * connections closed. A failed prepare changes nothing: it throws `PORTICO_APPLY_FAILED` and the last
+   * good config keeps serving, every listener included.
    */
   async apply(config: PorticoConfig): Promise<Snapshot> {
-    const snapshot = this.#compile(config, this.#snapshot);
+    let snapshot: Snapshot;
+    try {
+      snapshot = this.#compile(config, this.#snapshot);
+    } catch (error) {
+      throw new PorticoProxyError(
+        'PORTICO_APPLY_FAILED',
+        `cannot prepare the config: ${(error as Error).message}`,
+      );
+    }
+    const added = this.#listeners.size > 0 ? await this.#bindAdded(config.listeners) : [];
+    // Commit: nothing below can fail.
     this.#snapshot = snapshot;
+    for (const runtime of added) this.#listeners.set(listenerKey(runtime.config), runtime);
     this.#serviceStates.retainOnly(new Set(snapshot.services.keys()));
     this.pool.configure({ ...config.upstreamPool, upstreamIdleMs: config.timeouts.upstreamIdleMs });
     const used = new Set<EndpointState>();
@@ -138,14 +153,17 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       for (const endpoint of service.endpoints) used.add(endpoint);
     for (const endpoint of this.#registry.retireAllBut(used)) this.pool.closeIdle(endpoint);
     this.#health.sync(checkTargets(snapshot));
-    if (this.#listeners.size > 0) await this.#reconcileListeners(config.listeners);
+    if (this.#listeners.size > 0) this.#closeRemoved(config.listeners);
     if (configAppliedChannel.hasSubscribers) configAppliedChannel.publish({ version: snapshot.version });
     return snapshot;
   }
 
   /** listen binds every listener of the current config and resolves with their addresses. */
   async listen(): Promise<BoundListener[]> {
-    await this.#reconcileListeners(this.#snapshot.config.listeners);
+    const wanted = this.#snapshot.config.listeners;
+    for (const runtime of await this.#bindAdded(wanted))
+      this.#listeners.set(listenerKey(runtime.config), runtime);
+    this.#closeRemoved(wanted);
     return this.listeners();
   }
 
@@ -159,12 +177,14 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     }));
   }
 
-  async #reconcileListeners(wanted: readonly ListenerConfig[]): Promise<void> {
-    const keys = new Set<string>();
+  /**
+   * #bindAdded binds the listeners of `wanted` that are not bound yet and returns them, not yet in
+   * `#listeners`. If one cannot bind, those it bound are closed again and it throws `PORTICO_APPLY_FAILED`.
+   */
+  async #bindAdded(wanted: readonly ListenerConfig[]): Promise<ListenerRuntime[]> {
+    const added: ListenerRuntime[] = [];
     for (const config of wanted) {
-      const key = listenerKey(config);
-      keys.add(key);
-      if (this.#listeners.has(key)) continue;
+      if (this.#listeners.has(listenerKey(config))) continue;
       const runtime: ListenerRuntime = {
         config,
         server: createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
@@ -175,19 +195,26 @@ export class PorticoProxy implements ConnectionContext, L4Context {
         tls: undefined,
       };
       const server = runtime.server;
-      this.#listeners.set(key, runtime);
       server.listen({ host: config.address, port: config.port, backlog: 1024 });
       try {
         await once(server, 'listening');
       } catch (error) {
-        this.#listeners.delete(key);
-        throw new Error(
+        for (const bound of added) bound.server.close();
+        throw new PorticoProxyError(
+          'PORTICO_APPLY_FAILED',
           `listener "${config.name}" cannot bind ${config.address}:${config.port}: ${(error as Error).message}`,
         );
       }
       const address = server.address();
       if (address !== null && typeof address === 'object') runtime.port = address.port;
+      added.push(runtime);
     }
+    return added;
+  }
+
+  /** #closeRemoved closes the listeners `wanted` no longer has and refreshes the TLS of the others. */
+  #closeRemoved(wanted: readonly ListenerConfig[]): void {
+    const keys = new Set(wanted.map(listenerKey));
     for (const [key, runtime] of this.#listeners) {
       if (keys.has(key)) {
         this.#refreshTls(runtime);

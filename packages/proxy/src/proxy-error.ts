@@ -79,6 +79,12 @@ export const PROXY_ERROR_CODES = {
     source: 'upstream',
     meaning: 'The upstream did not answer within timeouts.upstreamResponseHeadMs.',
   },
+  PORTICO_APPLY_FAILED: {
+    status: 0,
+    source: 'internal',
+    meaning:
+      'A new config could not be prepared (a listener could not bind, a file it names could not be read): nothing of it was applied.',
+  },
 } as const satisfies Record<string, { status: number; source: ErrorSource; meaning: string }>;
 
 export type ProxyErrorCode = keyof typeof PROXY_ERROR_CODES;

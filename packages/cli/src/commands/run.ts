@@ -4,6 +4,7 @@ import { createProxy, LatencyHistogram, type PorticoProxy } from '@portico/proxy
 import type { Logger } from 'pino';
 import { startAccessLog } from '../access-log.ts';
 import { adminSource, type RunState } from '../admin-adapter.ts';
+import { checkFiles } from '../check-files.ts';
 import { withRouteCheck } from '../check-routes.ts';
 import { createKubernetesDiscovery, type KubernetesRunOptions } from '../kubernetes-source.ts';
 
@@ -61,7 +62,13 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     convergence: new LatencyHistogram(),
     kubernetes,
   };
-  await discovery.start(async (update) => {
+  await discovery.start(async (received) => {
+    let update = received;
+    if (update.ok && proxy === undefined) {
+      // The first config must hold what it names: run refuses to start on a missing or mismatched file.
+      const problems = checkFiles(update.config, update.locate);
+      if (problems.length > 0) update = { ok: false, problems, source: update.source };
+    }
     if (!update.ok) {
       for (const problem of update.problems)
         log.error({ code: problem.code, where: problem.where, path: problem.path }, formatProblem(problem));
@@ -71,12 +78,15 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       else log.warn({ source: update.source }, 'config rejected; the last good config keeps serving');
       return;
     }
-    state.lastProblems = [];
-    state.applies++;
-    state.appliedAt = new Date();
-    state.source = update.source;
+    const applied = () => {
+      state.lastProblems = [];
+      state.applies++;
+      state.appliedAt = new Date();
+      state.source = update.source;
+    };
     if (proxy === undefined) {
       proxy = createProxy(update.config);
+      applied();
       reportRouteIssues(proxy, kubernetes);
       logTlsIssues(proxy, log);
       return;
@@ -84,6 +94,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     const started = performance.now();
     try {
       const snapshot = await proxy.apply(update.config);
+      applied();
       const now = performance.now();
       const applyMs = Math.round((now - started) * 1000) / 1000;
       state.lastApplyMs = applyMs;
@@ -93,9 +104,13 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       log.info({ source: update.source, version: snapshot.version, applyMs }, 'config applied');
       logTlsIssues(proxy, log);
     } catch (error) {
+      // Nothing of it was applied (prepare failed): report it as a refused config.
+      const code = (error as { code?: string }).code ?? 'PORTICO_APPLY_FAILED';
+      state.lastProblems = [{ code, where: update.source, path: '', message: (error as Error).message }];
+      state.refused++;
       log.error(
-        { err: error, source: update.source },
-        'config could not be applied; the last good config keeps serving',
+        { code, source: update.source },
+        `${(error as Error).message}; the last good config keeps serving`,
       );
     }
   });

@@ -1,0 +1,93 @@
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { PorticoConfig } from '@portico/config';
+import type { FileProblem } from '@portico/discovery';
+
+/** PemSource is a certificate or a key as a config names it: a file, or inline PEM text. */
+interface PemSource {
+  readonly file: string | undefined;
+  readonly text: string | undefined;
+  /** at is the JSON path of the field (`certificates[0].certFile`). */
+  readonly at: string;
+}
+
+/**
+ * checkFiles checks what a config's certificates, keys and CA bundles hold, offline: every file exists
+ * and is readable, every PEM parses, and each key belongs to its certificate. Paths must already be
+ * resolved (`resolveReferencedFiles`). `validate` and the first load of `run` refuse a config with a
+ * problem here; later file changes are the certificate store's (it keeps the last good version).
+ */
+export function checkFiles(config: PorticoConfig, locate: (path: string) => string): FileProblem[] {
+  const problems: FileProblem[] = [];
+  const problem = (at: string, message: string) =>
+    problems.push({ code: 'PORTICO_CONFIG_INVALID', where: locate(at), path: at, message });
+
+  const read = (source: PemSource): string | undefined => {
+    if (source.file === undefined) return source.text;
+    try {
+      return readFileSync(source.file, 'utf8');
+    } catch (error) {
+      problem(
+        source.at,
+        `cannot read ${source.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
+      return undefined;
+    }
+  };
+  const certificate = (source: PemSource): X509Certificate | undefined => {
+    const text = read(source);
+    if (text === undefined) return undefined;
+    try {
+      return new X509Certificate(text);
+    } catch {
+      problem(source.at, 'is not a PEM certificate');
+      return undefined;
+    }
+  };
+  const key = (source: PemSource): KeyObject | undefined => {
+    const text = read(source);
+    if (text === undefined) return undefined;
+    try {
+      return createPrivateKey(text);
+    } catch {
+      problem(source.at, 'is not an unencrypted PEM private key'); // never the key itself
+      return undefined;
+    }
+  };
+  const pair = (
+    base: string,
+    pem: { certFile?: string; keyFile?: string; cert?: string; key?: string },
+  ): void => {
+    const certAt = `${base}.${pem.certFile === undefined ? 'cert' : 'certFile'}`;
+    const keyAt = `${base}.${pem.keyFile === undefined ? 'key' : 'keyFile'}`;
+    if (pem.certFile === undefined && pem.cert === undefined) return;
+    const x509 = certificate({ file: pem.certFile, text: pem.cert, at: certAt });
+    const privateKey = key({ file: pem.keyFile, text: pem.key, at: keyAt });
+    if (x509 !== undefined && privateKey !== undefined && !x509.checkPrivateKey(privateKey))
+      problem(keyAt, `is not the key of ${certAt}`);
+  };
+  const bundle = (at: string, file: string | undefined, text: string | undefined): void => {
+    if (file === undefined && text === undefined) return;
+    certificate({ file, text, at });
+  };
+
+  config.certificates.forEach((cert, i) => {
+    pair(`certificates[${i}]`, cert);
+  });
+  config.listeners.forEach((listener, i) => {
+    const client = listener.tls?.clientCertificate;
+    if (client !== undefined)
+      bundle(
+        `listeners[${i}].tls.clientCertificate.${client.caFile === undefined ? 'ca' : 'caFile'}`,
+        client.caFile,
+        client.ca,
+      );
+  });
+  config.services.forEach((service, i) => {
+    const tls = service.tls;
+    if (tls === undefined) return;
+    bundle(`services[${i}].tls.${tls.caFile === undefined ? 'ca' : 'caFile'}`, tls.caFile, tls.ca);
+    pair(`services[${i}].tls`, tls);
+  });
+  return problems;
+}
