@@ -23,6 +23,8 @@ export interface KubernetesRunOptions {
   readonly namespaces?: readonly string[];
   readonly labelSelector?: string;
   readonly allowExternalName?: boolean;
+  /** sslRedirect redirects plain HTTP to HTTPS for the hosts Ingresses have TLS for: off by default. */
+  readonly sslRedirect?: boolean;
   /** leaderElection: false lets this instance write status and Events without a Lease. */
   readonly leaderElection?: boolean;
   readonly electionNamespace?: string;
@@ -101,6 +103,7 @@ export async function createKubernetesDiscovery(
     ...(options.namespaces === undefined ? {} : { namespaces: options.namespaces }),
     ...(options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector }),
     allowExternalName: options.allowExternalName ?? false,
+    sslRedirect: options.sslRedirect ?? false,
     ...(options.watch === undefined ? {} : { watch: options.watch }),
     election:
       options.leaderElection === false

@@ -100,6 +100,11 @@ program
     'let Ingresses reach ExternalName Services (off: a way out of the cluster)',
     false,
   )
+  .option(
+    '--ssl-redirect',
+    'redirect plain HTTP to HTTPS for hosts an Ingress has TLS for (off, as the Ingress conformance suite expects; per Ingress: portico.dev/ssl-redirect)',
+    false,
+  )
   .option('--no-leader-election', 'write Ingress status and Events without a Lease (one instance only)')
   .option(
     '--election-namespace <ns>',
@@ -135,6 +140,7 @@ program
       namespace: string[];
       selector?: string;
       allowExternalName: boolean;
+      sslRedirect: boolean;
       leaderElection: boolean;
       electionNamespace?: string;
       electionId: string;
@@ -165,6 +171,7 @@ program
                     namespaces: options.namespace,
                     ...(options.selector === undefined ? {} : { labelSelector: options.selector }),
                     allowExternalName: options.allowExternalName,
+                    sslRedirect: options.sslRedirect,
                     leaderElection: options.leaderElection,
                     ...(options.electionNamespace === undefined
                       ? {}

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { Pool } from 'undici';
 import {
@@ -194,9 +195,18 @@ describe('portico run --kubernetes: Ingresses, Services and EndpointSlices from 
     h.api.apply('secrets', tlsSecret('secure-tls', two.cert, two.key));
     const took = await until(async () => (await fingerprint()) !== before, 3_000, 'rotated certificate');
     assert.ok(took < 2_000, `rotation served after ${took} ms`);
-    // Plain HTTP to a host with TLS redirects to HTTPS (the ingress-nginx default).
-    const res = await get(pool, 'secure.example', '/x');
-    assert.equal(res.status, 301);
+    // Plain HTTP to a host with TLS is served (the Ingress conformance suite's host_rules); an
+    // Ingress asks for the redirect with portico.dev/ssl-redirect (or the controller with --ssl-redirect).
+    assert.equal((await get(pool, 'secure.example', '/x')).status, 200);
+    h.api.apply(
+      'ingresses',
+      ingress('secure-redirect', {
+        host: 'redirect.example',
+        paths: [{ service: 'web', port: 80 }],
+        annotations: { 'portico.dev/ssl-redirect': 'true' },
+      }),
+    );
+    await until(async () => (await get(pool, 'redirect.example', '/x')).status === 301, 2_000, 'redirect');
     // A tls entry whose Secret is missing: the host is served with the default certificate.
     h.api.apply(
       'ingresses',
@@ -213,6 +223,46 @@ describe('portico run --kubernetes: Ingresses, Services and EndpointSlices from 
     );
     assert.equal(await servedCertificateCn(port, 'nosecret.example'), 'Portico Default Certificate');
     assert.equal(await servedCertificateCn(port, 'secure.example'), 'secure.example');
+    // A Host another certificate serves, on a connection made for secure.example: 421 Misdirected Request.
+    const misdirected = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          servername: 'secure.example',
+          path: '/',
+          headers: { host: 'nosecret.example' },
+          rejectUnauthorized: false,
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(misdirected, 421);
+    // A TLS Secret whose certificate does not parse is an issue on its Ingress, in /discovery too.
+    h.api.apply('secrets', tlsSecret('garbled-tls', 'not a certificate', 'not a key'));
+    h.api.apply(
+      'ingresses',
+      ingress('garbled', {
+        host: 'garbled.example',
+        paths: [{ service: 'web', port: 80 }],
+        tls: [{ hosts: ['garbled.example'], secretName: 'garbled-tls' }],
+      }),
+    );
+    await until(
+      async () => {
+        const view = (await (await fetch(`${h.portico.adminUrl}/discovery`)).json()) as {
+          issues: { object: string; field: string }[];
+        };
+        return view.issues.some((i) => i.object === 'Ingress default/garbled' && i.field === 'spec.tls');
+      },
+      2_000,
+      'the bad Secret in /discovery',
+    );
   });
 
   it('a bad Ingress affects only its own routes; the problem is an issue in the admin API and an Event', async () => {

@@ -197,8 +197,8 @@ export const DEFAULT_TLS = {
 
 /** DEFAULT_HSTS is the Strict-Transport-Security a route asks for with `hsts: {}`. */
 export const DEFAULT_HSTS = {
-  /** maxAgeSeconds is how long browsers remember to use HTTPS only: one year (31,536,000 s). */
-  maxAgeSeconds: 31_536_000,
+  /** maxAgeSeconds is how long browsers remember to use HTTPS only: two years (63,072,000 s), as Mozilla's guidelines. */
+  maxAgeSeconds: 63_072_000,
   /** includeSubDomains extends the rule to every subdomain: off. */
   includeSubDomains: false,
   /** preload asks to be included in browsers' preload lists: off. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KubeClient, loadKubeconfig, resolveKubeConnection } from '@portico/discovery';
+import { startBlackhole } from '../../proxy/test/helpers/blackhole.ts';
 import { makeCa } from '../../proxy/test/helpers/tls-certs.ts';
 import { FakeKubeApi } from './helpers/fake-kube-api.ts';
 
@@ -42,6 +43,7 @@ describe('Kubernetes connections: kubeconfig and in-cluster service account', ()
       const again = await client.json<{ kind: string }>({ path: '/api/v1/services' });
       assert.equal(again.kind, 'ServiceList');
       assert.equal(api.requests.at(-1)!.authorization, 'Bearer token-two');
+      assert.match(api.requests.at(-1)!.userAgent ?? '', /^portico-ingress-controller \(/);
     } finally {
       await client.close();
       await api.close();
@@ -54,6 +56,24 @@ describe('Kubernetes connections: kubeconfig and in-cluster service account', ()
     await assert.rejects(refused.json({ path: '/api/v1/services' }), { code: 'PORTICO_KUBE_API' });
     await refused.close();
     await wrong.close();
+  });
+
+  it("a blackholed API server fails a request within the connect timeout, not undici's defaults", async () => {
+    const blackhole = await startBlackhole();
+    const client = new KubeClient({
+      server: `http://127.0.0.1:${blackhole.port}`,
+      namespace: 'default',
+      description: 'a blackholed API server',
+    });
+    try {
+      const started = Date.now();
+      await assert.rejects(client.json({ path: '/api/v1/services' }), /timeout/i);
+      const took = Date.now() - started;
+      assert.ok(took >= 4_000 && took < 7_000, `failed after ${took} ms (connect timeout 5 s)`);
+    } finally {
+      await client.close();
+      blackhole.close();
+    }
   });
 
   it('kubeconfig: current-context or a named one, inline or file credentials, namespace', async () => {

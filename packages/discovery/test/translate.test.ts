@@ -330,38 +330,41 @@ describe('translateCluster: Ingress v1 objects to Portico config', () => {
     assert.deepEqual(t.routeOrigins, ['default/first', 'default/second']);
   });
 
-  it('turns tls entries into certificates from Secrets, redirecting those hosts to HTTPS by default', () => {
+  it('turns tls entries into certificates from Secrets, serving those hosts over HTTP too unless sslRedirect or the annotation asks', () => {
     const secret = tlsSecret('site-tls', 'CERT PEM', 'KEY PEM');
-    const t = translateCluster(
-      cluster({
-        ingresses: [
-          ingress('site', {
-            rules: [
-              { host: 'a.example', paths: [{ service: 'web', port: 80 }] },
-              { host: 'plain.example', paths: [{ service: 'web', port: 80 }] },
-            ],
-            tls: [
-              { hosts: ['a.example'], secretName: 'site-tls' },
-              { hosts: ['b.example'], secretName: 'nope' },
-            ],
-          }),
-          ingress('site2', {
-            host: 'c.example',
-            paths: [{ service: 'web', port: 80 }],
-            tls: [{ hosts: ['c.example'], secretName: 'site-tls' }],
-          }),
-          ingress('optout', {
-            host: 'o.example',
-            paths: [{ service: 'web', port: 80 }],
-            tls: [{ hosts: ['o.example'], secretName: 'site-tls' }],
-            annotations: { 'portico.dev/ssl-redirect': 'false' },
-          }),
-        ],
-        services: [web],
-        secrets: [secret, { metadata: { name: 'opaque' }, type: 'Opaque', data: {} } as Fixture],
-      }),
-      OPTIONS,
-    );
+    const objects = cluster({
+      ingresses: [
+        ingress('site', {
+          rules: [
+            { host: 'a.example', paths: [{ service: 'web', port: 80 }] },
+            { host: 'plain.example', paths: [{ service: 'web', port: 80 }] },
+          ],
+          tls: [
+            { hosts: ['a.example'], secretName: 'site-tls' },
+            { hosts: ['b.example'], secretName: 'nope' },
+          ],
+        }),
+        ingress('site2', {
+          host: 'c.example',
+          paths: [{ service: 'web', port: 80 }],
+          tls: [{ hosts: ['c.example'], secretName: 'site-tls' }],
+        }),
+        ingress('optout', {
+          host: 'o.example',
+          paths: [{ service: 'web', port: 80 }],
+          tls: [{ hosts: ['o.example'], secretName: 'site-tls' }],
+          annotations: { 'portico.dev/ssl-redirect': 'false' },
+        }),
+        ingress('optin', {
+          host: 'i.example',
+          paths: [{ service: 'web', port: 80 }],
+          annotations: { 'portico.dev/ssl-redirect': 'true' },
+        }),
+      ],
+      services: [web],
+      secrets: [secret, { metadata: { name: 'opaque' }, type: 'Opaque', data: {} } as Fixture],
+    });
+    const t = translateCluster(objects, { ...OPTIONS, sslRedirect: true });
     assert.deepEqual(t.certificates, [
       {
         name: 'default/site-tls',
@@ -377,6 +380,18 @@ describe('translateCluster: Ingress v1 objects to Portico config', () => {
         ['plain.example', false],
         ['c.example', true],
         ['o.example', false],
+        ['i.example', true],
+      ],
+    );
+    // By default (as the Ingress conformance suite expects) hosts with TLS are served over HTTP too.
+    assert.deepEqual(
+      translateCluster(objects, OPTIONS).routes.map((r) => [r.host, r.httpsRedirect ?? false]),
+      [
+        ['a.example', false],
+        ['plain.example', false],
+        ['c.example', false],
+        ['o.example', false],
+        ['i.example', true],
       ],
     );
     assert.deepEqual(
@@ -396,9 +411,35 @@ describe('translateCluster: Ingress v1 objects to Portico config', () => {
         services: [web],
         secrets: [secret],
       }),
-      { ...OPTIONS, httpsAvailable: false },
+      { ...OPTIONS, httpsAvailable: false, sslRedirect: true },
     );
     assert.equal(noHttps.routes[0]!.httpsRedirect, undefined);
+  });
+
+  it('leaves out only the path that does not start with "/", with an issue naming it', () => {
+    const t = translateCluster(
+      cluster({
+        ingresses: [
+          ingress('mixed', {
+            host: 'm.example',
+            paths: [
+              { path: 'api', pathType: 'Prefix', service: 'web', port: 80 },
+              { path: '/ok', pathType: 'Prefix', service: 'web', port: 80 },
+            ],
+          }),
+        ],
+        services: [web],
+      }),
+      OPTIONS,
+    );
+    assert.deepEqual(
+      t.routes.map((r) => r.paths?.map((p) => p.path)),
+      [['/ok']],
+    );
+    assert.deepEqual(
+      t.issues.map((i) => [i.code, i.field]),
+      [['PORTICO_KUBE_INVALID_OBJECT', 'spec.rules[0].http.paths[0].path']],
+    );
   });
 
   it('applies portico.dev annotations to the route and to a service of that Ingress alone', () => {

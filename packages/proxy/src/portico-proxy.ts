@@ -49,7 +49,7 @@ interface ListenerRuntime {
 }
 
 /** NO_TLS_FIELDS is the SecureInfo of a TLS connection that adds no fields. */
-const NO_TLS_FIELDS: SecureInfo = { lines: '', drop: undefined };
+const NO_TLS_FIELDS: SecureInfo = { lines: '', drop: undefined, servername: undefined };
 
 /** H2C_PREFACE_START is how an HTTP/2 prior-knowledge connection begins (`PRI * HTTP/2.0`). */
 const H2C_PREFACE_START = Buffer.from('PRI * HTTP/2.0', 'latin1');
@@ -384,10 +384,15 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     runtime.counters.handshakes++;
     const raw = (socket as unknown as { _parent?: object })._parent; // the stream TLS was layered on
     const origin = raw === undefined ? undefined : this.#origins.get(raw);
+    const servername = typeof socket.servername === 'string' ? socket.servername.toLowerCase() : undefined;
     const secure: SecureInfo =
-      tls.subjectHeader === undefined
+      tls.subjectHeader === undefined && servername === undefined
         ? NO_TLS_FIELDS
-        : { lines: clientCertificateLines(socket, tls.subjectHeader), drop: tls.subjectDrop };
+        : {
+            lines: tls.subjectHeader === undefined ? '' : clientCertificateLines(socket, tls.subjectHeader),
+            drop: tls.subjectDrop,
+            servername,
+          };
     if (socket.alpnProtocol === 'h2') {
       this.#http2().accept(socket, {
         remoteAddress: origin?.address ?? plainAddress(socket.remoteAddress),

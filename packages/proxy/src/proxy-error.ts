@@ -49,6 +49,11 @@ export const PROXY_ERROR_CODES = {
     meaning:
       'The client closed or reset its connection, or half-closed it mid-body, before the exchange ended.',
   },
+  PORTICO_MISDIRECTED: {
+    status: 421,
+    source: 'downstream',
+    meaning: "The Host is not served by the certificate chosen for the connection's SNI.",
+  },
   PORTICO_NO_ROUTE: {
     status: 404,
     source: 'internal',

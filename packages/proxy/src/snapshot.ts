@@ -1,4 +1,10 @@
-import type { LimitsConfig, PorticoConfig, RequestParsingConfig, TimeoutsConfig } from '@portico/config';
+import type {
+  LimitsConfig,
+  PorticoConfig,
+  RedirectConfig,
+  RequestParsingConfig,
+  TimeoutsConfig,
+} from '@portico/config';
 import { compileRouteTable, type RouteIssue, type RouteSpec, type RouteTable } from '@portico/router';
 import { ServiceBalancer } from './balancer/service-balancer.ts';
 import type { ServiceRegistry } from './balancer/service-state.ts';
@@ -31,6 +37,11 @@ export interface Snapshot {
   readonly tls: TlsCompilation;
   /** httpsRedirects maps the HTTP listeners that redirect everything to HTTPS to the HTTPS port. */
   readonly httpsRedirects: ReadonlyMap<string, number>;
+  /**
+   * toHttps is where a route's `httpsRedirect` sends a request: the same host and path over HTTPS, on the
+   * port of the first https listener when that is not 443 (nor 0).
+   */
+  readonly toHttps: RedirectConfig;
   readonly timeouts: TimeoutsConfig;
   readonly limits: LimitsConfig;
   /** requestParsing is how each HTTP listener (by name) normalises request heads: `requestParsing` with its overrides. */
@@ -111,6 +122,7 @@ export function compileSnapshot(
         l.httpsRedirect === undefined ? [] : [[l.name, l.httpsRedirect.port ?? 443] as const],
       ),
     ),
+    toHttps: toHttps(config),
     timeouts: config.timeouts,
     limits: config.limits,
     requestParsing: new Map(
@@ -123,4 +135,10 @@ export function compileSnapshot(
     ),
     routeIssues: issues,
   };
+}
+
+/** toHttps is a snapshot's `toHttps`: the first https listener's port unless it is 443 or chosen at bind time. */
+function toHttps(config: PorticoConfig): RedirectConfig {
+  const port = config.listeners.find((l) => l.protocol === 'https')?.port;
+  return port === undefined || port === 443 || port === 0 ? { scheme: 'https' } : { scheme: 'https', port };
 }

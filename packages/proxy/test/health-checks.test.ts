@@ -1,39 +1,11 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
+import { type Blackhole, startBlackhole } from './helpers/blackhole.ts';
 import { startProxy, type TestProxy } from './helpers/start-proxy.ts';
 import { makeCert } from './helpers/tls-certs.ts';
-
-/**
- * BLACKHOLE is a listening socket on 127.0.0.1 whose accept queue is full, so the kernel drops further
- * SYNs: a connect to it hangs, as to a blackholed host (no RST, no answer). Python, since Node accepts
- * every connection it can.
- */
-const BLACKHOLE = `
-import socket, time
-s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)
-port = s.getsockname()[1]
-held = []
-for i in range(4):
-    c = socket.socket(); c.setblocking(False)
-    try: c.connect(('127.0.0.1', port))
-    except BlockingIOError: pass
-    held.append(c)
-print(port, flush=True)
-time.sleep(60)
-`;
-
-async function startBlackhole(): Promise<{ port: number; process: ChildProcess }> {
-  const child = spawn('python3', ['-c', BLACKHOLE], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
-    child.once('error', reject);
-  });
-  return { port, process: child };
-}
 
 const CHECK = {
   type: 'http',
@@ -46,7 +18,7 @@ const CHECK = {
 } as const;
 
 describe('active health checks', () => {
-  let blackhole: { port: number; process: ChildProcess };
+  let blackhole: Blackhole;
   let tlsBackend: ReturnType<typeof createHttpsServer>;
   let tlsPort: number;
 
@@ -60,7 +32,7 @@ describe('active health checks', () => {
     tlsPort = (tlsBackend.address() as AddressInfo).port;
   });
   after(async () => {
-    blackhole.process.kill();
+    blackhole.close();
     tlsBackend.closeAllConnections();
     await new Promise((resolve) => tlsBackend.close(resolve));
   });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer as createHttpsServer, type Server } from 'node:https';
+import { createServer as createHttpsServer, request as httpsRequest, type Server } from 'node:https';
+import { createServer as createNetServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { connect, type TLSSocket } from 'node:tls';
 import { Agent, request } from 'undici';
@@ -86,11 +87,64 @@ describe('TLS termination', () => {
     assert.equal(res.statusCode, 200);
     assert.equal(body.headers['x-forwarded-proto'], 'https');
     assert.equal(body.headers['x-forwarded-port'], String(https));
-    assert.equal(res.headers['strict-transport-security'], 'max-age=31536000');
+    assert.equal(
+      res.headers['strict-transport-security'],
+      'max-age=63072000',
+      'two years, as Mozilla advises',
+    );
     await dispatcher.close();
     const plain = await request(`http://127.0.0.1:${http}/`, { headers: { host: 'shop.example' } });
     await plain.body.text();
     assert.equal(plain.headers['strict-transport-security'], undefined, 'HSTS is never sent over HTTP');
+  });
+
+  it('answers 421 to a Host that the certificate chosen by SNI does not serve', async () => {
+    // node:https, since undici takes the SNI from the Host field.
+    const status = (servername: string, host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpsRequest(
+          {
+            host: '127.0.0.1',
+            port: https,
+            servername,
+            headers: { host },
+            rejectUnauthorized: false,
+            agent: false,
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    assert.equal(await status('shop.example', 'one.apps.example'), 421, 'another certificate serves it');
+    assert.equal(await status('shop.example', 'other.example'), 421, 'the default certificate serves it');
+    assert.equal(await status('shop.example', 'SHOP.example:443'), 200, 'the same host, another spelling');
+    assert.equal(await status('one.apps.example', 'two.apps.example'), 200, 'hosts that share a certificate');
+  });
+
+  it("a route's HTTPS redirect names the https listener's port when it is not 443", async () => {
+    const probe = createNetServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const other = await startProxy({
+      listeners: [
+        { name: 'http', address: '127.0.0.1', port: 0 },
+        { name: 'https', address: '127.0.0.1', port, protocol: 'https' },
+      ],
+      routes: [{ host: 'shop.example', httpsRedirect: true, paths: [{ path: '/', service: 'web' }] }],
+      services: [{ name: 'web', endpoints: endpointsOf(backend) }],
+    });
+    try {
+      const res = await request(`${other.url}/x?y=1`, { headers: { host: 'shop.example:8080' } });
+      await res.body.text();
+      assert.equal(res.headers.location, `https://shop.example:${port}/x?y=1`);
+    } finally {
+      await other.close();
+    }
   });
 
   it('redirects everything on a listener with httpsRedirect, except ACME HTTP-01 challenges', async () => {

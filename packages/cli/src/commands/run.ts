@@ -157,11 +157,29 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   };
 }
 
-/** reportRouteIssues tells the Kubernetes source which of its rules the router left out or shadowed. */
+/**
+ * reportRouteIssues tells the Kubernetes source which of its rules the router left out or shadowed, and
+ * which of its certificates (TLS Secrets) the certificate store refused, so both show on their Ingresses.
+ */
 function reportRouteIssues(proxy: PorticoProxy, kubernetes: KubernetesDiscovery | undefined): void {
-  kubernetes?.reportRouteIssues(
-    proxy.snapshot.routeIssues.map((issue) => ({ code: issue.code, path: issue.at, message: issue.message })),
-  );
+  if (kubernetes === undefined) return;
+  const { routeIssues, tls, config } = proxy.snapshot;
+  const certificateIssues = tls.issues.flatMap((issue) => {
+    const i = config.certificates.findIndex((c) => c.name === issue.certificate);
+    return issue.severity === 'error' && i >= 0
+      ? [
+          {
+            code: issue.code,
+            path: `certificates[${i}]`,
+            message: `certificate "${issue.certificate}": ${issue.message}`,
+          },
+        ]
+      : [];
+  });
+  kubernetes.reportRouteIssues([
+    ...routeIssues.map((issue) => ({ code: issue.code, path: issue.at, message: issue.message })),
+    ...certificateIssues,
+  ]);
 }
 
 /** logTlsIssues logs the certificate problems of the current snapshot: refusals as errors, expiry as warnings. */

@@ -20,6 +20,18 @@ export class KubeApiError extends PorticoDiscoveryError {
 /** TOKEN_REFRESH_MS is how often a token file is re-read (client-go re-reads every minute); also on a 401. */
 export const TOKEN_REFRESH_MS = 60_000;
 
+/** USER_AGENT names Portico to the API server (audit logs, API priority and fairness), as client-go does. */
+export const USER_AGENT = `portico-ingress-controller (${process.platform}/${process.arch}) node/${process.versions.node}`;
+
+/**
+ * API_CONNECT_TIMEOUT_MS bounds a TCP + TLS connect to the API server: 5 s. A blackholed server is noticed
+ * by this and by `timeoutMs`, instead of undici's 10 s connect and 30 s header defaults.
+ */
+export const API_CONNECT_TIMEOUT_MS = 5_000;
+
+/** API_HEADERS_TIMEOUT_MS is the default wait for a response head, lists and watches alike: 10 s. */
+export const API_HEADERS_TIMEOUT_MS = 10_000;
+
 /** KubeRequest is one API call: a path with its query, a method, an optional JSON body. */
 export interface KubeRequest {
   readonly method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -28,7 +40,7 @@ export interface KubeRequest {
   readonly body?: unknown;
   readonly contentType?: string;
   readonly signal?: AbortSignal;
-  /** timeoutMs bounds the wait for the response head: 30 s by default. */
+  /** timeoutMs bounds the wait for the response head: API_HEADERS_TIMEOUT_MS (10 s) by default. */
   readonly timeoutMs?: number;
 }
 
@@ -50,6 +62,7 @@ export class KubeClient {
         ...(connection.cert === undefined ? {} : { cert: connection.cert }),
         ...(connection.key === undefined ? {} : { key: connection.key }),
         rejectUnauthorized: connection.insecureSkipTlsVerify !== true,
+        timeout: API_CONNECT_TIMEOUT_MS,
       },
       keepAliveTimeout: 30_000,
     });
@@ -101,7 +114,7 @@ export class KubeClient {
     const url = new URL(req.path, `${this.connection.server}/`);
     for (const [name, value] of Object.entries(req.query ?? {}))
       if (value !== undefined) url.searchParams.set(name, String(value));
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
     const token = this.#bearer(forceToken);
     if (token !== undefined && token !== '') headers.authorization = `Bearer ${token}`;
     let body: string | undefined;
@@ -116,7 +129,7 @@ export class KubeClient {
         ...(body === undefined ? {} : { body }),
         ...(req.signal === undefined ? {} : { signal: req.signal }),
         dispatcher: this.#agent,
-        headersTimeout: req.timeoutMs ?? 30_000,
+        headersTimeout: req.timeoutMs ?? API_HEADERS_TIMEOUT_MS,
         // Watches may stay quiet for minutes; the reflector's own watchdog bounds silence.
         bodyTimeout: 0,
       });

@@ -70,6 +70,11 @@ export interface KubernetesDiscoveryOptions {
   readonly labelSelector?: string;
   /** allowExternalName lets Ingresses reach ExternalName Services: off by default. */
   readonly allowExternalName?: boolean;
+  /**
+   * sslRedirect redirects plain HTTP to HTTPS for the hosts an Ingress has TLS for (an Ingress says
+   * otherwise with `portico.dev/ssl-redirect`): off by default, as the Ingress conformance suite expects.
+   */
+  readonly sslRedirect?: boolean;
   readonly watch?: Partial<WatchOptions>;
   /** debounceMs gathers the events of this many milliseconds into one config: 5 ms by default. */
   readonly debounceMs?: number;
@@ -372,6 +377,7 @@ export class KubernetesDiscovery implements Discovery {
         controller: this.options.controller ?? DEFAULT_CONTROLLER,
         ingressClass: this.options.ingressClass ?? DEFAULT_INGRESS_CLASS,
         allowExternalName: this.options.allowExternalName ?? false,
+        sslRedirect: this.options.sslRedirect ?? false,
         httpsAvailable,
         exclude,
         cache: this.#cache,
@@ -462,6 +468,7 @@ export class KubernetesDiscovery implements Discovery {
 
   /** #field names the part of the Ingress that made a config path, for issues. */
   #field(translation: Translation, path: string): string {
+    if (path.startsWith('certificates[')) return 'spec.tls';
     const m = /^routes\[(\d+)\](.*)$/.exec(path);
     if (m === null) return 'spec';
     const route = translation.routes[Number(m[1]) - this.#offsets().routes];

@@ -51,8 +51,10 @@ export interface TranslateOptions {
   readonly ingressClass: string;
   /** allowExternalName lets backends be ExternalName Services (off by default: a way out of the cluster). */
   readonly allowExternalName: boolean;
-  /** httpsAvailable: an https listener exists, so hosts with TLS redirect plain HTTP to it. */
+  /** httpsAvailable: an https listener exists, so hosts with TLS may redirect plain HTTP to it. */
   readonly httpsAvailable: boolean;
+  /** sslRedirect: hosts with TLS redirect plain HTTP to HTTPS unless an Ingress says otherwise (off by default). */
+  readonly sslRedirect?: boolean;
   /** exclude leaves these Ingresses (`namespace/name`) out: their config was found invalid. */
   readonly exclude?: ReadonlySet<string>;
   /** cache reuses the services of the previous translation whose inputs did not change. */
@@ -162,7 +164,7 @@ export function translateCluster(state: ClusterState, options: TranslateOptions)
   const serviceIndex = new Map<string, number>();
   const certificateIndex = new Map<string, number>();
   const cache = options.cache;
-  const context = `${cache?.epoch ?? 0}|${options.allowExternalName}|${options.httpsAvailable}`;
+  const context = `${cache?.epoch ?? 0}|${options.allowExternalName}|${options.httpsAvailable}|${options.sslRedirect === true}`;
   const ingresses = [...state.ingresses.values()]
     .filter((ingress) => isPorticoIngress(ingress, state.ingressClasses, options))
     .sort(byAge);
@@ -329,6 +331,14 @@ function translateIngress(
         return;
       }
       const path = p.path === undefined || p.path === '' ? '/' : p.path;
+      if (!path.startsWith('/')) {
+        issue(
+          'PORTICO_KUBE_INVALID_OBJECT',
+          `${field}.path`,
+          `path ${JSON.stringify(path.slice(0, 100))} must start with "/"; this path is left out`,
+        );
+        return;
+      }
       paths.push({
         path,
         type,
@@ -338,7 +348,7 @@ function translateIngress(
     });
     if (paths.length === 0) return;
     const host = rule.host === undefined || rule.host === '' ? undefined : rule.host;
-    const redirect = settings.sslRedirect ?? (options.httpsAvailable && hostCovered(tlsHosts, host));
+    const redirect = settings.sslRedirect ?? (options.sslRedirect === true && hostCovered(tlsHosts, host));
     routes.push({
       name: keyOf(ingress),
       ...(host === undefined ? {} : { host }),

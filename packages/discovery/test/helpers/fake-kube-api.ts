@@ -104,6 +104,7 @@ export interface RecordedRequest {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly authorization: string | undefined;
+  readonly userAgent: string | undefined;
 }
 
 export interface FakeKubeApiOptions {
@@ -321,6 +322,7 @@ export class FakeKubeApi {
       path: url.pathname,
       query: url.searchParams,
       authorization: req.headers.authorization,
+      userAgent: req.headers['user-agent'],
     });
     if (this.#options.token !== undefined && req.headers.authorization !== `Bearer ${this.#options.token}`)
       return this.#status(res, 401, 'Unauthorized', 'Unauthorized');

@@ -95,6 +95,8 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
   /** #tlsLines are the fields that carry the client's TLS details upstream (the client certificate's subject). */
   readonly #tlsLines: string;
   readonly #tlsDrop: ReadonlySet<string> | undefined;
+  /** #secure is what TLS told about the connection (SNI, certificates), on a connection Portico terminated. */
+  readonly #secure: SecureInfo | undefined;
   /** #forwarded is this connection's X-Forwarded-* lines, and #trusted its peer's trust, for snapshot `#forwardedVersion`. */
   #forwarded = '';
   #trusted = false;
@@ -143,6 +145,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     this.#scheme = options.secure === undefined ? 'http' : 'https';
     this.#tlsLines = options.secure?.lines ?? '';
     this.#tlsDrop = options.secure?.drop;
+    this.#secure = options.secure;
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#onDrain());
     socket.on('end', () => this.#onEnd());
@@ -274,6 +277,14 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
         return;
       }
     }
+    const sni = this.#secure?.servername;
+    if (sni !== undefined && this.#misdirected(req.host, sni, snapshot)) {
+      this.#answerLocally(
+        new PorticoProxyError('PORTICO_MISDIRECTED', 'Host is not served by the certificate of the SNI'),
+        hasBody,
+      );
+      return;
+    }
     const rule = snapshot.routes.match(req.host, req.path);
     if (rule === undefined) {
       this.#answerLocally(new PorticoProxyError('PORTICO_NO_ROUTE', 'no route'), hasBody);
@@ -283,7 +294,7 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     const policy = route.policy;
     this.#route = route;
     if (policy.httpsRedirect && this.#scheme === 'http') {
-      this.#redirect(req, TO_HTTPS, hasBody);
+      this.#redirect(req, snapshot.toHttps, hasBody);
       return;
     }
     if (policy.redirect !== undefined) {
@@ -380,6 +391,18 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
       policy.rewriteTarget === undefined
         ? undefined
         : rewriteTarget(rule, req.target, req.path, policy.rewriteTarget);
+  }
+
+  /**
+   * #misdirected tells whether `host` names a host the certificate chosen for the connection's SNI does
+   * not serve (RFC 9110 15.5.20): a client must not reuse a connection for another certificate's host.
+   */
+  #misdirected(host: string, sni: string, snapshot: Snapshot): boolean {
+    if (host === sni) return false;
+    const name = hostName(host);
+    if (name === sni) return false;
+    const tls = snapshot.tls.listeners.get(this.#listener);
+    return tls !== undefined && tls.contextFor(name) !== tls.contextFor(sni);
   }
 
   /** #redirect answers a request with a redirect instead of proxying it. */
@@ -1066,6 +1089,8 @@ export type ClientSocket = Duplex & {
 export interface SecureInfo {
   readonly lines: string;
   readonly drop: ReadonlySet<string> | undefined;
+  /** servername is the SNI the client sent (lower case), if any. */
+  readonly servername: string | undefined;
 }
 
 /** ConnectionOptions describe where a connection came from. */
@@ -1080,6 +1105,12 @@ export interface ConnectionOptions {
   readonly listener?: string | undefined;
   /** secure is set when Portico terminated TLS. */
   readonly secure?: SecureInfo | undefined;
+}
+
+/** hostName is a Host value without its port, in lower case. */
+function hostName(host: string): string {
+  const end = host.startsWith('[') ? host.indexOf(']') + 1 : host.indexOf(':');
+  return (end <= 0 ? host : host.slice(0, end)).toLowerCase();
 }
 
 function clientAddress(socket: ClientSocket): string {
