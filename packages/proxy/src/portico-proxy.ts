@@ -71,8 +71,11 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   readonly #health = new ActiveHealthChecker();
   /** #connections maps each open connection to its listener's counters (undefined: counted by its TLS socket). */
   readonly #connections = new Map<HttpConnection | TcpSession, L4Counters | undefined>();
-  /** #handshaking holds the raw sockets of TLS connections, until they close (HTTP/1.1 ones are in #connections too). */
-  readonly #handshaking = new Set<Socket>();
+  /**
+   * #unattached holds raw sockets no connection owns yet, so shutdown can close them: those of TLS
+   * connections until they close (HTTP/1.1 ones are in #connections too), and h2c ones until their first byte.
+   */
+  readonly #unattached = new Set<Socket>();
   readonly #certificates = new CertificateStore();
   #h2: Http2Front | undefined;
   readonly #listeners = new Map<string, ListenerRuntime>();
@@ -297,31 +300,61 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     this.#connections.set(connection, secure === undefined ? runtime.counters : undefined);
   }
 
-  /** #sniffH2c sends a connection that starts with the HTTP/2 preface to HTTP/2, any other to HTTP/1.1. */
+  /**
+   * #sniffH2c sends a connection that starts with the HTTP/2 preface to HTTP/2, any other to HTTP/1.1.
+   * Until its first byte the socket is held in #unattached: closed by a FIN, by `timeouts.clientHeadMs`
+   * or by shutdown, and counted as active until it closes.
+   */
   #sniffH2c(
     socket: Socket,
     runtime: ListenerRuntime,
     origin: { address: string; port: number } | undefined,
     rest: Buffer | undefined,
   ): void {
-    const route = (first: Buffer) => {
-      const n = Math.min(first.length, H2C_PREFACE_START.length);
-      if (first.subarray(0, n).equals(H2C_PREFACE_START.subarray(0, n))) {
-        socket.pause();
-        socket.unshift(first);
-        socket.once('close', () => runtime.counters.active--);
-        this.#http2().accept(socket, {
-          remoteAddress: origin?.address ?? plainAddress(socket.remoteAddress),
-          localPort: runtime.port,
-          listener: runtime.config.name,
-          secure: undefined,
-        });
-      } else {
-        this.#startHttp(socket, runtime, origin, first, undefined);
-      }
+    if (rest !== undefined) {
+      this.#routeH2c(socket, runtime, origin, rest);
+      return;
+    }
+    const release = () => {
+      this.#unattached.delete(socket);
+      runtime.counters.active--;
     };
-    if (rest !== undefined) route(rest);
-    else socket.once('data', route);
+    const hangUp = () => socket.destroy();
+    this.#unattached.add(socket);
+    socket.setTimeout(this.#snapshot.timeouts.clientHeadMs, hangUp);
+    socket.once('end', hangUp);
+    socket.once('close', release);
+    socket.once('data', (first: Buffer) => {
+      socket.setTimeout(0);
+      socket.off('timeout', hangUp);
+      socket.off('end', hangUp);
+      socket.off('close', release);
+      this.#unattached.delete(socket);
+      this.#routeH2c(socket, runtime, origin, first);
+    });
+  }
+
+  /** #routeH2c hands a connection whose first bytes are `first` to HTTP/2 or HTTP/1.1. */
+  #routeH2c(
+    socket: Socket,
+    runtime: ListenerRuntime,
+    origin: { address: string; port: number } | undefined,
+    first: Buffer,
+  ): void {
+    const n = Math.min(first.length, H2C_PREFACE_START.length);
+    if (!first.subarray(0, n).equals(H2C_PREFACE_START.subarray(0, n))) {
+      this.#startHttp(socket, runtime, origin, first, undefined);
+      return;
+    }
+    socket.pause();
+    socket.unshift(first);
+    socket.once('close', () => runtime.counters.active--);
+    this.#http2().accept(socket, {
+      remoteAddress: origin?.address ?? plainAddress(socket.remoteAddress),
+      localPort: runtime.port,
+      listener: runtime.config.name,
+      secure: undefined,
+    });
   }
 
   /** #startTls terminates TLS on a connection to an `https` listener. */
@@ -339,9 +372,9 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     }
     runtime.counters.connections++;
     runtime.counters.active++;
-    this.#handshaking.add(socket);
+    this.#unattached.add(socket);
     socket.once('close', () => {
-      this.#handshaking.delete(socket);
+      this.#unattached.delete(socket);
       runtime.counters.active--;
     });
     const stream = rest === undefined ? socket : prefixedStream(socket, rest);
@@ -449,7 +482,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     }
     for (const connection of [...this.#connections.keys()]) connection.destroy();
     this.#h2?.destroy();
-    for (const socket of this.#handshaking) socket.destroy();
+    for (const socket of this.#unattached) socket.destroy();
     for (const endpoint of this.#registry.all()) this.pool.closeIdle(endpoint);
     this.#health.stop();
     this.sweeper.stop();

@@ -7,7 +7,10 @@ import {
 import { Duplex } from 'node:stream';
 import { ChunkedDecoder } from './chunked-decoder.ts';
 
-const { NGHTTP2_INTERNAL_ERROR, HTTP2_HEADER_STATUS } = constants;
+const { HTTP2_HEADER_STATUS } = constants;
+
+/** RESPONSE_CUT_SHORT is why a stream whose response did not complete is reset (INTERNAL_ERROR). */
+const RESPONSE_CUT_SHORT = 'the response ended before it was complete';
 
 /** CONNECTION_SPECIFIC are the fields HTTP/2 forbids (RFC 9113 8.2.2), never passed on in either direction. */
 const CONNECTION_SPECIFIC = new Set([
@@ -162,7 +165,9 @@ export class H2StreamBridge extends Duplex {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const stream = this.#stream;
-    if (this.#state !== DONE && !stream.destroyed) stream.close(NGHTTP2_INTERNAL_ERROR);
+    // destroy(error) resets the stream with INTERNAL_ERROR and no END_STREAM before it; close(code) would
+    // end the writable side first, so the client would see a clean end of a truncated response.
+    if (this.#state !== DONE && !stream.destroyed) stream.destroy(error ?? new Error(RESPONSE_CUT_SHORT));
     this.#onStreamDrain();
     callback(error);
   }

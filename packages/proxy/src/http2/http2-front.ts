@@ -19,6 +19,12 @@ function ignore(): void {}
 /** GOAWAY_FLUSH_MS is how long a session closed for abuse lives after its GOAWAY, so the client sees why. */
 const GOAWAY_FLUSH_MS = 50;
 
+/**
+ * GOAWAY_LINGER_MS is how long the socket of a session the client sent GOAWAY on stays open once its
+ * streams are done, waiting for the client's FIN (Node ends its side and waits); 1 s.
+ */
+const GOAWAY_LINGER_MS = 1_000;
+
 /** H2ConnectionInfo describes one client connection handed to HTTP/2. */
 export interface H2ConnectionInfo extends SessionInfo {
   readonly listener: string;
@@ -28,6 +34,11 @@ export interface H2ConnectionInfo extends SessionInfo {
 
 interface SessionState {
   readonly info: H2ConnectionInfo;
+  readonly socket: Duplex;
+  /** open counts the session's streams that have not closed. */
+  open: number;
+  /** closing is set once the client sent GOAWAY. */
+  closing: boolean;
   /** resets counts streams the client cancelled in the current one-second window starting at `windowAt`. */
   resets: number;
   windowAt: number;
@@ -58,7 +69,8 @@ export class Http2Front {
   readonly #server: Http2Server;
   readonly #sessions = new Map<Http2Session, SessionState>();
   readonly #maxResetsPerSecond: number;
-  #next: H2ConnectionInfo | undefined;
+  /** #next is the connection `accept` is handing to the HTTP/2 server, read by #onSession. */
+  #next: { readonly socket: Duplex; readonly info: H2ConnectionInfo } | undefined;
   /** limitsKey identifies the limits this front was built with; a change builds a new front. */
   readonly limitsKey: string;
 
@@ -92,7 +104,7 @@ export class Http2Front {
 
   /** accept speaks HTTP/2 on `socket` (bytes already read stay in its buffer and are parsed first). */
   accept(socket: Duplex, info: H2ConnectionInfo): void {
-    this.#next = info;
+    this.#next = { socket, info };
     this.#server.emit('connection', socket);
     this.#next = undefined;
   }
@@ -108,14 +120,30 @@ export class Http2Front {
   }
 
   #onSession(session: Http2Session): void {
-    const info = this.#next;
-    if (info === undefined) {
+    const next = this.#next;
+    if (next === undefined) {
       session.destroy();
       return;
     }
     this.counters.sessions++;
-    this.#sessions.set(session, { info, resets: 0, windowAt: Date.now(), calmed: false });
+    const state: SessionState = {
+      info: next.info,
+      socket: next.socket,
+      open: 0,
+      closing: false,
+      resets: 0,
+      windowAt: Date.now(),
+      calmed: false,
+    };
+    this.#sessions.set(session, state);
     session.on('close', () => this.#sessions.delete(session));
+    session.once('goaway', () => {
+      state.closing = true; // Node closes the session: streams in flight finish, new ones are refused
+      this.#releaseWhenDone(state);
+    });
+    // A client that sent FIN can no longer acknowledge data or send frames: release the session now
+    // rather than after the idle timeout (Node's server keeps a half-closed socket open).
+    next.socket.once('end', () => session.destroy());
     session.on('error', () => session.destroy());
     session.setTimeout(this.#ctx.snapshot.timeouts.clientIdleMs, () => session.close());
   }
@@ -128,6 +156,11 @@ export class Http2Front {
       return;
     }
     this.counters.streams++;
+    state.open++;
+    stream.once('close', () => {
+      state.open--;
+      this.#releaseWhenDone(state);
+    });
     stream.once('aborted', () => this.#onReset(stream.session!, state));
     const ended = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     const chunked = !ended && headers['content-length'] === undefined;
@@ -143,6 +176,13 @@ export class Http2Front {
       listener: state.info.listener,
       secure: state.info.secure,
     });
+  }
+
+  /** #releaseWhenDone closes the socket of a session the client sent GOAWAY on, once its streams are done. */
+  #releaseWhenDone(state: SessionState): void {
+    if (!state.closing || state.open > 0) return;
+    const socket = state.socket;
+    setTimeout(() => socket.destroy(), GOAWAY_LINGER_MS).unref();
   }
 
   /** #onReset counts a stream the client cancelled; too many in a second closes the session (CVE-2023-44487). */
