@@ -21,7 +21,10 @@ describe('client aborts and cut-short exchanges', () => {
       socket.once('close', () => upstreamClosed.push(path));
       if (path === '/upload') return; // waits for a body that never completes
       if (path === '/slow')
-        setTimeout(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'), 2_000);
+        setTimeout(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'), 300);
+      if (path === '/stuck')
+        setTimeout(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'), 5_000).unref();
+      if (path === '/next') socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
       if (path === '/truncated') {
         socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly part');
         setTimeout(() => socket.destroy(), 50);
@@ -82,7 +85,25 @@ describe('client aborts and cut-short exchanges', () => {
     client.socket.resetAndDestroy();
     const outcome = await outcomeFor('/slow');
     assert.deepEqual([outcome.status, outcome.phase, outcome.route], [499, 'response-head', 'r']);
-    await until(() => upstreamClosed.includes('/slow'), 'the upstream connection to close');
+    // The request was sent in full: its short response is read and thrown away, and the connection pooled.
+    const reused = proxy.proxy.pool.reused;
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(!upstreamClosed.includes('/slow'), 'the upstream connection is kept');
+    const next = await RawClient.open(proxy.port);
+    next.write('GET /next HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    assert.match(await next.waitForClose(), /^HTTP\/1\.1 200/);
+    assert.equal(proxy.proxy.pool.reused, reused + 1, 'the next request went out on it');
+  });
+
+  it('an abandoned response that does not come within 2 s closes its upstream connection', async () => {
+    const client = await RawClient.open(proxy.port);
+    client.write('GET /stuck HTTP/1.1\r\nHost: a\r\n\r\n');
+    await until(() => backend.heads.some((h) => h.startsWith('GET /stuck')), 'the head upstream');
+    const startedAt = Date.now();
+    client.socket.resetAndDestroy();
+    await until(() => upstreamClosed.includes('/stuck'), 'the upstream connection to close', 3_000);
+    const took = Date.now() - startedAt;
+    assert.ok(took >= 1_900 && took < 2_800, `closed after ${took} ms`);
   });
 
   it('a client that goes away mid-response is a 499 in phase response-body', async () => {

@@ -102,6 +102,24 @@ describe('HTTP/2 and h2c connection lifecycle', () => {
     session.destroy();
   });
 
+  it('streams the client resets at once cost no upstream connection each', async () => {
+    const created = proxy.proxy.pool.created;
+    const session = h2connect(`http://127.0.0.1:${proxy.port}`);
+    await new Promise((resolve) => session.once('connect', resolve));
+    for (let i = 0; i < 100; i++) {
+      const stream = session.request({ ':path': '/' }, { endStream: true });
+      stream.on('error', () => {});
+      stream.close(constants.NGHTTP2_CANCEL);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const check = session.request({ ':path': '/' }, { endStream: true });
+    check.resume();
+    await new Promise((resolve) => check.once('end', resolve));
+    session.destroy();
+    const connects = proxy.proxy.pool.created - created;
+    assert.ok(connects <= 10, `100 reset streams cost ${connects} upstream connections`);
+  });
+
   it('a client GOAWAY releases the session once its streams are done', async () => {
     await until(() => proxy.proxy.connectionCount === 0, 'earlier connections closed');
     const session = h2connect(`http://127.0.0.1:${proxy.port}`);

@@ -9,6 +9,7 @@ import { PorticoProxyError } from '../proxy-error.ts';
 import type { RoutePolicy } from '../route-policy.ts';
 import type { RouteTarget, Snapshot } from '../snapshot.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
+import { ResponseDrain } from '../upstream/response-drain.ts';
 import type { UpstreamConnection, UpstreamOwner } from '../upstream/upstream-connection.ts';
 import { writeHead } from './assemble-head.ts';
 import { BodyFramer, type TrailerLimits } from './body-framer.ts';
@@ -907,6 +908,33 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     else upstream.destroy();
   }
 
+  /**
+   * #abandonUpstream lets go of the upstream connection of an exchange the client gave up in `phase`,
+   * keeping it when that is safe, so a client that cancels requests (an HTTP/2 stream reset) does not
+   * cost an upstream connection: one still opening carried nothing and is pooled; one whose request was
+   * sent in full reads and discards a short response first (ResponseDrain). Any other is closed.
+   */
+  #abandonUpstream(phase: ExchangePhase): void {
+    const upstream = this.#upstream;
+    if (upstream === undefined) return;
+    if (phase === 'upstream-connect') {
+      this.#releaseUpstream(true);
+      return;
+    }
+    if (phase !== 'response-head' || !this.#requestDone || this.#upstreamTainted) {
+      this.#releaseUpstream(false);
+      return;
+    }
+    this.#upstream = undefined;
+    upstream.endpoint.active--;
+    new ResponseDrain(
+      this.#ctx.pool,
+      upstream,
+      this.#req!.method,
+      this.#route!.policy.timeouts.upstreamResponseHeadMs,
+    );
+  }
+
   // ---- ends of exchanges --------------------------------------------------------------------
 
   #finishExchange(): void {
@@ -994,7 +1022,8 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     const phase = this.#phase();
     this.#state = CLOSED;
     this.deadline = 0;
-    this.#releaseUpstream(false);
+    if (cause === undefined) this.#abandonUpstream(phase);
+    else this.#releaseUpstream(false);
     if (this.#exchangeOpen) {
       const error = cause ?? CLIENT_ABORTED;
       const status = error === CLIENT_ABORTED ? 499 : (this.#res?.status ?? error.status);
