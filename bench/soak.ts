@@ -4,17 +4,22 @@
  *
  *   pnpm build && node --conditions=development bench/soak.ts [--minutes 10] [--rate 500]
  *
- * Traffic: keep-alive requests at `rate`/s over 20 connections, plus a new short-lived connection every
- * 100 ms, some with bodies, all to two local backends. Everything stays on 127.0.0.1 and stops by itself.
+ * Traffic: `rate` requests/s spread over HTTP/1.1 keep-alive (20 connections), HTTP/1.1 over TLS
+ * (10 connections), HTTP/2 over TLS and h2c (one session each), plus a new short-lived connection every
+ * 100 ms (plain and TLS by turns, with a 1 KiB body), all to two local backends. Samples RSS, the JS heap
+ * and Node's external memory (from the admin API's metrics), open file descriptors and upstream
+ * connections every 30 s. Everything stays on 127.0.0.1 and stops by itself.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { connect as h2connect } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Pool, request } from 'undici';
+import { Agent, Pool, request } from 'undici';
 import { option } from './options.ts';
 
 const MINUTES = option('minutes', 10);
@@ -38,36 +43,90 @@ async function backend(): Promise<{ server: Server; port: number; open: () => nu
 const [b1, b2] = await Promise.all([backend(), backend()]);
 const dir = mkdtempSync(join(tmpdir(), 'portico-soak-'));
 const config = join(dir, 'portico.yaml');
+const adminPort = await freePort();
 writeFileSync(
   config,
-  `listeners: [{ name: soak, address: 127.0.0.1, port: 0 }]
+  `listeners:
+  - { name: plain, address: 127.0.0.1, port: 0, h2c: true }
+  - { name: secure, address: 127.0.0.1, port: 0, protocol: https }
 routes: [{ paths: [{ path: /, service: s }] }]
 services: [{ name: s, endpoints: [{ address: 127.0.0.1, port: ${b1.port} }, { address: 127.0.0.1, port: ${b2.port} }] }]
 upstreamPool: { maxIdlePerEndpoint: 16 }
+admin: { address: 127.0.0.1, port: ${adminPort} }
 `,
 );
+
+/** freePort finds a port nothing listens on (for the admin API, whose port is not logged). */
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
 const child = spawn(process.execPath, [MAIN, 'run', '--config', config, '--log-level', 'info'], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
-const port = await new Promise<number>((resolve, reject) => {
+const ports = await new Promise<number[]>((resolve, reject) => {
   const timer = setTimeout(() => reject(new Error('portico did not start')), 10_000);
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (text: string) => {
     output += text;
-    const found = /"port":(\d+)/.exec(output);
-    if (found) {
+    const found = [...output.matchAll(/"port":(\d+)/g)].map((m) => Number(m[1]));
+    if (found.length >= 2) {
       clearTimeout(timer);
-      resolve(Number(found[1]));
+      resolve(found);
     }
   });
 });
 child.stdout!.resume(); // keep draining its (quiet) log
 
-const url = `http://127.0.0.1:${port}`;
+/** The plain and TLS listeners log their ports in the order configured. */
+const url = `http://127.0.0.1:${ports[0]}`;
+const tlsUrl = `https://127.0.0.1:${ports[1]}`;
+const insecure = { rejectUnauthorized: false }; // Portico's generated self-signed certificate
 const pool = new Pool(url, { connections: 20, pipelining: 1 });
+const tlsPool = new Pool(tlsUrl, { connections: 10, pipelining: 1, connect: insecure });
+const churnAgent = new Agent({ connect: insecure });
+const h2c = h2connect(url);
+const h2 = h2connect(tlsUrl, insecure);
+h2c.on('error', () => {});
+h2.on('error', () => {});
+
+/** h2get sends one request on an HTTP/2 session and resolves when its response has ended. */
+function h2get(session: typeof h2, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': path }, { endStream: true });
+    stream.on('error', reject);
+    stream.on('response', (headers) => {
+      if (headers[':status'] !== 200) reject(new Error(`status ${headers[':status']}`));
+    });
+    stream.resume();
+    stream.on('end', resolve);
+  });
+}
+
+/** send issues request number `n` over one of the four kinds of client, in turn. */
+function send(n: number): Promise<unknown> {
+  const path = `/r/${n % 1000}`;
+  switch (n % 5) {
+    case 0:
+    case 1:
+      return pool.request({ path, method: 'GET' }).then((r) => r.body.text());
+    case 2:
+      return tlsPool.request({ path, method: 'GET' }).then((r) => r.body.text());
+    case 3:
+      return h2get(h2c, path);
+    default:
+      return h2get(h2, path);
+  }
+}
+
 const samples: {
   minute: number;
   rssMiB: number;
+  heapMiB: number;
+  externalMiB: number;
   fds: number;
   upstream: number;
   requests: number;
@@ -80,11 +139,21 @@ const intervalMs = 1000 / RATE;
 let nextAt = Date.now();
 let inflight = 0;
 
-function sample(): void {
+/** metric reads one gauge from the admin API's Prometheus text. */
+function metric(text: string, name: string): number {
+  const found = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text);
+  return found === null ? Number.NaN : Number(found[1]);
+}
+
+async function sample(): Promise<void> {
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+  const metrics = await request(`http://127.0.0.1:${adminPort}/metrics`).then((r) => r.body.text());
+  const mib = (bytes: number) => Math.round((bytes / 1_048_576) * 10) / 10;
   samples.push({
     minute: Math.round(((Date.now() - (end - MINUTES * 60_000)) / 60_000) * 10) / 10,
     rssMiB: Math.round(rss * 10) / 10,
+    heapMiB: mib(metric(metrics, 'portico_nodejs_heap_size_used_bytes')),
+    externalMiB: mib(metric(metrics, 'portico_nodejs_external_memory_bytes')),
     fds: readdirSync(`/proc/${child.pid}/fd`).length,
     upstream: b1.open() + b2.open(),
     requests,
@@ -92,14 +161,21 @@ function sample(): void {
   });
   const last = samples.at(-1)!;
   console.log(
-    `t=${last.minute}min rss=${last.rssMiB}MiB fds=${last.fds} upstream=${last.upstream} requests=${last.requests} errors=${last.errors}`,
+    `t=${last.minute}min rss=${last.rssMiB}MiB heap=${last.heapMiB}MiB external=${last.externalMiB}MiB fds=${last.fds} upstream=${last.upstream} requests=${last.requests} errors=${last.errors}`,
   );
 }
 
-const sampler = setInterval(sample, 30_000);
+const sampler = setInterval(() => void sample(), 30_000);
+let churns = 0;
 const churn = setInterval(() => {
   if (Date.now() > end) return;
-  request(`${url}/churn`, { method: 'POST', body: 'x'.repeat(1024), headers: { connection: 'close' } })
+  const target = churns++ % 2 === 0 ? url : tlsUrl;
+  request(`${target}/churn`, {
+    method: 'POST',
+    body: 'x'.repeat(1024),
+    headers: { connection: 'close' },
+    dispatcher: churnAgent,
+  })
     .then((r) => r.body.text())
     .then(
       () => requests++,
@@ -110,19 +186,16 @@ const churn = setInterval(() => {
 while (Date.now() < end) {
   if (inflight < 200) {
     inflight++;
-    pool
-      .request({ path: `/r/${requests % 1000}`, method: 'GET' })
-      .then((r) => r.body.text())
-      .then(
-        () => {
-          requests++;
-          inflight--;
-        },
-        () => {
-          errors++;
-          inflight--;
-        },
-      );
+    send(requests + errors + inflight).then(
+      () => {
+        requests++;
+        inflight--;
+      },
+      () => {
+        errors++;
+        inflight--;
+      },
+    );
   }
   nextAt += intervalMs;
   const wait = nextAt - Date.now();
@@ -130,8 +203,12 @@ while (Date.now() < end) {
 }
 clearInterval(churn);
 clearInterval(sampler);
-sample();
+await sample();
 await pool.close();
+await tlsPool.close();
+await churnAgent.close();
+h2c.close();
+h2.close();
 child.kill('SIGTERM');
 b1.server.close();
 b2.server.close();
@@ -146,6 +223,14 @@ console.log(
 console.log(
   `RSS ${warm.rssMiB} MiB at ${warm.minute} min -> ${last.rssMiB} MiB at the end (max ${Math.max(...samples.map((s) => s.rssMiB))})`,
 );
+console.log(
+  `JS heap ${warm.heapMiB} -> ${last.heapMiB} MiB; external (Buffers, TLS) ${warm.externalMiB} -> ${last.externalMiB} MiB`,
+);
+console.log(
+  '\n| minute | RSS MiB | heap MiB | external MiB | fds | upstream |\n|---:|---:|---:|---:|---:|---:|',
+);
+for (const s of samples)
+  console.log(`| ${s.minute} | ${s.rssMiB} | ${s.heapMiB} | ${s.externalMiB} | ${s.fds} | ${s.upstream} |`);
 console.log(
   `fds ${warm.fds} -> ${last.fds} (max ${Math.max(...samples.map((s) => s.fds))}); upstream connections max ${Math.max(...samples.map((s) => s.upstream))} (pool bound 2 x 16 idle + in flight)`,
 );

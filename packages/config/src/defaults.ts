@@ -153,6 +153,31 @@ export const DEFAULT_RETRIES = {
 /** DEFAULT_L4_IDLE_MS closes a TCP or passthrough connection with no byte either way for an hour. */
 export const DEFAULT_L4_IDLE_MS = 3_600_000;
 
+/**
+ * DEFAULT_PER_SOURCE bounds the work one client address can cause on a listener each second, across all
+ * its connections (a client that reconnects does not get a fresh budget).
+ */
+export const DEFAULT_PER_SOURCE = {
+  /**
+   * newConnectionsPerSecond is how many connections one address may open per second (burst: one
+   * second's worth): 0, no limit, since many clients can share one address behind a NAT.
+   */
+  newConnectionsPerSecond: 0,
+  /**
+   * resetStreamsPerSecond is how many HTTP/2 streams one address may cancel per second over all its
+   * connections: 200. Beyond it the session gets GOAWAY ENHANCE_YOUR_CALM and the address's new
+   * connections are refused for a second (CVE-2023-44487 with reconnects).
+   */
+  resetStreamsPerSecond: 200,
+} as const;
+
+/**
+ * DEFAULT_MAX_CONCURRENT_HANDSHAKES is how many TLS handshakes an `https` listener runs at once: 32.
+ * Connections beyond it wait, unread, until one finishes (within the handshake timeout), so a flood of
+ * handshakes cannot take the event loop from established connections.
+ */
+export const DEFAULT_MAX_CONCURRENT_HANDSHAKES = 32;
+
 /** DEFAULT_CLIENT_HELLO_MS bounds the wait for a whole ClientHello on a passthrough listener: 5 s. */
 export const DEFAULT_CLIENT_HELLO_MS = 5_000;
 

@@ -11,9 +11,11 @@ import {
   DEFAULT_L4_IDLE_MS,
   DEFAULT_LIMITS,
   DEFAULT_LISTEN_ADDRESS,
+  DEFAULT_MAX_CONCURRENT_HANDSHAKES,
   DEFAULT_OUTLIER_DETECTION,
   DEFAULT_PANIC_THRESHOLD_PERCENT,
   DEFAULT_PATH_TYPE,
+  DEFAULT_PER_SOURCE,
   DEFAULT_REQUEST_PARSING,
   DEFAULT_RETRIES,
   DEFAULT_SHUTDOWN,
@@ -204,6 +206,36 @@ export const HttpsRedirectSchema = Type.Object(
   },
 );
 
+const PS = DEFAULT_PER_SOURCE;
+export const PerSourceSchema = Type.Object(
+  {
+    newConnectionsPerSecond: Defaulted(
+      Type.Integer({
+        minimum: 0,
+        maximum: 1_000_000,
+        default: PS.newConnectionsPerSecond,
+        description:
+          'Connections one client address may open per second (burst: one second of them); beyond it they are closed at accept. 0: no limit.',
+      }),
+    ),
+    resetStreamsPerSecond: Defaulted(
+      Type.Integer({
+        minimum: 0,
+        maximum: 1_000_000,
+        default: PS.resetStreamsPerSecond,
+        description:
+          'HTTP/2 streams one client address may cancel per second over all its connections; beyond it its session gets GOAWAY and its new connections are closed for a second. 0: no limit.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description:
+      'Limits on what one client address (the peer of the TCP connection) can cause here each second.',
+  },
+);
+
 export const ListenerSchema = Type.Object(
   {
     name: Type.String({
@@ -282,6 +314,16 @@ export const ListenerSchema = Type.Object(
       Type.Boolean({
         default: false,
         description: 'For `http`: accept HTTP/2 with prior knowledge (cleartext, no TLS).',
+      }),
+    ),
+    perSource: Defaulted(PerSourceSchema),
+    maxConcurrentHandshakes: Defaulted(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        default: DEFAULT_MAX_CONCURRENT_HANDSHAKES,
+        description:
+          'For `https`: TLS handshakes in progress at once; more connections wait, unread, within the handshake timeout.',
       }),
     ),
     httpsRedirect: Type.Optional(HttpsRedirectSchema),

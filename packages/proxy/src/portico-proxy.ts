@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { type TLSSocket, Server as TlsServer } from 'node:tls';
-import type { ListenerConfig, PorticoConfig } from '@portico/config';
+import { isDeepStrictEqual } from 'node:util';
+import { DEFAULT_TLS, type ListenerConfig, type PorticoConfig } from '@portico/config';
 import { ServiceRegistry } from './balancer/service-state.ts';
 import { DeadlineSweeper } from './deadline-sweeper.ts';
 import { configAppliedChannel, requestChannel } from './diagnostics.ts';
@@ -17,8 +18,10 @@ import { type L4Context, TcpSession } from './l4/tcp-session.ts';
 import { createCounters, type ProxyCounters } from './proxy-counters.ts';
 import { PorticoProxyError } from './proxy-error.ts';
 import { compileSnapshot, type Snapshot } from './snapshot.ts';
+import { SourceLimits } from './source-limits.ts';
 import { CertificateStore, type ListenerTls } from './tls/certificate-store.ts';
 import { clientCertificateLines } from './tls/client-certificate.ts';
+import { HandshakeGate } from './tls/handshake-gate.ts';
 import { prefixedStream } from './tls/prefixed-stream.ts';
 import { StatsRegistry } from './traffic-stats.ts';
 import { EndpointRegistry } from './upstream/endpoint-registry.ts';
@@ -40,9 +43,14 @@ export interface CloseOptions {
 }
 
 interface ListenerRuntime {
-  readonly config: ListenerConfig;
+  /** config is the listener's config in force (replaced when an apply changes it in place). */
+  config: ListenerConfig;
   readonly server: Server;
   readonly counters: L4Counters;
+  /** sources bounds what one client address causes here (`perSource`); rebuilt when that changes. */
+  sources: SourceLimits;
+  /** handshakes caps the TLS handshakes in progress (`maxConcurrentHandshakes`). */
+  readonly handshakes: HandshakeGate;
   port: number;
   /** tls terminates TLS for an `https` listener; rebuilt when the listener's TLS policy changes. */
   tls: { server: TlsServer; id: string } | undefined;
@@ -190,10 +198,13 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       if (this.#listeners.has(listenerKey(config))) continue;
       const runtime: ListenerRuntime = {
         config,
-        server: createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
+        // Half-open raw sockets hide a client's FIN from TLS until the handshake timeout: not for https.
+        server: createServer({ allowHalfOpen: config.protocol !== 'https', noDelay: true }, (socket) =>
           this.#accept(socket, runtime),
         ),
         counters: createL4Counters(),
+        sources: new SourceLimits(config.perSource),
+        handshakes: new HandshakeGate(config.maxConcurrentHandshakes),
         port: config.port,
         tls: undefined,
       };
@@ -217,9 +228,14 @@ export class PorticoProxy implements ConnectionContext, L4Context {
 
   /** #closeRemoved closes the listeners `wanted` no longer has and refreshes the TLS of the others. */
   #closeRemoved(wanted: readonly ListenerConfig[]): void {
-    const keys = new Set(wanted.map(listenerKey));
+    const configs = new Map(wanted.map((config) => [listenerKey(config), config]));
     for (const [key, runtime] of this.#listeners) {
-      if (keys.has(key)) {
+      const config = configs.get(key);
+      if (config !== undefined) {
+        if (!isDeepStrictEqual(config.perSource, runtime.config.perSource))
+          runtime.sources = new SourceLimits(config.perSource);
+        runtime.handshakes.max = config.maxConcurrentHandshakes;
+        runtime.config = config;
         this.#refreshTls(runtime);
         continue;
       }
@@ -231,7 +247,11 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   #accept(socket: Socket, runtime: ListenerRuntime): void {
     const counters = runtime.counters;
     const limit = runtime.config.maxConnections;
-    if (this.#draining || (limit > 0 && counters.active >= limit)) {
+    if (
+      this.#draining ||
+      (limit > 0 && counters.active >= limit) ||
+      !runtime.sources.admit(plainAddress(socket.remoteAddress), Date.now())
+    ) {
       if (!this.#draining) counters.refused++;
       socket.destroy();
       return;
@@ -351,6 +371,8 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     socket.once('close', () => runtime.counters.active--);
     this.#http2().accept(socket, {
       remoteAddress: origin?.address ?? plainAddress(socket.remoteAddress),
+      peer: plainAddress(socket.remoteAddress),
+      sources: runtime.sources,
       localPort: runtime.port,
       listener: runtime.config.name,
       secure: undefined,
@@ -377,10 +399,21 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       this.#unattached.delete(socket);
       runtime.counters.active--;
     });
-    const stream = rest === undefined ? socket : prefixedStream(socket, rest);
-    if (origin !== undefined) this.#origins.set(stream, origin);
-    tls.server.emit('connection', stream);
+    const policy = this.#snapshot.tls.listeners.get(runtime.config.name);
+    const waitMs = policy?.handshakeTimeoutMs ?? DEFAULT_TLS.handshakeTimeoutMs;
+    runtime.handshakes.admit(socket, waitMs, (release) => {
+      // Bytes read before the socket was paused sit in its buffer, where TLS would not see them.
+      const early = socket.read() as Buffer | null;
+      const first = early === null ? rest : rest === undefined ? early : Buffer.concat([rest, early]);
+      const stream = first === undefined ? socket : prefixedStream(socket, first);
+      if (origin !== undefined) this.#origins.set(stream, origin);
+      this.#handshakeDone.set(stream, release);
+      tls.server.emit('connection', stream);
+    });
   }
+
+  /** #handshakeDone frees a connection's handshake slot, keyed by the stream TLS was layered on. */
+  readonly #handshakeDone = new WeakMap<object, () => void>();
 
   /** #origins remembers PROXY-protocol clients of raw sockets until their TLS handshake completes. */
   readonly #origins = new WeakMap<object, { address: string; port: number }>();
@@ -404,12 +437,20 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     server.on('secureConnection', (socket: TLSSocket) => this.#onSecure(socket, runtime, tls));
     server.on('tlsClientError', (_error: Error, socket: TLSSocket) => {
       runtime.counters.errors++;
+      this.#handshakeFinished(socket);
       socket.destroy();
     });
     runtime.tls = { server, id: tls.id };
   }
 
+  /** #handshakeFinished frees the handshake slot of `socket`'s connection. */
+  #handshakeFinished(socket: TLSSocket): void {
+    const raw = (socket as unknown as { _parent?: object })._parent; // the stream TLS was layered on
+    if (raw !== undefined) this.#handshakeDone.get(raw)?.();
+  }
+
   #onSecure(socket: TLSSocket, runtime: ListenerRuntime, tls: ListenerTls): void {
+    this.#handshakeFinished(socket);
     if (this.#draining) {
       socket.destroy();
       return;
@@ -429,6 +470,8 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     if (socket.alpnProtocol === 'h2') {
       this.#http2().accept(socket, {
         remoteAddress: origin?.address ?? plainAddress(socket.remoteAddress),
+        peer: plainAddress(socket.remoteAddress),
+        sources: runtime.sources,
         localPort: runtime.port,
         listener: runtime.config.name,
         secure,

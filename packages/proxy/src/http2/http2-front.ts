@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { LimitsConfig } from '@portico/config';
 import type { ConnectionContext } from '../http/connection-context.ts';
 import { HttpConnection, type SecureInfo } from '../http/http-connection.ts';
+import type { SourceLimits } from '../source-limits.ts';
 import { H2StreamBridge, refuseStream, type SessionInfo, translateRequest } from './h2-stream-bridge.ts';
 
 const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_FLAG_END_STREAM } = constants;
@@ -28,6 +29,10 @@ const GOAWAY_LINGER_MS = 1_000;
 /** H2ConnectionInfo describes one client connection handed to HTTP/2. */
 export interface H2ConnectionInfo extends SessionInfo {
   readonly listener: string;
+  /** peer is the TCP peer's address, which `sources` keys its budgets by. */
+  readonly peer: string;
+  /** sources is the listener's per-address budget, charged for every stream the client cancels. */
+  readonly sources: SourceLimits;
   /** secure is set when Portico terminated TLS. */
   readonly secure: SecureInfo | undefined;
 }
@@ -185,14 +190,20 @@ export class Http2Front {
     setTimeout(() => socket.destroy(), GOAWAY_LINGER_MS).unref();
   }
 
-  /** #onReset counts a stream the client cancelled; too many in a second closes the session (CVE-2023-44487). */
+  /**
+   * #onReset counts a stream the client cancelled (CVE-2023-44487): too many in a second on this session,
+   * or from this client address over all its sessions (`perSource.resetStreamsPerSecond`), closes the
+   * session; the listener then refuses the address's new connections for a second.
+   */
   #onReset(session: Http2Session, state: SessionState): void {
     const now = Date.now();
     if (now - state.windowAt >= 1_000) {
       state.windowAt = now;
       state.resets = 0;
     }
-    if (++state.resets > this.#maxResetsPerSecond && !state.calmed && !session.destroyed) {
+    const withinSource = state.info.sources.chargeReset(state.info.peer, now);
+    const tooMany = ++state.resets > this.#maxResetsPerSecond || !withinSource;
+    if (tooMany && !state.calmed && !session.destroyed) {
       state.calmed = true;
       this.counters.calmed++;
       session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
