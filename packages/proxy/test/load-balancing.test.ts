@@ -159,7 +159,7 @@ describe('load balancing through the proxy', () => {
         const setCookie = String(first.headers['set-cookie']);
         assert.match(
           setCookie,
-          /^portico-affinity=[a-z0-9]+\.[A-Za-z0-9_-]{22}; Path=\/; Max-Age=10800; SameSite=Lax; HttpOnly$/,
+          /^portico-affinity=[a-z0-9]+\.[a-z0-9]+\.[A-Za-z0-9_-]{22}; Path=\/; Max-Age=10800; SameSite=Lax; HttpOnly$/,
         );
         assert.doesNotMatch(setCookie, /127\.0\.0\.1/, 'the cookie does not carry the address');
         const cookie = setCookie.split(';')[0]!;
@@ -176,6 +176,36 @@ describe('load balancing through the proxy', () => {
         assert.equal(moved.statusCode, 200);
         assert.notEqual(JSON.parse(await moved.body.text()).backend, pinnedTo);
         assert.ok(moved.headers['set-cookie'], 're-pinned with a new cookie');
+      },
+    );
+  });
+
+  it('cookie affinity lives from the last use: re-set after a quarter of the TTL, not honoured past it', async () => {
+    const bs = await backends(3);
+    await withService(
+      bs,
+      { affinity: { type: 'cookie', secret: 'a-shared-secret-of-some-length', ttlSeconds: 4 } },
+      async (proxy) => {
+        const get = async (cookie?: string) => {
+          const res = await request(`${proxy.url}/`, {
+            headers: cookie === undefined ? { host: 'lb.example' } : { host: 'lb.example', cookie },
+          });
+          const backend = JSON.parse(await res.body.text()).backend as string;
+          const set = res.headers['set-cookie'];
+          return { backend, cookie: set === undefined ? undefined : String(set).split(';')[0]! };
+        };
+        const first = await get();
+        const pinned = first.cookie!;
+        assert.equal((await get(pinned)).cookie, undefined, 'a fresh cookie is not re-set');
+        await new Promise((r) => setTimeout(r, 2_100)); // over a quarter of 4 s, on whole seconds
+        const refreshed = await get(pinned);
+        assert.equal(refreshed.backend, first.backend, 'the same endpoint');
+        assert.ok(refreshed.cookie !== undefined && refreshed.cookie !== pinned, 'the cookie is re-set');
+        assert.equal(refreshed.cookie!.split('.')[0], pinned.split('.')[0], 'for the same endpoint');
+        await new Promise((r) => setTimeout(r, 3_000)); // the first cookie is now past its 4 s
+        const expired = await get(pinned);
+        assert.ok(expired.cookie !== undefined, 'an expired cookie is replaced');
+        assert.equal((await get(refreshed.cookie)).backend, first.backend, 'the refreshed one still pins');
       },
     );
   });

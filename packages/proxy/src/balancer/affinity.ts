@@ -27,9 +27,11 @@ export interface Affinity {
 const PROCESS_SECRET = randomBytes(32);
 
 /**
- * CookieAffinity pins with a cookie naming the endpoint by an opaque id signed with HMAC-SHA256
- * (`<id>.<mac>`), never the raw address. A tampered, foreign or stale cookie (its endpoint gone or
- * unavailable) is ignored and the client re-pinned with a new cookie.
+ * CookieAffinity pins with a cookie naming the endpoint by an opaque id and the time it was set, signed
+ * with HMAC-SHA256 (`<id>.<set-at>.<mac>`), never the raw address. The pin lives `ttlSeconds` from its
+ * last use, as HAProxy's `maxidle`: a response re-sets the cookie (same endpoint, new time and Max-Age)
+ * once it is a quarter of the TTL old, and a cookie older than the TTL is not honoured. A tampered,
+ * foreign, expired or stale cookie (its endpoint gone or unavailable) is ignored and the client re-pinned.
  */
 export class CookieAffinity implements Affinity {
   readonly #config: AffinityConfig;
@@ -52,29 +54,38 @@ export class CookieAffinity implements Affinity {
   }
 
   pick(keys: RequestKeys, exclude: readonly EndpointState[], available: Available, fallback: Fallback): Pick {
+    const now = Math.floor(Date.now() / 1000);
     const cookie = keys.cookie(this.#config.cookieName);
     if (cookie !== undefined) {
-      const dot = cookie.indexOf('.');
-      const id = dot < 0 ? '' : cookie.slice(0, dot);
+      const [id = '', at = '', mac = ''] = cookie.split('.', 3);
       const pinned = this.#byId.get(id);
+      const age = now - Number.parseInt(at, 36);
       if (
         pinned !== undefined &&
-        cookie.slice(dot + 1) === this.#mac(id) &&
+        age >= 0 &&
+        age <= this.#config.ttlSeconds &&
+        mac === this.#mac(id, at) &&
         available(pinned) &&
         !exclude.includes(pinned)
       ) {
-        return { endpoint: pinned, setCookie: undefined };
+        const refresh = age * 4 >= this.#config.ttlSeconds;
+        return { endpoint: pinned, setCookie: refresh ? this.#cookieFor(id, now) : undefined };
       }
     }
     const endpoint = fallback(exclude);
     if (endpoint === undefined) return { endpoint, setCookie: undefined };
-    const id = this.#idOf.get(endpoint)!;
-    return { endpoint, setCookie: `${this.#config.cookieName}=${id}.${this.#mac(id)}${this.#attributes}` };
+    return { endpoint, setCookie: this.#cookieFor(this.#idOf.get(endpoint)!, now) };
   }
 
-  #mac(id: string): string {
+  /** #cookieFor is the Set-Cookie value pinning to endpoint `id` from `now` (seconds since the epoch). */
+  #cookieFor(id: string, now: number): string {
+    const at = now.toString(36);
+    return `${this.#config.cookieName}=${id}.${at}.${this.#mac(id, at)}${this.#attributes}`;
+  }
+
+  #mac(id: string, at: string): string {
     return createHmac('sha256', this.#config.secret ?? PROCESS_SECRET)
-      .update(`${this.#service}|${id}`)
+      .update(`${this.#service}|${id}|${at}`)
       .digest('base64url')
       .slice(0, 22);
   }

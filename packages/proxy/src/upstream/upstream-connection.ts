@@ -3,6 +3,16 @@ import { connect as tlsConnect } from 'node:tls';
 import type { Deadline } from '../deadline-sweeper.ts';
 import type { EndpointState } from './endpoint-state.ts';
 
+/**
+ * READ_BYTES is the most one read from an upstream takes: 32 KiB, Envoy's edge per-connection buffer
+ * limit. Reading stops while the client is not keeping up, so a slow client holds about that much of a
+ * response in Portico, where Node's own reads take 64 KiB at a time.
+ */
+const READ_BYTES = 32_768;
+
+/** COPY_BELOW_BYTES: a smaller read is copied out so its 32 KiB buffer is reused: 4 KiB. */
+const COPY_BELOW_BYTES = 4_096;
+
 /** UpstreamOwner receives the events of the upstream connection it is using. */
 export interface UpstreamOwner {
   onUpstreamConnect(upstream: UpstreamConnection): void;
@@ -30,6 +40,8 @@ export class UpstreamConnection implements Deadline {
   deadline = 0;
   #closed = false;
   #paused = false;
+  /** #buffer is where the next read from a plain TCP upstream lands. */
+  #buffer: Buffer | undefined;
   readonly #onClosed: (upstream: UpstreamConnection) => void;
 
   constructor(
@@ -42,22 +54,56 @@ export class UpstreamConnection implements Deadline {
     this.#onClosed = onClosed;
     endpoint.connections++;
     const tls = endpoint.tls;
-    this.socket =
-      tls === undefined
-        ? connect({ host: endpoint.address, port: endpoint.port, noDelay: true })
-        : tlsConnect({ host: endpoint.address, port: endpoint.port, ...tls.options }).setNoDelay(true);
+    if (tls === undefined) {
+      // Reads land in buffers of READ_BYTES that Portico hands on (no copy), so what one connection
+      // holds for a slow client is bounded by that, not by Node's 64 KiB reads.
+      this.socket = connect({
+        host: endpoint.address,
+        port: endpoint.port,
+        noDelay: true,
+        onread: {
+          buffer: () => this.#readBuffer(),
+          callback: (n: number, buf: Uint8Array) => this.#onRead(n, buf),
+        },
+      });
+    } else {
+      this.socket = tlsConnect({ host: endpoint.address, port: endpoint.port, ...tls.options }).setNoDelay(
+        true,
+      );
+      this.socket.on('data', (chunk: Buffer) => this.#deliver(chunk));
+    }
     this.socket.on(tls === undefined ? 'connect' : 'secureConnect', () => {
       this.connected = true;
       this.owner?.onUpstreamConnect(this);
-    });
-    this.socket.on('data', (chunk: Buffer) => {
-      if (this.owner) this.owner.onUpstreamData(this, chunk);
-      else this.destroy();
     });
     this.socket.on('drain', () => this.owner?.onUpstreamDrain(this));
     this.socket.on('end', () => this.#close(undefined));
     this.socket.on('error', (error: Error) => this.#close(error));
     this.socket.on('close', () => this.#close(undefined));
+  }
+
+  /** #readBuffer returns the buffer the next read lands in: the last one, unless it was handed on. */
+  #readBuffer(): Buffer {
+    this.#buffer ??= Buffer.allocUnsafeSlow(READ_BYTES);
+    return this.#buffer;
+  }
+
+  /** #onRead takes `n` bytes read into `buf`; false pauses reading (the owner paused this connection). */
+  #onRead(n: number, buf: Uint8Array): boolean {
+    let chunk: Buffer;
+    if (n < COPY_BELOW_BYTES) {
+      chunk = Buffer.from(buf.subarray(0, n)); // small: copied out of Node's pool, the buffer is reused
+    } else {
+      chunk = (buf as Buffer).subarray(0, n); // handed on as is; the next read gets a new buffer
+      this.#buffer = undefined;
+    }
+    this.#deliver(chunk);
+    return !this.#paused;
+  }
+
+  #deliver(chunk: Buffer): void {
+    if (this.owner) this.owner.onUpstreamData(this, chunk);
+    else this.destroy();
   }
 
   /** pause stops reading from the upstream (the client is not keeping up). */

@@ -1,0 +1,142 @@
+/**
+ * Slow readers: clients that ask for large responses and then read nothing (or an HTTP/2 client that
+ * dribbles request DATA), to show what Portico buffers per connection. Prints Portico's RSS and external
+ * memory before and while the connections are held.
+ *
+ *   node --conditions=development bench/slow-readers.ts [--connections 200] [--hold-seconds 3]
+ *
+ * Portico runs from source in its own process with its admin API (for memory figures); the backend is a
+ * Node HTTP server that answers 10 MiB. Everything stays on 127.0.0.1 and stops by itself.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { connect as h2connect } from 'node:http2';
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { option } from './options.ts';
+
+const CONNECTIONS = option('connections', 200);
+const HOLD_SECONDS = option('hold-seconds', 3);
+const MAIN = fileURLToPath(new URL('../packages/cli/src/main.ts', import.meta.url));
+const BIG = Buffer.alloc(10 * 1_048_576, 120);
+
+const backend = createServer((req, res) => {
+  if (req.url === '/upload') {
+    req.on('data', () => req.pause()); // reads one piece, then never again: a slow upstream
+    return;
+  }
+  req.resume();
+  res.end(BIG);
+});
+await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+const backendPort = (backend.address() as AddressInfo).port;
+
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+const adminPort = await freePort();
+const dir = mkdtempSync(join(tmpdir(), 'portico-slow-readers-'));
+const config = join(dir, 'portico.yaml');
+writeFileSync(
+  config,
+  `listeners: [{ name: edge, address: 127.0.0.1, port: 0, h2c: true }]
+routes: [{ paths: [{ path: /, service: s }] }]
+services: [{ name: s, endpoints: [{ address: 127.0.0.1, port: ${backendPort} }] }]
+admin: { address: 127.0.0.1, port: ${adminPort} }
+limits: { maxBodyBytes: 0 }
+`,
+);
+const portico = spawn(process.execPath, ['--conditions=development', MAIN, 'run', '--config', config], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const port = await new Promise<number>((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error('portico did not start')), 10_000);
+  let output = '';
+  portico.stdout!.setEncoding('utf8').on('data', (text: string) => {
+    output += text;
+    const found = /"port":(\d+)/.exec(output);
+    if (found) {
+      clearTimeout(timer);
+      resolve(Number(found[1]));
+    }
+  });
+});
+portico.stdout!.resume();
+process.on('exit', () => portico.kill('SIGKILL'));
+for (let i = 0; ; i++) {
+  // the admin API starts just after the listeners
+  const up = await request(`http://127.0.0.1:${adminPort}/metrics`).then(
+    (r) => r.body.text().then(() => true),
+    () => false,
+  );
+  if (up) break;
+  if (i > 100) throw new Error('the admin API did not start');
+  await new Promise((r) => setTimeout(r, 50));
+}
+
+/** memory reads Portico's RSS (from /proc) and external memory (from its metrics), in MiB. */
+async function memory(): Promise<{ rss: number; external: number }> {
+  await request(`http://127.0.0.1:${adminPort}/metrics`).then((r) => r.body.text()); // a GC-neutral poke
+  const text = await request(`http://127.0.0.1:${adminPort}/metrics`).then((r) => r.body.text());
+  const external = Number(/^portico_nodejs_external_memory_bytes (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${portico.pid}/status`, 'utf8'))![1]) * 1024;
+  const mib = (n: number) => Math.round((n / 1_048_576) * 10) / 10;
+  return { rss: mib(rss), external: mib(external) };
+}
+
+const rows: string[] = [];
+async function measure(name: string, open: () => Promise<() => void>): Promise<void> {
+  const before = await memory();
+  const closers: (() => void)[] = [];
+  for (let i = 0; i < CONNECTIONS; i++) closers.push(await open());
+  await new Promise((r) => setTimeout(r, HOLD_SECONDS * 1000));
+  const held = await memory();
+  console.error(`${name}: ${before.rss} -> ${held.rss} MiB`);
+  for (const close of closers) close();
+  await new Promise((r) => setTimeout(r, 1_000));
+  const perConnection = Math.round(((held.rss - before.rss) * 1024) / CONNECTIONS);
+  rows.push(
+    `| ${name} | ${CONNECTIONS} | ${before.rss} | ${held.rss} | ${held.external} | ${perConnection} |`,
+  );
+}
+
+await measure('HTTP/1.1 download, client reads nothing', async () => {
+  const socket: Socket = connect({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  socket.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
+  socket.once('data', () => socket.pause()); // the response starts; then the client stops reading
+  return () => socket.destroy();
+});
+
+await measure('HTTP/2 upload of 1-byte DATA frames, slow upstream', async () => {
+  const session = h2connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  const stream = session.request({ ':method': 'POST', ':path': '/upload' });
+  stream.on('error', () => {});
+  let sent = 0;
+  const dribble = () => {
+    // as fast as flow control lets it: 1-byte frames until the stream's window closes
+    while (sent < 1_000_000 && stream.write(Buffer.from('x'))) sent++;
+    if (sent < 1_000_000 && !stream.destroyed) stream.once('drain', dribble);
+  };
+  dribble();
+  return () => session.destroy();
+});
+
+portico.kill('SIGTERM');
+backend.close();
+backend.closeAllConnections();
+console.log(`slow readers: ${CONNECTIONS} connections each, held ${HOLD_SECONDS} s`);
+console.log(
+  '| case | connections | RSS MiB before | RSS MiB held | external MiB held | KiB per connection |',
+);
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const row of rows) console.log(row);
