@@ -243,10 +243,10 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
       return { status: 'applied', version: proxy.snapshot.version };
     },
     setEndpointDisabled: (key, disabled) => {
-      const endpoint = proxy.endpoints().find((e) => e.key === key);
-      if (endpoint === undefined) return false;
-      endpoint.setDisabled(disabled);
-      return true;
+      // Maintenance is of the pod: it leaves (and rejoins) every service it serves.
+      const endpoints = proxy.endpoints().filter((e) => e.key === key);
+      for (const endpoint of endpoints) endpoint.setDisabled(disabled);
+      return endpoints.length > 0;
     },
     drain,
   };

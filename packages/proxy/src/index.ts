@@ -46,5 +46,6 @@ export {
 } from './tls/self-signed.ts';
 export { TLS_ISSUE_CODES, type TlsIssue, type TlsIssueCode } from './tls/tls-issue.ts';
 export { LATENCY_BUCKETS_MS, LatencyHistogram, StatsRegistry, TrafficStats } from './traffic-stats.ts';
+export { AvailabilityClock } from './upstream/availability-clock.ts';
 export { EndpointRegistry } from './upstream/endpoint-registry.ts';
-export { EndpointState, HEALTH_EPOCH } from './upstream/endpoint-state.ts';
+export { EndpointState } from './upstream/endpoint-state.ts';

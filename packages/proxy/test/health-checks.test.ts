@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -81,6 +82,52 @@ describe('active health checks', () => {
       assert.equal(await res.body.text(), 'served over tls');
     } finally {
       await proxy.close();
+    }
+  });
+
+  it('two services sharing a pod port keep their own health: one check failing takes down only its service', async () => {
+    const pod = createServer((req, res) => {
+      if (req.url === '/a-health') res.writeHead(503).end('down');
+      else res.end(`served ${req.headers.host}`);
+    });
+    await new Promise<void>((resolve) => pod.listen(0, '127.0.0.1', resolve));
+    const port = (pod.address() as AddressInfo).port;
+    const proxy = await startProxy({
+      routes: [
+        { host: 'a.example', paths: [{ path: '/', service: 'a' }] },
+        { host: 'b.example', paths: [{ path: '/', service: 'b' }] },
+      ],
+      services: [
+        {
+          name: 'a',
+          endpoints: [{ address: '127.0.0.1', port }],
+          healthCheck: { ...CHECK, path: '/a-health' },
+          panicThresholdPercent: 0,
+        },
+        {
+          name: 'b',
+          endpoints: [{ address: '127.0.0.1', port }],
+          healthCheck: { ...CHECK, path: '/b-health' },
+        },
+      ],
+    });
+    try {
+      const stateOf = (service: string) => proxy.proxy.endpoints().find((e) => e.service === service)!;
+      const startedAt = Date.now();
+      while (stateOf('a').healthy && Date.now() - startedAt < 3_000)
+        await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setTimeout(r, 500)); // b's checks keep passing meanwhile
+      assert.equal(stateOf('a').healthy, false);
+      assert.equal(stateOf('b').healthy, true, "b's verdict is its own");
+      const a = await request(`${proxy.url}/`, { headers: { host: 'a.example' } });
+      await a.body.text();
+      assert.equal(a.statusCode, 503);
+      const b = await request(`${proxy.url}/`, { headers: { host: 'b.example' } });
+      assert.equal(await b.body.text(), 'served b.example');
+    } finally {
+      await proxy.close();
+      pod.closeAllConnections();
+      await new Promise((resolve) => pod.close(resolve));
     }
   });
 });

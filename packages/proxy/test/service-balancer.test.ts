@@ -5,7 +5,6 @@ import { parseConfig } from '@portico/config';
 import {
   EndpointRegistry,
   type EndpointState,
-  HEALTH_EPOCH,
   type RequestKeys,
   ServiceBalancer,
   ServiceRegistry,
@@ -26,6 +25,14 @@ function balancer(service: Record<string, unknown>, endpoints = 4): ServiceBalan
     ],
   });
   return new ServiceBalancer(config.services[0]!, new EndpointRegistry(), new ServiceRegistry().get('s'));
+}
+
+function balancerIn(registry: EndpointRegistry, name: string): ServiceBalancer {
+  const config = parseConfig({
+    listeners: [{ name: 'l', port: 0 }],
+    services: [{ name, endpoints: [{ address: '10.0.0.1', port: 80 }], panicThresholdPercent: 0 }],
+  });
+  return new ServiceBalancer(config.services[0]!, registry, new ServiceRegistry().get(name));
 }
 
 const keys = (header?: string): RequestKeys => ({
@@ -107,7 +114,20 @@ describe('ServiceBalancer', () => {
     assert.equal(seen.size, 4);
     for (const e of ms) e.setHealthy(true);
     assert.equal(b.panic, false);
-    assert.ok(HEALTH_EPOCH.value > 0);
+  });
+
+  it('keeps endpoint state per service: two services sharing a pod port do not share health', () => {
+    const registry = new EndpointRegistry();
+    const a = balancerIn(registry, 'a');
+    const b = balancerIn(registry, 'b');
+    const [ea, eb] = [a.members[0]!.endpoint, b.members[0]!.endpoint];
+    assert.notEqual(ea, eb);
+    assert.equal(ea.key, eb.key, 'the same address');
+    ea.setHealthy(false);
+    assert.equal(a.choose(keys(), none).endpoint, undefined);
+    assert.equal(b.choose(keys(), none).endpoint, eb, 'b is unaffected');
+    assert.equal(registry.availability.value, 1, 'the change counted in this registry only');
+    assert.equal(new EndpointRegistry().availability.value, 0);
   });
 
   it('header affinity pins each header value to one endpoint and falls back without the header', () => {

@@ -1,6 +1,7 @@
 import { DEFAULT_MAGLEV_TABLE_SIZE, type ServiceConfig } from '@portico/config';
+import type { AvailabilityClock } from '../upstream/availability-clock.ts';
 import type { EndpointRegistry } from '../upstream/endpoint-registry.ts';
-import { type EndpointState, HEALTH_EPOCH } from '../upstream/endpoint-state.ts';
+import type { EndpointState } from '../upstream/endpoint-state.ts';
 import { compileUpstreamTls } from '../upstream/upstream-tls.ts';
 import { type Affinity, CookieAffinity, TableAffinity } from './affinity.ts';
 import { BoundedLoads } from './bounded-loads.ts';
@@ -41,6 +42,7 @@ export class ServiceBalancer {
   readonly #fallback: Selector | undefined;
   readonly #available: Available;
   readonly #panicAvailable: Available;
+  readonly #availability: AvailabilityClock;
   #epoch = -1;
   #panic = false;
 
@@ -48,9 +50,10 @@ export class ServiceBalancer {
     this.name = config.name;
     this.config = config;
     this.state = state;
+    this.#availability = registry.availability;
     const tls = config.tls === undefined ? undefined : compileUpstreamTls(config.name, config.tls);
     const all = config.endpoints.map((e) => ({
-      endpoint: registry.get(e.address, e.port, tls),
+      endpoint: registry.get(config.name, e.address, e.port, tls),
       weight: e.weight,
       e,
     }));
@@ -80,8 +83,8 @@ export class ServiceBalancer {
 
   /** available is the predicate in force now (the panic one below the threshold). */
   available(): Available {
-    if (this.#epoch !== HEALTH_EPOCH.value) {
-      this.#epoch = HEALTH_EPOCH.value;
+    if (this.#epoch !== this.#availability.value) {
+      this.#epoch = this.#availability.value;
       const total = this.members.length;
       let up = 0;
       for (const m of this.members)
@@ -160,12 +163,12 @@ export class ServiceBalancer {
     const ms = Math.min(outlier.baseEjectionMs * endpoint.ejections, outlier.maxEjectionMs);
     endpoint.ejected = true;
     endpoint.ejectedUntil = Date.now() + ms;
-    HEALTH_EPOCH.value++;
+    endpoint.availabilityChanged();
     setTimeout(() => {
       endpoint.ejected = false;
       endpoint.consecutiveFailures = 0;
       endpoint.availableSince = Date.now();
-      HEALTH_EPOCH.value++;
+      endpoint.availabilityChanged();
     }, ms).unref();
   }
 }

@@ -26,7 +26,7 @@ export class ActiveHealthChecker {
   sync(targets: Iterable<CheckTarget>): void {
     const wanted = new Map<string, CheckTarget>();
     for (const target of targets)
-      wanted.set(`${target.endpoint.key}|${JSON.stringify(target.check)}`, target);
+      wanted.set(`${target.endpoint.service}|${target.endpoint.key}|${JSON.stringify(target.check)}`, target);
     const stopped: Probe[] = [];
     for (const [key, probe] of this.#probes) {
       if (wanted.has(key) && !probe.endpoint.retired) continue;

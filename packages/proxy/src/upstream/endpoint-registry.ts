@@ -1,23 +1,26 @@
+import { AvailabilityClock } from './availability-clock.ts';
 import { EndpointState, endpointKey } from './endpoint-state.ts';
 import type { UpstreamTls } from './upstream-tls.ts';
 
 /**
- * EndpointRegistry keeps one `EndpointState` per endpoint across config changes, so pooled connections and
- * counters survive a change that keeps the endpoint.
+ * EndpointRegistry keeps one `EndpointState` per service and endpoint across config changes, so pooled
+ * connections, health and counters survive a change that keeps the endpoint in its service.
  */
 export class EndpointRegistry {
   readonly #states = new Map<string, EndpointState>();
+  /** availability counts availability changes of this registry's endpoints. */
+  readonly availability = new AvailabilityClock();
 
   /**
-   * get returns the state of `address:port` (reached over `tls` when given: such an endpoint is a different
-   * one from the plain one, with its own pool), creating it when new.
+   * get returns the state of `address:port` in `service` (reached over `tls` when given: such an endpoint
+   * is a different one from the plain one, with its own pool), creating it when new.
    */
-  get(address: string, port: number, tls?: UpstreamTls): EndpointState {
-    const key =
-      tls === undefined ? endpointKey(address, port) : `${endpointKey(address, port)}|tls:${tls.id}`;
+  get(service: string, address: string, port: number, tls?: UpstreamTls): EndpointState {
+    const endpoint = endpointKey(address, port);
+    const key = tls === undefined ? `${service}|${endpoint}` : `${service}|${endpoint}|tls:${tls.id}`;
     let state = this.#states.get(key);
     if (!state || state.retired) {
-      state = new EndpointState(address, port, tls);
+      state = new EndpointState(address, port, tls, service, this.availability);
       this.#states.set(key, state);
     }
     return state;

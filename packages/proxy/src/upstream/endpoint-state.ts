@@ -1,19 +1,19 @@
+import { AvailabilityClock } from './availability-clock.ts';
 import type { UpstreamConnection } from './upstream-connection.ts';
 import type { UpstreamTls } from './upstream-tls.ts';
 
 /**
- * HEALTH_EPOCH counts availability changes of any endpoint (health check verdicts, ejections and their
- * ends, maintenance). Services recount their available endpoints only when it moved.
- */
-export const HEALTH_EPOCH = { value: 0 };
-
-/**
- * EndpointState is what Portico knows about one endpoint (`address:port`) beyond any one config: its idle
- * pooled connections, health, ejection, latency and counters. It outlives config changes that keep the
- * endpoint, and is retired (idle connections closed, busy ones closed when done) when a change removes it.
+ * EndpointState is what Portico knows about one endpoint (`address:port`) of one service beyond any one
+ * config: its idle pooled connections, health, ejection, latency and counters. Two services that share a
+ * pod port each have their own, since each has its own health check, outlier detection and limits. It
+ * outlives config changes that keep the endpoint in its service, and is retired (idle connections closed,
+ * busy ones closed when done) when a change removes it.
  */
 export class EndpointState {
+  /** key is the endpoint's address: `address:port`, IPv6 addresses in brackets. */
   readonly key: string;
+  /** service is the name of the service the endpoint belongs to. */
+  readonly service: string;
   readonly address: string;
   readonly port: number;
   /** idle holds pooled connections, most recently used last. */
@@ -52,11 +52,26 @@ export class EndpointState {
   /** tls is set when connections to the endpoint speak TLS. */
   readonly tls: UpstreamTls | undefined;
 
-  constructor(address: string, port: number, tls?: UpstreamTls) {
+  readonly #clock: AvailabilityClock;
+
+  constructor(
+    address: string,
+    port: number,
+    tls?: UpstreamTls,
+    service = '',
+    clock: AvailabilityClock = new AvailabilityClock(),
+  ) {
     this.address = address;
     this.port = port;
     this.tls = tls;
+    this.service = service;
+    this.#clock = clock;
     this.key = endpointKey(address, port);
+  }
+
+  /** availabilityChanged records a change of whether the endpoint can take requests. */
+  availabilityChanged(): void {
+    this.#clock.tick();
   }
 
   /** setHealthy records an active health check verdict. */
@@ -64,7 +79,7 @@ export class EndpointState {
     if (this.healthy === healthy) return;
     this.healthy = healthy;
     if (healthy) this.availableSince = Date.now();
-    HEALTH_EPOCH.value++;
+    this.#clock.tick();
   }
 
   /** setDisabled takes the endpoint out of (or back into) rotation for maintenance. */
@@ -72,7 +87,7 @@ export class EndpointState {
     if (this.disabled === disabled) return;
     this.disabled = disabled;
     if (!disabled) this.availableSince = Date.now();
-    HEALTH_EPOCH.value++;
+    this.#clock.tick();
   }
 
   /** recordLatency folds a time-to-first-byte sample into the peak EWMA (decay time constant 10 s). */
