@@ -14,8 +14,17 @@ LABEL org.opencontainers.image.title="portico" \
       org.opencontainers.image.licenses="Apache-2.0"
 WORKDIR /app
 COPY --from=build /out /app
-# Not root; binding 80/443 needs CAP_NET_BIND_SERVICE, which the manifests add (and nothing else).
+# Not root. Binding 80/443 needs CAP_NET_BIND_SERVICE, which the manifests add (and nothing else); since
+# Kubernetes grants no ambient capabilities, a non-root process only gets it from a file capability on the
+# binary it runs (as ingress-nginx's image sets on nginx). portico-node is a copy of node with that one
+# capability; `node` itself stays plain. packages/cli/test/privileged-bind.test.ts checks the mechanism.
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends libcap2-bin \
+ && cp /usr/local/bin/node /app/portico-node \
+ && setcap cap_net_bind_service=+ep /app/portico-node \
+ && apt-get purge -y -qq libcap2-bin \
+ && rm -rf /var/lib/apt/lists/*
 USER 10001
 EXPOSE 80 443
-ENTRYPOINT ["node", "/app/dist/main.js"]
+ENTRYPOINT ["/app/portico-node", "/app/dist/main.js"]
 CMD ["run", "--kubernetes"]
