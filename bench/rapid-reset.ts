@@ -25,7 +25,9 @@ const SECONDS = option('seconds', 3);
 const CLIENTS = option('clients', 10);
 /** STREAMS_PER_BURST is how many streams an attacker opens and cancels before yielding to the event loop. */
 const STREAMS_PER_BURST = 50;
-const MAIN = fileURLToPath(new URL('../packages/cli/src/main.ts', import.meta.url));
+/** MAIN is Portico's entry point; PORTICO_MAIN points at another checkout's, to compare builds. */
+const MAIN =
+  process.env.PORTICO_MAIN ?? fileURLToPath(new URL('../packages/cli/src/main.ts', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 
 interface AttackTotals {

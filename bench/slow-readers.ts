@@ -21,7 +21,9 @@ import { option } from './options.ts';
 
 const CONNECTIONS = option('connections', 200);
 const HOLD_SECONDS = option('hold-seconds', 3);
-const MAIN = fileURLToPath(new URL('../packages/cli/src/main.ts', import.meta.url));
+/** MAIN is Portico's entry point; PORTICO_MAIN points at another checkout's, to compare builds. */
+const MAIN =
+  process.env.PORTICO_MAIN ?? fileURLToPath(new URL('../packages/cli/src/main.ts', import.meta.url));
 const BIG = Buffer.alloc(10 * 1_048_576, 120);
 
 const backend = createServer((req, res) => {

@@ -172,11 +172,12 @@ export const DEFAULT_PER_SOURCE = {
 } as const;
 
 /**
- * DEFAULT_MAX_CONCURRENT_HANDSHAKES is how many TLS handshakes an `https` listener runs at once: 32.
- * Connections beyond it wait, unread, until one finishes (within the handshake timeout), so a flood of
- * handshakes cannot take the event loop from established connections.
+ * DEFAULT_MAX_CONCURRENT_HANDSHAKES is how many TLS handshakes an `https` listener runs at once: 0, no cap.
+ * A cap makes connections beyond it wait, unread; measured on a 2-core machine it did not protect
+ * established connections from a handshake flood (their p99 rose, see docs/benchmarks.md), since a
+ * handshake's CPU is spent at once when its ClientHello arrives; so it is opt-in.
  */
-export const DEFAULT_MAX_CONCURRENT_HANDSHAKES = 32;
+export const DEFAULT_MAX_CONCURRENT_HANDSHAKES = 0;
 
 /** DEFAULT_CLIENT_HELLO_MS bounds the wait for a whole ClientHello on a passthrough listener: 5 s. */
 export const DEFAULT_CLIENT_HELLO_MS = 5_000;

@@ -319,11 +319,11 @@ export const ListenerSchema = Type.Object(
     perSource: Defaulted(PerSourceSchema),
     maxConcurrentHandshakes: Defaulted(
       Type.Integer({
-        minimum: 1,
+        minimum: 0,
         maximum: 1_000_000,
         default: DEFAULT_MAX_CONCURRENT_HANDSHAKES,
         description:
-          'For `https`: TLS handshakes in progress at once; more connections wait, unread, within the handshake timeout.',
+          'For `https`: TLS handshakes in progress at once; more connections wait, unread, within the handshake timeout. 0: no cap.',
       }),
     ),
     httpsRedirect: Type.Optional(HttpsRedirectSchema),

@@ -198,9 +198,15 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       if (this.#listeners.has(listenerKey(config))) continue;
       const runtime: ListenerRuntime = {
         config,
-        // Half-open raw sockets hide a client's FIN from TLS until the handshake timeout: not for https.
-        server: createServer({ allowHalfOpen: config.protocol !== 'https', noDelay: true }, (socket) =>
-          this.#accept(socket, runtime),
+        // For https: raw sockets are not half-open (that would hide a client's FIN from TLS until the
+        // handshake timeout), and not read until TLS takes them, so TLS reads the handle directly.
+        server: createServer(
+          {
+            allowHalfOpen: config.protocol !== 'https',
+            pauseOnConnect: config.protocol === 'https',
+            noDelay: true,
+          },
+          (socket) => this.#accept(socket, runtime),
         ),
         counters: createL4Counters(),
         sources: new SourceLimits(config.perSource),

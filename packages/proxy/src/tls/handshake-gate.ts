@@ -17,7 +17,7 @@ const DONE = 2;
  * when the handshake completes or fails, when the connection closes, or after `SLOT_MAX_MS`.
  */
 export class HandshakeGate {
-  /** max is how many handshakes may run at once (`listeners[].maxConcurrentHandshakes`). */
+  /** max is how many handshakes may run at once (`listeners[].maxConcurrentHandshakes`); 0: no cap. */
   max: number;
   #running = 0;
   readonly #waiting: (() => boolean)[] = [];
@@ -43,6 +43,10 @@ export class HandshakeGate {
    * exceeds `waitMs`.
    */
   admit(socket: Socket, waitMs: number, start: (release: () => void) => void): void {
+    if (this.max === 0) {
+      start(NO_RELEASE); // no cap: nothing to count
+      return;
+    }
     let state = WAITING;
     let slotTimer: NodeJS.Timeout | undefined;
     const release = () => {
@@ -96,3 +100,5 @@ export class HandshakeGate {
 function NO_BEGIN(): boolean {
   return false;
 }
+
+function NO_RELEASE(): void {}
