@@ -135,6 +135,7 @@ function flood(): Promise<{ handshakes: number }> {
       String(FLOODERS),
       '--seconds',
       String(SECONDS),
+      ...(BURST ? ['--burst'] : []),
     ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -184,7 +185,7 @@ portico.kill('SIGTERM');
 backend.close();
 backend.closeAllConnections();
 console.log(
-  `handshake flood: ${FLOODERS} flooders, ${CLIENTS} keep-alive TLS clients, ${SECONDS} s per run, maxConcurrentHandshakes ${CAP > 0 ? CAP : 'unset'}`,
+  `handshake flood${BURST ? ' (bursts)' : ''}: ${FLOODERS} flooders, ${CLIENTS} keep-alive TLS clients, ${SECONDS} s per run, maxConcurrentHandshakes ${CAP > 0 ? CAP : 'unset'}`,
 );
 console.log('| run | client requests | errors | p50 ms | p99 ms | flood handshakes |');
 console.log('|---|---:|---:|---:|---:|---:|');
