@@ -476,4 +476,40 @@ describe('PROXY protocol on listeners', () => {
       await backend.close();
     }
   });
+
+  it('reads a PROXY header before TLS on an https listener', async () => {
+    const backend = await startBackend('pp');
+    const shop = makeCert(['shop.example']);
+    const { proxy, ports } = await startL4({
+      listeners: [
+        {
+          name: 'tls',
+          address: '127.0.0.1',
+          port: 0,
+          protocol: 'https',
+          proxyProtocol: { trustedSources: ['127.0.0.0/8'] },
+        },
+      ],
+      certificates: [{ name: 'shop', cert: shop.cert, key: shop.key }],
+      routes: [{ paths: [{ path: '/', service: 'b' }] }],
+      services: [{ name: 'b', endpoints: [{ address: '127.0.0.1', port: backend.port }] }],
+    });
+    try {
+      const raw = await open(ports.get('tls')!);
+      raw.write('PROXY TCP4 203.0.113.9 127.0.0.1 40000 443\r\n');
+      const secure = tlsConnect({ socket: raw, servername: 'shop.example', ca: shop.cert });
+      await new Promise((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
+      let text = '';
+      secure.on('data', (d: Buffer) => {
+        text += d;
+      });
+      secure.write('GET / HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n');
+      await new Promise((resolve) => secure.once('close', resolve));
+      const body = JSON.parse(text.slice(text.indexOf('{')));
+      assert.equal(body.headers['x-forwarded-for'], '203.0.113.9');
+    } finally {
+      await proxy.close({ drainTimeoutMs: 100 });
+      await backend.close();
+    }
+  });
 });

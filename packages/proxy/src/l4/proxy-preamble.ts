@@ -46,4 +46,5 @@ export function readProxyPreamble(
   socket.on('data', onData);
   socket.on('close', onClose);
   socket.on('error', () => {});
+  socket.resume(); // an https listener's sockets start paused (they are read by TLS)
 }
