@@ -405,6 +405,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       this.#unattached.delete(socket);
       runtime.counters.active--;
     });
+    socket.pause(); // TLS takes the handle; after a PROXY header the socket may have been reading
     const policy = this.#snapshot.tls.listeners.get(runtime.config.name);
     const waitMs = policy?.handshakeTimeoutMs ?? DEFAULT_TLS.handshakeTimeoutMs;
     runtime.handshakes.admit(socket, waitMs, (release) => {
@@ -412,7 +413,9 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       const early = socket.read() as Buffer | null;
       const first = early === null ? rest : rest === undefined ? early : Buffer.concat([rest, early]);
       const stream = first === undefined ? socket : prefixedStream(socket, first);
-      if (origin !== undefined) this.#origins.set(stream, origin);
+      // TLS over a JS stream cannot see the peer's address: remember it with the stream.
+      const peer = origin ?? (stream === socket ? undefined : addressOf(socket));
+      if (peer !== undefined) this.#origins.set(stream, peer);
       this.#handshakeDone.set(stream, release);
       tls.server.emit('connection', stream);
     });
@@ -421,7 +424,10 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   /** #handshakeDone frees a connection's handshake slot, keyed by the stream TLS was layered on. */
   readonly #handshakeDone = new WeakMap<object, () => void>();
 
-  /** #origins remembers PROXY-protocol clients of raw sockets until their TLS handshake completes. */
+  /**
+   * #origins remembers the client of a stream TLS is layered on until its handshake completes: the
+   * PROXY-protocol client, or the peer of a raw socket TLS reads through a JS stream.
+   */
   readonly #origins = new WeakMap<object, { address: string; port: number }>();
 
   /** #refreshTls builds the listener's TLS server when there is none or its policy changed. */
@@ -451,7 +457,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
 
   /** #handshakeFinished frees the handshake slot of `socket`'s connection. */
   #handshakeFinished(socket: TLSSocket): void {
-    const raw = (socket as unknown as { _parent?: object })._parent; // the stream TLS was layered on
+    const raw = streamUnder(socket);
     if (raw !== undefined) this.#handshakeDone.get(raw)?.();
   }
 
@@ -462,7 +468,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       return;
     }
     runtime.counters.handshakes++;
-    const raw = (socket as unknown as { _parent?: object })._parent; // the stream TLS was layered on
+    const raw = streamUnder(socket);
     const origin = raw === undefined ? undefined : this.#origins.get(raw);
     const servername = typeof socket.servername === 'string' ? socket.servername.toLowerCase() : undefined;
     const secure: SecureInfo =
@@ -547,6 +553,20 @@ function checkTargets(snapshot: Snapshot): CheckTarget[] {
     if (check !== undefined) for (const endpoint of service.endpoints) targets.push({ endpoint, check });
   }
   return targets;
+}
+
+/**
+ * streamUnder returns the stream a TLS socket was layered on: the raw socket, or (for TLS over a JS
+ * stream, after a PROXY header) that stream, which Node keeps behind its handle.
+ */
+function streamUnder(socket: TLSSocket): object | undefined {
+  const s = socket as unknown as { _parent?: object | null; _handle?: { _parentWrap?: { stream?: object } } };
+  return s._parent ?? s._handle?._parentWrap?.stream;
+}
+
+/** addressOf is a socket's peer as an origin. */
+function addressOf(socket: Socket): { address: string; port: number } {
+  return { address: plainAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
 }
 
 function plainAddress(address: string | undefined): string {

@@ -495,18 +495,26 @@ describe('PROXY protocol on listeners', () => {
       services: [{ name: 'b', endpoints: [{ address: '127.0.0.1', port: backend.port }] }],
     });
     try {
-      const raw = await open(ports.get('tls')!);
-      raw.write('PROXY TCP4 203.0.113.9 127.0.0.1 40000 443\r\n');
-      const secure = tlsConnect({ socket: raw, servername: 'shop.example', ca: shop.cert });
-      await new Promise((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
-      let text = '';
-      secure.on('data', (d: Buffer) => {
-        text += d;
-      });
-      secure.write('GET / HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n');
-      await new Promise((resolve) => secure.once('close', resolve));
-      const body = JSON.parse(text.slice(text.indexOf('{')));
-      assert.equal(body.headers['x-forwarded-for'], '203.0.113.9');
+      // The ClientHello in the same segment as the header (TLS then reads through a JS stream), and after it.
+      for (const [delayMs, client] of [
+        [0, '203.0.113.9'],
+        [50, '203.0.113.10'],
+      ] as const) {
+        const raw = await open(ports.get('tls')!);
+        raw.write(`PROXY TCP4 ${client} 127.0.0.1 40000 443\r\n`);
+        if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+        const secure = tlsConnect({ socket: raw, servername: 'shop.example', ca: shop.cert });
+        await new Promise((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
+        let text = '';
+        secure.on('data', (d: Buffer) => {
+          text += d;
+        });
+        secure.write('GET / HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n');
+        await new Promise((resolve) => secure.once('end', resolve)); // Connection: close
+        secure.destroy();
+        const body = JSON.parse(text.slice(text.indexOf('{')));
+        assert.equal(body.headers['x-forwarded-for'], client, `ClientHello ${delayMs} ms after the header`);
+      }
     } finally {
       await proxy.close({ drainTimeoutMs: 100 });
       await backend.close();
