@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
@@ -99,6 +100,28 @@ describe('embedding examples run', () => {
         url: '/cart/1',
       });
       assert.equal((await get(`${url}/cart/1`, 'other.example')).status, 404);
+      // Request bodies reach the upstream whole, whatever their type: Fastify must not parse them first.
+      const bodies: [string, Buffer][] = [
+        ['application/json', Buffer.from(JSON.stringify({ item: 7, quantity: 2 }))],
+        ['application/octet-stream', randomBytes(4_096)],
+        ['application/octet-stream', randomBytes(10 * 1_048_576)],
+      ];
+      for (const [type, body] of bodies) {
+        const res = await request(`${url}/cart/items`, {
+          method: 'POST',
+          headers: { host: 'shop.example', 'content-type': type },
+          body,
+        });
+        const seen = JSON.parse(await res.body.text());
+        assert.equal(res.statusCode, 200, `${type} ${body.length} bytes`);
+        assert.deepEqual(seen, {
+          servedBy: 'cart',
+          url: '/cart/items',
+          contentType: type,
+          bytes: body.length,
+          sha256: createHash('sha256').update(body).digest('hex'),
+        });
+      }
     } finally {
       child.kill();
     }
