@@ -8,8 +8,30 @@ export const REQUEST_CHANNEL = 'portico:http:request';
 /** CONFIG_APPLIED_CHANNEL is published with `{ version }` each time a snapshot goes live. */
 export const CONFIG_APPLIED_CHANNEL = 'portico:config:applied';
 
+/**
+ * ENDPOINT_CHANNEL is published with `EndpointAvailability` each time an endpoint of a service starts or
+ * stops taking requests: a health check verdict, an ejection or its end, maintenance.
+ */
+export const ENDPOINT_CHANNEL = 'portico:endpoint:availability';
+
 export const requestChannel = channel(REQUEST_CHANNEL);
 export const configAppliedChannel = channel(CONFIG_APPLIED_CHANNEL);
+export const endpointChannel = channel(ENDPOINT_CHANNEL);
+
+/** AvailabilityReason is why an endpoint's availability changed. */
+export type AvailabilityReason = 'health-check' | 'ejected' | 'ejection-ended' | 'disabled' | 'enabled';
+
+/** EndpointAvailability is what `portico:endpoint:availability` carries. */
+export interface EndpointAvailability {
+  readonly service: string;
+  /** endpoint is `address:port`. */
+  readonly endpoint: string;
+  /** available tells whether the change lets the endpoint take requests again. */
+  readonly available: boolean;
+  readonly reason: AvailabilityReason;
+  /** detail says more: the failed check's outcome ("HTTP 503", "timeout"), the ejection's length. */
+  readonly detail: string | undefined;
+}
 
 /**
  * ExchangePhase is where an exchange ended: `complete` for one that ran its course (whatever its status),

@@ -10,7 +10,10 @@ export type { Available, Member, Selector } from './balancer/selector.ts';
 export { ServiceBalancer } from './balancer/service-balancer.ts';
 export { ServiceRegistry, ServiceState } from './balancer/service-state.ts';
 export {
+  type AvailabilityReason,
   CONFIG_APPLIED_CHANNEL,
+  ENDPOINT_CHANNEL,
+  type EndpointAvailability,
   type ExchangePhase,
   REQUEST_CHANNEL,
   type RequestOutcome,

@@ -1,6 +1,13 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { type AdminServer, startAdminServer } from '@portico/admin';
 import { type Discovery, formatProblem, KubernetesDiscovery, StaticFileDiscovery } from '@portico/discovery';
-import { createProxy, LatencyHistogram, type PorticoProxy } from '@portico/proxy';
+import {
+  createProxy,
+  ENDPOINT_CHANNEL,
+  type EndpointAvailability,
+  LatencyHistogram,
+  type PorticoProxy,
+} from '@portico/proxy';
 import type { Logger } from 'pino';
 import { startAccessLog } from '../access-log.ts';
 import { adminSource, type RunState } from '../admin-adapter.ts';
@@ -137,6 +144,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     );
     log.info({ url: admin.url }, `admin API on ${admin.url}`);
   }
+  const stopAvailabilityLog = logAvailability(log);
   const stopAccessLog =
     options.accessLog === undefined
       ? undefined
@@ -153,8 +161,34 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       await closing;
       await admin?.close();
       stopAccessLog?.();
+      stopAvailabilityLog();
     },
   };
+}
+
+/**
+ * logAvailability logs each endpoint that stops taking requests (warn: failed health checks, ejection,
+ * maintenance) or takes them again (info), from `portico:endpoint:availability`; returns the unsubscriber.
+ */
+function logAvailability(log: Logger): () => void {
+  const onChange = (message: unknown) => {
+    const change = message as EndpointAvailability;
+    const fields = {
+      service: change.service,
+      endpoint: change.endpoint,
+      reason: change.reason,
+      detail: change.detail,
+    };
+    const text = `endpoint ${change.endpoint} of service "${change.service}"`;
+    if (change.available) log.info(fields, `${text} takes requests again (${change.reason})`);
+    else
+      log.warn(
+        fields,
+        `${text} is out of rotation (${change.reason}${change.detail === undefined ? '' : `: ${change.detail}`})`,
+      );
+  };
+  subscribe(ENDPOINT_CHANNEL, onChange);
+  return () => unsubscribe(ENDPOINT_CHANNEL, onChange);
 }
 
 /**

@@ -163,12 +163,13 @@ export class ServiceBalancer {
     const ms = Math.min(outlier.baseEjectionMs * endpoint.ejections, outlier.maxEjectionMs);
     endpoint.ejected = true;
     endpoint.ejectedUntil = Date.now() + ms;
-    endpoint.availabilityChanged();
+    const failures = `${endpoint.consecutiveFailures} failures in a row, out for ${ms} ms`;
+    endpoint.availabilityChanged(false, 'ejected', failures);
     setTimeout(() => {
       endpoint.ejected = false;
       endpoint.consecutiveFailures = 0;
       endpoint.availableSince = Date.now();
-      endpoint.availabilityChanged();
+      endpoint.availabilityChanged(true, 'ejection-ended');
     }, ms).unref();
   }
 }

@@ -91,19 +91,21 @@ class Probe {
   }
 
   async #run(): Promise<void> {
-    const passed = this.#check.type === 'http' ? await this.#http() : await this.#tcp();
+    const failure = this.#check.type === 'http' ? await this.#http() : await this.#tcp();
     if (this.#stopped) return;
-    if (passed) {
+    if (failure === undefined) {
       this.#failures = 0;
       if (++this.#passes >= this.#check.healthyThreshold) this.endpoint.setHealthy(true);
     } else {
       this.#passes = 0;
-      if (++this.#failures >= this.#check.unhealthyThreshold) this.endpoint.setHealthy(false);
+      if (++this.#failures >= this.#check.unhealthyThreshold)
+        this.endpoint.setHealthy(false, `${this.#failures} failed checks in a row, the last: ${failure}`);
     }
     this.#schedule(this.#check.intervalMs + Math.random() * this.#check.jitterMs);
   }
 
-  async #http(): Promise<boolean> {
+  /** #http probes once; it resolves with why the check failed, or undefined when it passed. */
+  async #http(): Promise<string | undefined> {
     const { address, port, tls } = this.endpoint;
     const host = address.includes(':') ? `[${address}]` : address;
     const timeout = this.#check.timeoutMs;
@@ -122,24 +124,29 @@ class Probe {
       });
       await res.body.dump();
       const expected = this.#check.expectedStatuses;
-      return expected.length === 0
-        ? res.statusCode >= 200 && res.statusCode < 400
-        : expected.includes(res.statusCode);
-    } catch {
-      return false;
+      const passed =
+        expected.length === 0
+          ? res.statusCode >= 200 && res.statusCode < 400
+          : expected.includes(res.statusCode);
+      return passed ? undefined : `HTTP ${res.statusCode}`;
+    } catch (error) {
+      return failureOf(error, timeout);
     }
   }
 
-  #tcp(): Promise<boolean> {
+  /** #tcp probes once; it resolves with why the check failed, or undefined when it passed. */
+  #tcp(): Promise<string | undefined> {
     return new Promise((resolve) => {
       const socket = connect({ host: this.endpoint.address, port: this.endpoint.port });
-      const done = (ok: boolean) => {
+      const done = (failure: string | undefined) => {
         socket.destroy();
-        resolve(ok);
+        resolve(failure);
       };
-      socket.setTimeout(this.#check.timeoutMs, () => done(false));
-      socket.once('connect', () => done(true));
-      socket.once('error', () => done(false));
+      socket.setTimeout(this.#check.timeoutMs, () =>
+        done(`no connection within ${this.#check.timeoutMs} ms`),
+      );
+      socket.once('connect', () => done(undefined));
+      socket.once('error', (error) => done(failureOf(error, this.#check.timeoutMs)));
     });
   }
 }
@@ -172,4 +179,13 @@ function probeConnector(endpoint: EndpointState, timeoutMs: number): buildConnec
     socket.once('error', settle);
     return socket;
   };
+}
+
+/** failureOf names why a probe failed: its error code (ECONNREFUSED, ...) or a timeout. */
+function failureOf(error: unknown, timeoutMs: number): string {
+  const e = error as { code?: string; name?: string; cause?: { code?: string } };
+  const code = e.cause?.code ?? e.code;
+  if (e.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'ETIMEDOUT')
+    return `no answer within ${timeoutMs} ms`;
+  return code ?? String((error as Error).message ?? error);
 }

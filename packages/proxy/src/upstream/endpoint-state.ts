@@ -1,3 +1,4 @@
+import { type AvailabilityReason, endpointChannel } from '../diagnostics.ts';
 import { AvailabilityClock } from './availability-clock.ts';
 import type { UpstreamConnection } from './upstream-connection.ts';
 import type { UpstreamTls } from './upstream-tls.ts';
@@ -69,17 +70,22 @@ export class EndpointState {
     this.key = endpointKey(address, port);
   }
 
-  /** availabilityChanged records a change of whether the endpoint can take requests. */
-  availabilityChanged(): void {
+  /**
+   * availabilityChanged records a change of whether the endpoint can take requests, for the balancers
+   * (the clock) and for observers (`portico:endpoint:availability`).
+   */
+  availabilityChanged(available: boolean, reason: AvailabilityReason, detail?: string): void {
     this.#clock.tick();
+    if (endpointChannel.hasSubscribers)
+      endpointChannel.publish({ service: this.service, endpoint: this.key, available, reason, detail });
   }
 
-  /** setHealthy records an active health check verdict. */
-  setHealthy(healthy: boolean): void {
+  /** setHealthy records an active health check verdict; `detail` says why a check failed. */
+  setHealthy(healthy: boolean, detail?: string): void {
     if (this.healthy === healthy) return;
     this.healthy = healthy;
     if (healthy) this.availableSince = Date.now();
-    this.#clock.tick();
+    this.availabilityChanged(healthy, 'health-check', detail);
   }
 
   /** setDisabled takes the endpoint out of (or back into) rotation for maintenance. */
@@ -87,7 +93,7 @@ export class EndpointState {
     if (this.disabled === disabled) return;
     this.disabled = disabled;
     if (!disabled) this.availableSince = Date.now();
-    this.#clock.tick();
+    this.availabilityChanged(!disabled, disabled ? 'disabled' : 'enabled');
   }
 
   /** recordLatency folds a time-to-first-byte sample into the peak EWMA (decay time constant 10 s). */
