@@ -14,9 +14,28 @@ export const CONFIG_APPLIED_CHANNEL = 'portico:config:applied';
  */
 export const ENDPOINT_CHANNEL = 'portico:endpoint:availability';
 
+/** CONFIG_REFUSED_CHANNEL is published with `{ code, message }` when `apply` refuses a config. */
+export const CONFIG_REFUSED_CHANNEL = 'portico:config:refused';
+/**
+ * TLS_ERROR_CHANNEL is published with `TlsClientError` when a client's TLS handshake fails (a scanner, an
+ * old client, a certificate the client refused, a reset mid-handshake).
+ */
+export const TLS_ERROR_CHANNEL = 'portico:tls:error';
+
 export const requestChannel = channel(REQUEST_CHANNEL);
 export const configAppliedChannel = channel(CONFIG_APPLIED_CHANNEL);
+export const configRefusedChannel = channel(CONFIG_REFUSED_CHANNEL);
 export const endpointChannel = channel(ENDPOINT_CHANNEL);
+export const tlsErrorChannel = channel(TLS_ERROR_CHANNEL);
+
+/** TlsClientError is what `portico:tls:error` carries. */
+export interface TlsClientError {
+  readonly listener: string;
+  /** client is the peer's address. */
+  readonly client: string;
+  /** code is OpenSSL's or Node's error code (`ERR_SSL_...`, `ECONNRESET`), or the error's message. */
+  readonly code: string;
+}
 
 /** AvailabilityReason is why an endpoint's availability changed. */
 export type AvailabilityReason = 'health-check' | 'ejected' | 'ejection-ended' | 'disabled' | 'enabled';

@@ -12,11 +12,14 @@ export { ServiceRegistry, ServiceState } from './balancer/service-state.ts';
 export {
   type AvailabilityReason,
   CONFIG_APPLIED_CHANNEL,
+  CONFIG_REFUSED_CHANNEL,
   ENDPOINT_CHANNEL,
   type EndpointAvailability,
   type ExchangePhase,
   REQUEST_CHANNEL,
   type RequestOutcome,
+  TLS_ERROR_CHANNEL,
+  type TlsClientError,
 } from './diagnostics.ts';
 export { createHandler, type PorticoHandler } from './embed/create-handler.ts';
 export { normalizePath, type PathPolicy, removeDotSegments } from './http/normalize-path.ts';

@@ -5,7 +5,12 @@ import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_TLS, type ListenerConfig, type PorticoConfig } from '@portico/config';
 import { ServiceRegistry } from './balancer/service-state.ts';
 import { DeadlineSweeper } from './deadline-sweeper.ts';
-import { configAppliedChannel, requestChannel } from './diagnostics.ts';
+import {
+  configAppliedChannel,
+  configRefusedChannel,
+  requestChannel,
+  tlsErrorChannel,
+} from './diagnostics.ts';
 import { ActiveHealthChecker, type CheckTarget } from './health/active-health-checker.ts';
 import type { ConnectionContext } from './http/connection-context.ts';
 import { type ClientSocket, HttpConnection, type SecureInfo } from './http/http-connection.ts';
@@ -145,15 +150,24 @@ export class PorticoProxy implements ConnectionContext, L4Context {
    */
   async apply(config: PorticoConfig): Promise<Snapshot> {
     let snapshot: Snapshot;
+    let added: ListenerRuntime[];
     try {
-      snapshot = this.#compile(config, this.#snapshot);
+      try {
+        snapshot = this.#compile(config, this.#snapshot);
+      } catch (error) {
+        throw new PorticoProxyError(
+          'PORTICO_APPLY_FAILED',
+          `cannot prepare the config: ${(error as Error).message}`,
+        );
+      }
+      added = this.#listeners.size > 0 ? await this.#bindAdded(config.listeners) : [];
     } catch (error) {
-      throw new PorticoProxyError(
-        'PORTICO_APPLY_FAILED',
-        `cannot prepare the config: ${(error as Error).message}`,
-      );
+      if (configRefusedChannel.hasSubscribers) {
+        const { code, message } = error as PorticoProxyError;
+        configRefusedChannel.publish({ code, message });
+      }
+      throw error;
     }
-    const added = this.#listeners.size > 0 ? await this.#bindAdded(config.listeners) : [];
     // Commit: nothing below can fail.
     this.#snapshot = snapshot;
     for (const runtime of added) this.#listeners.set(listenerKey(runtime.config), runtime);
@@ -447,8 +461,17 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       handshakeTimeout: tls.handshakeTimeoutMs,
     });
     server.on('secureConnection', (socket: TLSSocket) => this.#onSecure(socket, runtime, tls));
-    server.on('tlsClientError', (_error: Error, socket: TLSSocket) => {
+    server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
       runtime.counters.errors++;
+      if (tlsErrorChannel.hasSubscribers) {
+        const raw = streamUnder(socket);
+        const origin = raw === undefined ? undefined : this.#origins.get(raw);
+        tlsErrorChannel.publish({
+          listener: runtime.config.name,
+          client: origin?.address ?? plainAddress(socket.remoteAddress),
+          code: error.code ?? error.message,
+        });
+      }
       this.#handshakeFinished(socket);
       socket.destroy();
     });
