@@ -30,32 +30,20 @@ interface Budget {
 export class SourceLimits {
   readonly #limits: PerSourceLimits;
   readonly #budgets = new LRUCache<string, Budget>({ max: MAX_SOURCES });
-  /** refused counts connections closed at accept by these limits. */
-  refused = 0;
 
   constructor(limits: PerSourceLimits) {
     this.#limits = limits;
   }
 
-  /** active tells whether any limit is set (no table is kept otherwise). */
-  get active(): boolean {
-    return this.#limits.newConnectionsPerSecond > 0 || this.#limits.resetStreamsPerSecond > 0;
-  }
-
   /** admit takes a new connection from `address` out of its budget; false: refuse it. */
   admit(address: string, now: number): boolean {
-    if (!this.active) return true;
+    if (this.#limits.newConnectionsPerSecond === 0) {
+      // Only addresses that cancelled streams have a budget; a plain connection adds no entry.
+      const known = this.#limits.resetStreamsPerSecond === 0 ? undefined : this.#budgets.get(address);
+      return known === undefined || now >= known.refusedUntil;
+    }
     const budget = this.#budget(address, now);
-    const rate = this.#limits.newConnectionsPerSecond;
-    if (now < budget.refusedUntil) {
-      this.refused++;
-      return false;
-    }
-    if (rate === 0) return true;
-    if (budget.connections < 1) {
-      this.refused++;
-      return false;
-    }
+    if (now < budget.refusedUntil || budget.connections < 1) return false;
     budget.connections--;
     return true;
   }
