@@ -3,12 +3,13 @@
  *
  *   pnpm bench [--duration 10] [--only portico,nginx] [--scenarios small,c1,big] [--reps 1]
  *   pnpm bench --mode l4        # TCP proxying beside HAProxy mode tcp: 1 MiB transfers, new connections
+ *   pnpm bench --mode h2        # HTTP/2 over TLS (h2load, 10 connections x 10 streams) beside nginx, HAProxy
  *
  * The origin (nginx, one worker; `GET /` -> 5 bytes, `GET /1m` -> 1 MiB), wrk and this script run on CPU 0;
  * the proxy under test on CPU 1. For each proxy and scenario it reports the proxy's own CPU microseconds
  * per request (user + sys of its process tree, from /proc, over the wrk run: the steadiest figure on a
  * small VM), requests/s, p50/p99 latency and RSS. Needs Linux, `taskset`, wrk and nginx; HAProxy is used
- * when installed (`bench/setup.sh` installs all three). Portico runs from its build (`dist/`, as installed
+ * when installed, h2load (nghttp2-client) for `--mode h2` (`bench/setup.sh` installs them all). Portico runs from its build (`dist/`, as installed
  * from npm), so `pnpm bench` builds first.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -38,13 +39,14 @@ const DEFAULT_SCENARIOS: Record<string, string> = {
   l7: 'small,c1,big',
   l4: 'big,conns',
   tls: 'handshake,tls-ka',
+  h2: 'h2',
 };
 const SCENARIOS = option('scenarios', DEFAULT_SCENARIOS[MODE] ?? 'small').split(',');
 
 const RUN = join(tmpdir(), `portico-bench-${process.pid}`);
 mkdirSync(join(RUN, 'tmp'), { recursive: true });
 mkdirSync(join(RUN, 'www'), { recursive: true });
-if (MODE === 'tls') {
+if (MODE === 'tls' || MODE === 'h2') {
   // One ECDSA P-256 certificate for every TLS slot, as the peers' anchors were measured with.
   execFileSync(
     'openssl',
@@ -92,8 +94,11 @@ function has(command: string): boolean {
 
 interface Slot {
   readonly name: string;
-  /** mode is the bench the slot belongs to: HTTP (`l7`), TCP (`l4`) or HTTPS termination (`tls`). */
-  readonly mode: 'l7' | 'l4' | 'tls';
+  /**
+   * mode is the bench the slot belongs to: HTTP (`l7`), TCP (`l4`), HTTPS termination (`tls`) or HTTP/2
+   * over TLS (`h2`).
+   */
+  readonly mode: 'l7' | 'l4' | 'tls' | 'h2';
   /** command starts the proxy in the foreground on 127.0.0.1:PORT. */
   readonly command: () => string[];
   readonly available: () => boolean;
@@ -196,6 +201,32 @@ const SLOTS: Slot[] = [
     name: 'haproxy-tls',
     mode: 'tls',
     command: () => ['haproxy', '-f', render('haproxy-tls.cfg', 'haproxy-tls.cfg')],
+    available: () => has('haproxy'),
+  },
+  {
+    name: 'portico-h2',
+    mode: 'h2',
+    command: () => [
+      nodeBin,
+      join(ROOT, 'packages/cli/dist/main.js'),
+      'run',
+      '--config',
+      render('portico-h2.yaml', 'portico-h2.yaml'),
+      '--log-level',
+      'warn',
+    ],
+    available: () => true,
+  },
+  {
+    name: 'nginx-h2',
+    mode: 'h2',
+    command: () => ['nginx', '-g', 'daemon off;', '-c', render('nginx-h2.conf', 'nginx-h2.conf')],
+    available: () => has('nginx'),
+  },
+  {
+    name: 'haproxy-h2',
+    mode: 'h2',
+    command: () => ['haproxy', '-f', render('haproxy-h2.cfg', 'haproxy-h2.cfg')],
     available: () => has('haproxy'),
   },
   {
@@ -334,6 +365,41 @@ function wrk(args: string[]): WrkResult {
   };
 }
 
+/**
+ * h2load runs HTTP/2 requests for `seconds` over `connections` connections with `streams` streams each;
+ * h2load reports no percentiles, so p50 carries its mean request time and p99 its max.
+ */
+function h2load(url: string, seconds: number, connections: number, streams: number): WrkResult {
+  const text = execFileSync(
+    'taskset',
+    [
+      '-c',
+      CLIENT_CPU,
+      'h2load',
+      '-c',
+      String(connections),
+      '-m',
+      String(streams),
+      '-D',
+      String(seconds),
+      url,
+    ],
+    { encoding: 'utf8' },
+  );
+  const done =
+    /requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(text);
+  const finished = /finished in ([\d.]+)(\w+), ([\d.]+) req\/s/.exec(text);
+  const times = /time for request:\s+([\d.]+\w+)\s+([\d.]+\w+)\s+([\d.]+\w+)/.exec(text);
+  return {
+    requests: Number(done?.[2] ?? 0),
+    seconds: finished ? toMs(`${finished[1]}${finished[2]}`) / 1000 : 0,
+    perSecond: Number(finished?.[3] ?? 0),
+    p50ms: toMs(times?.[3] ?? '0'),
+    p99ms: toMs(times?.[2] ?? '0'),
+    errors: Number(done?.[3] ?? 0) + Number(done?.[4] ?? 0),
+  };
+}
+
 interface Row {
   slot: string;
   scenario: string;
@@ -354,6 +420,7 @@ const SCENARIO_ARGS: Record<string, { path: string; args: string[] }> = {
   conns: { path: '/', args: ['-t1', '-c50', `-d${DURATION}s`, '--latency', '-H', 'Connection: close'] },
   handshake: { path: '/', args: ['-t1', '-c50', `-d${DURATION}s`, '--latency', '-H', 'Connection: close'] },
   'tls-ka': { path: '/', args: ['-t1', '-c50', `-d${DURATION}s`, '--latency'] },
+  h2: { path: '/', args: [] }, // h2load, not wrk: see h2load()
 };
 
 async function measure(slot: Slot): Promise<Row[]> {
@@ -366,7 +433,7 @@ async function measure(slot: Slot): Promise<Row[]> {
   const rows: Row[] = [];
   try {
     await waitForPort(PORT);
-    const url = `${slot.mode === 'tls' ? 'https' : 'http'}://127.0.0.1:${PORT}`;
+    const url = `${slot.mode === 'tls' || slot.mode === 'h2' ? 'https' : 'http'}://127.0.0.1:${PORT}`;
     const check = execFileSync('curl', ['-sk', `${url}/`]).toString();
     if (check !== 'hello')
       throw new Error(`${slot.name} answered ${JSON.stringify(check)} instead of "hello"`);
@@ -374,7 +441,8 @@ async function measure(slot: Slot): Promise<Row[]> {
     for (const scenario of SCENARIOS) {
       const { path, args } = SCENARIO_ARGS[scenario]!;
       const cpuBefore = cpuSeconds(child.pid!);
-      const result = wrk([...args, `${url}${path}`]);
+      const result =
+        scenario === 'h2' ? h2load(`${url}${path}`, DURATION, 10, 10) : wrk([...args, `${url}${path}`]);
       const cpu = cpuSeconds(child.pid!) - cpuBefore;
       const row: Row = {
         slot: slot.name,
@@ -436,7 +504,8 @@ async function main(): Promise<void> {
   console.log(
     `\nproxy benchmark: ${new Date().toISOString()}, Node ${node}, ${DURATION}s per run, ${REPS} rep(s), proxy on CPU ${PROXY_CPU}, wrk + origin on CPU ${CLIENT_CPU}\n`,
   );
-  const reference = MODE === 'l4' ? 'haproxy-tcp' : MODE === 'tls' ? 'nginx-tls' : 'nginx';
+  const REFERENCES: Record<string, string> = { l4: 'haproxy-tcp', tls: 'nginx-tls', h2: 'nginx-h2' };
+  const reference = REFERENCES[MODE] ?? 'nginx';
   const referenceOf = (scenario: string) =>
     median(rows.filter((r) => r.slot === reference && r.scenario === scenario).map((r) => r.cpuUsPerRequest));
   const TITLES: Record<string, string> = {
@@ -446,6 +515,7 @@ async function main(): Promise<void> {
     conns: 'a new connection per request, 50 at a time',
     handshake: 'a full TLS handshake (ECDSA P-256, no resumption) per request, 50 at a time',
     'tls-ka': 'HTTPS keep-alive, 5-byte responses, 50 connections',
+    h2: 'HTTP/2 over TLS, 5-byte responses, 10 connections x 10 streams (h2load; p50 = mean, p99 = max)',
   };
   const UNITS: Record<string, [string, string]> = {
     big: ['CPU us per MiB', 'MiB/s'],
