@@ -5,6 +5,11 @@ import { channel } from 'node:diagnostics_channel';
  * `diagnostics_channel.subscribe('portico:http:request', fn)`; nothing is built when nobody listens.
  */
 export const REQUEST_CHANNEL = 'portico:http:request';
+/**
+ * REQUEST_START_CHANNEL is published with `RequestStart` when a request head has been parsed, before
+ * anything is decided about it; `portico:http:request` follows when the exchange ends, however it ends.
+ */
+export const REQUEST_START_CHANNEL = 'portico:http:request-start';
 /** CONFIG_APPLIED_CHANNEL is published with `{ version }` each time a snapshot goes live. */
 export const CONFIG_APPLIED_CHANNEL = 'portico:config:applied';
 
@@ -23,6 +28,7 @@ export const CONFIG_REFUSED_CHANNEL = 'portico:config:refused';
 export const TLS_ERROR_CHANNEL = 'portico:tls:error';
 
 export const requestChannel = channel(REQUEST_CHANNEL);
+export const requestStartChannel = channel(REQUEST_START_CHANNEL);
 export const configAppliedChannel = channel(CONFIG_APPLIED_CHANNEL);
 export const configRefusedChannel = channel(CONFIG_REFUSED_CHANNEL);
 export const endpointChannel = channel(ENDPOINT_CHANNEL);
@@ -64,6 +70,16 @@ export type ExchangePhase =
   | 'response-body'
   | 'tunnel'
   | 'complete';
+
+/** RequestStart is what `portico:http:request-start` carries. */
+export interface RequestStart {
+  readonly listener: string;
+  /** peer is the address of the connection the request came on (before PROXY and forwarding rules). */
+  readonly peer: string;
+  readonly method: string;
+  readonly host: string;
+  readonly path: string;
+}
 
 /** RequestOutcome is what `portico:http:request` carries. */
 export interface RequestOutcome {

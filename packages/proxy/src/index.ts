@@ -17,7 +17,9 @@ export {
   type EndpointAvailability,
   type ExchangePhase,
   REQUEST_CHANNEL,
+  REQUEST_START_CHANNEL,
   type RequestOutcome,
+  type RequestStart,
   TLS_ERROR_CHANNEL,
   type TlsClientError,
 } from './diagnostics.ts';

@@ -1,9 +1,19 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { connect as h2connect } from 'node:http2';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { parseConfig } from '@portico/config';
-import { CONFIG_REFUSED_CHANNEL, TLS_ERROR_CHANNEL, type TlsClientError } from '@portico/proxy';
+import {
+  CONFIG_REFUSED_CHANNEL,
+  REQUEST_CHANNEL,
+  REQUEST_START_CHANNEL,
+  type RequestOutcome,
+  type RequestStart,
+  TLS_ERROR_CHANNEL,
+  type TlsClientError,
+} from '@portico/proxy';
+import { request } from 'undici';
 import { startProxy } from './helpers/start-proxy.ts';
 import { makeCert } from './helpers/tls-certs.ts';
 
@@ -16,6 +26,41 @@ function collect<T>(name: string): { messages: T[]; stop: () => void } {
 }
 
 describe('diagnostics channels', () => {
+  it('portico:http:request-start opens every exchange, HTTP/1.1 and HTTP/2 alike, before its outcome', async () => {
+    const proxy = await startProxy({
+      listeners: [{ name: 'edge', address: '127.0.0.1', port: 0, h2c: true }],
+    });
+    const starts = collect<RequestStart>(REQUEST_START_CHANNEL);
+    const ends = collect<RequestOutcome>(REQUEST_CHANNEL);
+    try {
+      const res = await request(`${proxy.url}/one?q=1`, { headers: { host: 'a.example' } });
+      await res.body.text(); // no routes: a 404, an exchange all the same
+      const session = h2connect(proxy.url);
+      const stream = session.request({ ':path': '/two', ':authority': 'b.example' }, { endStream: true });
+      stream.resume();
+      await new Promise((resolve) => stream.once('end', resolve));
+      session.close();
+      assert.deepEqual(
+        starts.messages.map((s) => [s.listener, s.method, s.host, s.path, s.peer]),
+        [
+          ['edge', 'GET', 'a.example', '/one', '127.0.0.1'],
+          ['edge', 'GET', 'b.example', '/two', '127.0.0.1'],
+        ],
+      );
+      assert.deepEqual(
+        ends.messages.map((e) => [e.path, e.status]),
+        [
+          ['/one', 404],
+          ['/two', 404],
+        ],
+      );
+    } finally {
+      starts.stop();
+      ends.stop();
+      await proxy.close();
+    }
+  });
+
   it('portico:tls:error names the listener, the client and the error of a failed handshake', async () => {
     const cert = makeCert(['shop.example']);
     const proxy = await startProxy({

@@ -4,7 +4,7 @@ import type { RedirectConfig, TimeoutsConfig } from '@portico/config';
 import type { Rule } from '@portico/router';
 import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
 import type { Deadline } from '../deadline-sweeper.ts';
-import type { ExchangePhase } from '../diagnostics.ts';
+import { type ExchangePhase, type RequestStart, requestStartChannel } from '../diagnostics.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
 import type { RoutePolicy } from '../route-policy.ts';
 import type { RouteTarget, Snapshot } from '../snapshot.ts';
@@ -267,6 +267,16 @@ export class HttpConnection implements Deadline, UpstreamOwner, RequestKeys {
     this.#startedAt = Date.now();
     this.#exchangeOpen = true;
     this.#ctx.counters.requests++;
+    if (requestStartChannel.hasSubscribers) {
+      const start: RequestStart = {
+        listener: this.#listener,
+        peer: this.#peer,
+        method: req.method,
+        host: req.host,
+        path: req.path,
+      };
+      requestStartChannel.publish(start);
+    }
     this.#pending = bodyStart < buf.length ? buf.subarray(bodyStart) : undefined;
     const hasBody = req.bodyLength === -1 || req.bodyLength > 0;
     if (!req.keepAlive || this.#clientEnded) this.#closeAfter = true;
