@@ -438,6 +438,7 @@ async function measure(slot: Slot): Promise<Row[]> {
     if (check !== 'hello')
       throw new Error(`${slot.name} answered ${JSON.stringify(check)} instead of "hello"`);
     wrk(['-t1', '-c50', '-d3s', `${url}/`]); // warm-up: connections, pools, JIT
+    if (slot.mode === 'h2') h2load(`${url}/`, 3, 10, 10); // and the HTTP/2 path's own
     for (const scenario of SCENARIOS) {
       const { path, args } = SCENARIO_ARGS[scenario]!;
       const cpuBefore = cpuSeconds(child.pid!);
