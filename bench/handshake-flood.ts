@@ -1,17 +1,3 @@
-/**
- * A flood of TLS handshakes beside established keep-alive clients: prints the keep-alive clients' p50/p99
- * without and with the flood, and the handshakes the flood completed, for a listener's
- * `maxConcurrentHandshakes` (`--cap N`; 0, the default, leaves it unset: no cap, and what an older build
- * understands).
- *
- *   node --conditions=development bench/handshake-flood.ts [--cap 0] [--flooders 64] [--seconds 4] [--burst]
- *
- * `--burst`: the flood connects all its sockets, then sends every ClientHello at once, over and over.
- *
- * Portico runs from source in its own process (one https listener with its generated certificate), the
- * flood in another, the backend in this one. Everything stays on 127.0.0.1 and stops by itself.
- */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
@@ -21,14 +7,12 @@ import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { option } from './options.ts';
+import { jsonFromChild, startPorticoChild } from './portico-child.ts';
 
 const CAP = option('cap', 0);
 const FLOODERS = option('flooders', 64);
 const SECONDS = option('seconds', 4);
 const CLIENTS = option('clients', 10);
-/** MAIN is Portico's entry point; PORTICO_MAIN points at another checkout's, to compare builds. */
-const MAIN =
-  process.env.PORTICO_MAIN ?? fileURLToPath(new URL('../packages/cli/src/main.ts', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 /** BURST makes the flood connect all its sockets first and then start TLS on all of them at once. */
 const BURST = process.argv.includes('--burst');
@@ -105,47 +89,12 @@ routes: [{ paths: [{ path: /, service: s }] }]
 services: [{ name: s, endpoints: [{ address: 127.0.0.1, port: ${backendPort} }] }]
 `,
 );
-const portico = spawn(process.execPath, ['--conditions=development', MAIN, 'run', '--config', config], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-process.on('exit', () => portico.kill('SIGKILL'));
-const port = await new Promise<number>((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error('portico did not start')), 10_000);
-  let output = '';
-  portico.stdout!.setEncoding('utf8').on('data', (text: string) => {
-    output += text;
-    const found = /"port":(\d+)/.exec(output);
-    if (found) {
-      clearTimeout(timer);
-      resolve(Number(found[1]));
-    }
-  });
-});
-portico.stdout!.resume();
+const portico = await startPorticoChild(config);
+const port = portico.ports[0]!;
 
 function flood(): Promise<{ handshakes: number }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=development',
-      SELF,
-      '--flood',
-      String(port),
-      '--flooders',
-      String(FLOODERS),
-      '--seconds',
-      String(SECONDS),
-      ...(BURST ? ['--burst'] : []),
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => {
-    output += text;
-  });
-  return new Promise((resolve) => child.on('exit', () => resolve(JSON.parse(output))));
+  const args = [SELF, '--flood', String(port), '--flooders', String(FLOODERS), '--seconds', String(SECONDS)];
+  return jsonFromChild(BURST ? [...args, '--burst'] : args);
 }
 
 async function run(flooded: boolean) {
@@ -181,7 +130,7 @@ async function run(flooded: boolean) {
 
 const quiet = await run(false);
 const flooded = await run(true);
-portico.kill('SIGTERM');
+portico.child.kill('SIGTERM');
 backend.close();
 backend.closeAllConnections();
 console.log(

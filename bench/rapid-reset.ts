@@ -1,15 +1,3 @@
-/**
- * Rapid reset (CVE-2023-44487) beside normal clients: reconnecting HTTP/2 attackers open streams and cancel
- * them at once, while keep-alive HTTP/1.1 clients send ordinary requests. Prints the normal clients' p50/p99
- * without and with the attack, the streams the attackers sent, and the upstream connections each run cost.
- *
- *   node --conditions=development bench/rapid-reset.ts [--attackers 15] [--seconds 3] [--clients 10]
- *
- * Portico runs from source in its own process (one h2c listener), the attackers in another (so the clients'
- * latencies are not their event loop's), the backend is a Node HTTP server in this one that counts the
- * connections it accepts. Everything stays on 127.0.0.1 and stops by itself.
- */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { constants, connect as h2connect } from 'node:http2';
@@ -19,15 +7,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { option } from './options.ts';
+import { jsonFromChild, startPorticoChild } from './portico-child.ts';
 
 const ATTACKERS = option('attackers', 15);
 const SECONDS = option('seconds', 3);
 const CLIENTS = option('clients', 10);
 /** STREAMS_PER_BURST is how many streams an attacker opens and cancels before yielding to the event loop. */
 const STREAMS_PER_BURST = 50;
-/** MAIN is Portico's entry point; PORTICO_MAIN points at another checkout's, to compare builds. */
-const MAIN =
-  process.env.PORTICO_MAIN ?? fileURLToPath(new URL('../packages/cli/src/main.ts', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 
 interface AttackTotals {
@@ -99,35 +85,14 @@ routes: [{ paths: [{ path: /, service: s }] }]
 services: [{ name: s, endpoints: [{ address: 127.0.0.1, port: ${backendPort} }] }]
 `,
 );
-const portico = spawn(process.execPath, ['--conditions=development', MAIN, 'run', '--config', config], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const port = await new Promise<number>((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error('portico did not start')), 10_000);
-  let output = '';
-  portico.stdout!.setEncoding('utf8').on('data', (text: string) => {
-    output += text;
-    const found = /"port":(\d+)/.exec(output);
-    if (found) {
-      clearTimeout(timer);
-      resolve(Number(found[1]));
-    }
-  });
-});
-portico.stdout!.resume();
+const portico = await startPorticoChild(config);
+const port = portico.ports[0]!;
 const url = `http://127.0.0.1:${port}`;
 
 /** attackProcess runs the attackers in a child process and returns what they did. */
 function attackProcess(): Promise<AttackTotals> {
-  const args = ['--conditions=development', SELF, '--attack', url, '--attackers', String(ATTACKERS)];
-  const child = spawn(process.execPath, [...args, '--seconds', String(SECONDS)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => {
-    output += text;
-  });
-  return new Promise((resolve) => child.on('exit', () => resolve(JSON.parse(output) as AttackTotals)));
+  const args = [SELF, '--attack', url, '--attackers', String(ATTACKERS), '--seconds', String(SECONDS)];
+  return jsonFromChild<AttackTotals>(args);
 }
 
 interface RunFigures {
@@ -169,7 +134,7 @@ async function run(attacked: boolean): Promise<RunFigures> {
 
 const quiet = await run(false);
 const attacked = await run(true);
-portico.kill('SIGTERM');
+portico.child.kill('SIGTERM');
 backend.close();
 backend.closeAllConnections();
 

@@ -1,29 +1,15 @@
-/**
- * Slow readers: clients that ask for large responses and then read nothing (or an HTTP/2 client that
- * dribbles request DATA), to show what Portico buffers per connection. Prints Portico's RSS and external
- * memory before and while the connections are held.
- *
- *   node --conditions=development bench/slow-readers.ts [--connections 200] [--hold-seconds 3]
- *
- * Portico runs from source in its own process with its admin API (for memory figures); the backend is a
- * Node HTTP server that answers 10 MiB. Everything stays on 127.0.0.1 and stops by itself.
- */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { FRAME, frame, RawH2, requestBlock } from '../packages/proxy/test/helpers/raw-h2.ts';
 import { option } from './options.ts';
+import { freePort, startPorticoChild } from './portico-child.ts';
 
 const CONNECTIONS = option('connections', 200);
 const HOLD_SECONDS = option('hold-seconds', 3);
-/** MAIN is Portico's entry point; PORTICO_MAIN points at another checkout's, to compare builds. */
-const MAIN =
-  process.env.PORTICO_MAIN ?? fileURLToPath(new URL('../packages/cli/src/main.ts', import.meta.url));
 const BIG = Buffer.alloc(10 * 1_048_576, 120);
 
 const backend = createServer((req, res) => {
@@ -37,13 +23,6 @@ const backend = createServer((req, res) => {
 await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
 const backendPort = (backend.address() as AddressInfo).port;
 
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 const adminPort = await freePort();
 const dir = mkdtempSync(join(tmpdir(), 'portico-slow-readers-'));
 const config = join(dir, 'portico.yaml');
@@ -56,23 +35,8 @@ admin: { address: 127.0.0.1, port: ${adminPort} }
 limits: { maxBodyBytes: 0 }
 `,
 );
-const portico = spawn(process.execPath, ['--conditions=development', MAIN, 'run', '--config', config], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const port = await new Promise<number>((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error('portico did not start')), 10_000);
-  let output = '';
-  portico.stdout!.setEncoding('utf8').on('data', (text: string) => {
-    output += text;
-    const found = /"port":(\d+)/.exec(output);
-    if (found) {
-      clearTimeout(timer);
-      resolve(Number(found[1]));
-    }
-  });
-});
-portico.stdout!.resume();
-process.on('exit', () => portico.kill('SIGKILL'));
+const portico = await startPorticoChild(config);
+const port = portico.ports[0]!;
 for (let i = 0; ; i++) {
   // the admin API starts just after the listeners
   const up = await request(`http://127.0.0.1:${adminPort}/metrics`).then(
@@ -89,7 +53,8 @@ async function memory(): Promise<{ rss: number; external: number }> {
   await request(`http://127.0.0.1:${adminPort}/metrics`).then((r) => r.body.text()); // a GC-neutral poke
   const text = await request(`http://127.0.0.1:${adminPort}/metrics`).then((r) => r.body.text());
   const external = Number(/^portico_nodejs_external_memory_bytes (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${portico.pid}/status`, 'utf8'))![1]) * 1024;
+  const rss =
+    Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${portico.child.pid}/status`, 'utf8'))![1]) * 1024;
   const mib = (n: number) => Math.round((n / 1_048_576) * 10) / 10;
   return { rss: mib(rss), external: mib(external) };
 }
@@ -131,7 +96,7 @@ await measure('HTTP/2 upload of 1-byte DATA frames (60,000), slow upstream', asy
   return () => h2.close();
 });
 
-portico.kill('SIGTERM');
+portico.child.kill('SIGTERM');
 backend.close();
 backend.closeAllConnections();
 console.log(`slow readers: ${CONNECTIONS} connections each, held ${HOLD_SECONDS} s`);

@@ -1,26 +1,13 @@
-/**
- * Soak: Portico (from its build) under a steady request rate for a fixed time, sampling its RSS, open file
- * descriptors and upstream connections, to show none grows after warm-up beyond configured bounds.
- *
- *   pnpm build && node --conditions=development bench/soak.ts [--minutes 10] [--rate 500]
- *
- * Traffic: `rate` requests/s spread over HTTP/1.1 keep-alive (20 connections), HTTP/1.1 over TLS
- * (10 connections), HTTP/2 over TLS and h2c (one session each), plus a new short-lived connection every
- * 100 ms (plain and TLS by turns, with a 1 KiB body), all to two local backends. Samples RSS, the JS heap
- * and Node's external memory (from the admin API's metrics), open file descriptors and upstream
- * connections every 30 s. Everything stays on 127.0.0.1 and stops by itself.
- */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect as h2connect } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, Pool, request } from 'undici';
 import { option } from './options.ts';
+import { freePort, startPorticoChild } from './portico-child.ts';
 
 const MINUTES = option('minutes', 10);
 const RATE = option('rate', 500);
@@ -55,31 +42,11 @@ upstreamPool: { maxIdlePerEndpoint: 16 }
 admin: { address: 127.0.0.1, port: ${adminPort} }
 `,
 );
-
-/** freePort finds a port nothing listens on (for the admin API, whose port is not logged). */
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-const child = spawn(process.execPath, [MAIN, 'run', '--config', config, '--log-level', 'info'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
+const { child, ports } = await startPorticoChild(config, {
+  main: MAIN,
+  listeners: 2,
+  args: ['--log-level', 'info'],
 });
-const ports = await new Promise<number[]>((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error('portico did not start')), 10_000);
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => {
-    output += text;
-    const found = [...output.matchAll(/"port":(\d+)/g)].map((m) => Number(m[1]));
-    if (found.length >= 2) {
-      clearTimeout(timer);
-      resolve(found);
-    }
-  });
-});
-child.stdout!.resume(); // keep draining its (quiet) log
 
 /** The plain and TLS listeners log their ports in the order configured. */
 const url = `http://127.0.0.1:${ports[0]}`;
