@@ -389,13 +389,23 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     socket.pause();
     socket.unshift(first);
     socket.once('close', () => runtime.counters.active--);
+    this.#acceptHttp2(socket, runtime, origin, undefined);
+  }
+
+  /** #acceptHttp2 hands a connection that speaks HTTP/2 (h2c, or `h2` by ALPN) to the HTTP/2 front. */
+  #acceptHttp2(
+    socket: Socket,
+    runtime: ListenerRuntime,
+    origin: { address: string; port: number } | undefined,
+    secure: SecureInfo | undefined,
+  ): void {
     this.#http2().accept(socket, {
       remoteAddress: origin?.address ?? plainAddress(socket.remoteAddress),
       peer: plainAddress(socket.remoteAddress),
       sources: runtime.sources,
       localPort: runtime.port,
       listener: runtime.config.name,
-      secure: undefined,
+      secure,
     });
   }
 
@@ -503,14 +513,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
             servername,
           };
     if (socket.alpnProtocol === 'h2') {
-      this.#http2().accept(socket, {
-        remoteAddress: origin?.address ?? plainAddress(socket.remoteAddress),
-        peer: plainAddress(socket.remoteAddress),
-        sources: runtime.sources,
-        localPort: runtime.port,
-        listener: runtime.config.name,
-        secure,
-      });
+      this.#acceptHttp2(socket, runtime, origin, secure);
       return;
     }
     this.#startHttp(socket, runtime, origin, undefined, secure);

@@ -21,8 +21,8 @@ function ignore(): void {}
 const GOAWAY_FLUSH_MS = 50;
 
 /**
- * GOAWAY_LINGER_MS is how long the socket of a session the client sent GOAWAY on stays open once its
- * streams are done, waiting for the client's FIN (Node ends its side and waits); 1 s.
+ * GOAWAY_LINGER_MS is how often a session the client sent GOAWAY on is checked, and so how long its
+ * socket outlives the session at most, waiting for the client's FIN (Node ends its side and waits); 1 s.
  */
 const GOAWAY_LINGER_MS = 1_000;
 
@@ -39,11 +39,6 @@ export interface H2ConnectionInfo extends SessionInfo {
 
 interface SessionState {
   readonly info: H2ConnectionInfo;
-  readonly socket: Duplex;
-  /** open counts the session's streams that have not closed. */
-  open: number;
-  /** closing is set once the client sent GOAWAY. */
-  closing: boolean;
   /** resets counts streams the client cancelled in the current one-second window starting at `windowAt`. */
   resets: number;
   windowAt: number;
@@ -133,19 +128,14 @@ export class Http2Front {
     this.counters.sessions++;
     const state: SessionState = {
       info: next.info,
-      socket: next.socket,
-      open: 0,
-      closing: false,
       resets: 0,
       windowAt: Date.now(),
       calmed: false,
     };
     this.#sessions.set(session, state);
     session.on('close', () => this.#sessions.delete(session));
-    session.once('goaway', () => {
-      state.closing = true; // Node closes the session: streams in flight finish, new ones are refused
-      this.#releaseWhenDone(state);
-    });
+    // On a client's GOAWAY Node closes the session: streams in flight finish, new ones are refused.
+    session.once('goaway', () => releaseWhenDone(session, next.socket));
     // A client that sent FIN can no longer acknowledge data or send frames: release the session now
     // rather than after the idle timeout (Node's server keeps a half-closed socket open).
     next.socket.once('end', () => session.destroy());
@@ -161,11 +151,6 @@ export class Http2Front {
       return;
     }
     this.counters.streams++;
-    state.open++;
-    stream.once('close', () => {
-      state.open--;
-      this.#releaseWhenDone(state);
-    });
     stream.once('aborted', () => this.#onReset(stream.session!, state));
     const ended = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     const chunked = !ended && headers['content-length'] === undefined;
@@ -181,13 +166,6 @@ export class Http2Front {
       listener: state.info.listener,
       secure: state.info.secure,
     });
-  }
-
-  /** #releaseWhenDone closes the socket of a session the client sent GOAWAY on, once its streams are done. */
-  #releaseWhenDone(state: SessionState): void {
-    if (!state.closing || state.open > 0) return;
-    const socket = state.socket;
-    setTimeout(() => socket.destroy(), GOAWAY_LINGER_MS).unref();
   }
 
   /**
@@ -210,4 +188,18 @@ export class Http2Front {
       setTimeout(() => session.destroy(), GOAWAY_FLUSH_MS).unref(); // let the GOAWAY reach the client
     }
   }
+}
+
+/**
+ * releaseWhenDone closes the socket of a session that is closing once Node has destroyed the session
+ * (its streams are done), checking every GOAWAY_LINGER_MS: Node then only ends its side and waits for
+ * the client's FIN, which a client may never send.
+ */
+function releaseWhenDone(session: Http2Session, socket: Duplex): void {
+  const check = setInterval(() => {
+    if (!session.destroyed && !socket.destroyed) return;
+    clearInterval(check);
+    socket.destroy();
+  }, GOAWAY_LINGER_MS);
+  check.unref();
 }
