@@ -62,6 +62,33 @@ describe('validateConfig', () => {
     ]);
   });
 
+  it('checks the listener limits on what one client address causes and on handshakes in progress', () => {
+    const result = validateConfig(minimal);
+    assert.ok(result.ok);
+    assert.deepEqual(result.config.listeners[0]!.perSource, {
+      newConnectionsPerSecond: 0,
+      resetStreamsPerSecond: 200,
+    });
+    assert.equal(result.config.listeners[0]!.maxConcurrentHandshakes, 0);
+    const found = messages({
+      ...minimal,
+      listeners: [
+        {
+          name: 'http',
+          port: 8080,
+          perSource: { newConnectionsPerSecond: -1, resetStreamsPerSecond: 1.5, resetsPerSecond: 3 },
+          maxConcurrentHandshakes: '32',
+        },
+      ],
+    });
+    assert.deepEqual(found.sort(), [
+      'listeners[0].maxConcurrentHandshakes: must be integer, got "32"',
+      'listeners[0].perSource.newConnectionsPerSecond: must be >= 0, got -1',
+      'listeners[0].perSource.resetStreamsPerSecond: must be integer, got 1.5',
+      'listeners[0].perSource: unknown field "resetsPerSecond" (did you mean "resetStreamsPerSecond"?)',
+    ]);
+  });
+
   it('reports references to services that do not exist, and duplicates', () => {
     const found = messages({
       listeners: [
