@@ -27,16 +27,6 @@ export class HandshakeGate {
     this.max = max;
   }
 
-  /** running is the number of handshakes holding a slot. */
-  get running(): number {
-    return this.#running;
-  }
-
-  /** waiting is the number of connections waiting for a slot (closed ones included until their turn). */
-  get waiting(): number {
-    return this.#waiting.length - this.#head;
-  }
-
   /**
    * admit calls `start(release)` for `socket` once it has a slot; `start` begins the handshake and calls
    * `release` when it completes or fails. Until its turn the socket is paused, and closed if the wait

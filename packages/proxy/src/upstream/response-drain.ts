@@ -7,14 +7,14 @@ import type { UpstreamPool } from './upstream-pool.ts';
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 
 /** DRAIN_MAX_BYTES is the most of an unwanted response read to save its connection: 64 KiB. */
-export const DRAIN_MAX_BYTES = 65_536;
+const DRAIN_MAX_BYTES = 65_536;
 
 /**
  * DRAIN_MAX_WAIT_MS is the longest an unwanted response is waited for: 2 s (less when the route's
  * response-head timeout is shorter). A backend still working after that sees its connection close, as
  * nginx closes it when the client aborts.
  */
-export const DRAIN_MAX_WAIT_MS = 2_000;
+const DRAIN_MAX_WAIT_MS = 2_000;
 
 /**
  * ResponseDrain owns an upstream connection whose request was sent in full but whose client went away
