@@ -24,8 +24,8 @@ export {
   type TlsClientError,
 } from './diagnostics.ts';
 export { createHandler, type PorticoHandler } from './embed/create-handler.ts';
+export { headerListRequestHead } from './http/header-list-request-head.ts';
 export { normalizePath, type PathPolicy, removeDotSegments } from './http/normalize-path.ts';
-export { translateRequest as translateH2Request } from './http2/h2-stream-bridge.ts';
 export type { Http2Counters } from './http2/http2-front.ts';
 export { type ClientHelloInfo, type ClientHelloParse, parseClientHello } from './l4/client-hello.ts';
 export type { L4Counters } from './l4/l4-counters.ts';
@@ -35,6 +35,9 @@ export {
   type ProxyParse,
   parseProxyHeader,
 } from './l4/proxy-protocol.ts';
+export type { Filter, FilterChain, FilterExchange, FilterRequest } from './pipeline/filter.ts';
+export { HeadEditor } from './pipeline/head-editor.ts';
+export type { LocalReply } from './pipeline/local-reply.ts';
 export { type BoundListener, type CloseOptions, createProxy, PorticoProxy } from './portico-proxy.ts';
 export type { ProxyCounters } from './proxy-counters.ts';
 export {

@@ -13,7 +13,7 @@ import {
 } from './diagnostics.ts';
 import { ActiveHealthChecker, type CheckTarget } from './health/active-health-checker.ts';
 import type { ConnectionContext } from './http/connection-context.ts';
-import { type ClientSocket, HttpConnection, type SecureInfo } from './http/http-connection.ts';
+import { type ClientSocket, HttpConnection, type SecureInfo } from './http/http1-connection.ts';
 import { Http2Front } from './http2/http2-front.ts';
 import { createL4Counters, type L4Counters } from './l4/l4-counters.ts';
 import { trustsSource } from './l4/l4-route.ts';

@@ -84,6 +84,12 @@ export const PROXY_ERROR_CODES = {
     source: 'upstream',
     meaning: 'The upstream did not answer within timeouts.upstreamResponseHeadMs.',
   },
+  PORTICO_UNSAFE_FIELD: {
+    status: 500,
+    source: 'internal',
+    meaning:
+      'A filter tried to write a header field that is not wire-safe (a name that is not a token, a control or non-ASCII character in a value, a framing field).',
+  },
   PORTICO_APPLY_FAILED: {
     status: 0,
     source: 'internal',

@@ -1,114 +1,54 @@
-import type {
-  HeaderRulesConfig,
-  HstsConfig,
-  LimitsConfig,
-  RedirectConfig,
-  RouteConfig,
-  TimeoutsConfig,
-} from '@portico/config';
+import type { LimitsConfig, RedirectConfig, RouteConfig, TimeoutsConfig } from '@portico/config';
+import { chainOf, type Filter, type FilterChain } from './pipeline/filter.ts';
+import { BodyLimitFilter } from './pipeline/filters/body-limit-filter.ts';
+import { RequestHeadersFilter, ResponseHeadersFilter } from './pipeline/filters/header-rules-filter.ts';
+import { HstsFilter } from './pipeline/filters/hsts-filter.ts';
+import { HttpsRedirectFilter } from './pipeline/filters/https-redirect-filter.ts';
+import { RedirectFilter } from './pipeline/filters/redirect-filter.ts';
+import { RewriteTargetFilter } from './pipeline/filters/rewrite-target-filter.ts';
+import { RouteTimeoutsFilter } from './pipeline/filters/route-timeouts-filter.ts';
 import type { TrafficStats } from './traffic-stats.ts';
 
-/** HeaderRules are a route's header changes, compiled: names to drop, and lines to add. */
-export interface HeaderRules {
-  /** drop holds the lower-case names of the message's own fields removed or replaced (`remove` and `set`). */
-  readonly drop: ReadonlySet<string>;
-  /** lines are the `set` and `add` fields rendered as field lines, each ending in CRLF. */
-  readonly lines: string;
-  /**
-   * managed holds the lower-case names of fields Portico writes itself (forwarding fields, `Via`,
-   * `X-Request-Id`, `Strict-Transport-Security`) that the rules set or remove: Portico then leaves them out.
-   */
-  readonly managed: ReadonlySet<string>;
-  /** host is the Host sent upstream instead of the client's (`set: { host }` on request rules). */
-  readonly host: string | undefined;
-}
-
-/** MANAGED_REQUEST_FIELDS are the request fields Portico writes that a route's rules may replace or remove. */
-const MANAGED_REQUEST_FIELDS = new Set([
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-forwarded-port',
-  'x-real-ip',
-  'forwarded',
-  'via',
-  'x-request-id',
-]);
-
-/** MANAGED_RESPONSE_FIELDS are the response fields Portico writes that a route's rules may replace or remove. */
-const MANAGED_RESPONSE_FIELDS = new Set(['via', 'strict-transport-security']);
-
 /**
- * RoutePolicy is what a route decides besides its service: timeouts, body limit, rewrite, redirect and
- * header changes. Built once per snapshot and shared by the route's paths.
+ * RoutePolicy is what a route decides besides its service: its filters, compiled once per snapshot and
+ * shared by the route's paths, and its traffic statistics.
  */
 export interface RoutePolicy {
   readonly name: string;
   /** stats are the route's response counts and latencies, kept by name across config changes. */
   readonly stats: TrafficStats;
-  readonly timeouts: TimeoutsConfig;
-  /** maxBodyBytes is the largest request body, 0 for no limit. */
-  readonly maxBodyBytes: number;
-  readonly rewriteTarget: string | undefined;
-  readonly redirect: RedirectConfig | undefined;
-  /** httpsRedirect sends requests that came over plain HTTP to HTTPS. */
-  readonly httpsRedirect: boolean;
-  /** hstsLine is the `strict-transport-security` field line added to responses over HTTPS. */
-  readonly hstsLine: string | undefined;
-  readonly requestHeaders: HeaderRules | undefined;
-  readonly responseHeaders: HeaderRules | undefined;
+  /** filters are the route's policies in phase order; an empty chain costs a request nothing. */
+  readonly filters: FilterChain;
 }
 
-/** compileRoutePolicy merges a route's settings over the global timeouts and limits. */
+/**
+ * compileRoutePolicy turns a route's settings into its filters, in the order the pipeline runs them:
+ * request (HTTPS redirect, redirect, timeouts, body limit), upstream request (rewrite, header rules),
+ * response (HSTS, header rules). `toHttps` is where an HTTPS redirect sends requests.
+ */
 export function compileRoutePolicy(
   route: RouteConfig | undefined,
   name: string,
   timeouts: TimeoutsConfig,
   limits: LimitsConfig,
   stats: TrafficStats,
+  toHttps: RedirectConfig,
 ): RoutePolicy {
-  return {
-    name,
-    stats,
-    timeouts: route?.timeouts === undefined ? timeouts : { ...timeouts, ...route.timeouts },
-    maxBodyBytes: route?.maxBodyBytes ?? limits.maxBodyBytes,
-    rewriteTarget: route?.rewriteTarget,
-    redirect: route?.redirect,
-    httpsRedirect: route?.httpsRedirect ?? false,
-    hstsLine: route?.hsts === undefined ? undefined : hstsLine(route.hsts),
-    requestHeaders: compileHeaderRules(route?.requestHeaders, MANAGED_REQUEST_FIELDS),
-    responseHeaders: compileHeaderRules(route?.responseHeaders, MANAGED_RESPONSE_FIELDS),
-  };
-}
-
-/** hstsLine renders a Strict-Transport-Security field line (RFC 6797). */
-function hstsLine(hsts: HstsConfig): string {
-  let value = `max-age=${hsts.maxAgeSeconds}`;
-  if (hsts.includeSubDomains) value += '; includeSubDomains';
-  if (hsts.preload) value += '; preload';
-  return `strict-transport-security: ${value}\r\n`;
-}
-
-function compileHeaderRules(
-  rules: HeaderRulesConfig | undefined,
-  managedFields: ReadonlySet<string>,
-): HeaderRules | undefined {
-  if (rules === undefined) return undefined;
-  const drop = new Set<string>();
-  const managed = new Set<string>();
-  let host: string | undefined;
-  const replaced = (name: string) => {
-    drop.add(name);
-    if (managedFields.has(name)) managed.add(name);
-  };
-  for (const name of rules.remove ?? []) replaced(name.toLowerCase());
-  let lines = '';
-  for (const [name, value] of Object.entries(rules.set ?? {})) {
-    const lower = name.toLowerCase();
-    replaced(lower);
-    if (lower === 'host') host = value;
-    else lines += `${name}: ${value}\r\n`;
+  const filters: Filter[] = [];
+  if (route !== undefined) {
+    if (route.httpsRedirect === true) filters.push(new HttpsRedirectFilter(toHttps));
+    if (route.redirect !== undefined) filters.push(new RedirectFilter(route.redirect));
+    if (route.timeouts !== undefined)
+      filters.push(new RouteTimeoutsFilter({ ...timeouts, ...route.timeouts }));
+    if (route.maxBodyBytes !== undefined && route.maxBodyBytes !== limits.maxBodyBytes)
+      filters.push(new BodyLimitFilter(route.maxBodyBytes));
+    if (route.rewriteTarget !== undefined) filters.push(new RewriteTargetFilter(route.rewriteTarget));
+    if (route.requestHeaders !== undefined) filters.push(new RequestHeadersFilter(route.requestHeaders));
+    const responseRules =
+      route.responseHeaders === undefined ? undefined : new ResponseHeadersFilter(route.responseHeaders);
+    if (route.hsts !== undefined && responseRules?.rules.managed.has('strict-transport-security') !== true)
+      filters.push(new HstsFilter(route.hsts));
+    if (responseRules !== undefined) filters.push(responseRules);
   }
-  for (const [name, value] of Object.entries(rules.add ?? {})) lines += `${name}: ${value}\r\n`;
-  return { drop, lines, managed, host };
+  return { name, stats, filters: chainOf(filters) };
 }

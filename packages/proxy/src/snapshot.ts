@@ -10,6 +10,8 @@ import { ServiceBalancer } from './balancer/service-balancer.ts';
 import type { ServiceRegistry } from './balancer/service-state.ts';
 import { ForwardingPolicy } from './forwarding-policy.ts';
 import { compileL4Route, type L4Route } from './l4/l4-route.ts';
+import type { Filter } from './pipeline/filter.ts';
+import { HttpsRedirectFilter } from './pipeline/filters/https-redirect-filter.ts';
 import { compileRoutePolicy, type RoutePolicy } from './route-policy.ts';
 import type { CertificateStore, TlsCompilation } from './tls/certificate-store.ts';
 import type { StatsRegistry } from './traffic-stats.ts';
@@ -35,8 +37,11 @@ export interface Snapshot {
   readonly l4: ReadonlyMap<string, L4Route>;
   /** tls holds each HTTPS listener's certificates and policy, and the certificates' issues. */
   readonly tls: TlsCompilation;
-  /** httpsRedirects maps the HTTP listeners that redirect everything to HTTPS to the HTTPS port. */
-  readonly httpsRedirects: ReadonlyMap<string, number>;
+  /**
+   * listenerFilters are the request filters of each HTTP listener (by name) that has any, run before the
+   * route is matched: a listener's `httpsRedirect`.
+   */
+  readonly listenerFilters: ReadonlyMap<string, readonly Filter[]>;
   /**
    * toHttps is where a route's `httpsRedirect` sends a request: the same host and path over HTTPS, on the
    * port of the first https listener when that is not 443 (nor 0).
@@ -74,9 +79,17 @@ export function compileSnapshot(
         : new ServiceBalancer(service, registry, services.get(service.name)),
     );
   }
+  const https = toHttps(config);
   const specs: RouteSpec<RouteTarget>[] = config.routes.map((route, i) => {
     const name = route.name ?? `routes[${i}]`;
-    const policy = compileRoutePolicy(route, name, config.timeouts, config.limits, routeStats.get(name));
+    const policy = compileRoutePolicy(
+      route,
+      name,
+      config.timeouts,
+      config.limits,
+      routeStats.get(name),
+      https,
+    );
     return {
       ...(route.name === undefined ? {} : { name: route.name }),
       ...(route.host === undefined ? {} : { host: route.host }),
@@ -98,6 +111,7 @@ export function compileSnapshot(
             config.timeouts,
             config.limits,
             routeStats.get('default'),
+            https,
           ),
           service: balancers.get(config.defaultService)!,
         };
@@ -117,12 +131,15 @@ export function compileSnapshot(
         .map((l) => [l.name, compileL4Route(l, balancers, config.timeouts.upstreamConnectMs)]),
     ),
     tls: certificates.compile(config),
-    httpsRedirects: new Map(
-      config.listeners.flatMap((l) =>
-        l.httpsRedirect === undefined ? [] : [[l.name, l.httpsRedirect.port ?? 443] as const],
-      ),
+    listenerFilters: new Map(
+      config.listeners.flatMap((l) => {
+        if (l.httpsRedirect === undefined) return [];
+        const port = l.httpsRedirect.port ?? 443;
+        const to: RedirectConfig = port === 443 ? { scheme: 'https' } : { scheme: 'https', port };
+        return [[l.name, [new HttpsRedirectFilter(to, true)]] as const];
+      }),
     ),
-    toHttps: toHttps(config),
+    toHttps: https,
     timeouts: config.timeouts,
     limits: config.limits,
     requestParsing: new Map(

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { type ClientHttp2Session, connect as h2connect, type IncomingHttpHeaders } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
-import { translateH2Request as translateRequest } from '@portico/proxy';
+import { headerListRequestHead, PorticoProxyError } from '@portico/proxy';
 import { request } from 'undici';
 import { type Backend, startBackend } from './helpers/backend.ts';
 import { FRAME, frame, RawH2, requestBlock } from './helpers/raw-h2.ts';
@@ -199,37 +199,65 @@ describe('HTTP/2 from clients, HTTP/1.1 to backends', () => {
     }
   });
 
-  it('refuses invalid field values the HTTP/2 stack passes through, before anything is sent upstream', () => {
-    assert.deepEqual(
-      translateRequest(
-        { ':method': 'GET', ':path': '/', ':authority': 'a.example', 'x-a': 'v\r\nx: 1' },
-        false,
-        true,
-      ),
-      { refused: 'invalid x-a value' },
-    );
-    assert.deepEqual(
-      translateRequest({ ':method': 'GET', ':path': 'http://a/', ':authority': 'a' }, false, true),
-      {
-        refused: ':path must be origin-form',
-      },
-    );
-    assert.deepEqual(translateRequest({ ':method': 'CONNECT', ':authority': 'a:443' }, false, true), {
-      refused: 'CONNECT is not proxied',
-    });
+  it('maps an HTTP/2 header list onto the message model and refuses what HTTP/1.1 would refuse', () => {
+    const limits = { maxRequestLineBytes: 8_192, maxHeaderCount: 100 };
+    const parsing = {
+      headersWithUnderscores: 'drop',
+      normalizePath: true,
+      mergeSlashes: false,
+      escapedSlashes: 'keep',
+    } as const;
+    const refused = (headers: Record<string, unknown>, end = true) => {
+      const head = headerListRequestHead(headers as never, end, limits, parsing);
+      assert.ok(head instanceof PorticoProxyError, 'refused');
+      return `${head.code}: ${head.message}`;
+    };
+    const get = { ':method': 'GET', ':path': '/', ':authority': 'a.example' };
+    assert.equal(refused({ ...get, 'x-a': 'v\r\nx: 1' }), 'PORTICO_BAD_REQUEST: invalid x-a value');
+    assert.equal(refused({ ...get, 'x-a': 'v\u0001' }), 'PORTICO_BAD_REQUEST: invalid x-a value');
+    assert.equal(refused({ ...get, ':path': 'http://a/' }), 'PORTICO_BAD_REQUEST: :path must be origin-form');
     assert.equal(
-      translateRequest(
-        {
-          ':method': 'POST',
-          ':path': '/p',
-          ':authority': 'a.example',
-          cookie: ['a=1', 'b=2'] as unknown as string,
-          te: 'trailers',
-        },
-        true,
-        false,
-      ),
-      'POST /p HTTP/1.1\r\nhost: a.example\r\ncookie: a=1; b=2\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n',
+      refused({ ...get, ':path': '/a b' }),
+      'PORTICO_BAD_REQUEST: :path holds a character not allowed in a target',
+    );
+    assert.equal(
+      refused({ ':method': 'CONNECT', ':authority': 'a:443' }),
+      'PORTICO_METHOD_NOT_ALLOWED: CONNECT is not proxied',
+    );
+    assert.equal(refused({ ...get, host: 'b.example' }), 'PORTICO_BAD_HOST: :authority and host disagree');
+    assert.equal(
+      refused({ ...get, ':authority': 'a.example/x' }),
+      'PORTICO_BAD_HOST: missing or invalid :authority',
+    );
+    assert.equal(
+      refused({ ...get, 'content-length': '1x' }, false),
+      'PORTICO_BAD_FRAMING: invalid content-length',
+    );
+    const head = headerListRequestHead(
+      {
+        ':method': 'POST',
+        ':path': '/a/../p?q=1',
+        ':authority': 'a.example',
+        cookie: ['a=1', 'b=2'],
+        te: 'trailers',
+        x_under: 'dropped',
+        'x-forwarded-for': '10.0.0.1',
+        'x-request-id': 'r1',
+      } as never,
+      false,
+      limits,
+      parsing,
+    );
+    assert.ok(!(head instanceof PorticoProxyError));
+    assert.equal(head.target, '/p?q=1', 'normalised as an HTTP/1.1 target would be');
+    assert.equal(head.path, '/p');
+    assert.equal(head.bodyLength, -1, 'no length: chunked upstream');
+    assert.equal(head.forwardedFor, '10.0.0.1');
+    assert.equal(head.requestId, 'r1');
+    assert.deepEqual(
+      head.fields,
+      ['cookie', 'a=1; b=2', 'x-request-id', 'r1'],
+      'te, x-forwarded-for and x_under not forwarded',
     );
   });
 

@@ -3,7 +3,7 @@ import type { DeadlineSweeper } from '../deadline-sweeper.ts';
 import type { ProxyCounters } from '../proxy-counters.ts';
 import type { Snapshot } from '../snapshot.ts';
 import type { UpstreamPool } from '../upstream/upstream-pool.ts';
-import type { HttpConnection } from './http-connection.ts';
+import type { HttpConnection } from './http1-connection.ts';
 
 /** ConnectionContext is what a downstream connection needs from the proxy that accepted it. */
 export interface ConnectionContext {

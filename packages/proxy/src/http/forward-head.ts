@@ -28,7 +28,9 @@ export function upstreamRequestPlan(
   target: string | undefined,
   lines: string,
   host?: string,
+  removed?: readonly ReadonlySet<string>[],
 ): HeadPlan {
+  if (req.fields !== undefined) return listRequestPlan(req, req.fields, target, lines, host, removed);
   plan.src = req.buf;
   if (req.hostInTarget || req.normalized || target !== undefined) {
     plan.lead = `${req.method} ${target ?? req.target} `;
@@ -48,6 +50,43 @@ export function upstreamRequestPlan(
   if (req.version === 10) extra += 'connection: keep-alive\r\n';
   plan.extra = extra + lines;
   return plan;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * listRequestPlan is `upstreamRequestPlan` for a head that came as a field list (HTTP/2, `node:http`):
+ * its fields are rendered in their order, less those named in `removed`.
+ */
+function listRequestPlan(
+  req: RequestHead,
+  fields: readonly string[],
+  target: string | undefined,
+  lines: string,
+  host: string | undefined,
+  removed: readonly ReadonlySet<string>[] | undefined,
+): HeadPlan {
+  plan.src = EMPTY;
+  plan.lead = `${req.method} ${target ?? req.target} `;
+  plan.lineStart = plan.lineEnd = 0;
+  plan.tail = 'HTTP/1.1\r\n';
+  plan.fieldsStart = plan.fieldsEnd = 0;
+  plan.drop = [];
+  let extra = `host: ${host ?? req.host}\r\n`;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!;
+    if (removed !== undefined && isRemoved(removed, name)) continue;
+    extra += `${name}: ${fields[i + 1]}\r\n`;
+  }
+  if (req.bodyLength >= 0) extra += `content-length: ${req.bodyLength}\r\n`;
+  else if (req.bodyLength === -1) extra += 'transfer-encoding: chunked\r\n';
+  plan.extra = extra + lines;
+  return plan;
+}
+
+function isRemoved(removed: readonly ReadonlySet<string>[], name: string): boolean {
+  for (const names of removed) if (names.has(name)) return true;
+  return false;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import type { LocalReply } from '../pipeline/local-reply.ts';
 
 const cache = new Map<string, Buffer>();
 
@@ -21,4 +22,17 @@ export function localResponse(status: number, close: boolean): Buffer {
     cache.set(key, response);
   }
   return response;
+}
+
+/**
+ * localReply renders a response a filter made (a redirect, a refusal) as HTTP/1.1: its fields, a
+ * content-length for its body, and `connection: close` when the connection closes after it.
+ */
+export function localReply(reply: LocalReply, close: boolean): Buffer {
+  const body = reply.body ?? '';
+  let head = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? 'Unknown'}\r\n`;
+  const fields = reply.fields;
+  for (let i = 0; i < fields.length; i += 2) head += `${fields[i]}: ${fields[i + 1]}\r\n`;
+  head += `content-length: ${Buffer.byteLength(body)}\r\n${close ? 'connection: close\r\n' : ''}\r\n`;
+  return Buffer.from(head + body, 'latin1');
 }

@@ -52,6 +52,12 @@ export interface RequestHead {
   readonly forwarded: string | undefined;
   /** requestId is the client's `X-Request-Id`, if it sent one (Portico generates one otherwise). */
   readonly requestId: string | undefined;
+  /**
+   * fields holds the fields of a head that came without HTTP/1.1 bytes (HTTP/2, `node:http`): flat
+   * lower-case name, value pairs, without Host, framing and connection-specific fields. Undefined for an
+   * HTTP/1.1 head, whose fields are the lines of `buf`.
+   */
+  readonly fields?: readonly string[] | undefined;
 }
 
 type Limits = Pick<LimitsConfig, 'maxRequestLineBytes' | 'maxHeaderCount'>;

@@ -9,9 +9,10 @@ import {
 import type { Duplex } from 'node:stream';
 import type { LimitsConfig } from '@portico/config';
 import type { ConnectionContext } from '../http/connection-context.ts';
-import { HttpConnection, type SecureInfo } from '../http/http-connection.ts';
+import { headerListRequestHead } from '../http/header-list-request-head.ts';
+import { ClientInfo, type SecureInfo } from '../pipeline/client-info.ts';
 import type { SourceLimits } from '../source-limits.ts';
-import { H2StreamBridge, refuseStream, type SessionInfo, translateRequest } from './h2-stream-bridge.ts';
+import { H2Stream } from './h2-stream.ts';
 
 const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_FLAG_END_STREAM } = constants;
 
@@ -27,7 +28,10 @@ const GOAWAY_FLUSH_MS = 50;
 const GOAWAY_LINGER_MS = 1_000;
 
 /** H2ConnectionInfo describes one client connection handed to HTTP/2. */
-export interface H2ConnectionInfo extends SessionInfo {
+export interface H2ConnectionInfo {
+  /** remoteAddress is the client's address (the PROXY protocol's source, or the socket's peer). */
+  readonly remoteAddress: string;
+  readonly localPort: number;
   readonly listener: string;
   /** peer is the TCP peer's address, which `sources` keys its budgets by. */
   readonly peer: string;
@@ -39,6 +43,8 @@ export interface H2ConnectionInfo extends SessionInfo {
 
 interface SessionState {
   readonly info: H2ConnectionInfo;
+  /** client is what every stream of the session shares about the connection. */
+  readonly client: ClientInfo;
   /** resets counts streams the client cancelled in the current one-second window starting at `windowAt`. */
   resets: number;
   windowAt: number;
@@ -50,15 +56,15 @@ interface SessionState {
 export interface Http2Counters {
   sessions: number;
   streams: number;
-  /** refused counts requests answered 400 because they could not be translated. */
+  /** refused counts requests answered 4xx because their head could not be mapped (invalid, CONNECT). */
   refused: number;
   /** calmed counts sessions closed with ENHANCE_YOUR_CALM for cancelling too many streams (rapid reset). */
   calmed: number;
 }
 
 /**
- * Http2Front speaks HTTP/2 to clients (after ALPN `h2`, or prior-knowledge h2c) and turns each stream into a
- * request for the HTTP/1.1 engine. Node's HTTP/2 stack (nghttp2) enforces the protocol: frame and HPACK
+ * Http2Front speaks HTTP/2 to clients (after ALPN `h2`, or prior-knowledge h2c) and hands each stream to
+ * the engine as an `H2Stream`, the same pipeline an HTTP/1.1 request takes. Node's HTTP/2 stack (nghttp2) enforces the protocol: frame and HPACK
  * validity, pseudo-header rules, connection-specific fields, CONTINUATION limits. Portico sets the limits
  * clients control (`limits.http2*`): concurrent streams (beyond them REFUSED_STREAM), the header list size,
  * and a cap on streams cancelled per second, over which the session gets GOAWAY ENHANCE_YOUR_CALM.
@@ -126,8 +132,10 @@ export class Http2Front {
       return;
     }
     this.counters.sessions++;
+    const info = next.info;
     const state: SessionState = {
-      info: next.info,
+      info,
+      client: new ClientInfo(info.remoteAddress, info.localPort, info.listener, info.secure),
       resets: 0,
       windowAt: Date.now(),
       calmed: false,
@@ -153,19 +161,12 @@ export class Http2Front {
     this.counters.streams++;
     stream.once('aborted', () => this.#onReset(stream.session!, state));
     const ended = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
-    const chunked = !ended && headers['content-length'] === undefined;
-    const head = translateRequest(headers, chunked, ended);
-    if (typeof head !== 'string') {
-      this.counters.refused++;
-      refuseStream(stream, head.refused);
-      return;
-    }
-    const bridge = new H2StreamBridge(stream, head, chunked, state.info);
-    new HttpConnection(bridge, this.#ctx, {
-      localPort: state.info.localPort,
-      listener: state.info.listener,
-      secure: state.info.secure,
-    });
+    const snapshot = this.#ctx.snapshot;
+    const listener = state.info.listener;
+    const parsing = snapshot.requestParsing.get(listener) ?? snapshot.config.requestParsing;
+    const req = headerListRequestHead(headers, ended, snapshot.limits, parsing);
+    if (!('method' in req)) this.counters.refused++;
+    new H2Stream(stream, state.client, this.#ctx, ended).start(req);
   }
 
   /**

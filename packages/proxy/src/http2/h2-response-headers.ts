@@ -1,0 +1,96 @@
+import { constants, type OutgoingHttpHeaders } from 'node:http2';
+import { FieldCursor } from '../http/field-cursor.ts';
+import type { ResponseHead } from '../http/response-head.ts';
+
+const { HTTP2_HEADER_STATUS } = constants;
+
+/** CONNECTION_SPECIFIC are the fields HTTP/2 forbids (RFC 9113 8.2.2), never passed on. */
+const CONNECTION_SPECIFIC = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'http2-settings',
+]);
+
+/**
+ * SINGLE_VALUE are the fields Node's HTTP/2 stack accepts once only; a repeated one keeps its first value
+ * (an HTTP/1.1 upstream may repeat them, HTTP/2 cannot carry that).
+ */
+const SINGLE_VALUE = new Set([
+  'access-control-allow-credentials',
+  'access-control-max-age',
+  'access-control-request-method',
+  'age',
+  'authorization',
+  'content-encoding',
+  'content-language',
+  'content-length',
+  'content-location',
+  'content-md5',
+  'content-range',
+  'content-type',
+  'date',
+  'dnt',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-match',
+  'if-modified-since',
+  'if-none-match',
+  'if-range',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'range',
+  'referer',
+  'retry-after',
+  'tk',
+  'upgrade-insecure-requests',
+  'user-agent',
+  'x-content-type-options',
+]);
+
+const cursor = new FieldCursor();
+
+/**
+ * responseHeaders maps an upstream HTTP/1.1 response head straight to an HTTP/2 header list: `:status`,
+ * its field lines less `res.drop` (hop-by-hop and framing, and what the response filters removed), a
+ * canonical `content-length` when the upstream framed the body by length, and `lines` (what Portico and
+ * the filters add, each `name: value` CRLF). Names are lower-cased, connection-specific fields dropped.
+ */
+export function responseHeaders(res: ResponseHead, lines: string): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { [HTTP2_HEADER_STATUS]: res.status };
+  const buf = res.buf;
+  const drop = res.drop;
+  let d = 0;
+  cursor.reset(buf, res.fieldsStart, res.headEnd, Number.MAX_SAFE_INTEGER, false);
+  while (cursor.next()) {
+    while (d < drop.length && drop[d + 1]! <= cursor.lineStart) d += 2;
+    if (d < drop.length && drop[d]! <= cursor.lineStart) continue;
+    add(headers, buf.toString('latin1', cursor.lineStart, cursor.nameEnd).toLowerCase(), cursor.value());
+  }
+  if (res.framing >= 0) headers['content-length'] = res.framing;
+  let from = 0;
+  while (from < lines.length) {
+    const end = lines.indexOf('\r\n', from);
+    const colon = lines.indexOf(':', from);
+    add(headers, lines.slice(from, colon).toLowerCase(), lines.slice(colon + 1, end).trim());
+    from = end + 2;
+  }
+  return headers;
+}
+
+function add(headers: OutgoingHttpHeaders, name: string, value: string): void {
+  if (CONNECTION_SPECIFIC.has(name)) return;
+  const previous = headers[name];
+  if (previous === undefined) headers[name] = value;
+  else if (SINGLE_VALUE.has(name)) return;
+  else if (Array.isArray(previous)) previous.push(value);
+  else headers[name] = [String(previous), value];
+}

@@ -1,0 +1,916 @@
+import { randomUUID } from 'node:crypto';
+import type { TimeoutsConfig } from '@portico/config';
+import type { Rule } from '@portico/router';
+import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
+import { type ExchangePhase, type RequestStart, requestStartChannel } from '../diagnostics.ts';
+import { writeHead } from '../http/assemble-head.ts';
+import { BodyFramer, type TrailerLimits } from '../http/body-framer.ts';
+import type { ConnectionContext } from '../http/connection-context.ts';
+import { dropNamedFields, FieldCursor } from '../http/field-cursor.ts';
+import * as F from '../http/field-names.ts';
+import { upstreamRequestPlan, withoutFields } from '../http/forward-head.ts';
+import type { RequestHead } from '../http/request-head.ts';
+import { parseResponseHead, type ResponseHead } from '../http/response-head.ts';
+import { PorticoProxyError } from '../proxy-error.ts';
+import type { RouteTarget, Snapshot } from '../snapshot.ts';
+import type { EndpointState } from '../upstream/endpoint-state.ts';
+import { ResponseDrain } from '../upstream/response-drain.ts';
+import type { UpstreamConnection, UpstreamOwner } from '../upstream/upstream-connection.ts';
+import type { Downstream } from './downstream.ts';
+import type { Filter, FilterExchange } from './filter.ts';
+import { HeadEditor } from './head-editor.ts';
+import type { LocalReply } from './local-reply.ts';
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+const LFLF = Buffer.from('\n\n', 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+
+/** States of an exchange. */
+const IDLE = 0; // no exchange, or one answered without an upstream
+const CONNECTING = 1; // waiting for an upstream connection
+const FORWARDING = 2; // request and response in flight
+const TUNNEL = 3; // after a 101: bytes spliced both ways
+
+/** MAX_CONNECT_ATTEMPTS bounds the endpoints tried when connections fail before any byte is sent. */
+const MAX_CONNECT_ATTEMPTS = 3;
+/** CLIENT_ABORTED ends an exchange the client gave up on (closed, reset, or half-closed mid-body). */
+const CLIENT_ABORTED = new PorticoProxyError('PORTICO_CLIENT_ABORTED', 'client closed the connection');
+/** UPSTREAM_TRUNCATED and UPSTREAM_STALLED end a response that had started: the client sees it cut short. */
+const UPSTREAM_TRUNCATED = new PorticoProxyError('PORTICO_UPSTREAM_RESET', 'upstream closed mid-response');
+const UPSTREAM_STALLED = new PorticoProxyError('PORTICO_UPSTREAM_TIMEOUT', 'upstream stalled mid-response');
+/** RULE_IDS are the fields Portico reads that a route's request rules may still replace or remove. */
+const RULE_IDS: ReadonlySet<number> = new Set([F.HOST, F.X_REQUEST_ID]);
+/** IDEMPOTENT are the methods a configured retry may send again (RFC 9110 9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/**
+ * Exchange is the engine: one request and its response, whatever codec the client speaks. It runs the
+ * pipeline in pingora's phase order — the listener's request filters, the route match, the route's
+ * request filters (which may answer), upstream selection (affinity, balancer, retries), the upstream
+ * request filters (rewrite, header rules, Host), the upstream HTTP/1.1 codec, the response filters
+ * (header rules, HSTS), and the outcome (`portico:http:request`). The client side is a `Downstream`; an
+ * HTTP/1.1 connection reuses one Exchange for its requests, an HTTP/2 stream has its own.
+ */
+export class Exchange implements UpstreamOwner, RequestKeys, FilterExchange {
+  readonly #ctx: ConnectionContext;
+  readonly #down: Downstream;
+  #state = IDLE;
+  #snapshot: Snapshot | undefined;
+  #req: RequestHead | undefined;
+  #rule: Rule<RouteTarget> | undefined;
+  #route: RouteTarget | undefined;
+  /** timeouts apply to this exchange: the snapshot's, or its route's once the route's filters ran. */
+  timeouts: TimeoutsConfig;
+  /** maxBodyBytes is the largest request body accepted, 0 for no limit. */
+  maxBodyBytes = 0;
+  /** #upstreamHead collects the upstream request filters' changes; #responseHead the response filters'. */
+  readonly #upstreamHead = new HeadEditor();
+  readonly #responseHead = new HeadEditor();
+  /** #lines are the fields added upstream: forwarding, request id, filters' lines, upgrade. */
+  #lines = '';
+  #upstream: UpstreamConnection | undefined;
+  #endpoint: EndpointState | undefined;
+  readonly #tried: EndpointState[] = [];
+  /** #client is the client's address after trust rules, for affinity and hashing. */
+  #client = '';
+  /** #setCookie pins the client to its endpoint (cookie affinity); sent with the response. */
+  #setCookie: string | undefined;
+  /** #counted is true while this request counts in its service's requests in flight. */
+  #counted = false;
+  #retries = 0;
+  #sentAt = 0;
+  /** #connectMs and #ttfbMs are this request's upstream timings for its outcome (-1: not reached). */
+  #connectMs = -1;
+  #ttfbMs = -1;
+  #connectStartedAt = 0;
+  #requestId: string | undefined;
+  /** #heldBody is the validated part of the body that arrived with the head, sent right after it. */
+  #heldBody: Buffer | undefined;
+  /** #sentBody is the whole body when it was sent in one piece with the head, so it can be replayed. */
+  #sentBody: Buffer | undefined;
+  /** #bodyComplete is true once the codec delivered the whole request body. */
+  #bodyComplete = false;
+  #reusedUpstream = false;
+  #retriedStale = false;
+  /** #requestDone is true once the whole request went upstream. */
+  #requestDone = false;
+  #resHead: Buffer | undefined;
+  #res: ResponseHead | undefined;
+  #responseStarted = false;
+  #upstreamTainted = false;
+  #startedAt = 0;
+  /** #open is true from a request's head until its outcome is reported. */
+  #open = false;
+  readonly #resFramer = new BodyFramer();
+  /** #responseTrailerLimits is what the response's trailers may use of the head limits. */
+  readonly #responseTrailerLimits: TrailerLimits = { maxFields: 0, maxBytes: 0 };
+
+  constructor(ctx: ConnectionContext, downstream: Downstream) {
+    this.#ctx = ctx;
+    this.#down = downstream;
+    this.timeouts = ctx.snapshot.timeouts;
+  }
+
+  // ---- FilterExchange ------------------------------------------------------------------------
+
+  get request(): RequestHead {
+    return this.#req!;
+  }
+
+  get scheme(): 'http' | 'https' {
+    return this.#down.client.scheme;
+  }
+
+  get rule(): Rule<RouteTarget> | undefined {
+    return this.#rule;
+  }
+
+  // ---- what codecs ask ------------------------------------------------------------------------
+
+  /** open tells whether an exchange is in progress (its outcome not reported yet). */
+  get open(): boolean {
+    return this.#open;
+  }
+
+  /** tunnel tells whether the exchange turned into a tunnel (after a 101). */
+  get tunnel(): boolean {
+    return this.#state === TUNNEL;
+  }
+
+  /** responseStarted tells whether any of the response reached the codec. */
+  get responseStarted(): boolean {
+    return this.#responseStarted;
+  }
+
+  /** connecting tells whether the exchange waits for an upstream connection. */
+  get connecting(): boolean {
+    return this.#state === CONNECTING;
+  }
+
+  /** responseHeadPending tells whether the request went upstream and its response head is awaited. */
+  get awaitingResponse(): boolean {
+    return this.#state === FORWARDING && this.#res === undefined;
+  }
+
+  /**
+   * start opens an exchange for `req` under `snapshot` and runs the request phase: the listener's filters,
+   * the route match and the route's request filters. It returns true when the request is to be proxied
+   * (call `forward` next, once the body that came with the head is validated), false when it was answered.
+   */
+  start(snapshot: Snapshot, req: RequestHead): boolean {
+    this.#reset();
+    this.#snapshot = snapshot;
+    this.#req = req;
+    this.#resFramer.reset(0, false);
+    this.timeouts = snapshot.timeouts;
+    this.maxBodyBytes = snapshot.limits.maxBodyBytes;
+    this.#startedAt = Date.now();
+    this.#open = true;
+    this.#ctx.counters.requests++;
+    const client = this.#down.client;
+    if (requestStartChannel.hasSubscribers) {
+      const start: RequestStart = {
+        listener: client.listener,
+        peer: client.peer,
+        method: req.method,
+        host: req.host,
+        path: req.path,
+      };
+      requestStartChannel.publish(start);
+    }
+    const listenerFilters = snapshot.listenerFilters.get(client.listener);
+    if (listenerFilters !== undefined && this.#answered(listenerFilters)) return false;
+    const sni = client.secure?.servername;
+    if (sni !== undefined && this.#misdirected(req.host, sni, snapshot)) {
+      this.#answer(
+        new PorticoProxyError('PORTICO_MISDIRECTED', 'Host is not served by the certificate of the SNI'),
+      );
+      return false;
+    }
+    const rule = snapshot.routes.match(req.host, req.path);
+    if (rule === undefined) {
+      this.#answer(new PorticoProxyError('PORTICO_NO_ROUTE', 'no route'));
+      return false;
+    }
+    this.#rule = rule;
+    this.#route = rule.target;
+    const filters = rule.target.policy.filters;
+    if (filters.request.length > 0 && this.#answered(filters.request)) return false;
+    const maxBody = this.maxBodyBytes;
+    if (maxBody > 0 && req.bodyLength > maxBody) {
+      this.fail(new PorticoProxyError('PORTICO_BODY_TOO_LARGE', 'body too large'));
+      return false;
+    }
+    return true;
+  }
+
+  /** #answered runs request filters until one answers; true when one did (the reply is sent). */
+  #answered(filters: readonly Filter[]): boolean {
+    for (const filter of filters) {
+      const reply = filter.request!(this);
+      if (reply !== undefined) {
+        this.#reply(reply);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * forward sends the request upstream: `held` is the body that came with the head (validated), and
+   * `complete` tells whether that is the whole body. More body comes through `requestBody` or
+   * `requestData` once the exchange calls the codec's `startRequestBody`.
+   */
+  forward(held: Buffer | undefined, complete: boolean): void {
+    const service = this.#route!.service;
+    const pendingLimit = service.config.maxPendingRequests;
+    if (pendingLimit > 0 && service.state.active >= pendingLimit) {
+      this.fail(new PorticoProxyError('PORTICO_NO_ENDPOINT', 'service at maxPendingRequests'));
+      return;
+    }
+    service.state.active++;
+    this.#counted = true;
+    this.#heldBody = held;
+    this.#bodyComplete = complete;
+    try {
+      this.#prepareUpstreamHead();
+    } catch (error) {
+      this.fail(asProxyError(error));
+      return;
+    }
+    this.#state = CONNECTING;
+    this.#connect(undefined);
+  }
+
+  /** #prepareUpstreamHead runs the upstream request filters and decides the lines added upstream. */
+  #prepareUpstreamHead(): void {
+    const req = this.#req!;
+    const snapshot = this.#snapshot!;
+    const client = this.#down.client;
+    const forwarding = snapshot.forwarding;
+    const trusted = client.trusted(snapshot);
+    this.#client = forwarding.clientAddress(req, trusted, client.peer);
+    let lines = forwarding.requestLines(
+      req,
+      client.connectionLines(snapshot),
+      trusted,
+      client.peer,
+      client.localPort,
+      client.scheme,
+    );
+    const head = this.#upstreamHead;
+    head.reset();
+    const tlsDrop = client.secure?.drop;
+    if (tlsDrop !== undefined) head.removeAll(tlsDrop);
+    if (req.requestId === undefined) {
+      this.#requestId = randomUUID();
+      lines += `x-request-id: ${this.#requestId}\r\n`;
+    } else {
+      this.#requestId = req.requestId;
+    }
+    for (const filter of this.#route!.policy.filters.upstreamRequest) filter.upstreamRequest!(this, head);
+    if (head.managed !== undefined) lines = withoutFields(lines, head.managed);
+    lines += head.lines;
+    if (req.upgrade !== undefined && !req.upgrade.includes('h2c')) {
+      lines += `connection: upgrade\r\nupgrade: ${req.upgrade}\r\n`;
+    }
+    this.#lines = lines;
+    if (req.fields === undefined) {
+      for (const names of head.removed)
+        dropNamedFields(req.buf, req.fieldsStart, req.headEnd, names, req.drop, true, RULE_IDS);
+    }
+  }
+
+  /**
+   * #misdirected tells whether `host` names a host the certificate chosen for the connection's SNI does
+   * not serve (RFC 9110 15.5.20): a client must not reuse a connection for another certificate's host.
+   */
+  #misdirected(host: string, sni: string, snapshot: Snapshot): boolean {
+    if (host === sni) return false;
+    const name = hostName(host);
+    if (name === sni) return false;
+    const tls = snapshot.tls.listeners.get(this.#down.client.listener);
+    return tls !== undefined && tls.contextFor(name) !== tls.contextFor(sni);
+  }
+
+  /** #answer answers with an error status the client caused by asking (404, 421): not a failure. */
+  #answer(error: PorticoProxyError): void {
+    this.#report(error.status, error);
+    this.#down.fail(error, true);
+  }
+
+  #reply(reply: LocalReply): void {
+    this.#report(reply.status, undefined);
+    this.#down.reply(reply);
+  }
+
+  /**
+   * requestBody sends request body bytes upstream as the client framed them (an HTTP/1.1 codec, which
+   * validated them); `done` tells whether they end the body.
+   */
+  requestBody(chunk: Buffer, done: boolean): void {
+    const upstream = this.#upstream;
+    if (upstream === undefined) return;
+    const flushed = upstream.socket.write(chunk);
+    this.#bodySent(upstream, done, flushed);
+  }
+
+  /**
+   * requestData sends request payload upstream from a codec that has no HTTP/1.1 framing (HTTP/2,
+   * `node:http`): chunked when the length is not known. requestDataEnd ends it.
+   */
+  requestData(chunk: Buffer): void {
+    const upstream = this.#upstream;
+    if (upstream === undefined || chunk.length === 0) return;
+    let flushed: boolean;
+    if (this.#req!.bodyLength === -1) {
+      const socket = upstream.socket;
+      socket.cork();
+      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+      socket.write(chunk);
+      flushed = socket.write(CRLF);
+      socket.uncork();
+    } else {
+      flushed = upstream.socket.write(chunk);
+    }
+    this.#bodySent(upstream, false, flushed);
+  }
+
+  requestDataEnd(): void {
+    const upstream = this.#upstream;
+    if (upstream === undefined) return;
+    if (this.#req!.bodyLength === -1) upstream.socket.write(LAST_CHUNK);
+    this.#bodySent(upstream, true, true);
+  }
+
+  #bodySent(upstream: UpstreamConnection, done: boolean, flushed: boolean): void {
+    if (this.#res === undefined) upstream.deadline = Date.now() + this.timeouts.upstreamResponseHeadMs;
+    if (done) {
+      this.#requestDone = true;
+      this.#bodyComplete = true;
+      return;
+    }
+    if (!flushed) this.#down.pauseRequestBody();
+  }
+
+  /** onClientDrain resumes the upstream once the client took what was written. */
+  onClientDrain(): void {
+    if ((this.#state === FORWARDING && this.#responseStarted) || this.#state === TUNNEL)
+      this.#upstream?.resume();
+  }
+
+  /** tunnelToUpstream passes client bytes of a tunnel on; false when the upstream is full. */
+  tunnelToUpstream(chunk: Buffer): boolean {
+    const upstream = this.#upstream;
+    if (upstream === undefined) return true;
+    return upstream.socket.write(chunk);
+  }
+
+  /** endTunnel half-closes the upstream side of a tunnel the client ended. */
+  endTunnel(): void {
+    this.#upstream?.socket.end();
+  }
+
+  /**
+   * abort ends an exchange the client gave up on (or that a codec closes): the upstream connection is let
+   * go (kept when that is safe) and an open exchange is reported, as 499 or with `cause`.
+   */
+  abort(cause?: PorticoProxyError): void {
+    const phase = this.phase;
+    if (cause === undefined) this.#abandonUpstream(phase);
+    else this.#releaseUpstream(false);
+    if (this.#open) {
+      const error = cause ?? CLIENT_ABORTED;
+      const status = error === CLIENT_ABORTED ? 499 : (this.#res?.status ?? error.status);
+      this.#report(status, error, phase);
+    }
+    this.#endRequest();
+    this.#state = IDLE;
+  }
+
+  /**
+   * fail ends the exchange with `error`: answered with its status when no response has started, cut
+   * short otherwise. Codecs call it for errors of their own (a malformed body, a slow client).
+   */
+  fail(error: PorticoProxyError): void {
+    this.#releaseUpstream(false);
+    if (this.#responseStarted) {
+      this.abort(error);
+      this.#down.abort(error);
+      return;
+    }
+    this.#ctx.counters.errors++;
+    this.#report(error.status, error);
+    this.#state = IDLE;
+    this.#down.fail(error, false);
+  }
+
+  // ---- upstream selection --------------------------------------------------------------------
+
+  /** #connect picks an endpoint (or uses `endpoint` on a stale-connection retry) and gets a connection. */
+  #connect(endpoint: EndpointState | undefined): void {
+    const fresh = endpoint !== undefined;
+    let target = endpoint;
+    if (target === undefined) {
+      const service = this.#route!.service;
+      const choice =
+        this.#tried.length >= MAX_CONNECT_ATTEMPTS + this.#retries
+          ? undefined
+          : service.choose(this, this.#tried);
+      target = choice?.endpoint;
+      if (target === undefined) {
+        const code = this.#tried.length === 0 ? 'PORTICO_NO_ENDPOINT' : 'PORTICO_UPSTREAM_CONNECT';
+        this.fail(new PorticoProxyError(code, 'no endpoint answered'));
+        return;
+      }
+      if (choice!.setCookie !== undefined) this.#setCookie = choice!.setCookie;
+      this.#tried.push(target);
+    }
+    this.#endpoint = target;
+    target.active++;
+    const upstream = this.#ctx.pool.acquire(target, this, fresh);
+    this.#upstream = upstream;
+    if (upstream.connected) {
+      this.#connectMs = 0;
+      this.#send(upstream);
+    } else {
+      this.#connectStartedAt = Date.now();
+      upstream.deadline = this.#connectStartedAt + this.timeouts.upstreamConnectMs;
+    }
+  }
+
+  // ---- RequestKeys: what hash policies and affinity key on ---------------------------------
+
+  clientAddress(): string {
+    return this.#client;
+  }
+
+  path(): string {
+    return this.#req!.path;
+  }
+
+  query(name: string): string | undefined {
+    return queryFrom(this.#req!.target, name);
+  }
+
+  header(name: string): string | undefined {
+    return this.#fieldValues(name, ', ');
+  }
+
+  cookie(name: string): string | undefined {
+    return cookieFrom(this.#fieldValues('cookie', '; '), name);
+  }
+
+  /** #fieldValues joins the values of every request field called `name` (lower case). */
+  #fieldValues(name: string, separator: string): string | undefined {
+    const req = this.#req!;
+    let value: string | undefined;
+    const fields = req.fields;
+    if (fields !== undefined) {
+      for (let i = 0; i < fields.length; i += 2) {
+        if (fields[i] !== name) continue;
+        value = value === undefined ? fields[i + 1] : `${value}${separator}${fields[i + 1]}`;
+      }
+      return value;
+    }
+    const scan = new FieldCursor();
+    scan.reset(req.buf, req.fieldsStart, req.headEnd, Number.MAX_SAFE_INTEGER, true);
+    while (scan.next()) {
+      if (scan.nameEnd - scan.lineStart !== name.length) continue;
+      if (req.buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase() !== name) continue;
+      value = value === undefined ? scan.value() : `${value}${separator}${scan.value()}`;
+    }
+    return value;
+  }
+
+  // ---- upstream side (the HTTP/1.1 upstream codec) --------------------------------------------
+
+  onUpstreamConnect(upstream: UpstreamConnection): void {
+    if (upstream !== this.#upstream) return;
+    this.#connectMs = Date.now() - this.#connectStartedAt;
+    this.#send(upstream);
+  }
+
+  #send(upstream: UpstreamConnection): void {
+    upstream.requests++;
+    upstream.endpoint.requests++;
+    this.#reusedUpstream = upstream.requests > 1;
+    this.#state = FORWARDING;
+    this.#requestDone = false;
+    this.#sentAt = Date.now();
+    // The response-head timeout runs from when the whole request is sent; while the body streams, each
+    // piece written restarts it, so a stuck upstream is still noticed.
+    upstream.deadline = this.#sentAt + this.timeouts.upstreamResponseHeadMs;
+    upstream.resume();
+    const held = this.#heldBody;
+    const head = this.#upstreamHead;
+    writeHead(
+      upstream.socket,
+      upstreamRequestPlan(this.#req!, head.target, this.#lines, head.host, head.removed),
+      held,
+      0,
+      held === undefined ? 0 : held.length,
+    );
+    this.#sentBody = this.#bodyComplete ? held : undefined;
+    if (this.#bodyComplete) {
+      this.#requestDone = true;
+      if (this.#req!.fields !== undefined && this.#req!.bodyLength === -1) upstream.socket.write(LAST_CHUNK);
+    }
+    this.#down.startRequestBody();
+  }
+
+  onUpstreamData(upstream: UpstreamConnection, chunk: Buffer): void {
+    if (upstream !== this.#upstream) return;
+    if (this.#state === TUNNEL) {
+      if (!this.#down.tunnelToClient!(chunk)) upstream.pause();
+    } else if (this.#res === undefined) this.#readResponseHead(upstream, chunk);
+    else this.#relayBody(upstream, chunk, 0);
+  }
+
+  #readResponseHead(upstream: UpstreamConnection, chunk: Buffer): void {
+    const buf = this.#resHead === undefined ? chunk : Buffer.concat([this.#resHead, chunk]);
+    const end = buf.indexOf(
+      CRLFCRLF,
+      this.#resHead === undefined ? 0 : Math.max(0, this.#resHead.length - 3),
+    );
+    if (end < 0) {
+      if (buf.length > this.#snapshot!.limits.maxResponseHeadBytes) {
+        this.#upstreamFailed(
+          new PorticoProxyError('PORTICO_UPSTREAM_BAD_RESPONSE', 'response head too large'),
+        );
+      } else if (buf.indexOf(LFLF) >= 0) {
+        this.#upstreamFailed(
+          new PorticoProxyError('PORTICO_UPSTREAM_BAD_RESPONSE', 'response head lines must end with CRLF'),
+        );
+      } else {
+        this.#resHead = buf;
+      }
+      return;
+    }
+    this.#resHead = undefined;
+    const req = this.#req!;
+    const res = parseResponseHead(buf, 0, end, req.method);
+    if (res instanceof PorticoProxyError) {
+      this.#upstreamFailed(res);
+      return;
+    }
+    if (res.status < 200) {
+      if (res.status === 101) {
+        if (
+          req.upgrade === undefined ||
+          req.upgrade.includes('h2c') ||
+          res.upgrade === undefined ||
+          this.#down.startTunnel === undefined
+        ) {
+          this.#upstreamFailed(
+            new PorticoProxyError('PORTICO_UPSTREAM_BAD_RESPONSE', 'unrequested protocol switch'),
+          );
+        } else {
+          this.#startTunnel(upstream, res, buf, end + 4);
+        }
+        return;
+      }
+      if (req.version === 11 && (res.status !== 100 || req.expectContinue)) this.#down.sendInterim(res);
+      if (end + 4 < buf.length) this.#readResponseHead(upstream, buf.subarray(end + 4));
+      return;
+    }
+    upstream.deadline = 0;
+    this.#res = res;
+    const service = this.#route!.service;
+    const now = Date.now();
+    this.#ttfbMs = now - this.#sentAt;
+    upstream.endpoint.recordLatency(this.#ttfbMs, now);
+    service.state.stats.ttfb.observe(this.#ttfbMs);
+    if (res.status >= 500) service.recordFailure(upstream.endpoint);
+    else service.recordSuccess(upstream.endpoint);
+    const framer = this.#resFramer;
+    const trailers = this.#responseTrailerLimits;
+    trailers.maxFields = this.#snapshot!.limits.maxHeaderCount;
+    trailers.maxBytes = this.#snapshot!.limits.maxResponseHeadBytes - end;
+    framer.reset(res.bodyLength, false, trailers);
+    const bodyStart = end + 4;
+    const bodyEnd = bodyStart < buf.length ? framer.consume(buf, bodyStart) : bodyStart;
+    if (bodyEnd < 0) {
+      this.#upstreamFailed(framer.error!);
+      return;
+    }
+    let lines: string;
+    try {
+      lines = this.#responseLines(res);
+    } catch (error) {
+      this.#upstreamFailed(asProxyError(error));
+      return;
+    }
+    this.#responseStarted = true;
+    const flushed = this.#down.sendResponseHead(res, lines, buf, bodyStart, bodyEnd);
+    if (bodyEnd < buf.length) this.#upstreamTainted = true; // bytes beyond the response: never reuse
+    if (framer.done) this.#finishExchange();
+    else if (this.#upstream === upstream) {
+      upstream.deadline = Date.now() + this.timeouts.upstreamIdleMs;
+      if (!flushed) upstream.pause();
+    }
+  }
+
+  /** #responseLines runs the response filters and returns the lines to add to the response head. */
+  #responseLines(res: ResponseHead): string {
+    const head = this.#responseHead;
+    head.reset();
+    for (const filter of this.#route!.policy.filters.response) filter.response!(this, head, res.status);
+    let lines = this.#snapshot!.forwarding.via && !head.manages('via') ? 'via: 1.1 portico\r\n' : '';
+    if (this.#setCookie !== undefined) lines += `set-cookie: ${this.#setCookie}\r\n`;
+    for (const names of head.removed)
+      dropNamedFields(res.buf, res.fieldsStart, res.headEnd, names, res.drop, false);
+    return lines + head.lines;
+  }
+
+  #relayBody(upstream: UpstreamConnection, buf: Buffer, start: number): void {
+    const framer = this.#resFramer;
+    if (start < buf.length) {
+      const n = framer.consume(buf, start);
+      if (n < 0) {
+        this.fail(framer.error!); // the client has part of a response; only cutting it short tells it something broke
+        return;
+      }
+      if (n > start) {
+        const flushed = this.#down.sendResponseBody(
+          start === 0 && n === buf.length ? buf : buf.subarray(start, n),
+        );
+        if (!flushed && !framer.done) upstream.pause();
+      }
+      if (n < buf.length) this.#upstreamTainted = true; // bytes beyond the response: never reuse
+    }
+    if (framer.done) this.#finishExchange();
+    else upstream.deadline = Date.now() + this.timeouts.upstreamIdleMs;
+  }
+
+  /** #startTunnel forwards a 101 and from then on splices bytes both ways. */
+  #startTunnel(upstream: UpstreamConnection, res: ResponseHead, buf: Buffer, rest: number): void {
+    this.#state = TUNNEL;
+    this.#res = res;
+    this.#responseStarted = true;
+    this.#upstreamTainted = true; // never pooled again
+    upstream.deadline = 0;
+    this.#report(101, undefined);
+    this.#down.startTunnel!(res, `connection: upgrade\r\nupgrade: ${res.upgrade}\r\n`, buf, rest);
+  }
+
+  onUpstreamDrain(upstream: UpstreamConnection): void {
+    if (upstream !== this.#upstream) return;
+    if ((this.#state === FORWARDING && !this.#requestDone) || this.#state === TUNNEL)
+      this.#down.resumeRequestBody();
+  }
+
+  onUpstreamTimeout(upstream: UpstreamConnection): void {
+    if (upstream !== this.#upstream) return;
+    if (!upstream.connected) {
+      this.#route!.service.recordFailure(upstream.endpoint);
+      this.#releaseUpstream(false);
+      this.#connect(undefined);
+    } else if (this.#res === undefined) {
+      this.#route!.service.recordFailure(upstream.endpoint);
+      this.#releaseUpstream(false);
+      if (this.#retryElsewhere()) return;
+      this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_TIMEOUT', 'upstream response timeout'));
+    } else if (this.#state === FORWARDING) {
+      this.fail(UPSTREAM_STALLED); // the response stalled for timeouts.upstreamIdleMs mid-body
+    }
+  }
+
+  onUpstreamClose(upstream: UpstreamConnection, _error: Error | undefined): void {
+    if (upstream !== this.#upstream) return;
+    const endpoint = upstream.endpoint;
+    this.#upstream = undefined;
+    endpoint.active--;
+    if (this.#state === TUNNEL) {
+      this.#down.tunnelEnded!(); // the upstream ended the tunnel: end the client side after what was written
+      return;
+    }
+    const service = this.#route?.service;
+    if (!upstream.connected) {
+      service?.recordFailure(endpoint);
+      if (this.#state === CONNECTING) this.#connect(undefined);
+      return;
+    }
+    if (this.#res === undefined && this.#resHead === undefined) {
+      const canReplay =
+        this.#reusedUpstream && !this.#retriedStale && this.#requestDone && this.#pendingIsReplayable();
+      if (canReplay) {
+        this.#retriedStale = true; // a pooled connection the upstream had closed: retry once, fresh
+        this.#state = CONNECTING;
+        this.#heldBody = this.#sentBody;
+        this.#connect(endpoint);
+        return;
+      }
+      service?.recordFailure(endpoint);
+      if (this.#retryElsewhere()) return;
+      this.#upstreamFailed(
+        new PorticoProxyError('PORTICO_UPSTREAM_RESET', 'upstream closed before responding'),
+      );
+      return;
+    }
+    if (this.#res !== undefined && this.#res.bodyLength === -2) {
+      this.#finishExchange(); // a close-delimited response ends here
+      return;
+    }
+    service?.recordFailure(endpoint);
+    if (!this.#responseStarted) {
+      this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_RESET', 'upstream closed mid-head'));
+    } else {
+      this.fail(UPSTREAM_TRUNCATED); // the client must see the response cut short
+    }
+  }
+
+  /**
+   * #retryElsewhere sends an idempotent request again to another endpoint, when the service configures
+   * retries, nothing has reached the client, the whole request is in hand, and the retry budget allows.
+   */
+  #retryElsewhere(): boolean {
+    const service = this.#route!.service;
+    if (
+      this.#retries >= service.config.retries.attempts ||
+      this.#responseStarted ||
+      !this.#requestDone ||
+      !IDEMPOTENT.has(this.#req!.method) ||
+      !this.#pendingIsReplayable() ||
+      !service.mayRetry()
+    ) {
+      return false;
+    }
+    this.#retries++;
+    service.state.retries++;
+    service.state.retriesTotal++;
+    this.#resHead = undefined;
+    this.#state = CONNECTING;
+    this.#heldBody = this.#sentBody;
+    this.#connect(undefined);
+    return true;
+  }
+
+  /** #pendingIsReplayable tells whether the whole request body is in hand to send again. */
+  #pendingIsReplayable(): boolean {
+    const req = this.#req!;
+    return req.bodyLength === -2 || req.bodyLength === 0 || this.#sentBody !== undefined;
+  }
+
+  #upstreamFailed(error: PorticoProxyError): void {
+    this.#upstreamTainted = true;
+    this.fail(error);
+  }
+
+  #releaseUpstream(reuse: boolean): void {
+    const upstream = this.#upstream;
+    if (upstream === undefined) return;
+    this.#upstream = undefined;
+    upstream.endpoint.active--;
+    if (reuse) this.#ctx.pool.release(upstream);
+    else upstream.destroy();
+  }
+
+  /**
+   * #abandonUpstream lets go of the upstream connection of an exchange the client gave up in `phase`,
+   * keeping it when that is safe, so a client that cancels requests (an HTTP/2 stream reset) does not
+   * cost an upstream connection: one still opening carried nothing and is pooled; one whose request was
+   * sent in full reads and discards a short response first (ResponseDrain). Any other is closed.
+   */
+  #abandonUpstream(phase: ExchangePhase): void {
+    const upstream = this.#upstream;
+    if (upstream === undefined) return;
+    if (phase === 'upstream-connect') {
+      this.#releaseUpstream(true);
+      return;
+    }
+    if (phase !== 'response-head' || !this.#requestDone || this.#upstreamTainted) {
+      this.#releaseUpstream(false);
+      return;
+    }
+    this.#upstream = undefined;
+    upstream.endpoint.active--;
+    new ResponseDrain(this.#ctx.pool, upstream, this.#req!.method, this.timeouts.upstreamResponseHeadMs);
+  }
+
+  // ---- ends of exchanges --------------------------------------------------------------------
+
+  #finishExchange(): void {
+    const res = this.#res!;
+    const reuse = this.#requestDone && res.reusable && !this.#upstreamTainted;
+    this.#releaseUpstream(reuse);
+    this.#report(res.status, undefined);
+    this.#state = IDLE;
+    this.#down.responseComplete();
+  }
+
+  #reset(): void {
+    this.#req = undefined;
+    this.#res = undefined;
+    this.#resHead = undefined;
+    this.#rule = undefined;
+    this.#route = undefined;
+    this.#setCookie = undefined;
+    this.#requestId = undefined;
+    this.#client = '';
+    this.#connectMs = -1;
+    this.#ttfbMs = -1;
+    this.#endpoint = undefined;
+    this.#sentBody = undefined;
+    this.#heldBody = undefined;
+    this.#bodyComplete = false;
+    this.#responseStarted = false;
+    this.#upstreamTainted = false;
+    this.#requestDone = false;
+    this.#retries = 0;
+    this.#retriedStale = false;
+    this.#tried.length = 0;
+    this.#lines = '';
+    this.#state = IDLE;
+  }
+
+  /** #endRequest takes the request out of its service's requests (and retries) in flight. */
+  #endRequest(): void {
+    if (!this.#counted) return;
+    this.#counted = false;
+    const state = this.#route!.service.state;
+    state.active--;
+    state.retries -= this.#retries;
+    this.#retries = 0;
+  }
+
+  /** phase names where the exchange is, for its outcome. */
+  get phase(): ExchangePhase {
+    switch (this.#state) {
+      case CONNECTING:
+        return 'upstream-connect';
+      case FORWARDING:
+        if (!this.#requestDone) return 'request-body';
+        return this.#res === undefined ? 'response-head' : 'response-body';
+      case TUNNEL:
+        return 'tunnel';
+      default:
+        return 'complete';
+    }
+  }
+
+  /**
+   * #report publishes the exchange's outcome and counts it. Errors of a codec before any request head
+   * (a malformed head, a head timeout) are reported too, with no request.
+   */
+  #report(status: number, error: PorticoProxyError | undefined, phase: ExchangePhase = 'complete'): void {
+    this.#open = false;
+    this.#endRequest();
+    const route = this.#route;
+    if (route !== undefined) {
+      const ms = Date.now() - this.#startedAt;
+      const statusClass = status >= 100 && status < 600 ? (status / 100) | 0 : 0;
+      route.policy.stats.responses[statusClass]!++;
+      route.policy.stats.duration.observe(ms);
+      route.service.state.stats.responses[statusClass]!++;
+      route.service.state.stats.duration.observe(ms);
+    }
+    if (status >= 500) this.#ctx.counters.responses5xx++;
+    const channel = this.#ctx.requestChannel;
+    if (!channel.hasSubscribers) return;
+    const req = this.#req;
+    channel.publish({
+      client: this.#client === '' ? this.#down.client.peer : this.#client,
+      requestId: this.#requestId,
+      method: req?.method,
+      host: req?.host,
+      path: req?.path,
+      status,
+      route: route?.policy.name,
+      service: route?.service.name,
+      endpoint: this.#endpoint?.key,
+      errorCode: error?.code,
+      phase,
+      durationMs: this.#startedAt === 0 ? 0 : Date.now() - this.#startedAt,
+      connectMs: this.#connectMs,
+      ttfbMs: this.#ttfbMs,
+      requestBytes: this.#down.requestBodyBytes,
+      responseBytes: this.#resFramer.bodyBytes,
+    });
+  }
+
+  /**
+   * failHead answers a request whose head could not be read (malformed, too large, too slow): there is no
+   * request to route, so only the error is reported.
+   */
+  failHead(error: PorticoProxyError): void {
+    this.#reset();
+    this.#startedAt = 0;
+    this.#resFramer.reset(0, false);
+    this.fail(error);
+  }
+}
+
+/** asProxyError turns what a filter threw into the error the client is answered with. */
+function asProxyError(error: unknown): PorticoProxyError {
+  return error instanceof PorticoProxyError
+    ? error
+    : new PorticoProxyError('PORTICO_UNSAFE_FIELD', error instanceof Error ? error.message : String(error));
+}
+
+/** hostName is a Host value without its port, in lower case. */
+function hostName(host: string): string {
+  const end = host.startsWith('[') ? host.indexOf(']') + 1 : host.indexOf(':');
+  return (end <= 0 ? host : host.slice(0, end)).toLowerCase();
+}

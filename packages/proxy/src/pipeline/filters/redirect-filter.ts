@@ -1,0 +1,22 @@
+import type { RedirectConfig } from '@portico/config';
+import { redirectTarget } from '../../http/redirect.ts';
+import type { Filter, FilterExchange } from '../filter.ts';
+import type { LocalReply } from '../local-reply.ts';
+
+/**
+ * RedirectFilter answers every request of its route with a redirect (`routes[].redirect`): `Location` is
+ * built from the configured scheme, host, port and path, each defaulting to the request's.
+ */
+export class RedirectFilter implements Filter {
+  readonly name = 'redirect';
+  readonly #redirect: RedirectConfig;
+
+  constructor(redirect: RedirectConfig) {
+    this.#redirect = redirect;
+  }
+
+  request(exchange: FilterExchange): LocalReply {
+    const { status, location } = redirectTarget(exchange.request, this.#redirect, exchange.scheme);
+    return { status, fields: ['location', location] };
+  }
+}
