@@ -90,7 +90,8 @@ export class H2Stream implements Downstream, Deadline {
       return;
     }
     if (!this.#flowing) {
-      (this.#held ??= []).push(chunk);
+      if (this.#held === undefined) this.#held = [chunk];
+      else this.#held.push(chunk);
       this.#stream.pause();
       return;
     }
