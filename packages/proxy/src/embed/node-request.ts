@@ -31,6 +31,8 @@ export class NodeRequest implements Downstream {
   readonly #exchange: Exchange;
   #head: RequestHead | undefined;
   #decoder: ChunkedDecoder | undefined;
+  /** #lastData is the body of a response that came whole with its head. */
+  #lastData: Buffer | undefined;
   #bodyBytes = 0;
   #flowing = false;
   #over = false;
@@ -96,12 +98,24 @@ export class NodeRequest implements Downstream {
     // Node's ServerResponse answers Expect: 100-continue itself; other 1xx are not passed on.
   }
 
-  sendResponseHead(res: ResponseHead, lines: string, buf: Buffer, start: number, end: number): boolean {
+  sendResponseHead(
+    res: ResponseHead,
+    lines: string,
+    buf: Buffer,
+    start: number,
+    end: number,
+    last: boolean,
+  ): boolean {
     const headers = responseHeaders(res, lines);
     delete headers[':status'];
     this.#res.writeHead(res.status, headers);
     if (res.bodyLength === -1) this.#decoder = new ChunkedDecoder();
-    return end > start ? this.sendResponseBody(buf.subarray(start, end)) : true;
+    if (end <= start) return true;
+    if (last && this.#decoder === undefined) {
+      this.#lastData = buf.subarray(start, end); // sent with the end: one write
+      return true;
+    }
+    return this.sendResponseBody(buf.subarray(start, end));
   }
 
   sendResponseBody(chunk: Buffer): boolean {
@@ -117,7 +131,10 @@ export class NodeRequest implements Downstream {
 
   responseComplete(): void {
     this.#finish();
-    this.#res.end();
+    const data = this.#lastData;
+    this.#lastData = undefined;
+    if (data === undefined) this.#res.end();
+    else this.#res.end(data);
   }
 
   reply(reply: LocalReply): void {

@@ -14,6 +14,23 @@ import { responseHeaders } from './h2-response-headers.ts';
 
 const { HTTP2_HEADER_STATUS } = constants;
 
+/** OWNER is where a stream keeps its H2Stream, for the shared listeners below. */
+const OWNER = Symbol('portico.h2stream');
+type OwnedStream = ServerHttp2Stream & { [OWNER]: H2Stream };
+
+function onStreamData(this: OwnedStream, chunk: Buffer): void {
+  this[OWNER].onStreamEvent(0, chunk);
+}
+function onStreamEnd(this: OwnedStream): void {
+  this[OWNER].onStreamEvent(1);
+}
+function onStreamDrain(this: OwnedStream): void {
+  this[OWNER].onStreamEvent(2);
+}
+function onStreamClose(this: OwnedStream): void {
+  this[OWNER].onStreamEvent(3);
+}
+
 /**
  * H2Stream is one HTTP/2 request stream as the engine's client side: its request, mapped onto the message
  * model by `headerListRequestHead`, goes through the same `Exchange` as an HTTP/1.1 request; the response head is
@@ -40,6 +57,10 @@ export class H2Stream implements Downstream, Deadline {
   #startedAt = 0;
   /** #decoder takes the payload out of a chunked upstream body. */
   #decoder: ChunkedDecoder | undefined;
+  /** #lastData is the body of a response that came whole with its head, sent by `end(data)`. */
+  #lastData: Buffer | undefined;
+  /** #collecting is true while such a body is decoded into #lastData. */
+  #collecting = false;
   /** #over is true once the exchange ended: nothing more is written. */
   #over = false;
 
@@ -49,10 +70,20 @@ export class H2Stream implements Downstream, Deadline {
     this.#ctx = ctx;
     this.#requestEnded = endStream;
     this.#exchange = new Exchange(ctx, this);
-    stream.on('data', (chunk: Buffer) => this.#onData(chunk));
-    stream.on('end', () => this.#onRequestEnd());
-    stream.on('drain', () => this.#exchange.onClientDrain());
-    stream.on('close', () => this.#onClose());
+    // Shared listeners (the stream carries its H2Stream), so a stream costs no closures.
+    (stream as OwnedStream)[OWNER] = this;
+    stream.on('data', onStreamData);
+    stream.on('end', onStreamEnd);
+    stream.on('drain', onStreamDrain);
+    stream.on('close', onStreamClose);
+  }
+
+  /** onStreamEvent dispatches the stream's events (called by the shared listeners). */
+  onStreamEvent(event: 0 | 1 | 2 | 3, chunk?: Buffer): void {
+    if (event === 0) this.#onData(chunk!);
+    else if (event === 1) this.#onRequestEnd();
+    else if (event === 2) this.#exchange.onClientDrain();
+    else this.#onClose();
   }
 
   get draining(): boolean {
@@ -150,14 +181,31 @@ export class H2Stream implements Downstream, Deadline {
     this.#stream.additionalHeaders(responseHeaders(res, ''));
   }
 
-  sendResponseHead(res: ResponseHead, lines: string, buf: Buffer, start: number, end: number): boolean {
+  sendResponseHead(
+    res: ResponseHead,
+    lines: string,
+    buf: Buffer,
+    start: number,
+    end: number,
+    last: boolean,
+  ): boolean {
     const stream = this.#stream;
     if (stream.destroyed) return true;
     const bodyless = this.#req!.method === 'HEAD' || res.bodyLength === 0;
     stream.respond(responseHeaders(res, lines), { endStream: bodyless });
     if (bodyless) return true;
     if (res.bodyLength === -1) this.#decoder = new ChunkedDecoder();
-    return end > start ? this.sendResponseBody(buf.subarray(start, end)) : true;
+    if (!last) return end > start ? this.sendResponseBody(buf.subarray(start, end)) : true;
+    // The whole response came with its head: one end(data), so no write is still pending when the
+    // stream closes (Node would then build an ERR_STREAM_DESTROYED, stack and all, per stream).
+    this.#collecting = true;
+    if (end > start) {
+      const body = buf.subarray(start, end);
+      if (this.#decoder !== undefined) this.#decoder.decode(body, this);
+      else this.#lastData = body;
+    }
+    this.#collecting = false;
+    return true;
   }
 
   sendResponseBody(chunk: Buffer): boolean {
@@ -170,13 +218,22 @@ export class H2Stream implements Downstream, Deadline {
 
   /** onData receives the payload the chunked decoder found. */
   onData(data: Buffer): void {
-    this.#stream.write(data);
+    if (!this.#collecting) {
+      this.#stream.write(data);
+      return;
+    }
+    if (this.#lastData !== undefined) this.#stream.write(this.#lastData);
+    this.#lastData = data;
   }
 
   responseComplete(): void {
     this.#finish();
     const stream = this.#stream;
-    if (!stream.destroyed && !stream.writableEnded) stream.end();
+    const data = this.#lastData;
+    this.#lastData = undefined;
+    if (stream.destroyed || stream.writableEnded) return;
+    if (data === undefined) stream.end();
+    else stream.end(data);
   }
 
   reply(reply: LocalReply): void {

@@ -25,10 +25,18 @@ export interface Downstream {
   sendInterim(res: ResponseHead): void;
   /**
    * sendResponseHead sends `res` (its own fields less `res.drop`) with `lines` added, and the first part
-   * of the body, `buf[start, end)`, as the upstream framed it. False means the client is full: wait for
-   * the codec to call the exchange's `onClientDrain`.
+   * of the body, `buf[start, end)`, as the upstream framed it; `last` says those bytes complete the
+   * response (`responseComplete` follows at once). False means the client is full: wait for the codec to
+   * call the exchange's `onClientDrain`.
    */
-  sendResponseHead(res: ResponseHead, lines: string, buf: Buffer, start: number, end: number): boolean;
+  sendResponseHead(
+    res: ResponseHead,
+    lines: string,
+    buf: Buffer,
+    start: number,
+    end: number,
+    last: boolean,
+  ): boolean;
   /** sendResponseBody sends body bytes as the upstream framed them (HTTP/1.1); false when full. */
   sendResponseBody(chunk: Buffer): boolean;
   /** responseComplete ends a response the upstream finished. */

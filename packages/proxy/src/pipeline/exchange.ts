@@ -603,7 +603,7 @@ export class Exchange implements UpstreamOwner, RequestKeys, FilterExchange {
       return;
     }
     this.#responseStarted = true;
-    const flushed = this.#down.sendResponseHead(res, lines, buf, bodyStart, bodyEnd);
+    const flushed = this.#down.sendResponseHead(res, lines, buf, bodyStart, bodyEnd, framer.done);
     if (bodyEnd < buf.length) this.#upstreamTainted = true; // bytes beyond the response: never reuse
     if (framer.done) this.#finishExchange();
     else if (this.#upstream === upstream) {
