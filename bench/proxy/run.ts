@@ -4,6 +4,7 @@
  *   pnpm bench [--duration 10] [--only portico,nginx] [--scenarios small,c1,big] [--reps 1]
  *   pnpm bench --mode l4        # TCP proxying beside HAProxy mode tcp: 1 MiB transfers, new connections
  *   pnpm bench --mode h2        # HTTP/2 over TLS (h2load, 10 connections x 10 streams) beside nginx, HAProxy
+ *   PORTICO_BEFORE=../old pnpm bench ...   # also measures that (built) checkout: portico-before, -h2-before
  *
  * The origin (nginx, one worker; `GET /` -> 5 bytes, `GET /1m` -> 1 MiB), wrk and this script run on CPU 0;
  * the proxy under test on CPU 1. For each proxy and scenario it reports the proxy's own CPU microseconds
@@ -105,7 +106,39 @@ interface Slot {
 }
 
 const nodeBin = process.execPath;
+/**
+ * BEFORE is another checkout of Portico, built (`PORTICO_BEFORE=/path/to/checkout`), measured beside this
+ * one as `portico-before` and `portico-h2-before`: before/after figures from one run.
+ */
+const BEFORE = process.env['PORTICO_BEFORE'];
+const porticoRun = (root: string, conf: string) => [
+  nodeBin,
+  join(root, 'packages/cli/dist/main.js'),
+  'run',
+  '--config',
+  render(conf, conf),
+  '--log-level',
+  'warn',
+];
 const SLOTS: Slot[] = [
+  {
+    name: 'portico-before',
+    mode: 'l7',
+    command: () => porticoRun(BEFORE!, 'portico.yaml'),
+    available: () => BEFORE !== undefined,
+  },
+  {
+    name: 'portico-filters',
+    mode: 'l7',
+    command: () => porticoRun(ROOT, 'portico-filters.yaml'),
+    available: () => true,
+  },
+  {
+    name: 'portico-h2-before',
+    mode: 'h2',
+    command: () => porticoRun(BEFORE!, 'portico-h2.yaml'),
+    available: () => BEFORE !== undefined,
+  },
   {
     name: 'portico',
     mode: 'l7',

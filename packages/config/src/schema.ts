@@ -721,6 +721,13 @@ export const ServiceSchema = Type.Object(
     outlierDetection: Defaulted(OutlierDetectionSchema),
     retries: Defaulted(RetriesSchema),
     tls: Type.Optional(UpstreamTlsSchema),
+    protocol: Defaulted(
+      StringEnum(['http1', 'http2'] as const, {
+        default: 'http1',
+        description:
+          'What HTTP requests speak to the endpoints: http1 (pooled keep-alive connections) or http2 (multiplexed sessions: h2 by ALPN with tls, prior-knowledge h2c without; needed for gRPC).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

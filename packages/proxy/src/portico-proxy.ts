@@ -31,6 +31,7 @@ import { prefixedStream } from './tls/prefixed-stream.ts';
 import { StatsRegistry } from './traffic-stats.ts';
 import { EndpointRegistry } from './upstream/endpoint-registry.ts';
 import type { EndpointState } from './upstream/endpoint-state.ts';
+import { H2UpstreamPool } from './upstream/h2-upstream-pool.ts';
 import { UpstreamPool } from './upstream/upstream-pool.ts';
 
 /** BoundListener is a listener and the address it is bound to. */
@@ -76,6 +77,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   readonly counters: ProxyCounters = createCounters();
   readonly sweeper = new DeadlineSweeper();
   readonly pool: UpstreamPool;
+  readonly h2pool: H2UpstreamPool;
   readonly requestChannel = requestChannel;
   readonly #registry = new EndpointRegistry();
   readonly #serviceStates = new ServiceRegistry();
@@ -103,6 +105,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       ...config.upstreamPool,
       upstreamIdleMs: config.timeouts.upstreamIdleMs,
     });
+    this.h2pool = new H2UpstreamPool(config.timeouts.upstreamIdleMs);
   }
 
   get snapshot(): Snapshot {
@@ -173,10 +176,14 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     for (const runtime of added) this.#listeners.set(listenerKey(runtime.config), runtime);
     this.#serviceStates.retainOnly(new Set(snapshot.services.keys()));
     this.pool.configure({ ...config.upstreamPool, upstreamIdleMs: config.timeouts.upstreamIdleMs });
+    this.h2pool.configure(config.timeouts.upstreamIdleMs);
     const used = new Set<EndpointState>();
     for (const service of snapshot.services.values())
       for (const endpoint of service.endpoints) used.add(endpoint);
-    for (const endpoint of this.#registry.retireAllBut(used)) this.pool.closeIdle(endpoint);
+    for (const endpoint of this.#registry.retireAllBut(used)) {
+      this.pool.closeIdle(endpoint);
+      this.h2pool.closeIdle(endpoint);
+    }
     this.#health.sync(checkTargets(snapshot));
     if (this.#listeners.size > 0) this.#closeRemoved(config.listeners);
     if (configAppliedChannel.hasSubscribers) configAppliedChannel.publish({ version: snapshot.version });
@@ -565,6 +572,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     this.#h2?.destroy();
     for (const socket of this.#unattached) socket.destroy();
     for (const endpoint of this.#registry.all()) this.pool.closeIdle(endpoint);
+    this.h2pool.closeAll();
     this.#health.stop();
     this.sweeper.stop();
     await Promise.all(closed);

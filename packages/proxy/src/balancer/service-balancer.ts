@@ -53,7 +53,7 @@ export class ServiceBalancer {
     this.#availability = registry.availability;
     const tls = config.tls === undefined ? undefined : compileUpstreamTls(config.name, config.tls);
     const all = config.endpoints.map((e) => ({
-      endpoint: registry.get(config.name, e.address, e.port, tls),
+      endpoint: registry.get(config.name, e.address, e.port, tls, config.protocol === 'http2'),
       weight: e.weight,
       e,
     }));

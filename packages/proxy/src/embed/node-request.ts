@@ -109,7 +109,7 @@ export class NodeRequest implements Downstream {
     const headers = responseHeaders(res, lines);
     delete headers[':status'];
     this.#res.writeHead(res.status, headers);
-    if (res.bodyLength === -1) this.#decoder = new ChunkedDecoder();
+    if (res.bodyLength === -1 && res.fields === undefined) this.#decoder = new ChunkedDecoder();
     if (end <= start) return true;
     if (last && this.#decoder === undefined) {
       this.#lastData = buf.subarray(start, end); // sent with the end: one write
@@ -129,8 +129,13 @@ export class NodeRequest implements Downstream {
     this.#res.write(data);
   }
 
-  responseComplete(): void {
+  responseComplete(trailers?: readonly string[]): void {
     this.#finish();
+    if (trailers !== undefined && trailers.length > 0 && !this.#res.hasHeader('content-length')) {
+      const out: [string, string][] = [];
+      for (let i = 0; i < trailers.length; i += 2) out.push([trailers[i]!, trailers[i + 1]!]);
+      this.#res.addTrailers(out);
+    }
     const data = this.#lastData;
     this.#lastData = undefined;
     if (data === undefined) this.#res.end();

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { HeadPlan } from './assemble-head.ts';
 import type { RequestHead } from './request-head.ts';
 import type { ResponseHead } from './response-head.ts';
@@ -96,6 +97,7 @@ function isRemoved(removed: readonly ReadonlySet<string>[], name: string): boole
  * reused: use it at once.
  */
 export function downstreamResponsePlan(res: ResponseHead, close: boolean, lines = ''): HeadPlan {
+  if (res.fields !== undefined) return listResponsePlan(res, res.fields, close, lines);
   plan.src = res.buf;
   plan.lead = 'HTTP/1.1 ';
   plan.lineStart = res.statusStart;
@@ -107,6 +109,28 @@ export function downstreamResponsePlan(res: ResponseHead, close: boolean, lines 
   let extra = '';
   if (res.framing >= 0) extra = `content-length: ${res.framing}\r\n`;
   else if (res.framing === -1) extra = 'transfer-encoding: chunked\r\n';
+  if (close) extra += 'connection: close\r\n';
+  plan.extra = extra + lines;
+  return plan;
+}
+
+/** listResponsePlan is `downstreamResponsePlan` for a response that came as a field list (HTTP/2). */
+function listResponsePlan(
+  res: ResponseHead,
+  fields: readonly string[],
+  close: boolean,
+  lines: string,
+): HeadPlan {
+  plan.src = EMPTY;
+  plan.lead = `HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? 'Unknown'}\r\n`;
+  plan.lineStart = plan.lineEnd = 0;
+  plan.tail = '';
+  plan.fieldsStart = plan.fieldsEnd = 0;
+  plan.drop = [];
+  let extra = '';
+  for (let i = 0; i < fields.length; i += 2) extra += `${fields[i]}: ${fields[i + 1]}\r\n`;
+  if (res.framing >= 0) extra += `content-length: ${res.framing}\r\n`;
+  else if (res.framing === -1) extra += 'transfer-encoding: chunked\r\n';
   if (close) extra += 'connection: close\r\n';
   plan.extra = extra + lines;
   return plan;

@@ -79,6 +79,7 @@ export function headerListRequestHead(
   let forwarded: string | undefined;
   let requestId: string | undefined;
   let expectContinue = false;
+  let acceptsTrailers = false;
   let bodyLength = endStream ? (method === 'GET' || method === 'HEAD' ? -2 : 0) : -1;
   for (const name in headers) {
     if (name.charCodeAt(0) === 0x3a) continue; // pseudo-header
@@ -126,6 +127,9 @@ export function headerListRequestHead(
       case 'expect':
         expectContinue = first.toLowerCase() === '100-continue';
         break;
+      case 'te':
+        acceptsTrailers = first.toLowerCase().includes('trailers');
+        break;
     }
     if (NOT_FORWARDED.has(name)) continue;
     for (const value of values) fields.push(name, value);
@@ -165,6 +169,7 @@ export function headerListRequestHead(
     forwarded,
     requestId,
     fields,
+    acceptsTrailers,
   };
 }
 

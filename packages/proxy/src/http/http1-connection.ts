@@ -15,6 +15,7 @@ import type { ResponseHead } from './response-head.ts';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const LFLF = Buffer.from('\n\n', 'latin1');
+const CRLF = Buffer.from('\r\n', 'latin1');
 
 /** States of a client connection. */
 const IDLE = 0; // between requests, waiting for a first byte
@@ -52,6 +53,8 @@ export class HttpConnection implements Deadline, Downstream {
   /** #trailerLimits is what the request's trailers may use of the head limits (reused per request). */
   readonly #trailerLimits: TrailerLimits = { maxFields: 0, maxBytes: 0 };
   #closeAfter = false;
+  /** #chunkOut is true while a response's payload is written here in chunked framing. */
+  #chunkOut = false;
   #clientPaused = false;
   #clientEnded = false;
   /** #startedAt is when the current request's head was read; #lastBodyAt when its body last moved. */
@@ -350,14 +353,30 @@ export class HttpConnection implements Deadline, Downstream {
 
   sendResponseHead(res: ResponseHead, lines: string, buf: Buffer, start: number, end: number): boolean {
     if (res.bodyLength === -2 || !this.#reqFramer.done || this.#ctx.draining) this.#closeAfter = true;
+    // A response from HTTP/2 brings payload: framed here, chunked when its length is not known.
+    this.#chunkOut = res.fields !== undefined && res.framing === -1;
     return writeHead(this.socket, downstreamResponsePlan(res, this.#closeAfter, lines), buf, start, end);
   }
 
   sendResponseBody(chunk: Buffer): boolean {
-    return this.socket.write(chunk);
+    if (!this.#chunkOut) return this.socket.write(chunk);
+    const socket = this.socket;
+    socket.cork();
+    socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+    socket.write(chunk);
+    const flushed = socket.write(CRLF);
+    socket.uncork();
+    return flushed;
   }
 
-  responseComplete(): void {
+  responseComplete(trailers?: readonly string[]): void {
+    if (this.#chunkOut) {
+      this.#chunkOut = false;
+      let last = '0\r\n';
+      if (trailers !== undefined)
+        for (let i = 0; i < trailers.length; i += 2) last += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
+      this.socket.write(`${last}\r\n`, 'latin1');
+    }
     if (this.#closeAfter || !this.#reqFramer.done) this.#closeGracefully();
     else this.#nextRequest();
   }

@@ -58,6 +58,8 @@ export interface RequestHead {
    * HTTP/1.1 head, whose fields are the lines of `buf`.
    */
   readonly fields?: readonly string[] | undefined;
+  /** acceptsTrailers is true when the client sent `TE: trailers` (gRPC clients do). */
+  readonly acceptsTrailers?: boolean | undefined;
 }
 
 type Limits = Pick<LimitsConfig, 'maxRequestLineBytes' | 'maxHeaderCount'>;

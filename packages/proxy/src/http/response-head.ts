@@ -29,6 +29,41 @@ export interface ResponseHead {
   readonly reusable: boolean;
   /** upgrade is the `Upgrade` field value of a 101 response. */
   readonly upgrade: string | undefined;
+  /**
+   * fields holds the fields of a response that came without HTTP/1.1 bytes (from an HTTP/2 upstream):
+   * flat lower-case name, value pairs, without framing and connection-specific fields; its body then
+   * comes as payload, not in HTTP/1.1 framing. Undefined for a response read from HTTP/1.1.
+   */
+  readonly fields?: readonly string[] | undefined;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * listResponseHead is a response head from a field list: `length` is the Content-Length (-1 when not
+ * known); `bodyless` says there is no body (HEAD, 204, 304, or the head ended the stream).
+ */
+export function listResponseHead(
+  status: number,
+  fields: readonly string[],
+  length: number,
+  bodyless: boolean,
+): ResponseHead {
+  return {
+    buf: EMPTY,
+    start: 0,
+    headEnd: 0,
+    statusStart: 0,
+    fieldsStart: 0,
+    drop: [],
+    status,
+    version: 11,
+    framing: bodyless && length < 0 ? -2 : length,
+    bodyLength: bodyless ? 0 : length,
+    reusable: true,
+    upgrade: undefined,
+    fields,
+  };
 }
 
 /** MAX_RESPONSE_FIELDS bounds the field lines of an upstream response head. */

@@ -59,18 +59,32 @@ const SINGLE_VALUE = new Set([
 const cursor = new FieldCursor();
 
 /**
- * responseHeaders maps an upstream HTTP/1.1 response head straight to an HTTP/2 header list: `:status`,
+ * trailerFields turns trailers (flat name, value pairs) into an HTTP/2 header list.
+ */
+export function trailerFields(trailers: readonly string[]): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (let i = 0; i < trailers.length; i += 2) add(headers, trailers[i]!, trailers[i + 1]!);
+  return headers;
+}
+
+/**
+ * responseHeaders maps an upstream response head straight to an HTTP/2 header list (one from an HTTP/2
+ * upstream keeps its field list): `:status`,
  * its field lines less `res.drop` (hop-by-hop and framing, and what the response filters removed), a
  * canonical `content-length` when the upstream framed the body by length, and `lines` (what Portico and
  * the filters add, each `name: value` CRLF). Names are lower-cased, connection-specific fields dropped.
  */
 export function responseHeaders(res: ResponseHead, lines: string): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = { [HTTP2_HEADER_STATUS]: res.status };
+  const fields = res.fields;
+  if (fields !== undefined) {
+    for (let i = 0; i < fields.length; i += 2) add(headers, fields[i]!, fields[i + 1]!);
+  }
   const buf = res.buf;
   const drop = res.drop;
   let d = 0;
   cursor.reset(buf, res.fieldsStart, res.headEnd, Number.MAX_SAFE_INTEGER, false);
-  while (cursor.next()) {
+  while (fields === undefined && cursor.next()) {
     while (d < drop.length && drop[d + 1]! <= cursor.lineStart) d += 2;
     if (d < drop.length && drop[d]! <= cursor.lineStart) continue;
     add(headers, buf.toString('latin1', cursor.lineStart, cursor.nameEnd).toLowerCase(), cursor.value());

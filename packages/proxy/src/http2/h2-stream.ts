@@ -10,7 +10,7 @@ import { Exchange } from '../pipeline/exchange.ts';
 import type { LocalReply } from '../pipeline/local-reply.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
 import { ChunkedDecoder } from './chunked-decoder.ts';
-import { responseHeaders } from './h2-response-headers.ts';
+import { responseHeaders, trailerFields } from './h2-response-headers.ts';
 
 const { HTTP2_HEADER_STATUS } = constants;
 
@@ -61,6 +61,8 @@ export class H2Stream implements Downstream, Deadline {
   #lastData: Buffer | undefined;
   /** #collecting is true while such a body is decoded into #lastData. */
   #collecting = false;
+  /** #trailersWanted is true when the response was started to end with trailers. */
+  #trailersWanted = false;
   /** #over is true once the exchange ended: nothing more is written. */
   #over = false;
 
@@ -192,9 +194,14 @@ export class H2Stream implements Downstream, Deadline {
     const stream = this.#stream;
     if (stream.destroyed) return true;
     const bodyless = this.#req!.method === 'HEAD' || res.bodyLength === 0;
-    stream.respond(responseHeaders(res, lines), { endStream: bodyless });
+    // Trailers (gRPC's grpc-status) come only from an HTTP/2 upstream, to a client that accepts them.
+    this.#trailersWanted = !bodyless && res.fields !== undefined && this.#req!.acceptsTrailers === true;
+    stream.respond(responseHeaders(res, lines), {
+      endStream: bodyless,
+      waitForTrailers: this.#trailersWanted,
+    });
     if (bodyless) return true;
-    if (res.bodyLength === -1) this.#decoder = new ChunkedDecoder();
+    if (res.bodyLength === -1 && res.fields === undefined) this.#decoder = new ChunkedDecoder();
     if (!last) return end > start ? this.sendResponseBody(buf.subarray(start, end)) : true;
     // The whole response came with its head: one end(data), so no write is still pending when the
     // stream closes (Node would then build an ERR_STREAM_DESTROYED, stack and all, per stream).
@@ -226,12 +233,15 @@ export class H2Stream implements Downstream, Deadline {
     this.#lastData = data;
   }
 
-  responseComplete(): void {
+  responseComplete(trailers?: readonly string[]): void {
     this.#finish();
     const stream = this.#stream;
     const data = this.#lastData;
     this.#lastData = undefined;
     if (stream.destroyed || stream.writableEnded) return;
+    if (this.#trailersWanted) {
+      stream.once('wantTrailers', () => stream.sendTrailers(trailerFields(trailers ?? [])));
+    }
     if (data === undefined) stream.end();
     else stream.end(data);
   }

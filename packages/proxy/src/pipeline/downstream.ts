@@ -37,10 +37,13 @@ export interface Downstream {
     end: number,
     last: boolean,
   ): boolean;
-  /** sendResponseBody sends body bytes as the upstream framed them (HTTP/1.1); false when full. */
+  /**
+   * sendResponseBody sends body bytes: as the upstream framed them for a response read from HTTP/1.1,
+   * payload for one with `fields` (from HTTP/2). False when the client is full.
+   */
   sendResponseBody(chunk: Buffer): boolean;
-  /** responseComplete ends a response the upstream finished. */
-  responseComplete(): void;
+  /** responseComplete ends a response the upstream finished, with its trailers (flat pairs) if any. */
+  responseComplete(trailers?: readonly string[]): void;
   /** reply sends a response Portico makes (a redirect, a refusal); the request needs no upstream. */
   reply(reply: LocalReply): void;
   /**

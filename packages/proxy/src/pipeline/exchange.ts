@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import type { TimeoutsConfig } from '@portico/config';
 import type { Rule } from '@portico/router';
 import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
@@ -10,10 +11,12 @@ import { dropNamedFields, FieldCursor } from '../http/field-cursor.ts';
 import * as F from '../http/field-names.ts';
 import { upstreamRequestPlan, withoutFields } from '../http/forward-head.ts';
 import type { RequestHead } from '../http/request-head.ts';
-import { parseResponseHead, type ResponseHead } from '../http/response-head.ts';
+import { listResponseHead, parseResponseHead, type ResponseHead } from '../http/response-head.ts';
+import { ChunkedDecoder } from '../http2/chunked-decoder.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
 import type { RouteTarget, Snapshot } from '../snapshot.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
+import { type H2UpstreamOwner, H2UpstreamRequest } from '../upstream/h2-upstream-request.ts';
 import { ResponseDrain } from '../upstream/response-drain.ts';
 import type { UpstreamConnection, UpstreamOwner } from '../upstream/upstream-connection.ts';
 import type { Downstream } from './downstream.ts';
@@ -52,7 +55,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  * (header rules, HSTS), and the outcome (`portico:http:request`). The client side is a `Downstream`; an
  * HTTP/1.1 connection reuses one Exchange for its requests, an HTTP/2 stream has its own.
  */
-export class Exchange implements UpstreamOwner, RequestKeys, FilterExchange {
+export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, FilterExchange {
   readonly #ctx: ConnectionContext;
   readonly #down: Downstream;
   #state = IDLE;
@@ -70,6 +73,13 @@ export class Exchange implements UpstreamOwner, RequestKeys, FilterExchange {
   /** #lines are the fields added upstream: forwarding, request id, filters' lines, upgrade. */
   #lines = '';
   #upstream: UpstreamConnection | undefined;
+  /** #h2 is the request's stream when its service speaks HTTP/2 to endpoints (instead of #upstream). */
+  #h2: H2UpstreamRequest | undefined;
+  /** #h2Decoder takes the payload out of an HTTP/1.1 chunked request body going to an HTTP/2 upstream. */
+  #h2Decoder: ChunkedDecoder | undefined;
+  /** #h2Bytes counts the response payload from an HTTP/2 upstream; #trailers are its trailers. */
+  #h2Bytes = 0;
+  #trailers: string[] | undefined;
   #endpoint: EndpointState | undefined;
   readonly #tried: EndpointState[] = [];
   /** #client is the client's address after trust rules, for affinity and hashing. */
@@ -310,6 +320,15 @@ export class Exchange implements UpstreamOwner, RequestKeys, FilterExchange {
    * validated them); `done` tells whether they end the body.
    */
   requestBody(chunk: Buffer, done: boolean): void {
+    const h2 = this.#h2;
+    if (h2 !== undefined) {
+      if (this.#req!.bodyLength === -1) {
+        this.#h2Decoder ??= new ChunkedDecoder();
+        this.#h2Decoder.decode(chunk, this);
+      } else h2.stream.write(chunk);
+      this.#h2BodySent(h2, done);
+      return;
+    }
     const upstream = this.#upstream;
     if (upstream === undefined) return;
     const flushed = upstream.socket.write(chunk);
@@ -321,6 +340,12 @@ export class Exchange implements UpstreamOwner, RequestKeys, FilterExchange {
    * `node:http`): chunked when the length is not known. requestDataEnd ends it.
    */
   requestData(chunk: Buffer): void {
+    const h2 = this.#h2;
+    if (h2 !== undefined) {
+      h2.stream.write(chunk);
+      this.#h2BodySent(h2, false);
+      return;
+    }
     const upstream = this.#upstream;
     if (upstream === undefined || chunk.length === 0) return;
     let flushed: boolean;
@@ -338,10 +363,31 @@ export class Exchange implements UpstreamOwner, RequestKeys, FilterExchange {
   }
 
   requestDataEnd(): void {
+    const h2 = this.#h2;
+    if (h2 !== undefined) {
+      this.#h2BodySent(h2, true);
+      return;
+    }
     const upstream = this.#upstream;
     if (upstream === undefined) return;
     if (this.#req!.bodyLength === -1) upstream.socket.write(LAST_CHUNK);
     this.#bodySent(upstream, true, true);
+  }
+
+  /** onData receives request payload the chunked decoder found, for an HTTP/2 upstream. */
+  onData(data: Buffer): void {
+    this.#h2?.stream.write(data);
+  }
+
+  #h2BodySent(h2: H2UpstreamRequest, done: boolean): void {
+    if (!h2.responded) h2.deadline = Date.now() + this.timeouts.upstreamResponseHeadMs;
+    if (done) {
+      this.#requestDone = true;
+      this.#bodyComplete = true;
+      h2.stream.end();
+      return;
+    }
+    if (h2.stream.writableNeedDrain) this.#down.pauseRequestBody();
   }
 
   #bodySent(upstream: UpstreamConnection, done: boolean, flushed: boolean): void {
@@ -429,6 +475,10 @@ export class Exchange implements UpstreamOwner, RequestKeys, FilterExchange {
     }
     this.#endpoint = target;
     target.active++;
+    if (this.#route!.service.config.protocol === 'http2') {
+      this.#sendH2(target);
+      return;
+    }
     const upstream = this.#ctx.pool.acquire(target, this, fresh);
     this.#upstream = upstream;
     if (upstream.connected) {
@@ -482,6 +532,179 @@ export class Exchange implements UpstreamOwner, RequestKeys, FilterExchange {
       value = value === undefined ? scan.value() : `${value}${separator}${scan.value()}`;
     }
     return value;
+  }
+
+  // ---- upstream side over HTTP/2 -------------------------------------------------------------
+
+  /** #sendH2 sends the request as a stream on a pooled HTTP/2 session to `endpoint`. */
+  #sendH2(endpoint: EndpointState): void {
+    endpoint.requests++;
+    this.#state = FORWARDING;
+    this.#requestDone = false;
+    this.#connectMs = 0;
+    this.#sentAt = Date.now();
+    const held = this.#heldBody;
+    const bodyless = this.#bodyComplete && (held === undefined || held.length === 0);
+    let h2: H2UpstreamRequest;
+    try {
+      h2 = new H2UpstreamRequest(
+        this.#ctx.h2pool,
+        this.#ctx.sweeper,
+        endpoint,
+        this.#h2RequestHeaders(endpoint),
+        bodyless,
+        this,
+        this.timeouts.upstreamResponseHeadMs,
+        this.timeouts.upstreamIdleMs,
+      );
+    } catch (error) {
+      endpoint.active--;
+      this.fail(new PorticoProxyError('PORTICO_BAD_REQUEST', (error as Error).message));
+      return;
+    }
+    this.#h2 = h2;
+    this.#sentBody = this.#bodyComplete ? held : undefined;
+    if (bodyless) this.#requestDone = true;
+    else if (held !== undefined && held.length > 0) this.requestBody(held, this.#bodyComplete);
+    else if (this.#bodyComplete) this.#h2BodySent(h2, true);
+    this.#down.startRequestBody();
+  }
+
+  /** #h2RequestHeaders is the request head for an HTTP/2 upstream, with the filters' changes. */
+  #h2RequestHeaders(endpoint: EndpointState): OutgoingHttpHeaders {
+    const req = this.#req!;
+    const head = this.#upstreamHead;
+    const headers: OutgoingHttpHeaders = {
+      ':method': req.method,
+      ':scheme': endpoint.tls === undefined ? 'http' : 'https',
+      ':authority': head.host ?? req.host,
+      ':path': head.target ?? req.target,
+      te: 'trailers',
+    };
+    const fields = req.fields;
+    if (fields !== undefined) {
+      for (let i = 0; i < fields.length; i += 2)
+        if (!head.removes(fields[i]!)) addHeader(headers, fields[i]!, fields[i + 1]!);
+    } else {
+      const scan = new FieldCursor();
+      const drop = req.drop;
+      let d = 0;
+      scan.reset(req.buf, req.fieldsStart, req.headEnd, Number.MAX_SAFE_INTEGER, true);
+      while (scan.next()) {
+        while (d < drop.length && drop[d + 1]! <= scan.lineStart) d += 2;
+        if ((d < drop.length && drop[d]! <= scan.lineStart) || scan.id === F.HOST) continue;
+        addHeader(
+          headers,
+          req.buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase(),
+          scan.value(),
+        );
+      }
+    }
+    addLines(headers, this.#lines);
+    if (req.bodyLength >= 0) headers['content-length'] = req.bodyLength;
+    return headers;
+  }
+
+  onH2Response(request: H2UpstreamRequest, headers: IncomingHttpHeaders, ended: boolean): void {
+    if (request !== this.#h2) return;
+    const status = Number(headers[':status']);
+    const service = this.#route!.service;
+    const now = Date.now();
+    this.#ttfbMs = now - this.#sentAt;
+    request.endpoint.recordLatency(this.#ttfbMs, now);
+    service.state.stats.ttfb.observe(this.#ttfbMs);
+    if (status >= 500) service.recordFailure(request.endpoint);
+    else service.recordSuccess(request.endpoint);
+    const head = this.#responseHead;
+    head.reset();
+    try {
+      for (const filter of this.#route!.policy.filters.response) filter.response!(this, head, status);
+    } catch (error) {
+      this.#h2Failed(asProxyError(error));
+      return;
+    }
+    const fields: string[] = [];
+    let length = -1;
+    for (const name in headers) {
+      if (name.charCodeAt(0) === 0x3a || H2_NOT_FORWARDED.has(name) || head.removes(name)) continue;
+      const value = headers[name]!;
+      if (name === 'content-length') {
+        const n = Number(value);
+        if (Number.isSafeInteger(n) && n >= 0) length = n;
+        continue;
+      }
+      if (Array.isArray(value)) for (const one of value) fields.push(name, one);
+      else fields.push(name, String(value));
+    }
+    let lines = this.#snapshot!.forwarding.via && !head.manages('via') ? 'via: 1.1 portico\r\n' : '';
+    if (this.#setCookie !== undefined) lines += `set-cookie: ${this.#setCookie}\r\n`;
+    lines += head.lines;
+    const bodyless = ended || this.#req!.method === 'HEAD' || status === 204 || status === 304;
+    const res = listResponseHead(status, fields, length, bodyless);
+    this.#res = res;
+    this.#responseStarted = true;
+    const flushed = this.#down.sendResponseHead(res, lines, EMPTY, 0, 0, ended);
+    if (!flushed) request.stream.pause();
+  }
+
+  onH2Data(request: H2UpstreamRequest, chunk: Buffer): void {
+    if (request !== this.#h2 || this.#res === undefined) return;
+    this.#h2Bytes += chunk.length;
+    if (!this.#down.sendResponseBody(chunk)) request.stream.pause();
+  }
+
+  onH2Trailers(request: H2UpstreamRequest, trailers: IncomingHttpHeaders): void {
+    if (request !== this.#h2) return;
+    const out: string[] = [];
+    for (const name in trailers) {
+      if (name.charCodeAt(0) === 0x3a || H2_NOT_FORWARDED.has(name)) continue;
+      const value = trailers[name]!;
+      if (Array.isArray(value)) for (const one of value) out.push(name, one);
+      else out.push(name, String(value));
+    }
+    this.#trailers = out;
+  }
+
+  onH2Drain(request: H2UpstreamRequest): void {
+    if (request === this.#h2 && !this.#requestDone) this.#down.resumeRequestBody();
+  }
+
+  onH2End(request: H2UpstreamRequest): void {
+    if (request !== this.#h2) return;
+    this.#h2 = undefined;
+    request.endpoint.active--;
+    const trailers = this.#trailers;
+    this.#report(this.#res!.status, undefined);
+    this.#state = IDLE;
+    this.#down.responseComplete(trailers);
+  }
+
+  onH2Failure(request: H2UpstreamRequest, timedOut: boolean): void {
+    if (request !== this.#h2) return;
+    this.#h2 = undefined;
+    const endpoint = request.endpoint;
+    endpoint.active--;
+    this.#route!.service.recordFailure(endpoint);
+    if (this.#responseStarted) {
+      this.fail(timedOut ? UPSTREAM_STALLED : UPSTREAM_TRUNCATED);
+      return;
+    }
+    if (!timedOut && !request.sessionConnected && this.#pendingIsReplayable() && this.#requestDone) {
+      this.#state = CONNECTING;
+      this.#heldBody = this.#sentBody;
+      this.#connect(undefined); // the session never connected: nothing was sent, try another endpoint
+      return;
+    }
+    this.fail(
+      timedOut
+        ? new PorticoProxyError('PORTICO_UPSTREAM_TIMEOUT', 'upstream response timeout')
+        : new PorticoProxyError('PORTICO_UPSTREAM_RESET', 'upstream reset the stream before responding'),
+    );
+  }
+
+  #h2Failed(error: PorticoProxyError): void {
+    this.#releaseUpstream(false);
+    this.fail(error);
   }
 
   // ---- upstream side (the HTTP/1.1 upstream codec) --------------------------------------------
@@ -759,6 +982,12 @@ export class Exchange implements UpstreamOwner, RequestKeys, FilterExchange {
   }
 
   #releaseUpstream(reuse: boolean): void {
+    const h2 = this.#h2;
+    if (h2 !== undefined) {
+      this.#h2 = undefined;
+      h2.endpoint.active--;
+      h2.cancel();
+    }
     const upstream = this.#upstream;
     if (upstream === undefined) return;
     this.#upstream = undefined;
@@ -774,6 +1003,10 @@ export class Exchange implements UpstreamOwner, RequestKeys, FilterExchange {
    * sent in full reads and discards a short response first (ResponseDrain). Any other is closed.
    */
   #abandonUpstream(phase: ExchangePhase): void {
+    if (this.#h2 !== undefined) {
+      this.#releaseUpstream(false); // a stream costs only its reset
+      return;
+    }
     const upstream = this.#upstream;
     if (upstream === undefined) return;
     if (phase === 'upstream-connect') {
@@ -822,6 +1055,9 @@ export class Exchange implements UpstreamOwner, RequestKeys, FilterExchange {
     this.#retriedStale = false;
     this.#tried.length = 0;
     this.#lines = '';
+    this.#h2Decoder = undefined;
+    this.#h2Bytes = 0;
+    this.#trailers = undefined;
     this.#state = IDLE;
   }
 
@@ -886,7 +1122,7 @@ export class Exchange implements UpstreamOwner, RequestKeys, FilterExchange {
       connectMs: this.#connectMs,
       ttfbMs: this.#ttfbMs,
       requestBytes: this.#down.requestBodyBytes,
-      responseBytes: this.#resFramer.bodyBytes,
+      responseBytes: this.#res?.fields === undefined ? this.#resFramer.bodyBytes : this.#h2Bytes,
     });
   }
 
@@ -899,6 +1135,39 @@ export class Exchange implements UpstreamOwner, RequestKeys, FilterExchange {
     this.#startedAt = 0;
     this.#resFramer.reset(0, false);
     this.fail(error);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** H2_NOT_FORWARDED are the response fields of an HTTP/2 upstream not passed on (RFC 9113 8.2.2). */
+const H2_NOT_FORWARDED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'http2-settings',
+]);
+
+/** addHeader adds a field to an HTTP/2 header list, making a list of a repeated one. */
+function addHeader(headers: OutgoingHttpHeaders, name: string, value: string): void {
+  if (H2_NOT_FORWARDED.has(name) || name === 'host') return;
+  const previous = headers[name];
+  if (previous === undefined) headers[name] = value;
+  else if (Array.isArray(previous)) previous.push(value);
+  else headers[name] = [String(previous), value];
+}
+
+/** addLines adds rendered field lines (`name: value` CRLF each) to an HTTP/2 header list. */
+function addLines(headers: OutgoingHttpHeaders, lines: string): void {
+  let from = 0;
+  while (from < lines.length) {
+    const end = lines.indexOf('\r\n', from);
+    const colon = lines.indexOf(':', from);
+    addHeader(headers, lines.slice(from, colon).toLowerCase(), lines.slice(colon + 1, end).trim());
+    from = end + 2;
   }
 }
 

@@ -12,12 +12,14 @@ export class EndpointRegistry {
   readonly availability = new AvailabilityClock();
 
   /**
-   * get returns the state of `address:port` in `service` (reached over `tls` when given: such an endpoint
-   * is a different one from the plain one, with its own pool), creating it when new.
+   * get returns the state of `address:port` in `service` (reached over `tls` when given, and over HTTP/2
+   * when `http2`: such an endpoint is a different one from the plain one, with its own pool), creating it
+   * when new.
    */
-  get(service: string, address: string, port: number, tls?: UpstreamTls): EndpointState {
+  get(service: string, address: string, port: number, tls?: UpstreamTls, http2 = false): EndpointState {
     const endpoint = endpointKey(address, port);
-    const key = tls === undefined ? `${service}|${endpoint}` : `${service}|${endpoint}|tls:${tls.id}`;
+    let key = tls === undefined ? `${service}|${endpoint}` : `${service}|${endpoint}|tls:${tls.id}`;
+    if (http2) key += '|h2';
     let state = this.#states.get(key);
     if (!state || state.retired) {
       state = new EndpointState(address, port, tls, service, this.availability);
