@@ -352,10 +352,14 @@ export class HttpConnection implements Deadline, Downstream {
   }
 
   sendResponseHead(res: ResponseHead, lines: string, buf: Buffer, start: number, end: number): boolean {
-    if (res.bodyLength === -2 || !this.#reqFramer.done || this.#ctx.draining) this.#closeAfter = true;
+    let head = res;
+    if (res.fields !== undefined && res.framing === -1 && this.#req!.version === 10) {
+      head = { ...res, framing: -2, bodyLength: -2 }; // HTTP/1.0 reads no chunks: the close ends the body
+    }
+    if (head.bodyLength === -2 || !this.#reqFramer.done || this.#ctx.draining) this.#closeAfter = true;
     // A response from HTTP/2 brings payload: framed here, chunked when its length is not known.
-    this.#chunkOut = res.fields !== undefined && res.framing === -1;
-    return writeHead(this.socket, downstreamResponsePlan(res, this.#closeAfter, lines), buf, start, end);
+    this.#chunkOut = head.fields !== undefined && head.framing === -1;
+    return writeHead(this.socket, downstreamResponsePlan(head, this.#closeAfter, lines), buf, start, end);
   }
 
   sendResponseBody(chunk: Buffer): boolean {

@@ -74,8 +74,12 @@ export class H2Stream implements Downstream, Deadline {
     this.#exchange = new Exchange(ctx, this);
     // Shared listeners (the stream carries its H2Stream), so a stream costs no closures.
     (stream as OwnedStream)[OWNER] = this;
-    stream.on('data', onStreamData);
-    stream.on('end', onStreamEnd);
+    if (!endStream) {
+      // A request without a body is never read: reading its (empty) end would let the stream destroy
+      // itself before the response's last write completes, which costs Node an error object per stream.
+      stream.on('data', onStreamData);
+      stream.on('end', onStreamEnd);
+    }
     stream.on('drain', onStreamDrain);
     stream.on('close', onStreamClose);
   }
@@ -105,11 +109,6 @@ export class H2Stream implements Downstream, Deadline {
     this.#req = req;
     this.#startedAt = Date.now();
     if (!this.#exchange.start(this.#ctx.snapshot, req)) return;
-    const maxBody = this.#exchange.maxBodyBytes;
-    if (maxBody > 0 && req.bodyLength > maxBody) {
-      this.#exchange.fail(new PorticoProxyError('PORTICO_BODY_TOO_LARGE', 'body too large'));
-      return;
-    }
     this.#endSent = this.#requestEnded;
     this.#exchange.forward(undefined, this.#requestEnded);
   }

@@ -11,6 +11,7 @@ import type { LimitsConfig } from '@portico/config';
 import type { ConnectionContext } from '../http/connection-context.ts';
 import { headerListRequestHead } from '../http/header-list-request-head.ts';
 import { ClientInfo, type SecureInfo } from '../pipeline/client-info.ts';
+import { PorticoProxyError } from '../proxy-error.ts';
 import type { SourceLimits } from '../source-limits.ts';
 import { H2Stream } from './h2-stream.ts';
 
@@ -165,7 +166,7 @@ export class Http2Front {
     const listener = state.info.listener;
     const parsing = snapshot.requestParsing.get(listener) ?? snapshot.config.requestParsing;
     const req = headerListRequestHead(headers, ended, snapshot.limits, parsing);
-    if (!('method' in req)) this.counters.refused++;
+    if (req instanceof PorticoProxyError) this.counters.refused++;
     new H2Stream(stream, state.client, this.#ctx, ended).start(req);
   }
 

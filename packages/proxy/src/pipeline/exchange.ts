@@ -4,7 +4,6 @@ import type { TimeoutsConfig } from '@portico/config';
 import type { Rule } from '@portico/router';
 import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
 import { type ExchangePhase, type RequestStart, requestStartChannel } from '../diagnostics.ts';
-import { writeHead } from '../http/assemble-head.ts';
 import { BodyFramer, type TrailerLimits } from '../http/body-framer.ts';
 import type { ConnectionContext } from '../http/connection-context.ts';
 import { dropNamedFields, FieldCursor } from '../http/field-cursor.ts';
@@ -24,10 +23,8 @@ import type { Filter, FilterExchange } from './filter.ts';
 import { HeadEditor } from './head-editor.ts';
 import type { LocalReply } from './local-reply.ts';
 
-const CRLF = Buffer.from('\r\n', 'latin1');
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const LFLF = Buffer.from('\n\n', 'latin1');
-const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
 /** States of an exchange. */
 const IDLE = 0; // no exchange, or one answered without an upstream
@@ -331,7 +328,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
     }
     const upstream = this.#upstream;
     if (upstream === undefined) return;
-    const flushed = upstream.socket.write(chunk);
+    const flushed = upstream.send(chunk);
     this.#bodySent(upstream, done, flushed);
   }
 
@@ -349,16 +346,8 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
     const upstream = this.#upstream;
     if (upstream === undefined || chunk.length === 0) return;
     let flushed: boolean;
-    if (this.#req!.bodyLength === -1) {
-      const socket = upstream.socket;
-      socket.cork();
-      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-      socket.write(chunk);
-      flushed = socket.write(CRLF);
-      socket.uncork();
-    } else {
-      flushed = upstream.socket.write(chunk);
-    }
+    if (this.#req!.bodyLength === -1) flushed = upstream.sendChunk(chunk);
+    else flushed = upstream.send(chunk);
     this.#bodySent(upstream, false, flushed);
   }
 
@@ -370,7 +359,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
     }
     const upstream = this.#upstream;
     if (upstream === undefined) return;
-    if (this.#req!.bodyLength === -1) upstream.socket.write(LAST_CHUNK);
+    if (this.#req!.bodyLength === -1) upstream.sendLastChunk();
     this.#bodySent(upstream, true, true);
   }
 
@@ -410,12 +399,12 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
   tunnelToUpstream(chunk: Buffer): boolean {
     const upstream = this.#upstream;
     if (upstream === undefined) return true;
-    return upstream.socket.write(chunk);
+    return upstream.send(chunk);
   }
 
   /** endTunnel half-closes the upstream side of a tunnel the client ended. */
   endTunnel(): void {
-    this.#upstream?.socket.end();
+    this.#upstream?.endOutput();
   }
 
   /**
@@ -728,8 +717,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
     upstream.resume();
     const held = this.#heldBody;
     const head = this.#upstreamHead;
-    writeHead(
-      upstream.socket,
+    upstream.sendHead(
       upstreamRequestPlan(this.#req!, head.target, this.#lines, head.host, head.removed),
       held,
       0,
@@ -738,7 +726,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
     this.#sentBody = this.#bodyComplete ? held : undefined;
     if (this.#bodyComplete) {
       this.#requestDone = true;
-      if (this.#req!.fields !== undefined && this.#req!.bodyLength === -1) upstream.socket.write(LAST_CHUNK);
+      if (this.#req!.fields !== undefined && this.#req!.bodyLength === -1) upstream.sendLastChunk();
     }
     this.#down.startRequestBody();
   }

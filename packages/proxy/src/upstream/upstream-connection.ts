@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Deadline } from '../deadline-sweeper.ts';
+import { type HeadPlan, writeHead } from '../http/assemble-head.ts';
 import type { EndpointState } from './endpoint-state.ts';
 
 /**
@@ -12,6 +13,9 @@ const READ_BYTES = 32_768;
 
 /** COPY_BELOW_BYTES: a smaller read is copied out so its 32 KiB buffer is reused: 4 KiB. */
 const COPY_BELOW_BYTES = 4_096;
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
 /** UpstreamOwner receives the events of the upstream connection it is using. */
 export interface UpstreamOwner {
@@ -104,6 +108,41 @@ export class UpstreamConnection implements Deadline {
   #deliver(chunk: Buffer): void {
     if (this.owner) this.owner.onUpstreamData(this, chunk);
     else this.destroy();
+  }
+
+  /**
+   * sendHead writes a request head built from `plan` and the body part `body[start, end)`; false means
+   * wait for drain. Every write to the upstream goes through this class, so how bytes reach the socket
+   * (today `socket.write`) can change here alone.
+   */
+  sendHead(plan: HeadPlan, body: Buffer | undefined, start: number, end: number): boolean {
+    return writeHead(this.socket, plan, body, start, end);
+  }
+
+  /** send writes body bytes as they are; false means wait for drain. */
+  send(chunk: Buffer): boolean {
+    return this.socket.write(chunk);
+  }
+
+  /** sendChunk writes `chunk` as one chunk of a chunked body (size line, data, CRLF), in one segment. */
+  sendChunk(chunk: Buffer): boolean {
+    const socket = this.socket;
+    socket.cork();
+    socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+    socket.write(chunk);
+    const flushed = socket.write(CRLF);
+    socket.uncork();
+    return flushed;
+  }
+
+  /** sendLastChunk ends a chunked body (no trailers). */
+  sendLastChunk(): void {
+    this.socket.write(LAST_CHUNK);
+  }
+
+  /** endOutput half-closes the connection (a tunnel the client ended). */
+  endOutput(): void {
+    this.socket.end();
   }
 
   /** pause stops reading from the upstream (the client is not keeping up). */
