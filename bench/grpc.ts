@@ -61,7 +61,7 @@ async function serve(): Promise<void> {
 /** load keeps CONCURRENCY calls in flight against `target` and prints calls and latency percentiles. */
 async function load(target: string, seconds: number): Promise<void> {
   const Client = grpc.makeGenericClientConstructor(SERVICE, 'Echo');
-  const client = new Client(target, grpc.credentials.createInsecure()) as grpc.Client & {
+  const client = new Client(target, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
     echo: (m: unknown, cb: (e: grpc.ServiceError | null) => void) => void;
   };
   const latencies: number[] = [];
@@ -147,7 +147,9 @@ async function main(): Promise<void> {
     const direct = await measure(`127.0.0.1:${port}`, [server.pid!]);
     const through = await measure(`127.0.0.1:${portico.ports[0]}`, [server.pid!, portico.child.pid!]);
     const us = (cpu: number, calls: number) => ((cpu * 1e6) / Math.max(1, calls)).toFixed(1);
-    console.log(`gRPC unary, 64-byte messages, ${CONCURRENCY} calls in flight, ${SECONDS} s (grpc-js both ends)\n`);
+    console.log(
+      `gRPC unary, 64-byte messages, ${CONCURRENCY} calls in flight, ${SECONDS} s (grpc-js both ends)\n`,
+    );
     console.log('| path | calls/s | p50 ms | p99 ms | errors | server CPU us/call | Portico CPU us/call |');
     console.log('|---|---:|---:|---:|---:|---:|---:|');
     for (const [name, m] of [

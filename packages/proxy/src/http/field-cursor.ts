@@ -145,8 +145,8 @@ export function isPlainConnection(list: string): boolean {
  * dropNamedFields adds to `drop` every field line of `buf[start, end)` whose lower-case name is in
  * `names`, and keeps `drop` ordered. Names Portico acts on itself (`field-names.ts`) are skipped, except
  * those whose ids are in `alsoIds` and are not dropped already (a route's rules may replace `Host` or
- * `X-Request-Id`; a client's `Connection` may not). It is the slow path, for `Connection`-nominated fields
- * and route header rules, and builds a string per name.
+ * `X-Request-Id`; a client's `Connection` may not). It is for `Connection`-nominated fields and route
+ * header rules; a string is built only for a name as long as one in `names`.
  */
 export function dropNamedFields(
   buf: Buffer,
@@ -157,18 +157,38 @@ export function dropNamedFields(
   isRequest: boolean,
   alsoIds?: ReadonlySet<number>,
 ): void {
-  const scan = new FieldCursor();
+  const scan = dropScan;
+  const lengths = nameLengths(names);
   scan.reset(buf, start, end, Number.MAX_SAFE_INTEGER, isRequest);
   let added = false;
   while (scan.next()) {
     if (scan.id !== 0 && (alsoIds === undefined || !alsoIds.has(scan.id) || isDropped(drop, scan.lineStart)))
       continue;
+    const length = scan.nameEnd - scan.lineStart;
+    if (length >= lengths.length || lengths[length] !== 1) continue;
     if (names.has(buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase())) {
       drop.push(scan.lineStart, scan.nextLine);
       added = true;
     }
   }
   if (added) sortRanges(drop);
+}
+
+const dropScan = new FieldCursor();
+
+/** lengthsOf caches, per set of names, which name lengths it holds (a set is compiled once and reused). */
+const lengthsOf = new WeakMap<ReadonlySet<string>, Uint8Array>();
+
+function nameLengths(names: ReadonlySet<string>): Uint8Array {
+  let lengths = lengthsOf.get(names);
+  if (lengths === undefined) {
+    let longest = 0;
+    for (const name of names) longest = Math.max(longest, name.length);
+    lengths = new Uint8Array(longest + 1);
+    for (const name of names) lengths[name.length] = 1;
+    lengthsOf.set(names, lengths);
+  }
+  return lengths;
 }
 
 /** isDropped tells whether the line starting at `lineStart` is in `drop` already. */
