@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer as createH2cServer, connect as h2connect } from 'node:http2';
+import { constants, createServer as createH2cServer, connect as h2connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -306,5 +306,75 @@ describe('an HTTP/2 upstream behind HTTP/1.1 and HTTP/2 clients', () => {
     });
     session.close();
     assert.equal(trailers['x-digest'], '0');
+  });
+});
+
+describe('HTTP/2 upstream failures', () => {
+  let upstream: ReturnType<typeof createH2cServer>;
+  let proxy: TestProxy;
+  let deadPort: number;
+
+  before(async () => {
+    upstream = createH2cServer();
+    upstream.on('stream', (stream, headers) => {
+      if (headers[':path'] === '/cut') {
+        stream.on('error', () => {}); // the reset below is this server's own doing
+        stream.respond({ ':status': 200 });
+        stream.write('partial');
+        // destroy(error) resets without END_STREAM (close(code) would end the stream cleanly first).
+        setTimeout(() => stream.destroy(new Error('cut')), 20);
+        return;
+      }
+      stream.respond({ ':status': 200 });
+      stream.end('ok');
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const dead = createH2cServer();
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    deadPort = (dead.address() as AddressInfo).port;
+    await new Promise((resolve) => dead.close(resolve)); // nothing listens there now
+    proxy = await startProxy({
+      listeners: [{ name: 'web', address: '127.0.0.1', port: 0, h2c: true }],
+      routes: [{ paths: [{ path: '/', service: 'h2' }] }],
+      services: [
+        {
+          name: 'h2',
+          protocol: 'http2',
+          balancer: 'round-robin',
+          endpoints: [
+            { address: '127.0.0.1', port: deadPort },
+            { address: '127.0.0.1', port: (upstream.address() as AddressInfo).port },
+          ],
+        },
+      ],
+    });
+  });
+  after(async () => {
+    await proxy.close();
+    upstream.close();
+  });
+
+  it('an endpoint that refuses the connection is skipped: every request is served by the other', async () => {
+    for (let i = 0; i < 6; i++) {
+      const res = await request(`${proxy.url}/`, { headers: { host: 'app.example' } });
+      assert.equal(res.statusCode, 200, `request ${i}`);
+      assert.equal(await res.body.text(), 'ok');
+    }
+  });
+
+  it('a stream the upstream resets mid-response reaches an HTTP/2 client as a reset, never a clean end', async () => {
+    const session = h2connect(proxy.url);
+    session.on('error', () => {});
+    const stream = session.request({ ':path': '/cut', ':authority': 'app.example' });
+    // A reset ends the readable side too: only the close code tells a cut from a complete response.
+    const outcome = await new Promise<string>((resolve) => {
+      stream.on('data', () => {});
+      stream.on('error', () => {});
+      stream.on('close', () =>
+        resolve(stream.rstCode === constants.NGHTTP2_NO_ERROR ? 'clean end' : 'reset'),
+      );
+    });
+    session.close();
+    assert.equal(outcome, 'reset');
   });
 });

@@ -8,7 +8,7 @@ import type { Deadline, DeadlineSweeper } from '../deadline-sweeper.ts';
 import type { EndpointState } from './endpoint-state.ts';
 import type { H2UpstreamPool, UpstreamSession } from './h2-upstream-pool.ts';
 
-const { NGHTTP2_CANCEL } = constants;
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = constants;
 
 /** H2UpstreamOwner hears what happens to one request on an HTTP/2 upstream. */
 export interface H2UpstreamOwner {
@@ -39,6 +39,8 @@ export class H2UpstreamRequest implements Deadline {
   #responded = false;
   #idleMs: number;
   #done = false;
+  /** #ended is true once the response's data ended (END_STREAM, or a reset). */
+  #ended = false;
 
   constructor(
     pool: H2UpstreamPool,
@@ -71,19 +73,18 @@ export class H2UpstreamRequest implements Deadline {
     });
     stream.on('trailers', (t: IncomingHttpHeaders) => this.#owner?.onH2Trailers(this, t));
     stream.on('end', () => {
-      if (!this.#responded) return; // the close that follows reports it
-      this.#finish();
-      const owner = this.#owner;
-      this.#owner = undefined;
-      owner?.onH2End(this);
+      this.#ended = true;
     });
     stream.on('drain', () => this.#owner?.onH2Drain(this));
     stream.on('error', () => {});
+    // The response is complete only when the stream closed cleanly after its end: a reset also ends the
+    // readable side, and must reach the client as a cut, never as a complete response.
     stream.on('close', () => {
       this.#finish();
       const owner = this.#owner;
       this.#owner = undefined;
-      owner?.onH2Failure(this, false);
+      if (this.#responded && this.#ended && stream.rstCode === NGHTTP2_NO_ERROR) owner?.onH2End(this);
+      else owner?.onH2Failure(this, false);
     });
   }
 
