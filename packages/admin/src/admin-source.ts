@@ -52,7 +52,10 @@ export interface RouteView {
   readonly host: string | null;
   readonly path: string;
   readonly type: string;
+  /** service is where the path sends requests: a service's name, `web=90, canary=10`, or `redirect ...`. */
   readonly service: string;
+  /** filters are the route's filters, by name, in the order they run. */
+  readonly filters: readonly string[];
 }
 
 export interface EndpointView {

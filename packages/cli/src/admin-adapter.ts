@@ -3,6 +3,7 @@ import type { AdminSource, ConfigDiffView, HistogramView, ProblemView } from '@p
 import {
   type ConfigIssue,
   type PorticoConfig,
+  pathDestination,
   REDACTED,
   redactSecrets,
   restoreSecrets,
@@ -80,7 +81,8 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
         host: rule.host ?? null,
         path: rule.path,
         type: rule.regex === undefined ? rule.type : 'regex',
-        service: rule.target.service.name,
+        service: rule.target.destination,
+        filters: rule.target.policy.filters.all.map((f) => f.name),
       })),
     explain: (url) => {
       let target: URL;
@@ -91,7 +93,7 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
       }
       return explanationJson(
         explain(proxy.snapshot.routes, target.host, target.pathname),
-        (t) => t.service.name,
+        (t) => t.destination,
       );
     },
     services: () =>
@@ -257,7 +259,7 @@ function routeKeys(config: PorticoConfig): Map<string, string> {
   const keys = new Map<string, string>();
   for (const route of config.routes) {
     for (const p of route.paths)
-      keys.set(`${route.host ?? '*'} ${p.regex ? 'regex' : p.type} ${p.path}`, p.service);
+      keys.set(`${route.host ?? '*'} ${p.regex ? 'regex' : p.type} ${p.path}`, pathDestination(route, p));
   }
   return keys;
 }

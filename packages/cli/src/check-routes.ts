@@ -1,4 +1,4 @@
-import type { PorticoConfig } from '@portico/config';
+import { type PorticoConfig, pathDestination } from '@portico/config';
 import type { ConfigUpdate, FileProblem } from '@portico/discovery';
 import { compileRouteTable } from '@portico/router';
 
@@ -12,7 +12,12 @@ export interface RouteCheck {
 export function checkRoutes(config: PorticoConfig, locate: (path: string) => string): RouteCheck {
   const specs = config.routes.map((route) => ({
     ...(route.host === undefined ? {} : { host: route.host }),
-    paths: route.paths.map((p) => ({ path: p.path, type: p.type, regex: p.regex, target: p.service })),
+    paths: route.paths.map((p) => ({
+      path: p.path,
+      type: p.type,
+      regex: p.regex,
+      target: pathDestination(route, p),
+    })),
   }));
   const { issues } = compileRouteTable(specs);
   const errors: FileProblem[] = [];

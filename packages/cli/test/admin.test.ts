@@ -114,6 +114,7 @@ admin: { port: 0, token: ${TOKEN} }
         path: '/',
         type: 'Prefix',
         service: 'web',
+        filters: [],
       },
     ]);
     const explained = (await get(`/routes?explain=${encodeURIComponent('http://shop.example/cart')}`)).json();

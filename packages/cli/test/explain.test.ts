@@ -43,4 +43,20 @@ describe('portico explain', () => {
     assert.equal(code, 1);
     assert.match(stdout, /is not an absolute URL; write it as http:\/\/host\/path/);
   });
+
+  it('names weighted backends and says where a redirect-only route sends the client', async () => {
+    const config = fileURLToPath(new URL('./fixtures/canary-and-redirect.yaml', import.meta.url));
+    const split = await runPortico(['explain', '--config', config, 'http://shop.example/cart']);
+    assert.equal(split.code, 0, split.stdout);
+    assert.equal(
+      split.stdout.trim().split('\n').at(-1),
+      '=> backends stable=90, canary=10 (route shop, routes[0].paths[0])',
+    );
+    const moved = await runPortico(['explain', '--config', config, 'http://old.example/a']);
+    assert.equal(moved.code, 0, moved.stdout);
+    assert.equal(
+      moved.stdout.trim().split('\n').at(-1),
+      '=> redirect 301 to {scheme}://shop.example{path} (route moved, routes[1].paths[0])',
+    );
+  });
 });

@@ -8,6 +8,7 @@ export {
   PorticoConfigError,
 } from './config-error.ts';
 export * from './defaults.ts';
+export { pathDestination } from './path-destination.ts';
 export {
   type AdminConfig,
   type AffinityConfig,

@@ -345,6 +345,21 @@ export const ListenerSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const BackendSchema = Type.Object(
+  {
+    service: Type.String({ minLength: 1, description: 'Name of the service.' }),
+    weight: Defaulted(
+      Type.Integer({
+        minimum: 0,
+        maximum: 1_000_000,
+        default: 1,
+        description: "The service's share, relative to the others' weights; 0 sends it nothing.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const RoutePathSchema = Type.Object(
   {
     path: Type.String({
@@ -362,7 +377,21 @@ export const RoutePathSchema = Type.Object(
           'With type ImplementationSpecific: `path` is a regular expression matched from the start of the request path.',
       }),
     ),
-    service: Type.String({ minLength: 1, description: 'Name of the service that serves this path.' }),
+    service: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Name of the service that serves this path. Leave it out for `backends`, or on a route with a `redirect`.',
+      }),
+    ),
+    backends: Type.Optional(
+      Type.Array(BackendSchema, {
+        minItems: 1,
+        maxItems: 64,
+        description:
+          'Services that share this path by weight (canary and N-way splits), instead of one `service`.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -195,9 +195,19 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
 
   config.routes.forEach((route, i) => {
     route.paths.forEach((path, j) => {
-      if (!services.has(path.service)) {
-        add(['routes', i, 'paths', j, 'service'], `no service named "${path.service}" (${known()})`);
+      const at = ['routes', i, 'paths', j];
+      if (path.service !== undefined && path.backends !== undefined) {
+        add(at, 'give either `service` or `backends`, not both');
+      } else if (path.service === undefined && path.backends === undefined && route.redirect === undefined) {
+        add(at, 'needs a `service` or `backends` (only a route with a `redirect` may have neither)');
       }
+      if (path.service !== undefined && !services.has(path.service)) {
+        add([...at, 'service'], `no service named "${path.service}" (${known()})`);
+      }
+      path.backends?.forEach((backend, k) => {
+        if (!services.has(backend.service))
+          add([...at, 'backends', k, 'service'], `no service named "${backend.service}" (${known()})`);
+      });
     });
   });
   const PORTICO_OWNED = new Set([

@@ -49,16 +49,16 @@ describe('validateConfig', () => {
   it('reports unknown fields, wrong types, missing fields and out-of-range numbers together', () => {
     const found = messages({
       listeners: [{ name: 'http', port: 70000, adress: '0.0.0.0' }],
-      routes: [{ hots: 'x', paths: [{ path: 'nope' }] }],
-      services: [{ name: 'web', endpoints: [{ address: '127.0.0.1', port: '80' }] }],
+      routes: [{ hots: 'x', paths: [{ path: 'nope', service: 'web' }] }],
+      services: [{ name: 'web', endpoints: [{ address: '127.0.0.1', port: '80' }] }, { endpoints: [] }],
     });
     assert.deepEqual(found.sort(), [
       'listeners[0].port: must be <= 65535, got 70000',
       'listeners[0]: unknown field "adress" (did you mean "address"?)',
       'routes[0].paths[0].path: must start with "/", got "nope"',
-      'routes[0].paths[0]: missing required field "service"',
       'routes[0]: unknown field "hots" (did you mean "host"?)',
       'services[0].endpoints[0].port: must be integer, got "80"',
+      'services[1]: missing required field "name"',
     ]);
   });
 
@@ -121,5 +121,47 @@ describe('validateConfig', () => {
 
   it('rejects a document that is not an object', () => {
     assert.deepEqual(messages('listeners: []'), [': must be object, got "listeners: []"']);
+  });
+
+  it('asks each path for a service or weighted backends, and lets only a redirect route have neither', () => {
+    const services = [
+      { name: 'web', endpoints: [] },
+      { name: 'canary', endpoints: [] },
+    ];
+    const listeners = minimal.listeners;
+    assert.deepEqual(
+      messages({
+        listeners,
+        services,
+        routes: [
+          { paths: [{ path: '/a' }] },
+          { paths: [{ path: '/b', service: 'web', backends: [{ service: 'canary' }] }] },
+          { paths: [{ path: '/c', backends: [{ service: 'web', weight: 9 }, { service: 'nope' }] }] },
+        ],
+      }).sort(),
+      [
+        'routes[0].paths[0]: needs a `service` or `backends` (only a route with a `redirect` may have neither)',
+        'routes[1].paths[0]: give either `service` or `backends`, not both',
+        'routes[2].paths[0].backends[1].service: no service named "nope" (known: web, canary)',
+      ],
+    );
+    assert.deepEqual(
+      messages({
+        listeners,
+        services,
+        routes: [{ paths: [{ path: '/', backends: [{ service: 'web', weight: -1 }] }] }],
+      }),
+      ['routes[0].paths[0].backends[0].weight: must be >= 0, got -1'],
+    );
+    const ok = validateConfig({
+      listeners,
+      services,
+      routes: [
+        { host: 'old.example', paths: [{ path: '/' }], redirect: { host: 'new.example' } },
+        { paths: [{ path: '/', backends: [{ service: 'web', weight: 90 }, { service: 'canary' }] }] },
+      ],
+    });
+    assert.ok(ok.ok, JSON.stringify(!ok.ok && ok.issues));
+    assert.equal(ok.config.routes[1]!.paths[0]!.backends![1]!.weight, 1, 'weight defaults to 1');
   });
 });

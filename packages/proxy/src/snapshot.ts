@@ -1,13 +1,15 @@
-import type {
-  LimitsConfig,
-  PorticoConfig,
-  RedirectConfig,
-  RequestParsingConfig,
-  TimeoutsConfig,
+import {
+  type LimitsConfig,
+  type PorticoConfig,
+  pathDestination,
+  type RedirectConfig,
+  type RequestParsingConfig,
+  type TimeoutsConfig,
 } from '@portico/config';
 import { compileRouteTable, type RouteIssue, type RouteSpec, type RouteTable } from '@portico/router';
 import { ServiceBalancer } from './balancer/service-balancer.ts';
 import type { ServiceRegistry } from './balancer/service-state.ts';
+import { WeightedBackends } from './balancer/weighted-backends.ts';
 import { ForwardingPolicy } from './forwarding-policy.ts';
 import { compileL4Route, type L4Route } from './l4/l4-route.ts';
 import type { Filter } from './pipeline/filter.ts';
@@ -17,10 +19,16 @@ import type { CertificateStore, TlsCompilation } from './tls/certificate-store.t
 import type { StatsRegistry } from './traffic-stats.ts';
 import type { EndpointRegistry } from './upstream/endpoint-registry.ts';
 
-/** RouteTarget is what a matched rule yields: the route's policy and the path's service. */
+/**
+ * RouteTarget is what a matched rule yields: the route's policy and where the path sends requests: one
+ * service, weighted backends, or neither (a redirect-only route, whose filters answer every request).
+ */
 export interface RouteTarget {
   readonly policy: RoutePolicy;
-  readonly service: ServiceBalancer;
+  readonly service: ServiceBalancer | undefined;
+  readonly backends: WeightedBackends | undefined;
+  /** destination says where the path sends requests, in words (`pathDestination`), for explain and routes. */
+  readonly destination: string;
 }
 
 /**
@@ -97,7 +105,17 @@ export function compileSnapshot(
         path: path.path,
         type: path.type,
         regex: path.regex,
-        target: { policy, service: balancers.get(path.service)! },
+        target: {
+          policy,
+          destination: pathDestination(route, path),
+          service: path.service === undefined ? undefined : balancers.get(path.service)!,
+          backends:
+            path.backends === undefined
+              ? undefined
+              : new WeightedBackends(
+                  path.backends.map((b) => ({ service: balancers.get(b.service)!, weight: b.weight })),
+                ),
+        },
       })),
     };
   });
@@ -114,6 +132,8 @@ export function compileSnapshot(
             https,
           ),
           service: balancers.get(config.defaultService)!,
+          backends: undefined,
+          destination: config.defaultService,
         };
   const { table, issues } = compileRouteTable<RouteTarget>(
     specs,

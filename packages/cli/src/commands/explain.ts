@@ -1,3 +1,4 @@
+import { pathDestination } from '@portico/config';
 import { formatProblem, loadConfigFile } from '@portico/discovery';
 import { compileRouteTable, describeRule, explain } from '@portico/router';
 import { explanationJson } from '../explanation-json.ts';
@@ -32,7 +33,12 @@ export async function explainCommand(
     id: `routes[${i}]`,
     ...(route.name === undefined ? {} : { name: route.name }),
     ...(route.host === undefined ? {} : { host: route.host }),
-    paths: route.paths.map((p) => ({ path: p.path, type: p.type, regex: p.regex, target: p.service })),
+    paths: route.paths.map((p) => ({
+      path: p.path,
+      type: p.type,
+      regex: p.regex,
+      target: pathDestination(route, p),
+    })),
   }));
   const { table } = compileRouteTable(
     specs,
@@ -57,7 +63,15 @@ export async function explainCommand(
     if (result.match === undefined) out('=> 404: no route matches and there is no defaultService');
     else if (result.usedDefault) out(`=> defaultService ${String(result.match.target)}`);
     else
-      out(`=> service ${String(result.match.target)} (route ${result.match.routeName}, ${result.match.id})`);
+      out(
+        `=> ${destination(String(result.match.target))} (route ${result.match.routeName}, ${result.match.id})`,
+      );
   }
   return result.match === undefined ? 2 : 0;
+}
+
+/** destination names what a rule's target (a `pathDestination`) is: a redirect, backends or a service. */
+function destination(target: string): string {
+  if (target.startsWith('redirect ')) return target;
+  return target.includes('=') ? `backends ${target}` : `service ${target}`;
 }

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import type { TimeoutsConfig } from '@portico/config';
 import type { Rule } from '@portico/router';
 import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
+import type { ServiceBalancer } from '../balancer/service-balancer.ts';
 import { type ExchangePhase, type RequestStart, requestStartChannel } from '../diagnostics.ts';
 import { BodyFramer, type TrailerLimits } from '../http/body-framer.ts';
 import type { ConnectionContext } from '../http/connection-context.ts';
@@ -60,6 +61,8 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
   #req: RequestHead | undefined;
   #rule: Rule<RouteTarget> | undefined;
   #route: RouteTarget | undefined;
+  /** #service is the service chosen for the request: the path's, or one of its weighted backends. */
+  #service: ServiceBalancer | undefined;
   /** timeouts apply to this exchange: the snapshot's, or its route's once the route's filters ran. */
   timeouts: TimeoutsConfig;
   /** maxBodyBytes is the largest request body accepted, 0 for no limit. */
@@ -209,6 +212,12 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
       this.fail(new PorticoProxyError('PORTICO_BODY_TOO_LARGE', 'body too large'));
       return false;
     }
+    const target = rule.target;
+    this.#service = target.backends === undefined ? target.service : target.backends.pick();
+    if (this.#service === undefined) {
+      this.fail(new PorticoProxyError('PORTICO_NO_ENDPOINT', 'no backend of the route has a weight'));
+      return false;
+    }
     return true;
   }
 
@@ -230,7 +239,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
    * `requestData` once the exchange calls the codec's `startRequestBody`.
    */
   forward(held: Buffer | undefined, complete: boolean): void {
-    const service = this.#route!.service;
+    const service = this.#service!;
     const pendingLimit = service.config.maxPendingRequests;
     if (pendingLimit > 0 && service.state.active >= pendingLimit) {
       this.fail(new PorticoProxyError('PORTICO_NO_ENDPOINT', 'service at maxPendingRequests'));
@@ -448,7 +457,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
     const fresh = endpoint !== undefined;
     let target = endpoint;
     if (target === undefined) {
-      const service = this.#route!.service;
+      const service = this.#service!;
       const choice =
         this.#tried.length >= MAX_CONNECT_ATTEMPTS + this.#retries
           ? undefined
@@ -464,7 +473,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
     }
     this.#endpoint = target;
     target.active++;
-    if (this.#route!.service.config.protocol === 'http2') {
+    if (this.#service!.config.protocol === 'http2') {
       this.#sendH2(target);
       return;
     }
@@ -597,7 +606,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
   onH2Response(request: H2UpstreamRequest, headers: IncomingHttpHeaders, ended: boolean): void {
     if (request !== this.#h2) return;
     const status = Number(headers[':status']);
-    const service = this.#route!.service;
+    const service = this.#service!;
     const now = Date.now();
     this.#ttfbMs = now - this.#sentAt;
     request.endpoint.recordLatency(this.#ttfbMs, now);
@@ -673,7 +682,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
     this.#h2 = undefined;
     const endpoint = request.endpoint;
     endpoint.active--;
-    this.#route!.service.recordFailure(endpoint);
+    this.#service!.recordFailure(endpoint);
     if (this.#responseStarted) {
       this.fail(timedOut ? UPSTREAM_STALLED : UPSTREAM_TRUNCATED);
       return;
@@ -788,7 +797,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
     }
     upstream.deadline = 0;
     this.#res = res;
-    const service = this.#route!.service;
+    const service = this.#service!;
     const now = Date.now();
     this.#ttfbMs = now - this.#sentAt;
     upstream.endpoint.recordLatency(this.#ttfbMs, now);
@@ -875,11 +884,11 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
   onUpstreamTimeout(upstream: UpstreamConnection): void {
     if (upstream !== this.#upstream) return;
     if (!upstream.connected) {
-      this.#route!.service.recordFailure(upstream.endpoint);
+      this.#service!.recordFailure(upstream.endpoint);
       this.#releaseUpstream(false);
       this.#connect(undefined);
     } else if (this.#res === undefined) {
-      this.#route!.service.recordFailure(upstream.endpoint);
+      this.#service!.recordFailure(upstream.endpoint);
       this.#releaseUpstream(false);
       if (this.#retryElsewhere()) return;
       this.#upstreamFailed(new PorticoProxyError('PORTICO_UPSTREAM_TIMEOUT', 'upstream response timeout'));
@@ -897,7 +906,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
       this.#down.tunnelEnded!(); // the upstream ended the tunnel: end the client side after what was written
       return;
     }
-    const service = this.#route?.service;
+    const service = this.#service;
     if (!upstream.connected) {
       service?.recordFailure(endpoint);
       if (this.#state === CONNECTING) this.#connect(undefined);
@@ -937,7 +946,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
    * retries, nothing has reached the client, the whole request is in hand, and the retry budget allows.
    */
   #retryElsewhere(): boolean {
-    const service = this.#route!.service;
+    const service = this.#service!;
     if (
       this.#retries >= service.config.retries.attempts ||
       this.#responseStarted ||
@@ -1027,6 +1036,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
     this.#resHead = undefined;
     this.#rule = undefined;
     this.#route = undefined;
+    this.#service = undefined;
     this.#setCookie = undefined;
     this.#requestId = undefined;
     this.#client = '';
@@ -1053,7 +1063,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
   #endRequest(): void {
     if (!this.#counted) return;
     this.#counted = false;
-    const state = this.#route!.service.state;
+    const state = this.#service!.state;
     state.active--;
     state.retries -= this.#retries;
     this.#retries = 0;
@@ -1087,8 +1097,11 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
       const statusClass = status >= 100 && status < 600 ? (status / 100) | 0 : 0;
       route.policy.stats.responses[statusClass]!++;
       route.policy.stats.duration.observe(ms);
-      route.service.state.stats.responses[statusClass]!++;
-      route.service.state.stats.duration.observe(ms);
+      const stats = this.#service?.state.stats;
+      if (stats !== undefined) {
+        stats.responses[statusClass]!++;
+        stats.duration.observe(ms);
+      }
     }
     if (status >= 500) this.#ctx.counters.responses5xx++;
     const channel = this.#ctx.requestChannel;
@@ -1102,7 +1115,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
       path: req?.path,
       status,
       route: route?.policy.name,
-      service: route?.service.name,
+      service: this.#service?.name,
       endpoint: this.#endpoint?.key,
       errorCode: error?.code,
       phase,
