@@ -360,6 +360,36 @@ export const BackendSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const ValueMatchType = Defaulted(
+  StringEnum(['Exact', 'RegularExpression'] as const, {
+    default: 'Exact',
+    description:
+      'Exact: the value as written; RegularExpression: a JavaScript expression matching the whole value.',
+  }),
+);
+
+export const HeaderMatchSchema = Type.Object(
+  {
+    name: Type.String({ pattern: TOKEN, maxLength: 256, description: 'Header field name (any case).' }),
+    value: Type.String({ pattern: FIELD_VALUE, maxLength: 4_096, description: 'Value to match.' }),
+    type: ValueMatchType,
+  },
+  { additionalProperties: false },
+);
+
+export const QueryParamMatchSchema = Type.Object(
+  {
+    name: Type.String({
+      pattern: "^[!-%'-<>-~]+$",
+      maxLength: 256,
+      description: 'Query parameter name, as sent (visible ASCII but "&" and "=").',
+    }),
+    value: Type.String({ pattern: FIELD_VALUE, maxLength: 4_096, description: 'Value to match, undecoded.' }),
+    type: ValueMatchType,
+  },
+  { additionalProperties: false },
+);
+
 export const RoutePathSchema = Type.Object(
   {
     path: Type.String({
@@ -382,6 +412,23 @@ export const RoutePathSchema = Type.Object(
         minLength: 1,
         description:
           'Name of the service that serves this path. Leave it out for `backends`, or on a route with a `redirect`.',
+      }),
+    ),
+    method: Type.Optional(
+      StringEnum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE'] as const, {
+        description: 'Only requests with this method match the path.',
+      }),
+    ),
+    headers: Type.Optional(
+      Type.Array(HeaderMatchSchema, {
+        maxItems: 16,
+        description: 'Only requests with every one of these header values match the path.',
+      }),
+    ),
+    queryParams: Type.Optional(
+      Type.Array(QueryParamMatchSchema, {
+        maxItems: 16,
+        description: 'Only requests with every one of these query parameter values match the path.',
       }),
     ),
     backends: Type.Optional(

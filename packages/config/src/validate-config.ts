@@ -204,6 +204,16 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
       if (path.service !== undefined && !services.has(path.service)) {
         add([...at, 'service'], `no service named "${path.service}" (${known()})`);
       }
+      for (const list of ['headers', 'queryParams'] as const) {
+        path[list]?.forEach((match, k) => {
+          if (match.type !== 'RegularExpression') return;
+          try {
+            new RegExp(match.value);
+          } catch (error) {
+            add([...at, list, k, 'value'], `not a valid regular expression: ${(error as Error).message}`);
+          }
+        });
+      }
       path.backends?.forEach((backend, k) => {
         if (!services.has(backend.service))
           add([...at, 'backends', k, 'service'], `no service named "${backend.service}" (${known()})`);

@@ -105,6 +105,7 @@ export function compileSnapshot(
         path: path.path,
         type: path.type,
         regex: path.regex,
+        conditions: { method: path.method, headers: path.headers, queryParams: path.queryParams },
         target: {
           policy,
           destination: pathDestination(route, path),

@@ -31,6 +31,19 @@ describe('weighted backends and redirect-only routes', () => {
         },
         { host: 'off.example', paths: [{ path: '/', backends: [{ service: 'dark', weight: 0 }] }] },
         { host: 'old.example', paths: [{ path: '/' }], redirect: { host: 'new.example', status: 302 } },
+        {
+          host: 'match.example',
+          paths: [
+            { path: '/', service: 'stable' },
+            { path: '/', service: 'canary', headers: [{ name: 'X-Canary', value: 'always' }] },
+            { path: '/', service: 'legacy', method: 'DELETE' },
+            {
+              path: '/',
+              backends: [{ service: 'dark', weight: 1 }],
+              queryParams: [{ name: 'v', value: '[0-9]+', type: 'RegularExpression' }],
+            },
+          ],
+        },
       ],
       services: Object.entries(backends).map(([name, b]) => ({ name, endpoints: endpointsOf(b) })),
     });
@@ -80,6 +93,26 @@ describe('weighted backends and redirect-only routes', () => {
     await res.body.dump();
   });
 
+  it('routes by header, method and query parameter on top of the path, most specific first', async () => {
+    const served = async (method: string, path: string, headers: Record<string, string> = {}) => {
+      const res = await request(`${proxy.url}${path}`, {
+        method: method as 'GET',
+        headers: { host: 'match.example', ...headers },
+      });
+      return res.body.text();
+    };
+    assert.equal(await served('GET', '/a'), 'stable');
+    assert.equal(await served('GET', '/a', { 'x-canary': 'always' }), 'canary');
+    assert.equal(await served('GET', '/a', { 'x-canary': 'never' }), 'stable');
+    assert.equal(
+      await served('DELETE', '/a', { 'x-canary': 'always' }),
+      'legacy',
+      'a method match beats a header match',
+    );
+    assert.equal(await served('GET', '/a?v=12'), 'dark');
+    assert.equal(await served('GET', '/a?v=x12'), 'stable', 'the expression must match the whole value');
+  });
+
   it('the admin view of each rule says where it sends requests and which filters it has', () => {
     const rules = proxy.proxy.snapshot.routes
       .rules()
@@ -88,6 +121,10 @@ describe('weighted backends and redirect-only routes', () => {
       ['app.example', 'stable=70, canary=20, legacy=10, dark=0', ['response-headers']],
       ['off.example', 'dark=0', []],
       ['old.example', 'redirect 302 to {scheme}://new.example{path}', ['redirect']],
+      ['match.example', 'legacy', []],
+      ['match.example', 'canary', []],
+      ['match.example', 'dark=1', []],
+      ['match.example', 'stable', []],
     ]);
   });
 });

@@ -4,7 +4,7 @@ import type { RouteTable } from './route-table.ts';
 import { describeRule, type Rule } from './rule.ts';
 
 /** Verdict is what happened to one rule for one request. */
-export type Verdict = 'matched' | 'shorter' | 'tied' | 'no-match' | 'other-host';
+export type Verdict = 'matched' | 'shorter' | 'tied' | 'no-match' | 'other-host' | 'conditional';
 
 /** RuleVerdict is one rule's verdict with the reason in words. */
 export interface RuleVerdict<T> {
@@ -30,8 +30,9 @@ export interface Explanation<T> {
 
 /**
  * explain tells which rule of `table` serves `host` + `path` and, for every other rule, why not: another
- * host was selected, it does not match, a longer rule won, or an Exact rule won a tie. It returns what
- * `table.match` returns, so the two never disagree.
+ * host was selected, it does not match, a longer rule won, an Exact rule won a tie, or it would win but
+ * asks for a method, headers or query parameters (explain knows only the host and path). It returns what
+ * `table.match` returns for a request without those, so the two never disagree.
  */
 export function explain<T>(table: RouteTable<T>, host: string, path: string): Explanation<T> {
   const name = hostFromHeader(host);
@@ -56,6 +57,12 @@ export function explain<T>(table: RouteTable<T>, host: string, path: string): Ex
     const length = matchLength(rule, path);
     if (length < 0) {
       verdicts.push({ rule, verdict: 'no-match', reason: noMatchReason(rule, path) });
+    } else if (rule.conditions !== undefined && length >= winnerLength) {
+      verdicts.push({
+        rule,
+        verdict: 'conditional',
+        reason: `matches ${length} characters, and serves only requests with ${rule.conditions.describe()}`,
+      });
     } else if (length < winnerLength) {
       verdicts.push({
         rule,

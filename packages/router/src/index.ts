@@ -1,3 +1,10 @@
+export {
+  type ConditionSpec,
+  Conditions,
+  compareConditions,
+  type MatchInput,
+  type ValueMatch,
+} from './conditions.ts';
 export { type Explanation, explain, type RuleVerdict, type Verdict } from './explain.ts';
 export { type HostPattern, hostFromHeader, parseHostPattern } from './host.ts';
 export { checkRulePath, type PathType, prefixKey, requestPath } from './path.ts';

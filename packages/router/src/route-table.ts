@@ -1,3 +1,4 @@
+import { Conditions, type MatchInput } from './conditions.ts';
 import { type HostPattern, hostFromHeader, parseHostPattern } from './host.ts';
 import { checkRulePath } from './path.ts';
 import { PathTable } from './path-table.ts';
@@ -9,6 +10,8 @@ export const ROUTE_ISSUE_CODES = {
   PORTICO_ROUTE_INVALID_PATH:
     'A rule path is not absolute, holds "//", "/./", "/../", "%2f", "?", "#" or controls, or is a bad regex.',
   PORTICO_ROUTE_DUPLICATE: 'A rule repeats an earlier one (same host, path and type) and can never match.',
+  PORTICO_ROUTE_INVALID_MATCH:
+    'A rule header or query parameter match is not a valid regular expression, or is too long.',
 } as const;
 
 export type RouteIssueCode = keyof typeof ROUTE_ISSUE_CODES;
@@ -67,6 +70,7 @@ export class RouteTable<T> {
             path: '/',
             type: 'Prefix',
             regex: undefined,
+            conditions: undefined,
             target: defaultTarget,
           };
   }
@@ -75,9 +79,13 @@ export class RouteTable<T> {
    * match returns the rule for a request, or undefined when nothing (not even a default) matches. `host`
    * is the Host header as sent (port and case are ignored); `path` is the path without its query.
    */
-  match(host: string, path: string): Rule<T> | undefined {
+  /**
+   * match returns the rule serving `path` on `host` (a Host header), or the default rule. `input` lets
+   * rules with request conditions (method, headers, query) match; without it only rules without them do.
+   */
+  match(host: string, path: string, input?: MatchInput): Rule<T> | undefined {
     const table = this.#hostTable(hostFromHeader(host));
-    return (table === undefined ? undefined : table.match(path)) ?? this.#defaultRule;
+    return (table === undefined ? undefined : table.match(path, input)) ?? this.#defaultRule;
   }
 
   #hostTable(name: string): PathTable<T> | undefined {
@@ -229,6 +237,11 @@ function addSpecs<T>(
         });
         return;
       }
+      const conditions = Conditions.compile(pathSpec.conditions);
+      if (typeof conditions === 'string') {
+        issues.push({ code: 'PORTICO_ROUTE_INVALID_MATCH', severity: 'error', at: id, message: conditions });
+        return;
+      }
       const rule: Rule<T> = {
         id,
         routeName: spec.name ?? specId,
@@ -236,6 +249,7 @@ function addSpecs<T>(
         path: pathSpec.path,
         type: pathSpec.type,
         regex: compiled ?? undefined,
+        conditions,
         target: pathSpec.target,
       };
       const existing = table.add(pattern, rule);

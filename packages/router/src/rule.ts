@@ -1,3 +1,4 @@
+import type { ConditionSpec, Conditions } from './conditions.ts';
 import type { PathType } from './path.ts';
 
 /** PathSpec is one path of a route: what it matches and where it sends requests. */
@@ -9,6 +10,8 @@ export interface PathSpec<T> {
    * request path (`^/api/v[0-9]+/`); it competes with the other rules by the length it matches.
    */
   readonly regex?: boolean;
+  /** conditions are what the request must also meet: method, headers, query parameters (all of them). */
+  readonly conditions?: ConditionSpec | undefined;
   readonly target: T;
 }
 
@@ -35,11 +38,14 @@ export interface Rule<T> {
   readonly type: PathType;
   /** regex is the compiled expression of a regex rule (anchored at the start), else undefined. */
   readonly regex: RegExp | undefined;
+  /** conditions are the rule's request conditions, compiled; undefined when it has none. */
+  readonly conditions: Conditions | undefined;
   readonly target: T;
 }
 
 /** describeRule renders a rule as `Prefix /api on shop.example` for messages. */
 export function describeRule(rule: Rule<unknown>): string {
   const kind = rule.regex === undefined ? rule.type : 'regex';
-  return `${kind} ${rule.path} on ${rule.host ?? 'any host'}`;
+  const when = rule.conditions === undefined ? '' : ` when ${rule.conditions.describe()}`;
+  return `${kind} ${rule.path} on ${rule.host ?? 'any host'}${when}`;
 }

@@ -3,7 +3,14 @@ import { formatProblem, loadConfigFile } from '@portico/discovery';
 import { compileRouteTable, describeRule, explain } from '@portico/router';
 import { explanationJson } from '../explanation-json.ts';
 
-const MARKS = { matched: '✔', shorter: '·', tied: '·', 'no-match': '✘', 'other-host': '–' } as const;
+const MARKS = {
+  matched: '✔',
+  shorter: '·',
+  tied: '·',
+  'no-match': '✘',
+  'other-host': '–',
+  conditional: '?',
+} as const;
 
 /**
  * explainCommand tells which route of a config file serves a URL and why each other route does not, as

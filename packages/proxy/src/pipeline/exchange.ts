@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import type { TimeoutsConfig } from '@portico/config';
-import type { Rule } from '@portico/router';
+import type { MatchInput, Rule } from '@portico/router';
 import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
 import type { ServiceBalancer } from '../balancer/service-balancer.ts';
 import { type ExchangePhase, type RequestStart, requestStartChannel } from '../diagnostics.ts';
@@ -53,7 +53,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  * (header rules, HSTS), and the outcome (`portico:http:request`). The client side is a `Downstream`; an
  * HTTP/1.1 connection reuses one Exchange for its requests, an HTTP/2 stream has its own.
  */
-export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, FilterExchange {
+export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, MatchInput, FilterExchange {
   readonly #ctx: ConnectionContext;
   readonly #down: Downstream;
   #state = IDLE;
@@ -198,7 +198,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
       );
       return false;
     }
-    const rule = snapshot.routes.match(req.host, req.path);
+    const rule = snapshot.routes.match(req.host, req.path, this);
     if (rule === undefined) {
       this.#answer(new PorticoProxyError('PORTICO_NO_ROUTE', 'no route'));
       return false;
@@ -488,7 +488,11 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Fi
     }
   }
 
-  // ---- RequestKeys: what hash policies and affinity key on ---------------------------------
+  // ---- RequestKeys and MatchInput: what hash policies, affinity and route conditions read --------
+
+  get method(): string {
+    return this.#req!.method;
+  }
 
   clientAddress(): string {
     return this.#client;
