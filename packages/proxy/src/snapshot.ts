@@ -1,20 +1,20 @@
-import {
-  type LimitsConfig,
-  type PorticoConfig,
-  pathDestination,
-  type RedirectConfig,
-  type RequestParsingConfig,
-  type TimeoutsConfig,
+import type {
+  LimitsConfig,
+  PorticoConfig,
+  RedirectConfig,
+  RequestParsingConfig,
+  TimeoutsConfig,
 } from '@portico/config';
-import { compileRouteTable, type RouteIssue, type RouteSpec, type RouteTable } from '@portico/router';
+import type { RouteIssue, RouteTable } from '@portico/router';
 import { ServiceBalancer } from './balancer/service-balancer.ts';
 import type { ServiceRegistry } from './balancer/service-state.ts';
-import { WeightedBackends } from './balancer/weighted-backends.ts';
+import type { WeightedBackends } from './balancer/weighted-backends.ts';
 import { ForwardingPolicy } from './forwarding-policy.ts';
 import { compileL4Route, type L4Route } from './l4/l4-route.ts';
 import type { Filter } from './pipeline/filter.ts';
 import { HttpsRedirectFilter } from './pipeline/filters/https-redirect-filter.ts';
-import { compileRoutePolicy, type RoutePolicy } from './route-policy.ts';
+import { compileRoutes, type RouteCompilation } from './route-compilation.ts';
+import type { RoutePolicy } from './route-policy.ts';
 import type { CertificateStore, TlsCompilation } from './tls/certificate-store.ts';
 import type { StatsRegistry } from './traffic-stats.ts';
 import type { EndpointRegistry } from './upstream/endpoint-registry.ts';
@@ -25,7 +25,8 @@ import type { EndpointRegistry } from './upstream/endpoint-registry.ts';
  */
 export interface RouteTarget {
   readonly policy: RoutePolicy;
-  readonly service: ServiceBalancer | undefined;
+  /** service names the path's service, resolved per request in the snapshot's `services`. */
+  readonly service: string | undefined;
   readonly backends: WeightedBackends | undefined;
   /** destination says where the path sends requests, in words (`pathDestination`), for explain and routes. */
   readonly destination: string;
@@ -61,12 +62,15 @@ export interface Snapshot {
   readonly requestParsing: ReadonlyMap<string, RequestParsingConfig>;
   /** routeIssues are the problems found compiling routes; rules with errors were left out. */
   readonly routeIssues: readonly RouteIssue[];
+  /** routing is how the routes were compiled, for the next config to reuse what it keeps. */
+  readonly routing: RouteCompilation;
 }
 
 /**
  * compileSnapshot builds a snapshot from a validated config, with endpoint state from `registry`. A
  * service whose config is the very object `previous` compiled (a source that rebuilds only what changed,
- * as the Kubernetes one does) keeps its balancer.
+ * as the Kubernetes one does) keeps its balancer, and unchanged routes keep their compiled rules and
+ * filters, with only the hosts whose routes changed rebuilt (`compileRoutes`).
  */
 export function compileSnapshot(
   config: PorticoConfig,
@@ -88,62 +92,12 @@ export function compileSnapshot(
     );
   }
   const https = toHttps(config);
-  const specs: RouteSpec<RouteTarget>[] = config.routes.map((route, i) => {
-    const name = route.name ?? `routes[${i}]`;
-    const policy = compileRoutePolicy(
-      route,
-      name,
-      config.timeouts,
-      config.limits,
-      routeStats.get(name),
-      https,
-    );
-    return {
-      ...(route.name === undefined ? {} : { name: route.name }),
-      ...(route.host === undefined ? {} : { host: route.host }),
-      paths: route.paths.map((path) => ({
-        path: path.path,
-        type: path.type,
-        regex: path.regex,
-        conditions: { method: path.method, headers: path.headers, queryParams: path.queryParams },
-        target: {
-          policy,
-          destination: pathDestination(route, path),
-          service: path.service === undefined ? undefined : balancers.get(path.service)!,
-          backends:
-            path.backends === undefined
-              ? undefined
-              : new WeightedBackends(
-                  path.backends.map((b) => ({ service: balancers.get(b.service)!, weight: b.weight })),
-                ),
-        },
-      })),
-    };
-  });
-  const defaultTarget: RouteTarget | undefined =
-    config.defaultService === undefined
-      ? undefined
-      : {
-          policy: compileRoutePolicy(
-            undefined,
-            'default',
-            config.timeouts,
-            config.limits,
-            routeStats.get('default'),
-            https,
-          ),
-          service: balancers.get(config.defaultService)!,
-          backends: undefined,
-          destination: config.defaultService,
-        };
-  const { table, issues } = compileRouteTable<RouteTarget>(
-    specs,
-    defaultTarget === undefined ? {} : { defaultTarget },
-  );
+  const routing = compileRoutes(config, routeStats, https, previous?.routing);
   return {
     version,
     config,
-    routes: table,
+    routes: routing.table,
+    routing,
     forwarding: new ForwardingPolicy(config.forwarding),
     services: balancers,
     l4: new Map(
@@ -171,7 +125,7 @@ export function compileSnapshot(
           : { ...config.requestParsing, escapedSlashes: l.escapedSlashes },
       ]),
     ),
-    routeIssues: issues,
+    routeIssues: routing.issues,
   };
 }
 

@@ -1,26 +1,24 @@
-import type { ServiceBalancer } from './service-balancer.ts';
-
 /**
- * WeightedBackends splits a route path's requests between services by weight (`paths[].backends`: canary
- * and N-way splits) with smooth weighted round robin, so every window of `sum(weights)` requests gives each
+ * WeightedBackends splits a route path's requests between services (by name) by weight (`paths[].backends`:
+ * canary and N-way splits) with smooth weighted round robin, so every window of `sum(weights)` requests gives each
  * service exactly its share, interleaved (nginx's algorithm). A weight of 0 sends nothing; when every
  * weight is 0 `pick` returns undefined.
  */
 export class WeightedBackends {
-  readonly services: readonly ServiceBalancer[];
+  readonly services: readonly string[];
   readonly weights: readonly number[];
   readonly #current: number[];
   readonly #total: number;
 
-  constructor(backends: readonly { readonly service: ServiceBalancer; readonly weight: number }[]) {
+  constructor(backends: readonly { readonly service: string; readonly weight: number }[]) {
     this.services = backends.map((b) => b.service);
     this.weights = backends.map((b) => b.weight);
     this.#current = backends.map(() => 0);
     this.#total = this.weights.reduce((a, b) => a + b, 0);
   }
 
-  /** pick returns the service for the next request. */
-  pick(): ServiceBalancer | undefined {
+  /** pick returns the name of the service for the next request. */
+  pick(): string | undefined {
     if (this.#total === 0) return undefined;
     const current = this.#current;
     let best = -1;

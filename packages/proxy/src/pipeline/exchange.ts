@@ -213,7 +213,8 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Ma
       return false;
     }
     const target = rule.target;
-    this.#service = target.backends === undefined ? target.service : target.backends.pick();
+    const name = target.backends === undefined ? target.service : target.backends.pick();
+    this.#service = name === undefined ? undefined : snapshot.services.get(name);
     if (this.#service === undefined) {
       this.fail(new PorticoProxyError('PORTICO_NO_ENDPOINT', 'no backend of the route has a weight'));
       return false;
