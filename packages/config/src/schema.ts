@@ -555,6 +555,21 @@ export const RouteSchema = Type.Object(
     hsts: Type.Optional(HstsSchema),
     requestHeaders: Type.Optional(HeaderRulesSchema),
     responseHeaders: Type.Optional(HeaderRulesSchema),
+    mirror: Type.Optional(
+      Type.Object(
+        {
+          service: Type.String({ minLength: 1, description: 'Service that gets the copies (HTTP/1.1).' }),
+          percent: Defaulted(
+            Type.Number({ minimum: 0, maximum: 100, default: 100, description: 'Share of requests copied.' }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Send a copy of each request to another service as well, fire and forget: its response is thrown away and nobody waits for it.',
+        },
+      ),
+    ),
     timeouts: Type.Optional(RouteTimeoutsSchema),
     maxBodyBytes: Type.Optional(
       Type.Integer({

@@ -194,6 +194,8 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
     services.size === 0 ? 'no services are defined' : `known: ${[...services.keys()].join(', ')}`;
 
   config.routes.forEach((route, i) => {
+    if (route.mirror !== undefined && !services.has(route.mirror.service))
+      add(['routes', i, 'mirror', 'service'], `no service named "${route.mirror.service}" (${known()})`);
     route.paths.forEach((path, j) => {
       const at = ['routes', i, 'paths', j];
       if (path.service !== undefined && path.backends !== undefined) {

@@ -4,6 +4,7 @@ import { BodyLimitFilter } from './pipeline/filters/body-limit-filter.ts';
 import { RequestHeadersFilter, ResponseHeadersFilter } from './pipeline/filters/header-rules-filter.ts';
 import { HstsFilter } from './pipeline/filters/hsts-filter.ts';
 import { HttpsRedirectFilter } from './pipeline/filters/https-redirect-filter.ts';
+import { MirrorFilter } from './pipeline/filters/mirror-filter.ts';
 import { RedirectFilter } from './pipeline/filters/redirect-filter.ts';
 import { RewriteTargetFilter } from './pipeline/filters/rewrite-target-filter.ts';
 import { RouteTimeoutsFilter } from './pipeline/filters/route-timeouts-filter.ts';
@@ -23,7 +24,7 @@ export interface RoutePolicy {
 
 /**
  * compileRoutePolicy turns a route's settings into its filters, in the order the pipeline runs them:
- * request (HTTPS redirect, redirect, timeouts, body limit), upstream request (rewrite, header rules),
+ * request (HTTPS redirect, redirect, timeouts, body limit, mirror), upstream request (rewrite, header rules),
  * response (HSTS, header rules). `toHttps` is where an HTTPS redirect sends requests.
  */
 export function compileRoutePolicy(
@@ -42,6 +43,8 @@ export function compileRoutePolicy(
       filters.push(new RouteTimeoutsFilter({ ...timeouts, ...route.timeouts }));
     if (route.maxBodyBytes !== undefined && route.maxBodyBytes !== limits.maxBodyBytes)
       filters.push(new BodyLimitFilter(route.maxBodyBytes));
+    if (route.mirror !== undefined)
+      filters.push(new MirrorFilter(route.mirror.service, route.mirror.percent));
     if (route.rewriteTarget !== undefined) filters.push(new RewriteTargetFilter(route.rewriteTarget));
     if (route.requestHeaders !== undefined) filters.push(new RequestHeadersFilter(route.requestHeaders));
     const responseRules =

@@ -22,6 +22,11 @@ export interface HeadPlan {
   extra: string;
 }
 
+/** headBytes renders the head a plan describes into one buffer (for a copy of a request: a mirror). */
+export function headBytes(plan: HeadPlan): Buffer {
+  return renderHead(plan, undefined, 0, 0);
+}
+
 /**
  * writeHead writes the head a plan describes, followed by `body[bodyStart, bodyEnd)`, to `socket`. The
  * head and a small body part go out as one buffer in one `write` (one segment, one syscall); a large body
@@ -34,6 +39,21 @@ export function writeHead(
   bodyStart: number,
   bodyEnd: number,
 ): boolean {
+  const bodyLength = body === undefined ? 0 : bodyEnd - bodyStart;
+  const inline = bodyLength <= COALESCE_LIMIT_BYTES ? bodyLength : 0;
+  const out = renderHead(plan, body, bodyStart, inline);
+  if (inline > 0 || bodyLength === 0) return socket.write(out);
+  socket.cork();
+  socket.write(out);
+  const flushed = socket.write(
+    bodyStart === 0 && bodyEnd === body!.length ? body! : body!.subarray(bodyStart, bodyEnd),
+  );
+  socket.uncork();
+  return flushed;
+}
+
+/** renderHead renders the head of `plan` and `inline` bytes of `body` from `bodyStart` into one buffer. */
+function renderHead(plan: HeadPlan, body: Buffer | undefined, bodyStart: number, inline: number): Buffer {
   const { src, drop, fieldsEnd } = plan;
   let fieldBytes = fieldsEnd - plan.fieldsStart;
   for (let i = 0; i < drop.length; i += 2) fieldBytes -= drop[i + 1]! - drop[i]!;
@@ -44,8 +64,6 @@ export function writeHead(
     fieldBytes +
     plan.extra.length +
     2;
-  const bodyLength = body === undefined ? 0 : bodyEnd - bodyStart;
-  const inline = bodyLength <= COALESCE_LIMIT_BYTES ? bodyLength : 0;
   const out = Buffer.allocUnsafe(headLength + inline);
   let o = 0;
   if (plan.lead.length > 0) o += out.write(plan.lead, o, 'latin1');
@@ -60,16 +78,6 @@ export function writeHead(
   if (plan.extra.length > 0) o += out.write(plan.extra, o, 'latin1');
   out[o++] = 0x0d;
   out[o++] = 0x0a;
-  if (inline > 0) {
-    body!.copy(out, o, bodyStart, bodyEnd);
-    return socket.write(out);
-  }
-  if (bodyLength === 0) return socket.write(out);
-  socket.cork();
-  socket.write(out);
-  const flushed = socket.write(
-    bodyStart === 0 && bodyEnd === body!.length ? body! : body!.subarray(bodyStart, bodyEnd),
-  );
-  socket.uncork();
-  return flushed;
+  if (inline > 0) body!.copy(out, o, bodyStart, bodyStart + inline);
+  return out;
 }

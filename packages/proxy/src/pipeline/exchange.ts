@@ -5,6 +5,7 @@ import type { MatchInput, Rule } from '@portico/router';
 import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
 import type { ServiceBalancer } from '../balancer/service-balancer.ts';
 import { type ExchangePhase, type RequestStart, requestStartChannel } from '../diagnostics.ts';
+import { type HeadPlan, headBytes } from '../http/assemble-head.ts';
 import { BodyFramer, type TrailerLimits } from '../http/body-framer.ts';
 import type { ConnectionContext } from '../http/connection-context.ts';
 import { dropNamedFields, FieldCursor } from '../http/field-cursor.ts';
@@ -17,6 +18,7 @@ import { PorticoProxyError } from '../proxy-error.ts';
 import type { RouteTarget, Snapshot } from '../snapshot.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 import { type H2UpstreamOwner, H2UpstreamRequest } from '../upstream/h2-upstream-request.ts';
+import { MirrorRequest } from '../upstream/mirror-request.ts';
 import { ResponseDrain } from '../upstream/response-drain.ts';
 import type { UpstreamConnection, UpstreamOwner } from '../upstream/upstream-connection.ts';
 import type { Downstream } from './downstream.ts';
@@ -67,6 +69,8 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Ma
   timeouts: TimeoutsConfig;
   /** maxBodyBytes is the largest request body accepted, 0 for no limit. */
   maxBodyBytes = 0;
+  /** mirror names the service a copy of the request goes to (a route's mirror filter set it). */
+  mirror: string | undefined;
   /** #upstreamHead collects the upstream request filters' changes; #responseHead the response filters'. */
   readonly #upstreamHead = new HeadEditor();
   readonly #responseHead = new HeadEditor();
@@ -175,6 +179,7 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Ma
     this.#resFramer.reset(0, false);
     this.timeouts = snapshot.timeouts;
     this.maxBodyBytes = snapshot.limits.maxBodyBytes;
+    this.mirror = undefined;
     this.#startedAt = Date.now();
     this.#open = true;
     this.#ctx.counters.requests++;
@@ -566,11 +571,41 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Ma
       return;
     }
     this.#h2 = h2;
+    if (this.mirror !== undefined) {
+      const head = this.#upstreamHead;
+      this.#sendMirror(
+        upstreamRequestPlan(this.#req!, head.target, this.#lines, head.host, head.removed),
+        held,
+      );
+    }
     this.#sentBody = this.#bodyComplete ? held : undefined;
     if (bodyless) this.#requestDone = true;
     else if (held !== undefined && held.length > 0) this.requestBody(held, this.#bodyComplete);
     else if (this.#bodyComplete) this.#h2BodySent(h2, true);
     this.#down.startRequestBody();
+  }
+
+  /**
+   * #sendMirror sends a copy of the request (its head as sent upstream, and its body when that is all in
+   * hand) to an endpoint of the mirror service, once per exchange; a request whose body is still coming,
+   * or a mirror service that speaks HTTP/2 or has no endpoint, is not copied.
+   */
+  #sendMirror(plan: HeadPlan, held: Buffer | undefined): void {
+    const name = this.mirror!;
+    this.mirror = undefined;
+    const service = this.#snapshot!.services.get(name);
+    if (!this.#bodyComplete || service === undefined || service.config.protocol === 'http2') return;
+    const endpoint = service.choose(this, []).endpoint;
+    if (endpoint === undefined) return;
+    const bytes = held === undefined ? headBytes(plan) : Buffer.concat([headBytes(plan), held]);
+    new MirrorRequest(
+      this.#ctx.pool,
+      endpoint,
+      bytes,
+      this.#req!.method,
+      this.timeouts.upstreamConnectMs,
+      this.timeouts.upstreamResponseHeadMs,
+    );
   }
 
   /** #h2RequestHeaders is the request head for an HTTP/2 upstream, with the filters' changes. */
@@ -731,12 +766,9 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Ma
     upstream.resume();
     const held = this.#heldBody;
     const head = this.#upstreamHead;
-    upstream.sendHead(
-      upstreamRequestPlan(this.#req!, head.target, this.#lines, head.host, head.removed),
-      held,
-      0,
-      held === undefined ? 0 : held.length,
-    );
+    const plan = upstreamRequestPlan(this.#req!, head.target, this.#lines, head.host, head.removed);
+    upstream.sendHead(plan, held, 0, held === undefined ? 0 : held.length);
+    if (this.mirror !== undefined) this.#sendMirror(plan, held);
     this.#sentBody = this.#bodyComplete ? held : undefined;
     if (this.#bodyComplete) {
       this.#requestDone = true;
