@@ -95,6 +95,8 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   #h2: Http2Front | undefined;
   readonly #listeners = new Map<string, ListenerRuntime>();
   #snapshot: Snapshot;
+  /** #registryDirty is set when a failed compile may have left endpoint states nothing uses. */
+  #registryDirty = false;
   #version = 0;
   #draining = false;
 
@@ -152,12 +154,14 @@ export class PorticoProxy implements ConnectionContext, L4Context {
    * good config keeps serving, every listener included.
    */
   async apply(config: PorticoConfig): Promise<Snapshot> {
-    let snapshot: Snapshot;
+    let snapshot: Snapshot | undefined;
     let added: ListenerRuntime[];
+    const previous = this.#snapshot;
     try {
       try {
-        snapshot = this.#compile(config, this.#snapshot);
+        snapshot = this.#compile(config, previous);
       } catch (error) {
+        this.#registryDirty = true; // endpoints the half-built snapshot registered are swept next time
         throw new PorticoProxyError(
           'PORTICO_APPLY_FAILED',
           `cannot prepare the config: ${(error as Error).message}`,
@@ -165,6 +169,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       }
       added = this.#listeners.size > 0 ? await this.#bindAdded(config.listeners) : [];
     } catch (error) {
+      if (snapshot !== undefined) this.#registry.retire(endpointsLeaving(snapshot, previous));
       if (configRefusedChannel.hasSubscribers) {
         const { code, message } = error as PorticoProxyError;
         configRefusedChannel.publish({ code, message });
@@ -177,10 +182,17 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     this.#serviceStates.retainOnly(new Set(snapshot.services.keys()));
     this.pool.configure({ ...config.upstreamPool, upstreamIdleMs: config.timeouts.upstreamIdleMs });
     this.h2pool.configure(config.timeouts.upstreamIdleMs);
-    const used = new Set<EndpointState>();
-    for (const service of snapshot.services.values())
-      for (const endpoint of service.endpoints) used.add(endpoint);
-    for (const endpoint of this.#registry.retireAllBut(used)) {
+    let retired: EndpointState[];
+    if (this.#registryDirty) {
+      this.#registryDirty = false;
+      const used = new Set<EndpointState>();
+      for (const service of snapshot.services.values())
+        for (const endpoint of service.endpoints) used.add(endpoint);
+      retired = this.#registry.retireAllBut(used);
+    } else {
+      retired = this.#registry.retire(endpointsLeaving(previous, snapshot)); // only changed services
+    }
+    for (const endpoint of retired) {
       this.pool.closeIdle(endpoint);
       this.h2pool.closeIdle(endpoint);
     }
@@ -580,6 +592,19 @@ export class PorticoProxy implements ConnectionContext, L4Context {
 }
 
 /** checkTargets lists the endpoints whose services ask for active health checks. */
+/**
+ * endpointsLeaving lists the endpoint states of `from` that `to` no longer uses: those of services whose
+ * balancer `to` replaced or dropped (an unchanged service keeps its balancer, so costs nothing here).
+ */
+function* endpointsLeaving(from: Snapshot, to: Snapshot): Generator<EndpointState> {
+  for (const [name, old] of from.services) {
+    const next = to.services.get(name);
+    if (next === old) continue;
+    const kept = next === undefined ? undefined : new Set(next.endpoints);
+    for (const endpoint of old.endpoints) if (kept === undefined || !kept.has(endpoint)) yield endpoint;
+  }
+}
+
 function checkTargets(snapshot: Snapshot): CheckTarget[] {
   const targets: CheckTarget[] = [];
   for (const service of snapshot.services.values()) {

@@ -23,9 +23,22 @@ export class EndpointRegistry {
     let state = this.#states.get(key);
     if (!state || state.retired) {
       state = new EndpointState(address, port, tls, service, this.availability);
+      state.registryKey = key;
       this.#states.set(key, state);
     }
     return state;
+  }
+
+  /** retire retires and forgets each of `endpoints` still registered, and returns those it retired. */
+  retire(endpoints: Iterable<EndpointState>): EndpointState[] {
+    const retired: EndpointState[] = [];
+    for (const state of endpoints) {
+      if (state.retired || this.#states.get(state.registryKey) !== state) continue;
+      state.retired = true;
+      this.#states.delete(state.registryKey);
+      retired.push(state);
+    }
+    return retired;
   }
 
   /** retireAllBut retires and forgets every endpoint not in `keep`, and returns those retired. */

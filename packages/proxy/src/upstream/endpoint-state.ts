@@ -52,6 +52,8 @@ export class EndpointState {
 
   /** tls is set when connections to the endpoint speak TLS. */
   readonly tls: UpstreamTls | undefined;
+  /** registryKey is the state's key in the EndpointRegistry that made it ('' outside one). */
+  registryKey = '';
 
   readonly #clock: AvailabilityClock;
 
