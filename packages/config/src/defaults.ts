@@ -36,6 +36,8 @@ export const DEFAULT_TIMEOUTS = {
   upstreamResponseHeadMs: 60_000,
   /** upstreamIdleMs closes a pooled upstream connection unused for 30 s, and a response stalled as long. */
   upstreamIdleMs: 30_000,
+  /** requestMs bounds a whole routed exchange, response included; 0: no limit (the default, as nginx). */
+  requestMs: 0,
 } as const;
 
 /** DEFAULT_LIMITS are the limits on what a client controls. */

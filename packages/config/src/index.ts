@@ -41,6 +41,7 @@ export {
   TLS_VERSIONS,
   type UpstreamPoolConfig,
   type UpstreamTlsConfig,
+  type UrlRewriteConfig,
 } from './schema.ts';
 export { REDACTED, redactSecrets, restoreSecrets } from './secrets.ts';
 export {

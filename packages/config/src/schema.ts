@@ -521,6 +521,13 @@ export const RouteTimeoutsSchema = Type.Object(
         description: 'As timeouts.upstreamIdleMs (also a mid-response stall).',
       }),
     ),
+    requestMs: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 86_400_000,
+        description: "As timeouts.requestMs (the Gateway API's request timeout).",
+      }),
+    ),
   },
   { additionalProperties: false, description: 'Timeouts for this route, overriding `timeouts`.' },
 );
@@ -543,6 +550,39 @@ export const RouteSchema = Type.Object(
         description:
           'Replace the part of the path the rule matched with this (rewrite-target); `$1`... are regex groups.',
       }),
+    ),
+    rewrite: Type.Optional(
+      Type.Object(
+        {
+          host: Type.Optional(
+            Type.String({
+              pattern: AUTHORITY,
+              maxLength: 261,
+              description: "Host (and optional port) sent upstream instead of the client's.",
+            }),
+          ),
+          fullPath: Type.Optional(
+            Type.String({
+              pattern: WIRE_PATH,
+              maxLength: 4_096,
+              description: 'Path sent upstream instead of the whole request path (the query is kept).',
+            }),
+          ),
+          prefix: Type.Optional(
+            Type.String({
+              pattern: WIRE_PATH,
+              maxLength: 4_096,
+              description:
+                'Replaces the prefix the rule matched (Prefix paths; the rest and the query are kept).',
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "URL rewrite, as the Gateway API's URLRewrite filter: the host, and the full path or the matched prefix.",
+        },
+      ),
     ),
     redirect: Type.Optional(RedirectSchema),
     httpsRedirect: Defaulted(
@@ -871,6 +911,15 @@ export const TimeoutsSchema = Type.Object(
       'Idle time after which a pooled upstream connection is closed; also the longest stall mid-response.',
       T.upstreamIdleMs,
     ),
+    requestMs: Defaulted(
+      Type.Integer({
+        minimum: 0,
+        maximum: 86_400_000,
+        default: T.requestMs,
+        description:
+          'Time allowed for a whole exchange once routed, response included (504 before the response starts, cut short after); 0: no limit.',
+      }),
+    ),
   },
   {
     additionalProperties: false,
@@ -1083,4 +1132,5 @@ export type HealthCheckConfig = NonNullable<ServiceConfig['healthCheck']>;
 export type OutlierDetectionConfig = ServiceConfig['outlierDetection'];
 export type RetriesConfig = ServiceConfig['retries'];
 export type HeaderRulesConfig = NonNullable<RouteConfig['requestHeaders']>;
+export type UrlRewriteConfig = NonNullable<RouteConfig['rewrite']>;
 export type RedirectConfig = NonNullable<RouteConfig['redirect']>;

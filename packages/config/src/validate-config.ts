@@ -194,6 +194,19 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
     services.size === 0 ? 'no services are defined' : `known: ${[...services.keys()].join(', ')}`;
 
   config.routes.forEach((route, i) => {
+    if (route.rewrite?.fullPath !== undefined && route.rewrite.prefix !== undefined)
+      add(['routes', i, 'rewrite'], 'give either `fullPath` or `prefix`, not both');
+    if (route.rewrite !== undefined && route.rewriteTarget !== undefined)
+      add(['routes', i, 'rewrite'], 'give either `rewrite` or `rewriteTarget`, not both');
+    if (route.rewrite?.prefix !== undefined) {
+      route.paths.forEach((path, j) => {
+        if (path.type === 'Exact' || path.regex)
+          add(
+            ['routes', i, 'paths', j, 'type'],
+            '`rewrite.prefix` replaces a matched prefix: use Prefix paths',
+          );
+      });
+    }
     if (route.mirror !== undefined && !services.has(route.mirror.service))
       add(['routes', i, 'mirror', 'service'], `no service named "${route.mirror.service}" (${known()})`);
     route.paths.forEach((path, j) => {

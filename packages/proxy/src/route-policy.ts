@@ -8,6 +8,7 @@ import { MirrorFilter } from './pipeline/filters/mirror-filter.ts';
 import { RedirectFilter } from './pipeline/filters/redirect-filter.ts';
 import { RewriteTargetFilter } from './pipeline/filters/rewrite-target-filter.ts';
 import { RouteTimeoutsFilter } from './pipeline/filters/route-timeouts-filter.ts';
+import { UrlRewriteFilter } from './pipeline/filters/url-rewrite-filter.ts';
 import type { TrafficStats } from './traffic-stats.ts';
 
 /**
@@ -46,6 +47,7 @@ export function compileRoutePolicy(
     if (route.mirror !== undefined)
       filters.push(new MirrorFilter(route.mirror.service, route.mirror.percent));
     if (route.rewriteTarget !== undefined) filters.push(new RewriteTargetFilter(route.rewriteTarget));
+    if (route.rewrite !== undefined) filters.push(new UrlRewriteFilter(route.rewrite));
     if (route.requestHeaders !== undefined) filters.push(new RequestHeadersFilter(route.requestHeaders));
     const responseRules =
       route.responseHeaders === undefined ? undefined : new ResponseHeadersFilter(route.responseHeaders);

@@ -4,6 +4,7 @@ import type { TimeoutsConfig } from '@portico/config';
 import type { MatchInput, Rule } from '@portico/router';
 import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
 import type { ServiceBalancer } from '../balancer/service-balancer.ts';
+import type { Deadline } from '../deadline-sweeper.ts';
 import { type ExchangePhase, type RequestStart, requestStartChannel } from '../diagnostics.ts';
 import { type HeadPlan, headBytes } from '../http/assemble-head.ts';
 import { BodyFramer, type TrailerLimits } from '../http/body-framer.ts';
@@ -42,6 +43,11 @@ const CLIENT_ABORTED = new PorticoProxyError('PORTICO_CLIENT_ABORTED', 'client c
 /** UPSTREAM_TRUNCATED and UPSTREAM_STALLED end a response that had started: the client sees it cut short. */
 const UPSTREAM_TRUNCATED = new PorticoProxyError('PORTICO_UPSTREAM_RESET', 'upstream closed mid-response');
 const UPSTREAM_STALLED = new PorticoProxyError('PORTICO_UPSTREAM_TIMEOUT', 'upstream stalled mid-response');
+/** REQUEST_TIMEOUT ends an exchange that took longer than its `timeouts.requestMs`. */
+const REQUEST_TIMEOUT = new PorticoProxyError(
+  'PORTICO_UPSTREAM_TIMEOUT',
+  'request timeout (timeouts.requestMs)',
+);
 /** RULE_IDS are the fields Portico reads that a route's request rules may still replace or remove. */
 const RULE_IDS: ReadonlySet<number> = new Set([F.HOST, F.X_REQUEST_ID]);
 /** IDEMPOTENT are the methods a configured retry may send again (RFC 9110 9.2.2). */
@@ -55,7 +61,11 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  * (header rules, HSTS), and the outcome (`portico:http:request`). The client side is a `Downstream`; an
  * HTTP/1.1 connection reuses one Exchange for its requests, an HTTP/2 stream has its own.
  */
-export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, MatchInput, FilterExchange {
+export class Exchange
+  implements UpstreamOwner, H2UpstreamOwner, RequestKeys, MatchInput, FilterExchange, Deadline
+{
+  /** deadline is when the exchange's `timeouts.requestMs` runs out (ms), 0 when it has none. */
+  deadline = 0;
   readonly #ctx: ConnectionContext;
   readonly #down: Downstream;
   #state = IDLE;
@@ -253,6 +263,11 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Ma
     }
     service.state.active++;
     this.#counted = true;
+    const requestMs = this.timeouts.requestMs;
+    if (requestMs > 0) {
+      this.deadline = this.#startedAt + requestMs;
+      this.#ctx.sweeper.add(this);
+    }
     this.#heldBody = held;
     this.#bodyComplete = complete;
     try {
@@ -1127,6 +1142,10 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Ma
    */
   #report(status: number, error: PorticoProxyError | undefined, phase: ExchangePhase = 'complete'): void {
     this.#open = false;
+    if (this.deadline !== 0) {
+      this.deadline = 0;
+      this.#ctx.sweeper.delete(this);
+    }
     this.#endRequest();
     const route = this.#route;
     if (route !== undefined) {
@@ -1162,6 +1181,13 @@ export class Exchange implements UpstreamOwner, H2UpstreamOwner, RequestKeys, Ma
       requestBytes: this.#down.requestBodyBytes,
       responseBytes: this.#res?.fields === undefined ? this.#resFramer.bodyBytes : this.#h2Bytes,
     });
+  }
+
+  /** onDeadline ends an exchange that ran past `timeouts.requestMs`: 504, or cut short once answering. */
+  onDeadline(): void {
+    this.deadline = 0;
+    if (!this.#open || this.#state === TUNNEL) return;
+    this.fail(REQUEST_TIMEOUT);
   }
 
   /**
