@@ -595,6 +595,19 @@ export const RouteSchema = Type.Object(
     hsts: Type.Optional(HstsSchema),
     requestHeaders: Type.Optional(HeaderRulesSchema),
     responseHeaders: Type.Optional(HeaderRulesSchema),
+    retries: Type.Optional(
+      Type.Object(
+        {
+          attempts: Type.Integer({
+            minimum: 0,
+            maximum: 10,
+            description:
+              "Retries of an idempotent request on another endpoint, for this route, instead of its service's `retries.attempts` (the service's budget still applies).",
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     mirror: Type.Optional(
       Type.Object(
         {

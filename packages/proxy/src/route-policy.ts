@@ -6,6 +6,7 @@ import { HstsFilter } from './pipeline/filters/hsts-filter.ts';
 import { HttpsRedirectFilter } from './pipeline/filters/https-redirect-filter.ts';
 import { MirrorFilter } from './pipeline/filters/mirror-filter.ts';
 import { RedirectFilter } from './pipeline/filters/redirect-filter.ts';
+import { RetriesFilter } from './pipeline/filters/retries-filter.ts';
 import { RewriteTargetFilter } from './pipeline/filters/rewrite-target-filter.ts';
 import { RouteTimeoutsFilter } from './pipeline/filters/route-timeouts-filter.ts';
 import { UrlRewriteFilter } from './pipeline/filters/url-rewrite-filter.ts';
@@ -44,6 +45,7 @@ export function compileRoutePolicy(
       filters.push(new RouteTimeoutsFilter({ ...timeouts, ...route.timeouts }));
     if (route.maxBodyBytes !== undefined && route.maxBodyBytes !== limits.maxBodyBytes)
       filters.push(new BodyLimitFilter(route.maxBodyBytes));
+    if (route.retries !== undefined) filters.push(new RetriesFilter(route.retries.attempts));
     if (route.mirror !== undefined)
       filters.push(new MirrorFilter(route.mirror.service, route.mirror.percent));
     if (route.rewriteTarget !== undefined) filters.push(new RewriteTargetFilter(route.rewriteTarget));

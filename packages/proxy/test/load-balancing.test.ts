@@ -375,6 +375,46 @@ describe('load balancing through the proxy', () => {
     }
   });
 
+  it('a route may set its own retries: the same resetting endpoint is retried for one route, not another', async () => {
+    const resetting = createServer((req) => req.socket.destroy());
+    await new Promise<void>((resolve) => resetting.listen(0, '127.0.0.1', resolve));
+    const good = await startBackend('good');
+    const proxy = await startProxy({
+      routes: [
+        { host: 'retried.example', paths: [{ path: '/', service: 's' }], retries: { attempts: 1 } },
+        { host: 'plain.example', paths: [{ path: '/', service: 's' }] },
+      ],
+      services: [
+        {
+          name: 's',
+          balancer: 'round-robin',
+          endpoints: [
+            { address: '127.0.0.1', port: (resetting.address() as AddressInfo).port },
+            { address: '127.0.0.1', port: good.port },
+          ],
+          outlierDetection: { consecutiveFailures: 0 },
+        },
+      ],
+    });
+    const statuses = async (host: string) => {
+      const out: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const res = await request(`${proxy.url}/`, { headers: { host } });
+        await res.body.text();
+        out.push(res.statusCode);
+      }
+      return out;
+    };
+    try {
+      assert.deepEqual(await statuses('retried.example'), [200, 200, 200, 200, 200, 200]);
+      assert.ok((await statuses('plain.example')).includes(502), 'the service itself does not retry');
+    } finally {
+      await proxy.close();
+      resetting.close();
+      await good.close();
+    }
+  });
+
   it('maxPendingRequests answers 503 beyond the limit', async () => {
     const bs = await backends(1, (_req, res, backend) =>
       setTimeout(() => res.end(JSON.stringify({ backend: backend.name })), 200),

@@ -81,6 +81,8 @@ export class Exchange
   maxBodyBytes = 0;
   /** mirror names the service a copy of the request goes to (a route's mirror filter set it). */
   mirror: string | undefined;
+  /** retryAttempts replaces the service's retry count (a route's retries filter set it). */
+  retryAttempts: number | undefined;
   /** #upstreamHead collects the upstream request filters' changes; #responseHead the response filters'. */
   readonly #upstreamHead = new HeadEditor();
   readonly #responseHead = new HeadEditor();
@@ -190,6 +192,7 @@ export class Exchange
     this.timeouts = snapshot.timeouts;
     this.maxBodyBytes = snapshot.limits.maxBodyBytes;
     this.mirror = undefined;
+    this.retryAttempts = undefined;
     this.#startedAt = Date.now();
     this.#open = true;
     this.#ctx.counters.requests++;
@@ -1000,7 +1003,7 @@ export class Exchange
   #retryElsewhere(): boolean {
     const service = this.#service!;
     if (
-      this.#retries >= service.config.retries.attempts ||
+      this.#retries >= (this.retryAttempts ?? service.config.retries.attempts) ||
       this.#responseStarted ||
       !this.#requestDone ||
       !IDEMPOTENT.has(this.#req!.method) ||

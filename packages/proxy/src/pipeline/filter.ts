@@ -37,6 +37,8 @@ export interface FilterExchange {
   maxBodyBytes: number;
   /** mirror names a service a copy of the request goes to as well (fire and forget), if any. */
   mirror: string | undefined;
+  /** retryAttempts replaces the service's `retries.attempts` for this exchange, when set. */
+  retryAttempts: number | undefined;
 }
 
 /**
