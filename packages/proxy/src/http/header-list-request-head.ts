@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http2';
 import type { LimitsConfig } from '@portico/config';
 import { PorticoProxyError } from '../proxy-error.ts';
 import { FIELD_VALUE, TARGET, TOKEN } from './char-classes.ts';
+import { CONNECTION_SPECIFIC_FIELDS } from './connection-specific-fields.ts';
 import { ESCAPED_SLASH, normalizePath } from './normalize-path.ts';
 import { isValidAuthority, type RequestHead, type RequestParsing } from './request-head.ts';
 
@@ -13,14 +14,8 @@ const EMPTY = Buffer.alloc(0);
  * head for trusted peers, and `Proxy`). The same fields the HTTP/1.1 parser drops.
  */
 const NOT_FORWARDED = new Set([
+  ...CONNECTION_SPECIFIC_FIELDS,
   'host',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'http2-settings',
   'content-length',
   'x-forwarded-for',
   'x-forwarded-proto',

@@ -1,19 +1,9 @@
 import { constants, type OutgoingHttpHeaders } from 'node:http2';
+import { CONNECTION_SPECIFIC_FIELDS } from '../http/connection-specific-fields.ts';
 import { FieldCursor } from '../http/field-cursor.ts';
 import type { ResponseHead } from '../http/response-head.ts';
 
 const { HTTP2_HEADER_STATUS } = constants;
-
-/** CONNECTION_SPECIFIC are the fields HTTP/2 forbids (RFC 9113 8.2.2), never passed on. */
-const CONNECTION_SPECIFIC = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'http2-settings',
-]);
 
 /**
  * SINGLE_VALUE are the fields Node's HTTP/2 stack accepts once only; a repeated one keeps its first value
@@ -101,7 +91,7 @@ export function responseHeaders(res: ResponseHead, lines: string): OutgoingHttpH
 }
 
 function add(headers: OutgoingHttpHeaders, name: string, value: string): void {
-  if (CONNECTION_SPECIFIC.has(name)) return;
+  if (CONNECTION_SPECIFIC_FIELDS.has(name)) return;
   const previous = headers[name];
   if (previous === undefined) headers[name] = value;
   else if (SINGLE_VALUE.has(name)) return;

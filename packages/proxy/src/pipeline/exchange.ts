@@ -9,6 +9,7 @@ import { type ExchangePhase, type RequestStart, requestStartChannel } from '../d
 import { type HeadPlan, headBytes } from '../http/assemble-head.ts';
 import { BodyFramer, type TrailerLimits } from '../http/body-framer.ts';
 import type { ConnectionContext } from '../http/connection-context.ts';
+import { CONNECTION_SPECIFIC_FIELDS } from '../http/connection-specific-fields.ts';
 import { dropNamedFields, FieldCursor } from '../http/field-cursor.ts';
 import * as F from '../http/field-names.ts';
 import { upstreamRequestPlan, withoutFields } from '../http/forward-head.ts';
@@ -682,7 +683,7 @@ export class Exchange
     const fields: string[] = [];
     let length = -1;
     for (const name in headers) {
-      if (name.charCodeAt(0) === 0x3a || H2_NOT_FORWARDED.has(name) || head.removes(name)) continue;
+      if (name.charCodeAt(0) === 0x3a || CONNECTION_SPECIFIC_FIELDS.has(name) || head.removes(name)) continue;
       const value = headers[name]!;
       if (name === 'content-length') {
         const n = Number(value);
@@ -713,7 +714,7 @@ export class Exchange
     if (request !== this.#h2) return;
     const out: string[] = [];
     for (const name in trailers) {
-      if (name.charCodeAt(0) === 0x3a || H2_NOT_FORWARDED.has(name)) continue;
+      if (name.charCodeAt(0) === 0x3a || CONNECTION_SPECIFIC_FIELDS.has(name)) continue;
       const value = trailers[name]!;
       if (Array.isArray(value)) for (const one of value) out.push(name, one);
       else out.push(name, String(value));
@@ -1207,20 +1208,9 @@ export class Exchange
 
 const EMPTY = Buffer.alloc(0);
 
-/** H2_NOT_FORWARDED are the response fields of an HTTP/2 upstream not passed on (RFC 9113 8.2.2). */
-const H2_NOT_FORWARDED = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'http2-settings',
-]);
-
 /** addHeader adds a field to an HTTP/2 header list, making a list of a repeated one. */
 function addHeader(headers: OutgoingHttpHeaders, name: string, value: string): void {
-  if (H2_NOT_FORWARDED.has(name) || name === 'host') return;
+  if (CONNECTION_SPECIFIC_FIELDS.has(name) || name === 'host') return;
   const previous = headers[name];
   if (previous === undefined) headers[name] = value;
   else if (Array.isArray(previous)) previous.push(value);
