@@ -153,32 +153,7 @@ export class Exchange
     return this.#rule;
   }
 
-  // ---- what codecs ask ------------------------------------------------------------------------
-
-  /** open tells whether an exchange is in progress (its outcome not reported yet). */
-  get open(): boolean {
-    return this.#open;
-  }
-
-  /** tunnel tells whether the exchange turned into a tunnel (after a 101). */
-  get tunnel(): boolean {
-    return this.#state === TUNNEL;
-  }
-
-  /** responseStarted tells whether any of the response reached the codec. */
-  get responseStarted(): boolean {
-    return this.#responseStarted;
-  }
-
-  /** connecting tells whether the exchange waits for an upstream connection. */
-  get connecting(): boolean {
-    return this.#state === CONNECTING;
-  }
-
-  /** responseHeadPending tells whether the request went upstream and its response head is awaited. */
-  get awaitingResponse(): boolean {
-    return this.#state === FORWARDING && this.#res === undefined;
-  }
+  // ---- what codecs call ------------------------------------------------------------------------
 
   /**
    * start opens an exchange for `req` under `snapshot` and runs the request phase: the listener's filters,
@@ -446,7 +421,7 @@ export class Exchange
    * go (kept when that is safe) and an open exchange is reported, as 499 or with `cause`.
    */
   abort(cause?: PorticoProxyError): void {
-    const phase = this.phase;
+    const phase = this.#phase();
     if (cause === undefined) this.#abandonUpstream(phase);
     else this.#releaseUpstream(false);
     if (this.#open) {
@@ -1125,8 +1100,8 @@ export class Exchange
     this.#retries = 0;
   }
 
-  /** phase names where the exchange is, for its outcome. */
-  get phase(): ExchangePhase {
+  /** #phase names where the exchange is, for its outcome. */
+  #phase(): ExchangePhase {
     switch (this.#state) {
       case CONNECTING:
         return 'upstream-connect';
