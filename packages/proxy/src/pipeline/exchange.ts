@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import type { IncomingHttpHeaders } from 'node:http2';
 import type { TimeoutsConfig } from '@portico/config';
 import type { MatchInput, Rule } from '@portico/router';
 import { cookieFrom, queryFrom, type RequestKeys } from '../balancer/request-keys.ts';
@@ -9,7 +9,6 @@ import { type ExchangePhase, type RequestStart, requestStartChannel } from '../d
 import { type HeadPlan, headBytes } from '../http/assemble-head.ts';
 import { BodyFramer, type TrailerLimits } from '../http/body-framer.ts';
 import type { ConnectionContext } from '../http/connection-context.ts';
-import { CONNECTION_SPECIFIC_FIELDS } from '../http/connection-specific-fields.ts';
 import { dropNamedFields, FieldCursor } from '../http/field-cursor.ts';
 import * as F from '../http/field-names.ts';
 import { upstreamRequestPlan, withoutFields } from '../http/forward-head.ts';
@@ -19,6 +18,7 @@ import { ChunkedDecoder } from '../http2/chunked-decoder.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
 import type { RouteTarget, Snapshot } from '../snapshot.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
+import { h2ResponseFields, h2UpstreamRequestHeaders } from '../upstream/h2-upstream-heads.ts';
 import { type H2UpstreamOwner, H2UpstreamRequest } from '../upstream/h2-upstream-request.ts';
 import { MirrorRequest } from '../upstream/mirror-request.ts';
 import { ResponseDrain } from '../upstream/response-drain.ts';
@@ -553,7 +553,7 @@ export class Exchange
         this.#ctx.h2pool,
         this.#ctx.sweeper,
         endpoint,
-        this.#h2RequestHeaders(endpoint),
+        h2UpstreamRequestHeaders(this.#req!, this.#upstreamHead, this.#lines, endpoint),
         bodyless,
         this,
         this.timeouts.upstreamResponseHeadMs,
@@ -602,41 +602,6 @@ export class Exchange
     );
   }
 
-  /** #h2RequestHeaders is the request head for an HTTP/2 upstream, with the filters' changes. */
-  #h2RequestHeaders(endpoint: EndpointState): OutgoingHttpHeaders {
-    const req = this.#req!;
-    const head = this.#upstreamHead;
-    const headers: OutgoingHttpHeaders = {
-      ':method': req.method,
-      ':scheme': endpoint.tls === undefined ? 'http' : 'https',
-      ':authority': head.host ?? req.host,
-      ':path': head.target ?? req.target,
-      te: 'trailers',
-    };
-    const fields = req.fields;
-    if (fields !== undefined) {
-      for (let i = 0; i < fields.length; i += 2)
-        if (!head.removes(fields[i]!)) addHeader(headers, fields[i]!, fields[i + 1]!);
-    } else {
-      const scan = new FieldCursor();
-      const drop = req.drop;
-      let d = 0;
-      scan.reset(req.buf, req.fieldsStart, req.headEnd, Number.MAX_SAFE_INTEGER, true);
-      while (scan.next()) {
-        while (d < drop.length && drop[d + 1]! <= scan.lineStart) d += 2;
-        if ((d < drop.length && drop[d]! <= scan.lineStart) || scan.id === F.HOST) continue;
-        addHeader(
-          headers,
-          req.buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase(),
-          scan.value(),
-        );
-      }
-    }
-    addLines(headers, this.#lines);
-    if (req.bodyLength >= 0) headers['content-length'] = req.bodyLength;
-    return headers;
-  }
-
   onH2Response(request: H2UpstreamRequest, headers: IncomingHttpHeaders, ended: boolean): void {
     if (request !== this.#h2) return;
     const status = Number(headers[':status']);
@@ -655,19 +620,7 @@ export class Exchange
       this.#h2Failed(asProxyError(error));
       return;
     }
-    const fields: string[] = [];
-    let length = -1;
-    for (const name in headers) {
-      if (name.charCodeAt(0) === 0x3a || CONNECTION_SPECIFIC_FIELDS.has(name) || head.removes(name)) continue;
-      const value = headers[name]!;
-      if (name === 'content-length') {
-        const n = Number(value);
-        if (Number.isSafeInteger(n) && n >= 0) length = n;
-        continue;
-      }
-      if (Array.isArray(value)) for (const one of value) fields.push(name, one);
-      else fields.push(name, String(value));
-    }
+    const { fields, length } = h2ResponseFields(headers, head);
     let lines = this.#snapshot!.forwarding.via && !head.manages('via') ? 'via: 1.1 portico\r\n' : '';
     if (this.#setCookie !== undefined) lines += `set-cookie: ${this.#setCookie}\r\n`;
     lines += head.lines;
@@ -687,14 +640,7 @@ export class Exchange
 
   onH2Trailers(request: H2UpstreamRequest, trailers: IncomingHttpHeaders): void {
     if (request !== this.#h2) return;
-    const out: string[] = [];
-    for (const name in trailers) {
-      if (name.charCodeAt(0) === 0x3a || CONNECTION_SPECIFIC_FIELDS.has(name)) continue;
-      const value = trailers[name]!;
-      if (Array.isArray(value)) for (const one of value) out.push(name, one);
-      else out.push(name, String(value));
-    }
-    this.#trailers = out;
+    this.#trailers = h2ResponseFields(trailers, undefined).fields;
   }
 
   onH2Drain(request: H2UpstreamRequest): void {
@@ -1182,26 +1128,6 @@ export class Exchange
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/** addHeader adds a field to an HTTP/2 header list, making a list of a repeated one. */
-function addHeader(headers: OutgoingHttpHeaders, name: string, value: string): void {
-  if (CONNECTION_SPECIFIC_FIELDS.has(name) || name === 'host') return;
-  const previous = headers[name];
-  if (previous === undefined) headers[name] = value;
-  else if (Array.isArray(previous)) previous.push(value);
-  else headers[name] = [String(previous), value];
-}
-
-/** addLines adds rendered field lines (`name: value` CRLF each) to an HTTP/2 header list. */
-function addLines(headers: OutgoingHttpHeaders, lines: string): void {
-  let from = 0;
-  while (from < lines.length) {
-    const end = lines.indexOf('\r\n', from);
-    const colon = lines.indexOf(':', from);
-    addHeader(headers, lines.slice(from, colon).toLowerCase(), lines.slice(colon + 1, end).trim());
-    from = end + 2;
-  }
-}
 
 /** asProxyError turns what a filter threw into the error the client is answered with. */
 function asProxyError(error: unknown): PorticoProxyError {
