@@ -11,12 +11,10 @@
  * from /proc) and, for scale, of the server's. Needs Linux and `taskset`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { startPorticoChild } from './portico-child.ts';
+import { configFile, startPorticoChild } from './portico-child.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const option = (name: string, fallback: string) => {
@@ -128,9 +126,8 @@ async function measure(target: string, watched: number[]): Promise<{ load: Load;
 async function main(): Promise<void> {
   const server = pinned('0', [SELF, '--role', 'serve']);
   const { port } = await firstJson<{ port: number }>(server);
-  const config = join(tmpdir(), `portico-grpc-bench-${process.pid}.yaml`);
-  writeFileSync(
-    config,
+  const config = configFile(
+    'grpc-bench',
     [
       'listeners:',
       '  - { name: grpc, address: 127.0.0.1, port: 0, h2c: true }',

@@ -1,13 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { option } from './options.ts';
-import { jsonFromChild, startPorticoChild } from './portico-child.ts';
+import { configFile, jsonFromChild, startPorticoChild } from './portico-child.ts';
 
 const CAP = option('cap', 0);
 const FLOODERS = option('flooders', 64);
@@ -80,10 +77,8 @@ const backend = createServer((req, res) => {
 });
 await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
 const backendPort = (backend.address() as AddressInfo).port;
-const dir = mkdtempSync(join(tmpdir(), 'portico-handshake-flood-'));
-const config = join(dir, 'portico.yaml');
-writeFileSync(
-  config,
+const config = configFile(
+  'handshake-flood',
   `listeners: [{ name: tls, address: 127.0.0.1, port: 0, protocol: https${CAP > 0 ? `, maxConcurrentHandshakes: ${CAP}` : ''} }]
 routes: [{ paths: [{ path: /, service: s }] }]
 services: [{ name: s, endpoints: [{ address: 127.0.0.1, port: ${backendPort} }] }]

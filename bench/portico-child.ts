@@ -3,7 +3,10 @@
  * whose result comes back as one JSON line.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -33,7 +36,9 @@ export async function startPorticoChild(
   const child = spawn(process.execPath, [...node, 'run', '--config', config, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  process.on('exit', () => child.kill('SIGKILL'));
+  const kill = () => child.kill('SIGKILL');
+  process.on('exit', kill);
+  child.once('exit', () => process.off('exit', kill));
   const wanted = options.listeners ?? 1;
   const ports = await new Promise<number[]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('portico did not start')), 10_000);
@@ -49,6 +54,13 @@ export async function startPorticoChild(
   });
   child.stdout!.resume(); // keep draining its (quiet) log
   return { child, ports };
+}
+
+/** configFile writes `yaml` to a new temporary directory as `portico.yaml` and returns its path. */
+export function configFile(name: string, yaml: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), `portico-${name}-`)), 'portico.yaml');
+  writeFileSync(file, yaml);
+  return file;
 }
 
 /** freePort finds a port nothing listens on (for an admin API, whose port is not logged). */

@@ -1,13 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { constants, connect as h2connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { option } from './options.ts';
-import { jsonFromChild, startPorticoChild } from './portico-child.ts';
+import { configFile, jsonFromChild, startPorticoChild } from './portico-child.ts';
 
 const ATTACKERS = option('attackers', 15);
 const SECONDS = option('seconds', 3);
@@ -76,10 +73,8 @@ backend.on('connection', () => upstreamConnects++);
 await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
 const backendPort = (backend.address() as AddressInfo).port;
 
-const dir = mkdtempSync(join(tmpdir(), 'portico-rapid-reset-'));
-const config = join(dir, 'portico.yaml');
-writeFileSync(
-  config,
+const config = configFile(
+  'rapid-reset',
   `listeners: [{ name: edge, address: 127.0.0.1, port: 0, h2c: true }]
 routes: [{ paths: [{ path: /, service: s }] }]
 services: [{ name: s, endpoints: [{ address: 127.0.0.1, port: ${backendPort} }] }]

@@ -1,12 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { FRAME, frame, RawH2, requestBlock } from '../packages/proxy/test/helpers/raw-h2.ts';
 import { option } from './options.ts';
-import { freePort, startPorticoChild } from './portico-child.ts';
+import { configFile, freePort, startPorticoChild } from './portico-child.ts';
 
 const CONNECTIONS = option('connections', 200);
 const HOLD_SECONDS = option('hold-seconds', 3);
@@ -24,10 +22,8 @@ await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
 const backendPort = (backend.address() as AddressInfo).port;
 
 const adminPort = await freePort();
-const dir = mkdtempSync(join(tmpdir(), 'portico-slow-readers-'));
-const config = join(dir, 'portico.yaml');
-writeFileSync(
-  config,
+const config = configFile(
+  'slow-readers',
   `listeners: [{ name: edge, address: 127.0.0.1, port: 0, h2c: true }]
 routes: [{ paths: [{ path: /, service: s }] }]
 services: [{ name: s, endpoints: [{ address: 127.0.0.1, port: ${backendPort} }] }]

@@ -1,6 +1,7 @@
-import { type PorticoConfig, pathDestination } from '@portico/config';
+import type { PorticoConfig } from '@portico/config';
 import type { ConfigUpdate, FileProblem } from '@portico/discovery';
 import { compileRouteTable } from '@portico/router';
+import { routeSpecs } from './route-specs.ts';
 
 /** RouteCheck is the outcome of compiling a config's routes: errors block it, warnings do not. */
 export interface RouteCheck {
@@ -10,16 +11,7 @@ export interface RouteCheck {
 
 /** checkRoutes compiles the routes of `config` as the proxy will and reports what the router found. */
 export function checkRoutes(config: PorticoConfig, locate: (path: string) => string): RouteCheck {
-  const specs = config.routes.map((route) => ({
-    ...(route.host === undefined ? {} : { host: route.host }),
-    paths: route.paths.map((p) => ({
-      path: p.path,
-      type: p.type,
-      regex: p.regex,
-      target: pathDestination(route, p),
-    })),
-  }));
-  const { issues } = compileRouteTable(specs);
+  const { issues } = compileRouteTable(routeSpecs(config));
   const errors: FileProblem[] = [];
   const warnings: FileProblem[] = [];
   for (const issue of issues) {

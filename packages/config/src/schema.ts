@@ -24,7 +24,7 @@ import {
   DEFAULT_UPSTREAM_POOL,
 } from './defaults.ts';
 import { StringEnum } from './string-enum.ts';
-import { AUTHORITY, COOKIE_PATH, FIELD_VALUE, HOST_NAME, TOKEN, WIRE_PATH } from './wire-safe.ts';
+import { AUTHORITY, COOKIE_PATH, FIELD_VALUE, HOST_NAME, QUERY_NAME, TOKEN, WIRE_PATH } from './wire-safe.ts';
 
 /** PATH_TYPES are the Kubernetes Ingress v1 path types. */
 export const PATH_TYPES = ['Exact', 'Prefix', 'ImplementationSpecific'] as const;
@@ -380,7 +380,7 @@ export const HeaderMatchSchema = Type.Object(
 export const QueryParamMatchSchema = Type.Object(
   {
     name: Type.String({
-      pattern: "^[!-%'-<>-~]+$",
+      pattern: QUERY_NAME,
       maxLength: 256,
       description: 'Query parameter name, as sent (visible ASCII but "&" and "=").',
     }),

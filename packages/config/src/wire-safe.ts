@@ -26,6 +26,9 @@ export const HOST_NAME =
 export const AUTHORITY =
   '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*)(:[0-9]{1,5})?$';
 
+/** QUERY_NAME is a query parameter name as sent: visible ASCII other than "&" and "=". */
+export const QUERY_NAME = "^[!-%'-<>-~]+$";
+
 /** WIRE_MEANINGS says in words what each pattern asks for, for error messages. */
 export const WIRE_MEANINGS: Readonly<Record<string, string>> = {
   [WIRE_PATH]: 'must start with "/" and hold only visible ASCII (no spaces, control characters or non-ASCII)',
@@ -34,6 +37,7 @@ export const WIRE_MEANINGS: Readonly<Record<string, string>> = {
   [FIELD_VALUE]: 'must hold only visible ASCII, spaces and tabs (no CR, LF, NUL or other controls)',
   [HOST_NAME]: 'must be a DNS name or a bracketed IPv6 address',
   [AUTHORITY]: 'must be a DNS name or a bracketed IPv6 address, with an optional :port',
+  [QUERY_NAME]: 'must hold only visible ASCII other than "&" and "="',
 };
 
 const compiled = new Map<string, RegExp>();

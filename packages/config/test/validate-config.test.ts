@@ -164,4 +164,66 @@ describe('validateConfig', () => {
     assert.ok(ok.ok, JSON.stringify(!ok.ok && ok.issues));
     assert.equal(ok.config.routes[1]!.paths[0]!.backends![1]!.weight, 1, 'weight defaults to 1');
   });
+
+  it('refuses bad matches, rewrites, mirrors, protocols and request timeouts, naming each field', () => {
+    const listeners = minimal.listeners;
+    assert.deepEqual(
+      messages({
+        listeners,
+        timeouts: { requestMs: -1 },
+        services: [
+          { name: 'web', endpoints: [] },
+          { name: 'web2', protocol: 'http3', endpoints: [] },
+        ],
+        routes: [
+          {
+            paths: [
+              {
+                path: '/',
+                service: 'web',
+                method: 'BREW',
+                headers: [{ name: 'x a', value: 'v\r\nx-injected: 1' }],
+                queryParams: [{ name: 'a&b', value: '1' }],
+              },
+            ],
+            rewrite: { host: 'evil.example\r\nx: 1', fullPath: '/a b\u010a' },
+            mirror: { service: 'web', percent: 101 },
+          },
+        ],
+      }).sort(),
+      [
+        'routes[0].mirror.percent: must be <= 100, got 101',
+        'routes[0].paths[0].headers[0].name: must be a token: letters, digits and !#$%&\'*+.^_`|~-, got "x a"',
+        'routes[0].paths[0].headers[0].value: must hold only visible ASCII, spaces and tabs (no CR, LF, NUL or other controls), got "v\\r\\nx-injected: 1"',
+        'routes[0].paths[0].method: must be one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE, got "BREW"',
+        'routes[0].paths[0].queryParams[0].name: must hold only visible ASCII other than "&" and "=", got "a&b"',
+        'routes[0].rewrite.fullPath: must start with "/" and hold only visible ASCII (no spaces, control characters or non-ASCII), got "/a b\u010a"',
+        'routes[0].rewrite.host: must be a DNS name or a bracketed IPv6 address, with an optional :port, got "evil.example\\r\\nx: 1"',
+        'services[1].protocol: must be one of http1, http2, got "http3"',
+        'timeouts.requestMs: must be >= 0, got -1',
+      ],
+    );
+    assert.deepEqual(
+      messages({
+        listeners,
+        services: [{ name: 'web', endpoints: [] }],
+        routes: [
+          {
+            paths: [
+              {
+                path: '/',
+                service: 'web',
+                headers: [{ name: 'x', value: '(', type: 'RegularExpression' }],
+                queryParams: [{ name: 'q', value: '[', type: 'RegularExpression' }],
+              },
+            ],
+          },
+        ],
+      }),
+      [
+        'routes[0].paths[0].headers[0].value: not a valid regular expression: Invalid regular expression: /(/: Unterminated group',
+        'routes[0].paths[0].queryParams[0].value: not a valid regular expression: Invalid regular expression: /[/: Unterminated character class',
+      ],
+    );
+  });
 });

@@ -2,6 +2,19 @@ import { BlockList } from 'node:net';
 import { type ForwardingConfig, parseCidr } from '@portico/config';
 import type { RequestHead } from './http/request-head.ts';
 
+/**
+ * FORWARDING_FIELDS are the request fields this policy writes: a client's own are never passed on as
+ * they are (a trusted peer's values are carried into the chain).
+ */
+export const FORWARDING_FIELDS: readonly string[] = [
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+  'forwarded',
+];
+
 /** ForwardingInput is what forwarding decisions read from a request. */
 export type ForwardingInput = Pick<
   RequestHead,

@@ -1,7 +1,7 @@
-import { pathDestination } from '@portico/config';
 import { formatProblem, loadConfigFile } from '@portico/discovery';
 import { compileRouteTable, describeRule, explain } from '@portico/router';
 import { explanationJson } from '../explanation-json.ts';
+import { routeSpecs } from '../route-specs.ts';
 
 const MARKS = {
   matched: '✔',
@@ -36,19 +36,8 @@ export async function explainCommand(
     return 1;
   }
   const { config } = loaded;
-  const specs = config.routes.map((route, i) => ({
-    id: `routes[${i}]`,
-    ...(route.name === undefined ? {} : { name: route.name }),
-    ...(route.host === undefined ? {} : { host: route.host }),
-    paths: route.paths.map((p) => ({
-      path: p.path,
-      type: p.type,
-      regex: p.regex,
-      target: pathDestination(route, p),
-    })),
-  }));
   const { table } = compileRouteTable(
-    specs,
+    routeSpecs(config),
     config.defaultService === undefined ? {} : { defaultTarget: config.defaultService },
   );
   const result = explain(table, target.host, target.pathname);

@@ -22,6 +22,24 @@ export interface HeadPlan {
   extra: string;
 }
 
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+/** LAST_CHUNK ends a chunked body without trailers. */
+export const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+
+/**
+ * writeChunk writes `chunk` as one chunk of a chunked body (size line, data, CRLF) under `cork`, so it
+ * leaves as one segment without copying the data. It returns what `socket.write` returned.
+ */
+export function writeChunk(socket: Writable, chunk: Buffer): boolean {
+  socket.cork();
+  socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+  socket.write(chunk);
+  const flushed = socket.write(CRLF);
+  socket.uncork();
+  return flushed;
+}
+
 /** headBytes renders the head a plan describes into one buffer (for a copy of a request: a mirror). */
 export function headBytes(plan: HeadPlan): Buffer {
   return renderHead(plan, undefined, 0, 0);

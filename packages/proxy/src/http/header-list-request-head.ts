@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { LimitsConfig } from '@portico/config';
+import { FORWARDING_FIELDS } from '../forwarding-policy.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
-import { FIELD_VALUE, TARGET, TOKEN } from './char-classes.ts';
+import { FIELD_VALUE, isToken, TARGET } from './char-classes.ts';
 import { CONNECTION_SPECIFIC_FIELDS } from './connection-specific-fields.ts';
-import { ESCAPED_SLASH, normalizePath } from './normalize-path.ts';
-import { isValidAuthority, type RequestHead, type RequestParsing } from './request-head.ts';
+import { isValidAuthority, type RequestHead, type RequestParsing, routedTarget } from './request-head.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -17,12 +17,7 @@ const NOT_FORWARDED = new Set([
   ...CONNECTION_SPECIFIC_FIELDS,
   'host',
   'content-length',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-forwarded-port',
-  'x-real-ip',
-  'forwarded',
+  ...FORWARDING_FIELDS,
   'proxy',
 ]);
 
@@ -130,15 +125,8 @@ export function headerListRequestHead(
     for (const value of values) fields.push(name, value);
   }
 
-  let target = path;
-  const q = target.indexOf('?');
-  const sentPath = q < 0 ? target : target.slice(0, q);
-  const routed = target === '*' ? sentPath : normalizePath(sentPath, parsing);
-  if (typeof routed === 'number')
-    return bad(
-      routed === ESCAPED_SLASH ? 'encoded slash in the path' : 'invalid percent-encoding in the path',
-    );
-  if (routed !== sentPath) target = q < 0 ? routed : routed + target.slice(q);
+  const routed = routedTarget(path, parsing);
+  if (routed instanceof PorticoProxyError) return routed;
   return {
     buf: EMPTY,
     headEnd: 0,
@@ -146,12 +134,12 @@ export function headerListRequestHead(
     fieldsStart: 0,
     drop: [],
     method,
-    target,
+    target: routed.target,
     version: 11,
     host,
     hostInTarget: false,
-    path: routed,
-    normalized: routed !== sentPath,
+    path: routed.path,
+    normalized: routed.normalized,
     fieldCount: count,
     bodyLength,
     keepAlive: true,
@@ -166,15 +154,6 @@ export function headerListRequestHead(
     fields,
     acceptsTrailers,
   };
-}
-
-function isToken(value: string): boolean {
-  if (value.length === 0) return false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c > 0xff || TOKEN[c] !== 1) return false;
-  }
-  return true;
 }
 
 function isFieldValue(value: string): boolean {

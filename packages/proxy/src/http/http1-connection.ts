@@ -5,7 +5,7 @@ import type { Downstream } from '../pipeline/downstream.ts';
 import { Exchange } from '../pipeline/exchange.ts';
 import type { LocalReply } from '../pipeline/local-reply.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
-import { writeHead } from './assemble-head.ts';
+import { writeChunk, writeHead } from './assemble-head.ts';
 import { BodyFramer, type TrailerLimits } from './body-framer.ts';
 import type { ConnectionContext } from './connection-context.ts';
 import { downstreamResponsePlan } from './forward-head.ts';
@@ -15,7 +15,6 @@ import type { ResponseHead } from './response-head.ts';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const LFLF = Buffer.from('\n\n', 'latin1');
-const CRLF = Buffer.from('\r\n', 'latin1');
 
 /** States of a client connection. */
 const IDLE = 0; // between requests, waiting for a first byte
@@ -209,16 +208,8 @@ export class HttpConnection implements Deadline, Downstream {
     const pending = this.#pending;
     if (pending !== undefined && hasBody) {
       // Body bytes that came with the head are validated before anything is sent upstream.
-      const n = framer.consume(pending, 0);
-      if (n < 0) {
-        exchange.fail(framer.error!);
-        return;
-      }
-      const maxBody = exchange.maxBodyBytes;
-      if (maxBody > 0 && framer.bodyBytes > maxBody) {
-        exchange.fail(new PorticoProxyError('PORTICO_BODY_TOO_LARGE', 'body too large'));
-        return;
-      }
+      const n = this.#consumeBody(pending);
+      if (n < 0) return;
       held = n === pending.length ? pending : pending.subarray(0, n);
       this.#pending = n === pending.length ? undefined : pending.subarray(n);
     }
@@ -248,19 +239,30 @@ export class HttpConnection implements Deadline, Downstream {
     this.#resumeClient();
   }
 
+  /**
+   * #consumeBody validates request body bytes with the framer and returns where the body ends in `chunk`,
+   * or -1 when it is malformed or over the exchange's body limit (the exchange has then failed).
+   */
+  #consumeBody(chunk: Buffer): number {
+    const framer = this.#reqFramer;
+    const n = framer.consume(chunk, 0);
+    if (n < 0) {
+      this.#exchange.fail(framer.error!);
+      return -1;
+    }
+    const maxBody = this.#exchange.maxBodyBytes;
+    if (maxBody > 0 && framer.bodyBytes > maxBody) {
+      this.#exchange.fail(new PorticoProxyError('PORTICO_BODY_TOO_LARGE', 'body too large'));
+      return -1;
+    }
+    return n;
+  }
+
   #forwardBody(chunk: Buffer): void {
     const framer = this.#reqFramer;
     const exchange = this.#exchange;
-    const n = framer.consume(chunk, 0);
-    if (n < 0) {
-      exchange.fail(framer.error!);
-      return;
-    }
-    const maxBody = exchange.maxBodyBytes;
-    if (maxBody > 0 && framer.bodyBytes > maxBody) {
-      exchange.fail(new PorticoProxyError('PORTICO_BODY_TOO_LARGE', 'body too large'));
-      return;
-    }
+    const n = this.#consumeBody(chunk);
+    if (n < 0) return;
     const done = framer.done;
     if (done) this.deadline = 0;
     else {
@@ -363,14 +365,7 @@ export class HttpConnection implements Deadline, Downstream {
   }
 
   sendResponseBody(chunk: Buffer): boolean {
-    if (!this.#chunkOut) return this.socket.write(chunk);
-    const socket = this.socket;
-    socket.cork();
-    socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-    socket.write(chunk);
-    const flushed = socket.write(CRLF);
-    socket.uncork();
-    return flushed;
+    return this.#chunkOut ? writeChunk(this.socket, chunk) : this.socket.write(chunk);
   }
 
   responseComplete(trailers?: readonly string[]): void {

@@ -246,13 +246,10 @@ export function parseRequestHead(
   const upgrade =
     upgradeValue !== undefined && framing.connectionHas('upgrade') ? upgradeValue.toLowerCase() : undefined;
 
-  const q = target.indexOf('?');
-  const sentPath = q < 0 ? target : target.slice(0, q);
-  const path = target === '*' ? sentPath : normalizePath(sentPath, parsing);
-  if (typeof path === 'number')
-    return bad(path === ESCAPED_SLASH ? 'encoded slash in the path' : 'invalid percent-encoding in the path');
-  const normalized = path !== sentPath;
-  if (normalized) target = q < 0 ? path : path + target.slice(q);
+  const routed = routedTarget(target, parsing);
+  if (routed instanceof PorticoProxyError) return routed;
+  const { path, normalized } = routed;
+  target = routed.target;
   return {
     buf,
     headEnd,
@@ -278,6 +275,24 @@ export function parseRequestHead(
     forwarded,
     requestId,
   };
+}
+
+/**
+ * routedTarget splits a request target into the path routed on, normalised as `parsing` says, and the
+ * target sent upstream (the normalised path and the query as sent); or the error for a path that cannot
+ * be normalised. `*` is left as it is.
+ */
+export function routedTarget(
+  target: string,
+  parsing: RequestParsing,
+): { readonly target: string; readonly path: string; readonly normalized: boolean } | PorticoProxyError {
+  const q = target.indexOf('?');
+  const sentPath = q < 0 ? target : target.slice(0, q);
+  const path = target === '*' ? sentPath : normalizePath(sentPath, parsing);
+  if (typeof path === 'number')
+    return bad(path === ESCAPED_SLASH ? 'encoded slash in the path' : 'invalid percent-encoding in the path');
+  const normalized = path !== sentPath;
+  return { target: normalized ? (q < 0 ? path : path + target.slice(q)) : target, path, normalized };
 }
 
 function bad(message: string): PorticoProxyError {

@@ -1,6 +1,6 @@
 import { constants, type OutgoingHttpHeaders } from 'node:http2';
 import { CONNECTION_SPECIFIC_FIELDS } from '../http/connection-specific-fields.ts';
-import { FieldCursor } from '../http/field-cursor.ts';
+import { addFieldLines, addHeadFields } from '../http/header-list.ts';
 import type { ResponseHead } from '../http/response-head.ts';
 
 const { HTTP2_HEADER_STATUS } = constants;
@@ -46,8 +46,6 @@ const SINGLE_VALUE = new Set([
   'x-content-type-options',
 ]);
 
-const cursor = new FieldCursor();
-
 /**
  * trailerFields turns trailers (flat name, value pairs) into an HTTP/2 header list.
  */
@@ -69,24 +67,9 @@ export function responseHeaders(res: ResponseHead, lines: string): OutgoingHttpH
   const fields = res.fields;
   if (fields !== undefined) {
     for (let i = 0; i < fields.length; i += 2) add(headers, fields[i]!, fields[i + 1]!);
-  }
-  const buf = res.buf;
-  const drop = res.drop;
-  let d = 0;
-  cursor.reset(buf, res.fieldsStart, res.headEnd, Number.MAX_SAFE_INTEGER, false);
-  while (fields === undefined && cursor.next()) {
-    while (d < drop.length && drop[d + 1]! <= cursor.lineStart) d += 2;
-    if (d < drop.length && drop[d]! <= cursor.lineStart) continue;
-    add(headers, buf.toString('latin1', cursor.lineStart, cursor.nameEnd).toLowerCase(), cursor.value());
-  }
+  } else addHeadFields(headers, res.buf, res.fieldsStart, res.headEnd, res.drop, false, add);
   if (res.framing >= 0) headers['content-length'] = res.framing;
-  let from = 0;
-  while (from < lines.length) {
-    const end = lines.indexOf('\r\n', from);
-    const colon = lines.indexOf(':', from);
-    add(headers, lines.slice(from, colon).toLowerCase(), lines.slice(colon + 1, end).trim());
-    from = end + 2;
-  }
+  addFieldLines(headers, lines, add);
   return headers;
 }
 

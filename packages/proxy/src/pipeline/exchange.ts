@@ -51,6 +51,8 @@ const REQUEST_TIMEOUT = new PorticoProxyError(
 );
 /** RULE_IDS are the fields Portico reads that a route's request rules may still replace or remove. */
 const RULE_IDS: ReadonlySet<number> = new Set([F.HOST, F.X_REQUEST_ID]);
+/** fieldScan reads request fields for hash keys and route conditions (one at a time, never nested). */
+const fieldScan = new FieldCursor();
 /** IDEMPOTENT are the methods a configured retry may send again (RFC 9110 9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
@@ -526,7 +528,7 @@ export class Exchange
       }
       return value;
     }
-    const scan = new FieldCursor();
+    const scan = fieldScan;
     scan.reset(req.buf, req.fieldsStart, req.headEnd, Number.MAX_SAFE_INTEGER, true);
     while (scan.next()) {
       if (scan.nameEnd - scan.lineStart !== name.length) continue;

@@ -1,23 +1,13 @@
+import { FORWARDING_FIELDS } from '../forwarding-policy.ts';
+import { isToken } from '../http/char-classes.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
-
-/** FIELD_NAME marks tchar (RFC 9110 5.6.2): the characters of a field name. */
-const FIELD_NAME = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~") FIELD_NAME[c.charCodeAt(0)] = 1;
-for (let c = 0x30; c <= 0x39; c++) FIELD_NAME[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) FIELD_NAME[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) FIELD_NAME[c] = 1;
 
 /**
  * MANAGED_REQUEST_FIELDS are the request fields Portico writes itself (forwarding, Via, the request id);
  * a route's rules that set or remove one take it over, and Portico then leaves it out.
  */
 export const MANAGED_REQUEST_FIELDS: ReadonlySet<string> = new Set([
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-forwarded-port',
-  'x-real-ip',
-  'forwarded',
+  ...FORWARDING_FIELDS,
   'via',
   'x-request-id',
 ]);
@@ -121,10 +111,7 @@ export class HeadEditor {
   /** problem says what makes `name: value` unsafe to write, or undefined when it is safe. */
   static problem(name: string, value: string): string | undefined {
     if (name.length === 0) return 'a field name must not be empty';
-    for (let i = 0; i < name.length; i++) {
-      const c = name.charCodeAt(i);
-      if (c >= 128 || FIELD_NAME[c] !== 1) return `field name ${JSON.stringify(name)} is not a token`;
-    }
+    if (!isToken(name)) return `field name ${JSON.stringify(name)} is not a token`;
     if (FRAMING_FIELDS.has(name.toLowerCase()))
       return `field ${JSON.stringify(name)} frames the message and is written by Portico only`;
     for (let i = 0; i < value.length; i++) {

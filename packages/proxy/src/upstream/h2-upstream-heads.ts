@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { CONNECTION_SPECIFIC_FIELDS } from '../http/connection-specific-fields.ts';
-import { FieldCursor } from '../http/field-cursor.ts';
-import * as F from '../http/field-names.ts';
+import { addFieldLines, addHeadFields } from '../http/header-list.ts';
 import type { RequestHead } from '../http/request-head.ts';
 import type { HeadEditor } from '../pipeline/head-editor.ts';
 import type { EndpointState } from './endpoint-state.ts';
@@ -31,21 +30,9 @@ export function h2UpstreamRequestHeaders(
     for (let i = 0; i < fields.length; i += 2)
       if (!head.removes(fields[i]!)) addHeader(headers, fields[i]!, fields[i + 1]!);
   } else {
-    const scan = new FieldCursor();
-    const drop = req.drop;
-    let d = 0;
-    scan.reset(req.buf, req.fieldsStart, req.headEnd, Number.MAX_SAFE_INTEGER, true);
-    while (scan.next()) {
-      while (d < drop.length && drop[d + 1]! <= scan.lineStart) d += 2;
-      if ((d < drop.length && drop[d]! <= scan.lineStart) || scan.id === F.HOST) continue;
-      addHeader(
-        headers,
-        req.buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase(),
-        scan.value(),
-      );
-    }
+    addHeadFields(headers, req.buf, req.fieldsStart, req.headEnd, req.drop, true, addHeader);
   }
-  addLines(headers, lines);
+  addFieldLines(headers, lines, addHeader);
   if (req.bodyLength >= 0) headers['content-length'] = req.bodyLength;
   return headers;
 }
@@ -76,22 +63,11 @@ export function h2ResponseFields(
   return { fields, length };
 }
 
-/** addHeader adds a field to an HTTP/2 header list, making a list of a repeated one. */
+/** addHeader adds a request field to an HTTP/2 header list, making a list of a repeated one; Host is `:authority`. */
 function addHeader(headers: OutgoingHttpHeaders, name: string, value: string): void {
   if (CONNECTION_SPECIFIC_FIELDS.has(name) || name === 'host') return;
   const previous = headers[name];
   if (previous === undefined) headers[name] = value;
   else if (Array.isArray(previous)) previous.push(value);
   else headers[name] = [String(previous), value];
-}
-
-/** addLines adds rendered field lines (`name: value` CRLF each) to an HTTP/2 header list. */
-function addLines(headers: OutgoingHttpHeaders, lines: string): void {
-  let from = 0;
-  while (from < lines.length) {
-    const end = lines.indexOf('\r\n', from);
-    const colon = lines.indexOf(':', from);
-    addHeader(headers, lines.slice(from, colon).toLowerCase(), lines.slice(colon + 1, end).trim());
-    from = end + 2;
-  }
 }

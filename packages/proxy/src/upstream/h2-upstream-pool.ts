@@ -26,8 +26,6 @@ interface UpstreamSession {
 export class H2UpstreamPool {
   readonly #sessions = new Map<EndpointState, UpstreamSession[]>();
   #idleMs: number;
-  /** created counts sessions opened since start. */
-  created = 0;
 
   constructor(idleMs: number) {
     this.#idleMs = idleMs;
@@ -87,7 +85,6 @@ export class H2UpstreamPool {
       tls === undefined
         ? connect(`http://${host}:${endpoint.port}`)
         : connect(`https://${host}:${endpoint.port}`, { ...tls.options, ALPNProtocols: ['h2'] });
-    this.created++;
     endpoint.connections++;
     const entry: UpstreamSession = { session, streams: 0, connected: false };
     session.once('connect', () => {

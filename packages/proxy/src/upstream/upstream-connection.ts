@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Deadline } from '../deadline-sweeper.ts';
-import { type HeadPlan, writeHead } from '../http/assemble-head.ts';
+import { type HeadPlan, LAST_CHUNK, writeChunk, writeHead } from '../http/assemble-head.ts';
 import type { EndpointState } from './endpoint-state.ts';
 
 /**
@@ -13,9 +13,6 @@ const READ_BYTES = 32_768;
 
 /** COPY_BELOW_BYTES: a smaller read is copied out so its 32 KiB buffer is reused: 4 KiB. */
 const COPY_BELOW_BYTES = 4_096;
-
-const CRLF = Buffer.from('\r\n', 'latin1');
-const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
 /** UpstreamOwner receives the events of the upstream connection it is using. */
 export interface UpstreamOwner {
@@ -126,13 +123,7 @@ export class UpstreamConnection implements Deadline {
 
   /** sendChunk writes `chunk` as one chunk of a chunked body (size line, data, CRLF), in one segment. */
   sendChunk(chunk: Buffer): boolean {
-    const socket = this.socket;
-    socket.cork();
-    socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-    socket.write(chunk);
-    const flushed = socket.write(CRLF);
-    socket.uncork();
-    return flushed;
+    return writeChunk(this.socket, chunk);
   }
 
   /** sendLastChunk ends a chunked body (no trailers). */
