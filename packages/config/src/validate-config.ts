@@ -2,7 +2,13 @@ import { isIP } from 'node:net';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseCidr } from './cidr.ts';
 import { type ConfigIssue, jsonPath, PorticoConfigError } from './config-error.ts';
-import { type PorticoConfig, PorticoConfigSchema } from './schema.ts';
+import {
+  type HeaderRulesConfig,
+  type PorticoConfig,
+  PorticoConfigSchema,
+  type RouteConfig,
+  type ServiceConfig,
+} from './schema.ts';
 import { REDACTED } from './secrets.ts';
 import { AUTHORITY, HOST_NAME, WIRE_MEANINGS } from './wire-safe.ts';
 
@@ -39,14 +45,19 @@ export interface ValidateOptions {
 export function validateConfig(input: unknown, options: ValidateOptions = {}): ConfigValidation {
   const config = options.inPlace === true ? input : structuredClone(input);
   const known = options.validated;
+  let fresh: object[] | undefined;
   if (known !== undefined) {
-    const errors = checkSchemaSkipping(config as Record<string, unknown>, known);
-    if (errors !== undefined) return { ok: false, issues: schemaIssues(errors) };
+    const checked = checkSchemaSkipping(config as Record<string, unknown>, known);
+    if (!Array.isArray(checked)) return { ok: false, issues: schemaIssues(checked.errors) };
+    fresh = checked;
   } else if (!checkSchema(config)) {
     return { ok: false, issues: schemaIssues(checkSchema.errors ?? []) };
   }
-  const issues = referenceIssues(config as PorticoConfig);
-  return issues.length === 0 ? { ok: true, config: config as PorticoConfig } : { ok: false, issues };
+  const issues = referenceIssues(config as PorticoConfig, known);
+  if (issues.length > 0) return { ok: false, issues };
+  // Only a whole valid config vouches for its items: an item with a problem is checked again next time.
+  if (known !== undefined && fresh !== undefined) for (const item of fresh) known.add(item);
+  return { ok: true, config: config as PorticoConfig };
 }
 
 /** SKIPPABLE are the lists whose items `validated` may hold. */
@@ -54,13 +65,13 @@ const SKIPPABLE = ['services', 'routes'] as const;
 
 /**
  * checkSchemaSkipping runs the schema over `config` with the items of `services` and `routes` that are in
- * `known` left out, and returns its errors (paths mapped back to the whole lists), or undefined when it
- * passed, after adding the items checked to `known`.
+ * `known` left out, and returns its errors (paths mapped back to the whole lists), or the items it
+ * checked when it passed.
  */
 function checkSchemaSkipping(
   config: Record<string, unknown>,
   known: WeakSet<object>,
-): ErrorObject[] | undefined {
+): { errors: ErrorObject[] } | object[] {
   const kept = new Map<(typeof SKIPPABLE)[number], { all: unknown[]; fresh: number[] }>();
   for (const field of SKIPPABLE) {
     const all = config[field];
@@ -75,18 +86,19 @@ function checkSchemaSkipping(
   const ok = checkSchema(config);
   for (const [field, { all }] of kept) config[field] = all;
   if (!ok)
-    return (checkSchema.errors ?? []).map((error) => ({
-      ...error,
-      instancePath: error.instancePath.replace(
-        /^\/(services|routes)\/(\d+)/,
-        (_, field: string, k: string) => {
-          const fresh = kept.get(field as (typeof SKIPPABLE)[number])!.fresh;
-          return `/${field}/${fresh[Number(k)]}`;
-        },
-      ),
-    }));
-  for (const { all, fresh } of kept.values()) for (const i of fresh) known.add(all[i] as object);
-  return undefined;
+    return {
+      errors: (checkSchema.errors ?? []).map((error) => ({
+        ...error,
+        instancePath: error.instancePath.replace(
+          /^\/(services|routes)\/(\d+)/,
+          (_, field: string, k: string) => {
+            const fresh = kept.get(field as (typeof SKIPPABLE)[number])!.fresh;
+            return `/${field}/${fresh[Number(k)]}`;
+          },
+        ),
+      })),
+    };
+  return [...kept.values()].flatMap(({ all, fresh }) => fresh.map((i) => all[i] as object));
 }
 
 /** parseConfig is `validateConfig` that throws a `PorticoConfigError` naming `source` when invalid. */
@@ -158,7 +170,12 @@ function describe(error: ErrorObject): string {
   }
 }
 
-function referenceIssues(config: PorticoConfig): ConfigIssue[] {
+/**
+ * referenceIssues finds what the schema cannot: names that do not resolve, duplicates, and values that
+ * need more than a pattern. A service or route in `known` passed all this before and is the same object,
+ * so only its references to other items are checked again.
+ */
+function referenceIssues(config: PorticoConfig, known?: WeakSet<object>): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const add = (segments: (string | number)[], message: string) =>
     issues.push({ path: jsonPath(segments), segments, message });
@@ -182,100 +199,28 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
     const previous = services.get(service.name);
     if (previous !== undefined) add(['services', i, 'name'], `duplicates services[${previous}].name`);
     services.set(service.name, i);
-    service.endpoints.forEach((endpoint, j) => {
-      if (!isEndpointAddress(endpoint.address))
-        add(
-          ['services', i, 'endpoints', j, 'address'],
-          `"${printable(endpoint.address)}" is not an IP address or a DNS name`,
-        );
-    });
+    if (known?.has(service) !== true) serviceIssues(service, i, add);
   });
-  const known = () =>
-    services.size === 0 ? 'no services are defined' : `known: ${[...services.keys()].join(', ')}`;
+  const unknownService = (name: string) => `no service named "${name}" (${servicesKnown(services)})`;
 
   config.routes.forEach((route, i) => {
-    if (route.rewrite?.fullPath !== undefined && route.rewrite.prefix !== undefined)
-      add(['routes', i, 'rewrite'], 'give either `fullPath` or `prefix`, not both');
-    if (route.rewrite !== undefined && route.rewriteTarget !== undefined)
-      add(['routes', i, 'rewrite'], 'give either `rewrite` or `rewriteTarget`, not both');
-    if (route.rewrite?.prefix !== undefined) {
-      route.paths.forEach((path, j) => {
-        if (path.type === 'Exact' || path.regex)
-          add(
-            ['routes', i, 'paths', j, 'type'],
-            '`rewrite.prefix` replaces a matched prefix: use Prefix paths',
-          );
-      });
-    }
+    if (known?.has(route) !== true) routeIssues(route, i, add);
     if (route.mirror !== undefined && !services.has(route.mirror.service))
-      add(['routes', i, 'mirror', 'service'], `no service named "${route.mirror.service}" (${known()})`);
+      add(['routes', i, 'mirror', 'service'], unknownService(route.mirror.service));
     route.paths.forEach((path, j) => {
       const at = ['routes', i, 'paths', j];
-      if (path.service !== undefined && path.backends !== undefined) {
-        add(at, 'give either `service` or `backends`, not both');
-      } else if (path.service === undefined && path.backends === undefined && route.redirect === undefined) {
-        add(at, 'needs a `service` or `backends` (only a route with a `redirect` may have neither)');
-      }
-      if (path.service !== undefined && !services.has(path.service)) {
-        add([...at, 'service'], `no service named "${path.service}" (${known()})`);
-      }
-      for (const list of ['headers', 'queryParams'] as const) {
-        path[list]?.forEach((match, k) => {
-          if (match.type !== 'RegularExpression') return;
-          try {
-            new RegExp(match.value);
-          } catch (error) {
-            add([...at, list, k, 'value'], `not a valid regular expression: ${(error as Error).message}`);
-          }
-        });
-      }
+      if (path.service !== undefined && !services.has(path.service))
+        add([...at, 'service'], unknownService(path.service));
       path.backends?.forEach((backend, k) => {
         if (!services.has(backend.service))
-          add([...at, 'backends', k, 'service'], `no service named "${backend.service}" (${known()})`);
+          add([...at, 'backends', k, 'service'], unknownService(backend.service));
       });
     });
-  });
-  const PORTICO_OWNED = new Set([
-    'host',
-    'content-length',
-    'transfer-encoding',
-    'connection',
-    'upgrade',
-    'te',
-    'keep-alive',
-  ]);
-  config.routes.forEach((route, i) => {
-    for (const side of ['requestHeaders', 'responseHeaders'] as const) {
-      const rules = route[side];
-      if (rules === undefined) continue;
-      const names = [
-        ...Object.keys(rules.set ?? {}),
-        ...Object.keys(rules.add ?? {}),
-        ...(rules.remove ?? []),
-      ];
-      for (const name of names) {
-        const lower = name.toLowerCase();
-        if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
-          add(['routes', i, side], `"${printable(name)}" is not a valid header name (must be a token)`);
-        } else if (lower === 'host' && side === 'requestHeaders') {
-          const host = Object.entries(rules.set ?? {}).find(([n]) => n.toLowerCase() === 'host')?.[1];
-          if (host === undefined)
-            add(['routes', i, side], '"host" can only be set (upstream vhost), not added or removed');
-          else if (!AUTHORITY_RE.test(host))
-            add(['routes', i, side, 'set', name], `${WIRE_MEANINGS[AUTHORITY]}, got ${JSON.stringify(host)}`);
-        } else if (PORTICO_OWNED.has(lower)) {
-          add(
-            ['routes', i, side],
-            `"${name}" is managed by Portico (framing, Host, connection handling) and cannot be changed`,
-          );
-        }
-      }
-    }
   });
   config.listeners.forEach((listener, i) => {
     const at = (field: string) => ['listeners', i, field];
     const refer = (field: string, name: string | undefined, segments = at(field)) => {
-      if (name !== undefined && !services.has(name)) add(segments, `no service named "${name}" (${known()})`);
+      if (name !== undefined && !services.has(name)) add(segments, unknownService(name));
     };
     if (listener.protocol === 'tcp' && listener.service === undefined)
       add(at('service'), 'a tcp listener needs a service');
@@ -332,9 +277,95 @@ function referenceIssues(config: PorticoConfig): ConfigIssue[] {
     }
   });
   if (config.defaultService !== undefined && !services.has(config.defaultService)) {
-    add(['defaultService'], `no service named "${config.defaultService}" (${known()})`);
+    add(['defaultService'], unknownService(config.defaultService));
   }
   return issues;
+}
+
+type AddIssue = (segments: (string | number)[], message: string) => void;
+
+/** servicesKnown names a few of the services defined, for a message about a name that is not one. */
+function servicesKnown(services: ReadonlyMap<string, number>): string {
+  if (services.size === 0) return 'no services are defined';
+  const names = [...services.keys()].slice(0, 10).join(', ');
+  return services.size > 10 ? `known: ${names} and ${services.size - 10} more` : `known: ${names}`;
+}
+
+/** serviceIssues checks what one service says on its own: its endpoint addresses. */
+function serviceIssues(service: ServiceConfig, i: number, add: AddIssue): void {
+  service.endpoints.forEach((endpoint, j) => {
+    if (!isEndpointAddress(endpoint.address))
+      add(
+        ['services', i, 'endpoints', j, 'address'],
+        `"${printable(endpoint.address)}" is not an IP address or a DNS name`,
+      );
+  });
+}
+
+/** routeIssues checks what one route says on its own: settings that exclude each other, regexes, header rules. */
+function routeIssues(route: RouteConfig, i: number, add: AddIssue): void {
+  if (route.rewrite?.fullPath !== undefined && route.rewrite.prefix !== undefined)
+    add(['routes', i, 'rewrite'], 'give either `fullPath` or `prefix`, not both');
+  if (route.rewrite !== undefined && route.rewriteTarget !== undefined)
+    add(['routes', i, 'rewrite'], 'give either `rewrite` or `rewriteTarget`, not both');
+  route.paths.forEach((path, j) => {
+    const at = ['routes', i, 'paths', j];
+    if (route.rewrite?.prefix !== undefined && (path.type === 'Exact' || path.regex))
+      add([...at, 'type'], '`rewrite.prefix` replaces a matched prefix: use Prefix paths');
+    if (path.service !== undefined && path.backends !== undefined) {
+      add(at, 'give either `service` or `backends`, not both');
+    } else if (path.service === undefined && path.backends === undefined && route.redirect === undefined) {
+      add(at, 'needs a `service` or `backends` (only a route with a `redirect` may have neither)');
+    }
+    for (const list of ['headers', 'queryParams'] as const) {
+      path[list]?.forEach((match, k) => {
+        if (match.type !== 'RegularExpression') return;
+        try {
+          new RegExp(match.value);
+        } catch (error) {
+          add([...at, list, k, 'value'], `not a valid regular expression: ${(error as Error).message}`);
+        }
+      });
+    }
+  });
+  for (const side of ['requestHeaders', 'responseHeaders'] as const) {
+    const rules = route[side];
+    if (rules !== undefined) headerRulesIssues(rules, side, ['routes', i, side], add);
+  }
+}
+
+/** PORTICO_OWNED are the fields header rules may not touch: framing, Host, connection handling. */
+const PORTICO_OWNED = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'upgrade',
+  'te',
+  'keep-alive',
+]);
+
+/** headerRulesIssues checks the names (and a Host value) of request or response header rules at `at`. */
+function headerRulesIssues(
+  rules: HeaderRulesConfig,
+  side: 'requestHeaders' | 'responseHeaders',
+  at: (string | number)[],
+  add: AddIssue,
+): void {
+  const names = [...Object.keys(rules.set ?? {}), ...Object.keys(rules.add ?? {}), ...(rules.remove ?? [])];
+  for (const name of names) {
+    const lower = name.toLowerCase();
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      add(at, `"${printable(name)}" is not a valid header name (must be a token)`);
+    } else if (lower === 'host' && side === 'requestHeaders') {
+      const host = Object.entries(rules.set ?? {}).find(([n]) => n.toLowerCase() === 'host')?.[1];
+      if (host === undefined) add(at, '"host" can only be set (upstream vhost), not added or removed');
+      else if (!AUTHORITY_RE.test(host))
+        add([...at, 'set', name], `${WIRE_MEANINGS[AUTHORITY]}, got ${JSON.stringify(host)}`);
+    } else if (PORTICO_OWNED.has(lower)) {
+      add(at, `"${name}" is managed by Portico (framing, Host, connection handling) and cannot be changed`);
+    }
+  }
 }
 
 const DNS_NAME = new RegExp(HOST_NAME, 'u');

@@ -64,5 +64,6 @@ export {
   type Translation,
   translateCluster,
 } from './kubernetes/translate.ts';
+export { TranslationCache } from './kubernetes/translation-cache.ts';
 export { resolveReferencedFiles } from './referenced-files.ts';
 export { DEFAULT_DEBOUNCE_MS, StaticFileDiscovery, type StaticFileOptions } from './static-file-discovery.ts';

@@ -67,7 +67,8 @@ export function compileRoutes(
     return { table, issues, byRoute, shared, rebuiltHosts: 'all' };
   }
   for (const [route, old] of previous.byRoute) if (byRoute.get(route) !== old) touched.add(old.host);
-  const { table, issues } = previous.table.withHosts(touched, specs);
+  const specsOfTouched = specs.filter((_, i) => touched.has(config.routes[i]!.host?.toLowerCase()));
+  const { table, issues } = previous.table.withHosts(touched, specsOfTouched);
   const kept = previous.issues.filter((issue) => !touched.has(hostOfIssue(issue, previous)));
   return { table, issues: [...kept, ...issues], byRoute, shared, rebuiltHosts: touched };
 }
@@ -90,6 +91,7 @@ function compileSpec(
     toHttps,
   );
   return {
+    id: `routes[${index}]`,
     ...(route.name === undefined ? {} : { name: route.name }),
     ...(route.host === undefined ? {} : { host: route.host }),
     paths: route.paths.map((path) => ({

@@ -136,7 +136,8 @@ export class RouteTable<T> {
   /**
    * withHosts returns a new table in which the rules of the host patterns named in `hosts` (as written,
    * `undefined` for rules without a host) are replaced by those `specs` give for them; every other host's
-   * rules are shared with this table, not rebuilt. Specs for hosts not in `hosts` are ignored.
+   * rules are shared with this table, not rebuilt. Specs for hosts not in `hosts` are ignored; pass only
+   * the specs of those hosts, with their `id`s, and the other hosts cost nothing.
    */
   withHosts(hosts: Iterable<string | undefined>, specs: readonly RouteSpec<T>[]): CompiledRoutes<T> {
     const next = new RouteTable<T>(this.#defaultRule?.target, this);

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { type PorticoConfig, type PorticoConfigInput, validateConfig } from '@portico/config';
 import type { FileProblem } from '../config-file.ts';
 import type { ConfigUpdate, Discovery } from '../discovery.ts';
+import { EndpointSliceIndex } from './endpoint-slice-index.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { IngressStatusWriter, type PublishOptions } from './ingress-status-writer.ts';
 import { KubeClient } from './kube-client.ts';
@@ -167,6 +168,7 @@ export class KubernetesDiscovery implements Discovery {
   /** #last is what the last reported config was made of, to report only real changes. */
   #last: { routes: readonly unknown[]; services: readonly unknown[]; rest: string } | undefined;
   readonly #cache = new TranslationCache();
+  readonly #slices: EndpointSliceIndex;
   /** #validated holds the services that passed the schema (the cache keeps unchanged ones identical). */
   readonly #validated = new WeakSet<object>();
   /** #routeIssues are the router's problems with the config in force, on their Ingresses. */
@@ -195,6 +197,7 @@ export class KubernetesDiscovery implements Discovery {
       onChange: (receivedAt: number, changed?: T) => {
         // What changed decides what the next translation must redo (TranslationCache).
         const key = changed === undefined ? undefined : touched(changed);
+        if (changed === undefined) this.#slices.invalidate();
         if (changed === undefined || key === 'all') this.#cache.invalidateAll();
         else if (key !== undefined) this.#cache.touch(key);
         this.#changed(receivedAt);
@@ -219,7 +222,7 @@ export class KubernetesDiscovery implements Discovery {
         return r;
       });
     const NET = '/apis/networking.k8s.io/v1';
-    this.#state = {
+    const stores = {
       ingresses: storeOf(
         make<Ingress>(
           {
@@ -229,7 +232,7 @@ export class KubernetesDiscovery implements Discovery {
             ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
           },
           trimIngress,
-          () => undefined, // its own resourceVersion tells
+          (o) => `ingress:${keyOf(o)}`,
         ),
       ),
       ingressClasses: storeOf(
@@ -253,7 +256,11 @@ export class KubernetesDiscovery implements Discovery {
           trimEndpointSlice,
           (o) => {
             const owner = o.metadata.labels?.[SERVICE_NAME_LABEL];
-            return owner === undefined ? undefined : `service:${o.metadata.namespace}/${owner}`;
+            const service = owner === undefined ? undefined : `${o.metadata.namespace}/${owner}`;
+            // A slice relabelled to another Service leaves the one it was filed under.
+            const before = this.#slices.changed(o);
+            if (before !== undefined && before !== service) this.#cache.touch(`service:${before}`);
+            return service === undefined ? undefined : `service:${service}`;
           },
         ),
       ),
@@ -265,6 +272,8 @@ export class KubernetesDiscovery implements Discovery {
         ),
       ),
     };
+    this.#slices = new EndpointSliceIndex(stores.endpointSlices);
+    this.#state = { ...stores, slicesOf: (service) => this.#slices.slicesOf(service) };
     this.#events = new EventRecorder(this.client, this.identity);
     this.#status =
       options.publish === undefined ? undefined : new IngressStatusWriter(this.client, options.publish);

@@ -11,6 +11,13 @@ import {
   type Secret,
   type Service,
 } from './kube-objects.ts';
+import {
+  type Assembly,
+  type AssemblyChanges,
+  type AssemblyEntry,
+  assemble,
+  patchAssembly,
+} from './translation-assembly.ts';
 import type { CertificatePart, IngressPart, ServicePart, TranslationCache } from './translation-cache.ts';
 
 type RouteInput = NonNullable<PorticoConfigInput['routes']>[number];
@@ -41,6 +48,25 @@ export interface ClusterState {
   readonly services: ObjectStore<Service>;
   readonly endpointSlices: ObjectStore<EndpointSlice>;
   readonly secrets: ObjectStore<Secret>;
+  /**
+   * slicesOf returns a Service's (`namespace/name`) EndpointSlices from an index kept up to date as they
+   * change (`EndpointSliceIndex`); without it, each translation indexes `endpointSlices` once.
+   */
+  readonly slicesOf?: (service: string) => readonly EndpointSlice[];
+}
+
+/** slicesByService indexes EndpointSlices by the Service (`namespace/name`) they belong to. */
+export function slicesByService(slices: Iterable<EndpointSlice>): Map<string, EndpointSlice[]> {
+  const index = new Map<string, EndpointSlice[]>();
+  for (const slice of slices) {
+    const owner = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+    if (owner === undefined) continue;
+    const key = `${slice.metadata.namespace}/${owner}`;
+    const list = index.get(key);
+    if (list === undefined) index.set(key, [slice]);
+    else list.push(slice);
+  }
+  return index;
 }
 
 /** TranslateOptions say which Ingresses are Portico's and what is allowed. */
@@ -109,13 +135,29 @@ export function isPorticoIngress(
   return false;
 }
 
-function byAge(a: Ingress, b: Ingress): number {
-  const ta = a.metadata.creationTimestamp ?? '';
-  const tb = b.metadata.creationTimestamp ?? '';
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  const ka = keyOf(a);
-  const kb = keyOf(b);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+/** KEYS remembers each Ingress object's `namespace/name` (a watch event replaces the object). */
+const KEYS = new WeakMap<Ingress, string>();
+
+function ingressKey(ingress: Ingress): string {
+  let key = KEYS.get(ingress);
+  if (key === undefined) {
+    key = keyOf(ingress);
+    KEYS.set(ingress, key);
+  }
+  return key;
+}
+
+/** oldestFirst orders Ingresses by creation time, then by `namespace/name`. */
+function oldestFirst(ingresses: Ingress[]): Ingress[] {
+  const keyed = ingresses.map((ingress) => ({
+    ingress,
+    time: ingress.metadata.creationTimestamp ?? '',
+    key: ingressKey(ingress),
+  }));
+  keyed.sort((a, b) =>
+    a.time !== b.time ? (a.time < b.time ? -1 : 1) : a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+  );
+  return keyed.map((k) => k.ingress);
 }
 
 /** hostCovered says whether a TLS host list covers `host` (exactly, or by a one-label wildcard). */
@@ -136,89 +178,76 @@ function hostCovered(tlsHosts: ReadonlySet<string>, host: string | undefined): b
 export function translateCluster(state: ClusterState, options: TranslateOptions): Translation {
   // Built on first need: when every Ingress comes from the cache, the slices are not even looked at.
   let index: Map<string, EndpointSlice[]> | undefined;
-  const slicesOf = (service: string): readonly EndpointSlice[] => {
-    if (index === undefined) {
-      index = new Map();
-      for (const slice of state.endpointSlices.values()) {
-        const owner = slice.metadata.labels?.[SERVICE_NAME_LABEL];
-        if (owner === undefined) continue;
-        const key = `${slice.metadata.namespace}/${owner}`;
-        const list = index.get(key);
-        if (list === undefined) index.set(key, [slice]);
-        else list.push(slice);
-      }
-    }
-    return index.get(service) ?? [];
-  };
-  const out: Translation = {
-    routes: [],
-    services: [],
-    certificates: [],
-    defaultService: undefined,
-    routeOrigins: [],
-    serviceOrigins: [],
-    certificateOrigins: [],
-    ingresses: [],
-    issues: [],
-  };
-  const serviceIndex = new Map<string, number>();
-  const certificateIndex = new Map<string, number>();
+  const slicesOf =
+    state.slicesOf ??
+    ((service: string): readonly EndpointSlice[] => {
+      index ??= slicesByService(state.endpointSlices.values());
+      return index.get(service) ?? [];
+    });
   const cache = options.cache;
   const context = `${cache?.epoch ?? 0}|${options.allowExternalName}|${options.httpsAvailable}|${options.sslRedirect === true}`;
-  const ingresses = [...state.ingresses.values()]
-    .filter((ingress) => isPorticoIngress(ingress, state.ingressClasses, options))
-    .sort(byAge);
-  for (const ingress of ingresses) {
-    out.ingresses.push(ingress);
-    const origin = keyOf(ingress);
-    if (options.exclude?.has(origin)) continue;
-    const signature = `${context}|${ingress.metadata.resourceVersion ?? ''}`;
-    let part = cache?.ingress(origin, signature);
+  const entryOf = (ingress: Ingress): AssemblyEntry => {
+    const key = ingressKey(ingress);
+    if (options.exclude?.has(key)) return { key, ingress, part: undefined };
+    let part = cache?.ingress(key, ingress, context);
     if (part === undefined) {
       part = translateIngress(ingress, state, slicesOf, options);
-      if (cache !== undefined) part = cache.setIngress(origin, signature, part);
+      if (cache !== undefined) part = cache.setIngress(key, ingress, context, part);
     }
-    out.issues.push(...part.issues);
-    for (const { name, part: service } of part.services) {
-      const existing = serviceIndex.get(name);
-      if (existing !== undefined) {
-        out.serviceOrigins[existing]!.push(origin);
-        continue;
-      }
-      serviceIndex.set(name, out.services.length);
-      out.services.push(service.service);
-      out.serviceOrigins.push([origin]);
+    return { key, ingress, part };
+  };
+  const dirty = cache?.beginRound(context);
+  const last = cache?.assembly;
+  if (dirty !== undefined && dirty !== 'all' && last !== undefined && (options.exclude?.size ?? 0) === 0) {
+    const changes = changesOf(dirty, last, state, options, entryOf);
+    const patched = changes === undefined ? undefined : patchAssembly(last, changes);
+    if (patched !== undefined) {
+      cache!.endRound(patched, false);
+      return patched.out;
     }
-    for (const c of part.certificates) {
-      const existing = certificateIndex.get(c.name);
-      if (existing === undefined) {
-        certificateIndex.set(c.name, out.certificates.length);
-        out.certificates.push({
-          name: c.name,
-          cert: c.cert,
-          key: c.key,
-          ...(c.hosts ? { hosts: [...c.hosts] } : {}),
-        });
-        out.certificateOrigins.push([origin]);
-        continue;
-      }
-      // One Secret named by several Ingresses serves all their hosts (or all its own names, if one says so).
-      const certificate = out.certificates[existing]!;
-      if (certificate.hosts !== undefined) {
-        if (c.hosts === undefined) delete certificate.hosts;
-        else certificate.hosts = [...new Set([...certificate.hosts, ...c.hosts])];
-      }
-      const origins = out.certificateOrigins[existing]!;
-      if (!origins.includes(origin)) origins.push(origin);
-    }
-    for (const route of part.routes) {
-      out.routes.push(route);
-      out.routeOrigins.push(origin);
-    }
-    if (out.defaultService === undefined) out.defaultService = part.defaultService;
   }
-  cache?.endRound();
-  return out;
+  const ingresses = oldestFirst(
+    [...state.ingresses.values()].filter((ingress) =>
+      isPorticoIngress(ingress, state.ingressClasses, options),
+    ),
+  );
+  const assembly = assemble(ingresses.map(entryOf), context);
+  cache?.endRound(assembly, true);
+  return assembly.out;
+}
+
+/**
+ * changesOf finds what the Ingresses in `dirty` (changed, or reading something that changed) do to the
+ * last assembly: new parts in place, or new Ingresses newer than all others. Undefined when the order of
+ * the Ingresses changes otherwise (one left, or one came back with an older creation time).
+ */
+function changesOf(
+  dirty: ReadonlySet<string>,
+  last: Assembly,
+  state: ClusterState,
+  options: TranslateOptions,
+  entryOf: (ingress: Ingress) => AssemblyEntry,
+): AssemblyChanges | undefined {
+  const replaced: AssemblyEntry[] = [];
+  const added: Ingress[] = [];
+  for (const key of dirty) {
+    const ingress = state.ingresses.get(key);
+    const ours = ingress !== undefined && isPorticoIngress(ingress, state.ingressClasses, options);
+    const position = last.positions.get(key);
+    if (position === undefined) {
+      if (ours) added.push(ingress);
+      continue;
+    }
+    if (!ours) return undefined;
+    const before = last.entries[position]!.ingress;
+    if (before.metadata.creationTimestamp !== ingress.metadata.creationTimestamp) return undefined;
+    replaced.push(entryOf(ingress));
+  }
+  if (added.length === 0) return { replaced, appended: [] };
+  const newest = last.entries.at(-1)?.ingress;
+  const appended = oldestFirst(added);
+  if (newest !== undefined && oldestFirst([appended[0]!, newest])[0] !== newest) return undefined;
+  return { replaced, appended: appended.map(entryOf) };
 }
 
 /** translateIngress makes one Ingress's part: its routes, the services of its backends, its certificates. */
@@ -350,7 +379,7 @@ function translateIngress(
     const host = rule.host === undefined || rule.host === '' ? undefined : rule.host;
     const redirect = settings.sslRedirect ?? (options.sslRedirect === true && hostCovered(tlsHosts, host));
     routes.push({
-      name: keyOf(ingress),
+      name: ingressKey(ingress),
       ...(host === undefined ? {} : { host }),
       paths,
       ...settings.route,

@@ -1,5 +1,8 @@
 import type { PorticoConfigInput } from '@portico/config';
 import type { KubeIssue, KubernetesIssueCode } from './kube-issue.ts';
+import type { Assembly } from './translation-assembly.ts';
+
+const INGRESS = 'ingress:';
 
 type RouteInput = NonNullable<PorticoConfigInput['routes']>[number];
 type ServiceInput = NonNullable<PorticoConfigInput['services']>[number];
@@ -33,69 +36,115 @@ export interface IngressPart {
   readonly dependencies: ReadonlyMap<string, number>;
 }
 
-interface Entry<T> {
-  readonly signature: string;
-  readonly value: T;
+interface ServiceEntry {
+  readonly value: ServicePart;
+  /** round is the last translation that used it. */
+  round: number;
+}
+
+interface IngressEntry {
+  /** ingress is the object the part was made from (a watch event replaces the object). */
+  readonly ingress: object;
+  /** context is the translation options it was made under, with the cache's epoch. */
+  readonly context: string;
+  readonly value: IngressPart;
+  round: number;
 }
 
 /**
  * TranslationCache lets a translation reuse what the previous one made from objects that did not change:
- * each Ingress's part (while the Ingress's resourceVersion and the generations of the Services and Secrets
- * it read are the same) and each backend's service (same for the Service and its EndpointSlices). The
- * Kubernetes source `touch`es a Service's or Secret's generation when a watch event changes it (an
- * EndpointSlice touches its Service), and calls `invalidateAll` on a relist or an IngressClass change.
+ * each Ingress's part (while the Ingress is the same object and none of the Services and Secrets it read
+ * was touched since) and each backend's service (same for the Service and its EndpointSlices). The
+ * Kubernetes source `touch`es a Service or Secret when a watch event changes it (an EndpointSlice touches
+ * its Service), and calls `invalidateAll` on a relist or an IngressClass change.
  *
- * Reused parts are the same objects, so the config keeps its identity where nothing changed: validation
- * skips them and the proxy keeps their compiled balancers. Entries a translation did not use are dropped.
+ * Checking an unchanged Ingress costs two comparisons: which Ingresses a touch affects is found once
+ * per round, through the index of who read what. Reused parts are the same objects, so the config keeps
+ * its identity where nothing changed: validation skips them and the proxy keeps their compiled balancers.
+ * Entries a translation did not use are dropped when it ends.
  */
 export class TranslationCache {
   #epoch = 0;
+  #round = 0;
   readonly #generations = new Map<string, number>();
-  #services = new Map<string, Entry<ServicePart>>();
-  #nextServices = new Map<string, Entry<ServicePart>>();
-  #ingresses = new Map<string, Entry<IngressPart>>();
-  #nextIngresses = new Map<string, Entry<IngressPart>>();
+  readonly #services = new Map<string, ServiceEntry>();
+  readonly #ingresses = new Map<string, IngressEntry>();
+  /** #readers maps a dependency (`service:ns/name`, `secret:ns/name`) to the Ingresses that read it. */
+  readonly #readers = new Map<string, Set<string>>();
+  /** #touched are the dependencies touched since the last round began. */
+  readonly #touched = new Set<string>();
+  /** #stale are the Ingresses whose parts this round must make again. */
+  #stale = new Set<string>();
+  #assembly: Assembly | undefined;
 
   /** epoch changes whenever everything must be translated again. */
   get epoch(): number {
     return this.#epoch;
   }
 
-  /** touch records that `key` (`service:ns/name`, `secret:ns/name`) changed. */
+  /** touch records that `key` (`ingress:ns/name`, `service:ns/name`, `secret:ns/name`) changed. */
   touch(key: string): void {
     this.#generations.set(key, (this.#generations.get(key) ?? 0) + 1);
+    this.#touched.add(key);
   }
 
   invalidateAll(): void {
     this.#epoch++;
+    this.#assembly = undefined;
     this.#generations.clear();
+    this.#touched.clear();
   }
 
   generation(key: string): number {
     return this.#generations.get(key) ?? 0;
   }
 
+  /** assembly is the last translation with what it was put together from, to patch the next one. */
+  get assembly(): Assembly | undefined {
+    return this.#assembly;
+  }
+
+  /**
+   * beginRound starts a translation under `context` and returns the Ingresses (`namespace/name`) it must
+   * look at again: those a watch event changed (`touch('ingress:...')`) and those that read a Service or
+   * Secret that was touched; 'all' when the last assembly was made under another context.
+   */
+  beginRound(context: string): ReadonlySet<string> | 'all' {
+    this.#round++;
+    const stale = new Set<string>();
+    for (const key of this.#touched) {
+      if (key.startsWith(INGRESS)) stale.add(key.slice(INGRESS.length));
+      else for (const reader of this.#readers.get(key) ?? []) stale.add(reader);
+    }
+    this.#touched.clear();
+    // A round that did not end (an exclusion round retried) leaves its stale Ingresses stale.
+    for (const key of this.#stale) stale.add(key);
+    this.#stale = stale;
+    return this.#assembly === undefined || this.#assembly.context !== context ? 'all' : stale;
+  }
+
   service(name: string, signature: string): ServicePart | undefined {
-    const entry = this.#nextServices.get(name) ?? this.#services.get(name);
-    if (entry === undefined || entry.signature !== signature) return undefined;
-    this.#nextServices.set(name, entry);
+    const entry = this.#services.get(name);
+    if (entry === undefined || entry.value.signature !== signature) return undefined;
+    entry.round = this.#round;
     return entry.value;
   }
 
   setService(name: string, part: ServicePart): void {
-    this.#nextServices.set(name, { signature: part.signature, value: part });
+    this.#services.set(name, { value: part, round: this.#round });
   }
 
-  /** ingress returns the Ingress's part if its signature matches and none of its dependencies changed. */
-  ingress(key: string, signature: string): IngressPart | undefined {
-    const entry = this.#nextIngresses.get(key) ?? this.#ingresses.get(key);
-    if (entry === undefined || entry.signature !== signature) return undefined;
-    for (const [dependency, generation] of entry.value.dependencies)
-      if (this.generation(dependency) !== generation) return undefined;
-    this.#nextIngresses.set(key, entry);
+  /** ingress returns the part made from this very Ingress object under `context`, if nothing it read changed. */
+  ingress(key: string, ingress: object, context: string): IngressPart | undefined {
+    const entry = this.#ingresses.get(key);
+    if (entry === undefined || entry.ingress !== ingress || entry.context !== context || this.#stale.has(key))
+      return undefined;
+    entry.round = this.#round;
     // Its services stay cached too, for other Ingresses that use them.
-    for (const { name, part } of entry.value.services)
-      this.#nextServices.set(name, { signature: part.signature, value: part });
+    for (const { name } of entry.value.services) {
+      const service = this.#services.get(name);
+      if (service !== undefined) service.round = this.#round;
+    }
     return entry.value;
   }
 
@@ -103,21 +152,46 @@ export class TranslationCache {
    * setIngress caches a new part for an Ingress. When its routes are what the previous part made (a
    * change to the Ingress's status or labels only), the previous route objects are kept, and returned.
    */
-  setIngress(key: string, signature: string, part: IngressPart): IngressPart {
+  setIngress(key: string, ingress: object, context: string, part: IngressPart): IngressPart {
     const previous = this.#ingresses.get(key)?.value;
     const kept =
       previous !== undefined && previous.routesJson === part.routesJson
         ? { ...part, routes: previous.routes }
         : part;
-    this.#nextIngresses.set(key, { signature, value: kept });
+    if (previous !== undefined)
+      for (const dependency of previous.dependencies.keys()) this.#unread(dependency, key);
+    for (const dependency of kept.dependencies.keys()) {
+      let readers = this.#readers.get(dependency);
+      if (readers === undefined) {
+        readers = new Set();
+        this.#readers.set(dependency, readers);
+      }
+      readers.add(key);
+    }
+    this.#stale.delete(key);
+    this.#ingresses.set(key, { ingress, context, value: kept, round: this.#round });
     return kept;
   }
 
-  /** endRound forgets the entries this translation did not use. */
-  endRound(): void {
-    this.#services = this.#nextServices;
-    this.#nextServices = new Map();
-    this.#ingresses = this.#nextIngresses;
-    this.#nextIngresses = new Map();
+  /**
+   * endRound keeps `assembly` for the next round. After a whole assembly (`sweep`), the entries it did
+   * not use are forgotten; a patched one used every entry it did not replace.
+   */
+  endRound(assembly: Assembly, sweep: boolean): void {
+    this.#assembly = assembly;
+    this.#stale.clear();
+    if (!sweep) return;
+    for (const [key, entry] of this.#ingresses) {
+      if (entry.round === this.#round) continue;
+      this.#ingresses.delete(key);
+      for (const dependency of entry.value.dependencies.keys()) this.#unread(dependency, key);
+    }
+    for (const [name, entry] of this.#services) if (entry.round !== this.#round) this.#services.delete(name);
+  }
+
+  #unread(dependency: string, key: string): void {
+    const readers = this.#readers.get(dependency);
+    readers?.delete(key);
+    if (readers?.size === 0) this.#readers.delete(dependency);
   }
 }
