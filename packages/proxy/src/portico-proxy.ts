@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { type TLSSocket, Server as TlsServer } from 'node:tls';
 import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_TLS, type ListenerConfig, type PorticoConfig } from '@portico/config';
+import type { ServiceBalancer } from './balancer/service-balancer.ts';
 import { ServiceRegistry } from './balancer/service-state.ts';
 import { DeadlineSweeper } from './deadline-sweeper.ts';
 import {
@@ -22,6 +23,7 @@ import type { ProxyHeader } from './l4/proxy-protocol.ts';
 import { type L4Context, TcpSession } from './l4/tcp-session.ts';
 import { createCounters, type ProxyCounters } from './proxy-counters.ts';
 import { PorticoProxyError } from './proxy-error.ts';
+import type { ServiceChanges } from './service-compilation.ts';
 import { compileSnapshot, type Snapshot } from './snapshot.ts';
 import { SourceLimits } from './source-limits.ts';
 import { CertificateStore, type ListenerTls } from './tls/certificate-store.ts';
@@ -169,7 +171,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       }
       added = this.#listeners.size > 0 ? await this.#bindAdded(config.listeners) : [];
     } catch (error) {
-      if (snapshot !== undefined) this.#registry.retire(endpointsLeaving(snapshot, previous));
+      if (snapshot !== undefined) this.#registry.retire(endpointsNotKept(snapshot, previous));
       if (configRefusedChannel.hasSubscribers) {
         const { code, message } = error as PorticoProxyError;
         configRefusedChannel.publish({ code, message });
@@ -179,7 +181,9 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     // Commit: nothing below can fail.
     this.#snapshot = snapshot;
     for (const runtime of added) this.#listeners.set(listenerKey(runtime.config), runtime);
-    this.#serviceStates.retainOnly(new Set(snapshot.services.keys()));
+    const changes = snapshot.serviceChanges;
+    if (changes === 'all') this.#serviceStates.retainOnly(new Set(snapshot.services.keys()));
+    else for (const name of changes.removed) this.#serviceStates.delete(name);
     this.pool.configure({ ...config.upstreamPool, upstreamIdleMs: config.timeouts.upstreamIdleMs });
     this.h2pool.configure(config.timeouts.upstreamIdleMs);
     let retired: EndpointState[];
@@ -190,13 +194,13 @@ export class PorticoProxy implements ConnectionContext, L4Context {
         for (const endpoint of service.endpoints) used.add(endpoint);
       retired = this.#registry.retireAllBut(used);
     } else {
-      retired = this.#registry.retire(endpointsLeaving(previous, snapshot)); // only changed services
+      retired = this.#registry.retire(endpointsLeaving(snapshot)); // only changed services
     }
     for (const endpoint of retired) {
       this.pool.closeIdle(endpoint);
       this.h2pool.closeIdle(endpoint);
     }
-    this.#health.sync(checkTargets(snapshot));
+    if (changesHealthChecks(changes)) this.#health.sync(checkTargets(snapshot));
     if (this.#listeners.size > 0) this.#closeRemoved(config.listeners);
     if (configAppliedChannel.hasSubscribers) configAppliedChannel.publish({ version: snapshot.version });
     return snapshot;
@@ -591,20 +595,40 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   }
 }
 
-/** checkTargets lists the endpoints whose services ask for active health checks. */
 /**
- * endpointsLeaving lists the endpoint states of `from` that `to` no longer uses: those of services whose
- * balancer `to` replaced or dropped (an unchanged service keeps its balancer, so costs nothing here).
+ * endpointsLeaving lists the endpoint states the snapshot before `to` used and `to` no longer does: those
+ * of the balancers `to` replaced or dropped (an unchanged service keeps its balancer, so costs nothing).
  */
-function* endpointsLeaving(from: Snapshot, to: Snapshot): Generator<EndpointState> {
-  for (const [name, old] of from.services) {
-    const next = to.services.get(name);
-    if (next === old) continue;
+function* endpointsLeaving(to: Snapshot): Generator<EndpointState> {
+  if (to.serviceChanges === 'all') return;
+  for (const old of to.serviceChanges.dropped) {
+    const next = to.services.get(old.name);
     const kept = next === undefined ? undefined : new Set(next.endpoints);
     for (const endpoint of old.endpoints) if (kept === undefined || !kept.has(endpoint)) yield endpoint;
   }
 }
 
+/**
+ * endpointsNotKept lists the endpoint states of a snapshot that was prepared and then abandoned, that
+ * `kept` (the snapshot that stays) does not use.
+ */
+function* endpointsNotKept(abandoned: Snapshot, kept: Snapshot): Generator<EndpointState> {
+  if (abandoned.serviceChanges === 'all') return;
+  for (const balancer of abandoned.serviceChanges.added) {
+    const stays = kept.services.get(balancer.name);
+    const used = stays === undefined ? undefined : new Set(stays.endpoints);
+    for (const endpoint of balancer.endpoints) if (used === undefined || !used.has(endpoint)) yield endpoint;
+  }
+}
+
+/** changesHealthChecks says whether a service with active health checks came, changed or went. */
+function changesHealthChecks(changes: ServiceChanges | 'all'): boolean {
+  if (changes === 'all') return true;
+  const checked = (b: ServiceBalancer) => b.config.healthCheck !== undefined;
+  return changes.added.some(checked) || changes.dropped.some(checked);
+}
+
+/** checkTargets lists the endpoints whose services ask for active health checks. */
 function checkTargets(snapshot: Snapshot): CheckTarget[] {
   const targets: CheckTarget[] = [];
   for (const service of snapshot.services.values()) {

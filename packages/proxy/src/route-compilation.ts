@@ -19,8 +19,9 @@ interface CompiledRoute {
 export interface RouteCompilation {
   readonly table: RouteTable<RouteTarget>;
   readonly issues: readonly RouteIssue[];
-  /** byRoute maps each route object of the config to its compiled form. */
-  readonly byRoute: ReadonlyMap<RouteConfig, CompiledRoute>;
+  /** routes are the route objects of the config compiled, and compiled[i] is what routes[i] became. */
+  readonly routes: readonly RouteConfig[];
+  readonly compiled: readonly CompiledRoute[];
   /** shared identifies what every route's filters depend on besides the route (timeouts, limits, ...). */
   readonly shared: string;
   /** rebuiltHosts are the host patterns this compilation built (undefined: rules without a host). */
@@ -33,7 +34,8 @@ export interface RouteCompilation {
  * compiled, at the same place in the list, keeps its compiled rules and filters, and only the hosts
  * whose routes changed (added, removed, replaced or moved) are rebuilt: every other host's path table
  * is shared, unchanged, with the previous table (`RouteTable.withHosts`). A change to what all routes
- * depend on (timeouts, limits, the HTTPS port, the default service) rebuilds everything.
+ * depend on (timeouts, limits, the HTTPS port, the default service) rebuilds everything. Finding what
+ * changed compares objects by identity, place by place, so it costs microseconds for thousands of routes.
  */
 export function compileRoutes(
   config: PorticoConfig,
@@ -43,34 +45,31 @@ export function compileRoutes(
 ): RouteCompilation {
   const shared = JSON.stringify([config.timeouts, config.limits, toHttps, config.defaultService ?? null]);
   const reusable = previous !== undefined && previous.shared === shared;
-  const byRoute = new Map<RouteConfig, CompiledRoute>();
+  const routes = config.routes;
   const touched = new Set<string | undefined>();
-  const specs = config.routes.map((route, index) => {
+  const compiled = routes.map((route, index) => {
+    if (reusable && previous.routes[index] === route) return previous.compiled[index]!;
     const host = route.host?.toLowerCase();
-    const old = reusable ? previous.byRoute.get(route) : undefined;
-    if (old !== undefined && old.index === index) {
-      byRoute.set(route, old);
-      return old.spec;
-    }
     touched.add(host);
-    const compiled: CompiledRoute = {
-      index,
-      host,
-      spec: compileSpec(config, route, index, routeStats, toHttps),
-    };
-    byRoute.set(route, compiled);
-    return compiled.spec;
+    if (reusable && index < previous.compiled.length) touched.add(previous.compiled[index]!.host);
+    return { index, host, spec: compileSpec(config, route, index, routeStats, toHttps) };
   });
   if (!reusable) {
     const defaultTarget = defaultTargetOf(config, routeStats, toHttps);
-    const { table, issues } = compileRouteTable(specs, defaultTarget === undefined ? {} : { defaultTarget });
-    return { table, issues, byRoute, shared, rebuiltHosts: 'all' };
+    const { table, issues } = compileRouteTable(
+      compiled.map((c) => c.spec),
+      defaultTarget === undefined ? {} : { defaultTarget },
+    );
+    return { table, issues, routes, compiled, shared, rebuiltHosts: 'all' };
   }
-  for (const [route, old] of previous.byRoute) if (byRoute.get(route) !== old) touched.add(old.host);
-  const specsOfTouched = specs.filter((_, i) => touched.has(config.routes[i]!.host?.toLowerCase()));
-  const { table, issues } = previous.table.withHosts(touched, specsOfTouched);
+  for (let index = routes.length; index < previous.compiled.length; index++)
+    touched.add(previous.compiled[index]!.host);
+  // The touched hosts' routes, wherever they are in the list: a host may have routes from many places.
+  const specs: RouteSpec<RouteTarget>[] = [];
+  if (touched.size > 0) for (const c of compiled) if (touched.has(c.host)) specs.push(c.spec);
+  const { table, issues } = previous.table.withHosts(touched, specs);
   const kept = previous.issues.filter((issue) => !touched.has(hostOfIssue(issue, previous)));
-  return { table, issues: [...kept, ...issues], byRoute, shared, rebuiltHosts: touched };
+  return { table, issues: [...kept, ...issues], routes, compiled, shared, rebuiltHosts: touched };
 }
 
 /** compileSpec compiles one route: its filters once, shared by its paths, and each path's destination. */
@@ -133,6 +132,5 @@ function defaultTargetOf(
 /** hostOfIssue finds the host of the route an issue is about (`routes[3]...`). */
 function hostOfIssue(issue: RouteIssue, compilation: RouteCompilation): string | undefined {
   const index = Number(/^routes\[(\d+)\]/.exec(issue.at)?.[1] ?? -1);
-  for (const compiled of compilation.byRoute.values()) if (compiled.index === index) return compiled.host;
-  return undefined;
+  return compilation.compiled[index]?.host;
 }

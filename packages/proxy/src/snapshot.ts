@@ -5,8 +5,8 @@ import type {
   RequestParsingConfig,
   TimeoutsConfig,
 } from '@portico/config';
-import type { RouteIssue, RouteTable } from '@portico/router';
-import { ServiceBalancer } from './balancer/service-balancer.ts';
+import type { LayeredMap, RouteIssue, RouteTable } from '@portico/router';
+import type { ServiceBalancer } from './balancer/service-balancer.ts';
 import type { ServiceRegistry } from './balancer/service-state.ts';
 import type { WeightedBackends } from './balancer/weighted-backends.ts';
 import { ForwardingPolicy } from './forwarding-policy.ts';
@@ -15,6 +15,7 @@ import type { Filter } from './pipeline/filter.ts';
 import { HttpsRedirectFilter } from './pipeline/filters/https-redirect-filter.ts';
 import { compileRoutes, type RouteCompilation } from './route-compilation.ts';
 import type { RoutePolicy } from './route-policy.ts';
+import { compileServices, type ServiceChanges } from './service-compilation.ts';
 import type { CertificateStore, TlsCompilation } from './tls/certificate-store.ts';
 import type { StatsRegistry } from './traffic-stats.ts';
 import type { EndpointRegistry } from './upstream/endpoint-registry.ts';
@@ -41,7 +42,9 @@ export interface Snapshot {
   readonly config: PorticoConfig;
   readonly routes: RouteTable<RouteTarget>;
   readonly forwarding: ForwardingPolicy;
-  readonly services: ReadonlyMap<string, ServiceBalancer>;
+  readonly services: LayeredMap<string, ServiceBalancer>;
+  /** serviceChanges say which balancers this snapshot replaced or removed; 'all' for a first one. */
+  readonly serviceChanges: ServiceChanges | 'all';
   /** l4 holds the routing of L4 listeners and of HTTP listeners that accept the PROXY protocol, by name. */
   readonly l4: ReadonlyMap<string, L4Route>;
   /** tls holds each HTTPS listener's certificates and policy, and the certificates' issues. */
@@ -81,16 +84,7 @@ export function compileSnapshot(
   version: number,
   previous?: Snapshot,
 ): Snapshot {
-  const balancers = new Map<string, ServiceBalancer>();
-  for (const service of config.services) {
-    const old = previous?.services.get(service.name);
-    balancers.set(
-      service.name,
-      old !== undefined && old.config === service
-        ? old
-        : new ServiceBalancer(service, registry, services.get(service.name)),
-    );
-  }
+  const { services: balancers, changes } = compileServices(config, registry, services, previous);
   const https = toHttps(config);
   const routing = compileRoutes(config, routeStats, https, previous?.routing);
   return {
@@ -100,6 +94,7 @@ export function compileSnapshot(
     routing,
     forwarding: new ForwardingPolicy(config.forwarding),
     services: balancers,
+    serviceChanges: changes,
     l4: new Map(
       config.listeners
         .filter((l) => l.protocol !== 'http' || l.proxyProtocol !== undefined)

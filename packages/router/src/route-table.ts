@@ -1,5 +1,6 @@
 import { Conditions, type MatchInput } from './conditions.ts';
 import { type HostPattern, hostFromHeader, parseHostPattern } from './host.ts';
+import { LayeredMap } from './layered-map.ts';
 import { checkRulePath } from './path.ts';
 import { PathTable } from './path-table.ts';
 import { describeRule, type RouteSpec, type Rule } from './rule.ts';
@@ -50,15 +51,18 @@ const MAX_REGEX_LENGTH = 1_024;
  * server blocks do. Build it with `compileRouteTable`; derive a changed one with `withHosts`.
  */
 export class RouteTable<T> {
-  readonly #exact: Map<string, PathTable<T>>;
-  readonly #wildcard: Map<string, PathTable<T>>;
+  /** #exact and #wildcard hold each host's path table by name and by the suffix after `*.`. */
+  #exact: LayeredMap<string, PathTable<T>>;
+  #wildcard: LayeredMap<string, PathTable<T>>;
   #any: PathTable<T> | undefined;
   readonly #defaultRule: Rule<T> | undefined;
+  /** #building holds the host tables `add` makes while a table is built, until `seal`. */
+  #building: { exact: Map<string, PathTable<T>>; wildcard: Map<string, PathTable<T>> } | undefined;
 
   /** @internal Use `compileRouteTable`. */
   constructor(defaultTarget: T | undefined, from?: RouteTable<T>) {
-    this.#exact = new Map(from === undefined ? undefined : from.#exact);
-    this.#wildcard = new Map(from === undefined ? undefined : from.#wildcard);
+    this.#exact = from === undefined ? LayeredMap.from() : from.#exact;
+    this.#wildcard = from === undefined ? LayeredMap.from() : from.#wildcard;
     this.#any = from === undefined ? undefined : from.#any;
     this.#defaultRule =
       defaultTarget === undefined
@@ -140,23 +144,26 @@ export class RouteTable<T> {
    * the specs of those hosts, with their `id`s, and the other hosts cost nothing.
    */
   withHosts(hosts: Iterable<string | undefined>, specs: readonly RouteSpec<T>[]): CompiledRoutes<T> {
-    const next = new RouteTable<T>(this.#defaultRule?.target, this);
-    const replaced = new Set<string>();
+    const patterns = new Map<string, HostPattern>();
     for (const host of hosts) {
       const pattern = parseHostPattern(host);
-      if (typeof pattern === 'string') continue;
-      next.#remove(pattern);
-      replaced.add(patternKey(pattern));
+      if (typeof pattern !== 'string') patterns.set(patternKey(pattern), pattern);
     }
+    // The touched hosts' tables are built apart, then laid over this table's maps.
+    const built = new RouteTable<T>(undefined);
     const issues: RouteIssue[] = [];
-    addSpecs(next, specs, issues, (pattern) => replaced.has(patternKey(pattern)));
+    addSpecs(built, specs, issues, (pattern) => patterns.has(patternKey(pattern)));
+    const exact: [string, PathTable<T> | undefined][] = [];
+    const wildcard: [string, PathTable<T> | undefined][] = [];
+    const next = new RouteTable<T>(this.#defaultRule?.target, this);
+    for (const pattern of patterns.values()) {
+      if (pattern.kind === 'any') next.#any = built.#any;
+      else if (pattern.kind === 'exact') exact.push([pattern.name, built.#building?.exact.get(pattern.name)]);
+      else wildcard.push([pattern.suffix, built.#building?.wildcard.get(pattern.suffix)]);
+    }
+    if (exact.length > 0) next.#exact = this.#exact.with(exact);
+    if (wildcard.length > 0) next.#wildcard = this.#wildcard.with(wildcard);
     return { table: next, issues };
-  }
-
-  #remove(pattern: HostPattern): void {
-    if (pattern.kind === 'any') this.#any = undefined;
-    else if (pattern.kind === 'exact') this.#exact.delete(pattern.name);
-    else this.#wildcard.delete(pattern.suffix);
   }
 
   /** @internal Adds a rule; returns the rule it collides with, if any. */
@@ -169,14 +176,25 @@ export class RouteTable<T> {
       this.#any ??= new PathTable<T>();
       return this.#any;
     }
-    const map = pattern.kind === 'exact' ? this.#exact : this.#wildcard;
+    this.#building ??= { exact: new Map(), wildcard: new Map() };
+    const tables = pattern.kind === 'exact' ? this.#building.exact : this.#building.wildcard;
     const key = pattern.kind === 'exact' ? pattern.name : pattern.suffix;
-    let table = map.get(key);
+    let table = tables.get(key);
     if (!table) {
       table = new PathTable<T>();
-      map.set(key, table);
+      tables.set(key, table);
     }
     return table;
+  }
+
+  /** @internal seal ends a build: the host tables `add` made join the table's maps. */
+  seal(): this {
+    if (this.#building !== undefined) {
+      this.#exact = this.#exact.with(this.#building.exact);
+      this.#wildcard = this.#wildcard.with(this.#building.wildcard);
+      this.#building = undefined;
+    }
+    return this;
   }
 }
 
@@ -203,7 +221,7 @@ export function compileRouteTable<T>(
   const table = new RouteTable<T>(options.defaultTarget);
   const issues: RouteIssue[] = [];
   addSpecs(table, specs, issues, () => true);
-  return { table, issues };
+  return { table: table.seal(), issues };
 }
 
 function addSpecs<T>(

@@ -48,6 +48,11 @@ export class ServiceRegistry {
     return state;
   }
 
+  /** delete forgets a service the config no longer names. */
+  delete(name: string): void {
+    this.#states.delete(name);
+  }
+
   /** retainOnly forgets the services no config names. */
   retainOnly(names: ReadonlySet<string>): void {
     for (const name of this.#states.keys()) if (!names.has(name)) this.#states.delete(name);
