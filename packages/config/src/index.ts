@@ -50,6 +50,7 @@ export {
   type ValidateOptions,
   validateConfig,
 } from './validate-config.ts';
+export { type ServiceDiff, ValidationMemo } from './validation-memo.ts';
 export {
   AUTHORITY,
   COOKIE_PATH,

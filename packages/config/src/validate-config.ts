@@ -10,6 +10,7 @@ import {
   type ServiceConfig,
 } from './schema.ts';
 import { REDACTED } from './secrets.ts';
+import type { ValidationMemo } from './validation-memo.ts';
 import { AUTHORITY, HOST_NAME, WIRE_MEANINGS } from './wire-safe.ts';
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
@@ -30,11 +31,11 @@ export interface ValidateOptions {
    */
   readonly inPlace?: boolean;
   /**
-   * validated holds services and routes (by identity) that passed the schema before, with their defaults
-   * filled in: they are not checked against the schema again (references still are), and those that pass
-   * now are added. With `inPlace`, for sources that keep unchanged parts as the same objects.
+   * memo remembers what the last valid config of a sequence was made of: its services and routes that
+   * are the same objects again are not checked again, only their references to others. With `inPlace`,
+   * for sources that keep unchanged parts as the same objects.
    */
-  readonly validated?: WeakSet<object>;
+  readonly memo?: ValidationMemo;
 }
 
 /**
@@ -44,41 +45,53 @@ export interface ValidateOptions {
  */
 export function validateConfig(input: unknown, options: ValidateOptions = {}): ConfigValidation {
   const config = options.inPlace === true ? input : structuredClone(input);
-  const known = options.validated;
+  const memo = options.memo;
   let fresh: object[] | undefined;
-  if (known !== undefined) {
-    const checked = checkSchemaSkipping(config as Record<string, unknown>, known);
+  if (memo !== undefined) {
+    const checked = checkSchemaSkipping(config as Record<string, unknown>, memo);
     if (!Array.isArray(checked)) return { ok: false, issues: schemaIssues(checked.errors) };
     fresh = checked;
   } else if (!checkSchema(config)) {
     return { ok: false, issues: schemaIssues(checkSchema.errors ?? []) };
   }
-  const issues = referenceIssues(config as PorticoConfig, known);
-  if (issues.length > 0) return { ok: false, issues };
+  const valid = config as PorticoConfig;
+  const { issues, names } = referenceIssues(valid, memo);
+  if (issues.length > 0) {
+    memo?.forget();
+    return { ok: false, issues };
+  }
   // Only a whole valid config vouches for its items: an item with a problem is checked again next time.
-  if (known !== undefined && fresh !== undefined) for (const item of fresh) known.add(item);
-  return { ok: true, config: config as PorticoConfig };
+  if (memo !== undefined && fresh !== undefined) {
+    for (const item of fresh) memo.items.add(item);
+    memo.remember(valid.services, valid.routes, names);
+  }
+  return { ok: true, config: valid };
 }
 
 /** SKIPPABLE are the lists whose items `validated` may hold. */
 const SKIPPABLE = ['services', 'routes'] as const;
 
 /**
- * checkSchemaSkipping runs the schema over `config` with the items of `services` and `routes` that are in
- * `known` left out, and returns its errors (paths mapped back to the whole lists), or the items it
- * checked when it passed.
+ * checkSchemaSkipping runs the schema over `config` with the items of `services` and `routes` that the
+ * memo vouches for left out, and returns its errors (paths mapped back to the whole lists), or the items
+ * it checked when it passed.
  */
 function checkSchemaSkipping(
   config: Record<string, unknown>,
-  known: WeakSet<object>,
+  memo: ValidationMemo,
 ): { errors: ErrorObject[] } | object[] {
   const kept = new Map<(typeof SKIPPABLE)[number], { all: unknown[]; fresh: number[] }>();
   for (const field of SKIPPABLE) {
     const all = config[field];
     if (!Array.isArray(all)) continue;
     const fresh: number[] = [];
+    const unchanged =
+      field === 'services'
+        ? (item: unknown, i: number) => memo.serviceUnchanged(item as ServiceConfig, i)
+        : (item: unknown, i: number) => memo.routeUnchanged(item as RouteConfig, i);
     all.forEach((item, i) => {
-      if (typeof item !== 'object' || item === null || !known.has(item)) fresh.push(i);
+      if (unchanged(item, i)) return;
+      if (typeof item !== 'object' || item === null || !memo.items.has(item)) fresh.push(i);
     });
     kept.set(field, { all, fresh });
     config[field] = fresh.map((i) => all[i]);
@@ -175,10 +188,14 @@ function describe(error: ErrorObject): string {
  * need more than a pattern. A service or route in `known` passed all this before and is the same object,
  * so only its references to other items are checked again.
  */
-function referenceIssues(config: PorticoConfig, known?: WeakSet<object>): ConfigIssue[] {
+function referenceIssues(
+  config: PorticoConfig,
+  memo?: ValidationMemo,
+): { issues: ConfigIssue[]; names: ReadonlyMap<string, number> } {
   const issues: ConfigIssue[] = [];
   const add = (segments: (string | number)[], message: string) =>
     issues.push({ path: jsonPath(segments), segments, message });
+  const known = memo?.items;
 
   const listenerNames = new Map<string, number>();
   const bound = new Map<string, number>();
@@ -194,16 +211,30 @@ function referenceIssues(config: PorticoConfig, known?: WeakSet<object>): Config
     bound.set(socket, i);
   });
 
-  const services = new Map<string, number>();
-  config.services.forEach((service, i) => {
-    const previous = services.get(service.name);
-    if (previous !== undefined) add(['services', i, 'name'], `duplicates services[${previous}].name`);
-    services.set(service.name, i);
-    if (known?.has(service) !== true) serviceIssues(service, i, add);
-  });
-  const unknownService = (name: string) => `no service named "${name}" (${servicesKnown(services)})`;
+  // Names from the last valid list where they can be, so thousands of unchanged services cost nothing.
+  const diff = memo?.diffServices(config.services);
+  let services: ReadonlyMap<string, number>;
+  if (diff !== undefined) {
+    services = diff.names;
+    for (const i of diff.changed) {
+      const service = config.services[i]!;
+      if (known?.has(service) !== true) serviceIssues(service, i, add);
+    }
+  } else {
+    const names = new Map<string, number>();
+    config.services.forEach((service, i) => {
+      const previous = names.get(service.name);
+      if (previous !== undefined) add(['services', i, 'name'], `duplicates services[${previous}].name`);
+      names.set(service.name, i);
+      if (known?.has(service) !== true) serviceIssues(service, i, add);
+    });
+    services = names;
+  }
+  const unknownService = (name: string) => `no service named "${name}" (${servicesKnown(config.services)})`;
 
   config.routes.forEach((route, i) => {
+    // Unchanged, and every service name it could refer to is still there (diffServices saw none leave).
+    if (diff !== undefined && memo!.routeUnchanged(route, i)) return;
     if (known?.has(route) !== true) routeIssues(route, i, add);
     if (route.mirror !== undefined && !services.has(route.mirror.service))
       add(['routes', i, 'mirror', 'service'], unknownService(route.mirror.service));
@@ -279,16 +310,17 @@ function referenceIssues(config: PorticoConfig, known?: WeakSet<object>): Config
   if (config.defaultService !== undefined && !services.has(config.defaultService)) {
     add(['defaultService'], unknownService(config.defaultService));
   }
-  return issues;
+  return { issues, names: services };
 }
 
 type AddIssue = (segments: (string | number)[], message: string) => void;
 
-/** servicesKnown names a few of the services defined, for a message about a name that is not one. */
-function servicesKnown(services: ReadonlyMap<string, number>): string {
-  if (services.size === 0) return 'no services are defined';
-  const names = [...services.keys()].slice(0, 10).join(', ');
-  return services.size > 10 ? `known: ${names} and ${services.size - 10} more` : `known: ${names}`;
+/** servicesKnown names the first few services, for a message about a name that is not one. */
+function servicesKnown(services: readonly ServiceConfig[]): string {
+  const all = [...new Set(services.map((s) => s.name))];
+  if (all.length === 0) return 'no services are defined';
+  const names = all.slice(0, 10).join(', ');
+  return all.length > 10 ? `known: ${names} and ${all.length - 10} more` : `known: ${names}`;
 }
 
 /** serviceIssues checks what one service says on its own: its endpoint addresses. */

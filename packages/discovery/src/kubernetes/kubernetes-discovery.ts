@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type PorticoConfig, type PorticoConfigInput, validateConfig } from '@portico/config';
+import { type PorticoConfig, type PorticoConfigInput, ValidationMemo, validateConfig } from '@portico/config';
 import type { FileProblem } from '../config-file.ts';
 import type { ConfigUpdate, Discovery } from '../discovery.ts';
 import { EndpointSliceIndex } from './endpoint-slice-index.ts';
@@ -169,8 +169,8 @@ export class KubernetesDiscovery implements Discovery {
   #last: { routes: readonly unknown[]; services: readonly unknown[]; rest: string } | undefined;
   readonly #cache = new TranslationCache();
   readonly #slices: EndpointSliceIndex;
-  /** #validated holds the services that passed the schema (the cache keeps unchanged ones identical). */
-  readonly #validated = new WeakSet<object>();
+  /** #validation remembers the last valid config (the cache keeps unchanged parts identical). */
+  readonly #validation = new ValidationMemo();
   /** #routeIssues are the router's problems with the config in force, on their Ingresses. */
   #routeIssues: readonly KubeIssue[] = [];
   #routeIssuesKey = '[]';
@@ -402,7 +402,7 @@ export class KubernetesDiscovery implements Discovery {
       };
       // In place: the document is built afresh each time, and the services it shares with the last one
       // are the same objects: the schema skips them, and the proxy keeps their balancers.
-      const validation = validateConfig(document, { inPlace: true, validated: this.#validated });
+      const validation = validateConfig(document, { inPlace: true, memo: this.#validation });
       if (validation.ok) return { ok: true, translation, config: validation.config, extraIssues };
       const problems = validation.issues.map((i) => ({ ...i, code: 'PORTICO_KUBE_INVALID_OBJECT' }));
       const { issues, baseProblems } = this.#blame(translation, problems, exclude);
