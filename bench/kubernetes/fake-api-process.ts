@@ -6,6 +6,8 @@
  *
  * It prints `{"url": ...}` once ready, then reads commands on standard input: `scale <i>` adds an endpoint
  * to service i's first slice, `ingress <i>` creates a new Ingress; each answers `{"done": <i>, "at": <epoch ms>}`.
+ * With `--local-port P`, a Service `local` has one pod at 127.0.0.1:P, the Ingress `steady.example.com`
+ * routes to it, and `live <i>` creates an Ingress `live-<i>.example.com` to it (for requests through Portico).
  */
 import { createInterface } from 'node:readline';
 import { FakeKubeApi } from '../../packages/discovery/test/helpers/fake-kube-api.ts';
@@ -21,6 +23,7 @@ const INGRESSES = option('ingresses', 100);
 const SERVICES = option('services', INGRESSES);
 const SLICES = option('slices', SERVICES * 4);
 const PORT = option('backend-port', 8080);
+const LOCAL_PORT = option('local-port', 0);
 
 const api = new FakeKubeApi();
 const namespaceOf = (i: number) => `team-${i % 50}`;
@@ -62,6 +65,27 @@ for (let i = 0; i < INGRESSES; i++) {
     }),
   );
 }
+if (LOCAL_PORT > 0) {
+  api.apply('services', service('local', { namespace: namespaceOf(0), ports: [{ name: 'http', port: 80 }] }));
+  api.apply(
+    'endpointslices',
+    endpointSlice(
+      'local-0',
+      'local',
+      [{ address: '127.0.0.1' }],
+      [{ name: 'http', port: LOCAL_PORT }],
+      namespaceOf(0),
+    ),
+  );
+  api.apply(
+    'ingresses',
+    ingress('steady', {
+      namespace: namespaceOf(0),
+      host: 'steady.example.com',
+      paths: [{ service: 'local', port: 80 }],
+    }),
+  );
+}
 const url = await api.start();
 process.stdout.write(`${JSON.stringify({ url, objects: api.resourceVersion })}\n`);
 
@@ -92,6 +116,17 @@ for await (const line of createInterface({ input: process.stdin })) {
         namespace: namespaceOf(0),
         host: `new-${i}.example.com`,
         paths: [{ service: 'svc-0', port: 80 }],
+      }),
+    );
+    process.stdout.write(`${JSON.stringify({ done: i, at })}\n`);
+  } else if (command === 'live') {
+    const at = now();
+    api.apply(
+      'ingresses',
+      ingress(`live-${i}`, {
+        namespace: namespaceOf(0),
+        host: `live-${i}.example.com`,
+        paths: [{ service: 'local', port: 80 }],
       }),
     );
     process.stdout.write(`${JSON.stringify({ done: i, at })}\n`);
