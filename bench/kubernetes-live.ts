@@ -5,6 +5,7 @@
  *
  *   pnpm bench:kubernetes-live [--large 5000] [--changes 100] [--live 50] [--seconds 5] [--connections 4]
  *
+ * Portico runs with the Node flags its shebang gives it (PORTICO_NODE_FLAGS='' runs it without).
  * It prints: the initial sync time (process start to the first request served) and Portico's RSS after
  * it; the time from the API server's write of a new Ingress to the first request served by its route
  * (polled every millisecond), over `--live` Ingresses; and the latency of requests on an unrelated route
@@ -22,6 +23,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { option } from './options.ts';
+import { shippedNodeFlags } from './portico-child.ts';
 
 const LARGE = option('large', 5_000);
 const CHANGES = option('changes', 100);
@@ -102,7 +104,7 @@ await writeFile(base, 'listeners:\n  - { name: http, address: 127.0.0.1, port: 0
 const started = performance.now();
 const portico = spawn(
   process.execPath,
-  [MAIN, 'run', '--kubernetes', '--kubeconfig', kubeconfig, '--config', base],
+  [...shippedNodeFlags(MAIN), MAIN, 'run', '--kubernetes', '--kubeconfig', kubeconfig, '--config', base],
   {
     stdio: ['ignore', 'pipe', 'inherit'],
   },

@@ -3,7 +3,7 @@
  * whose result comes back as one JSON line.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,18 @@ import { fileURLToPath } from 'node:url';
  */
 export const SOURCE_MAIN =
   process.env.PORTICO_MAIN ?? fileURLToPath(new URL('../packages/cli/src/main.ts', import.meta.url));
+
+/**
+ * shippedNodeFlags are the Node flags `main`'s shebang gives Portico (`#!/usr/bin/env -S node <flags>`),
+ * so that a load script runs it as it ships; PORTICO_NODE_FLAGS replaces them ('' for none, to compare).
+ */
+export function shippedNodeFlags(main: string): string[] {
+  const override = process.env.PORTICO_NODE_FLAGS;
+  if (override !== undefined) return override.split(' ').filter((f) => f !== '');
+  const first = readFileSync(main, 'utf8').split('\n', 1)[0] ?? '';
+  const shebang = /^#!\/usr\/bin\/env -S node (.*)$/.exec(first);
+  return shebang === null ? [] : shebang[1]!.split(' ').filter((f) => f !== '');
+}
 
 /** PorticoChild is Portico running in its own process, with the ports its listeners bound. */
 export interface PorticoChild {
@@ -32,7 +44,8 @@ export async function startPorticoChild(
   options: { main?: string; listeners?: number; args?: string[] } = {},
 ): Promise<PorticoChild> {
   const main = options.main ?? SOURCE_MAIN;
-  const node = main.endsWith('.ts') ? ['--conditions=development', main] : [main];
+  const flags = shippedNodeFlags(main);
+  const node = main.endsWith('.ts') ? [...flags, '--conditions=development', main] : [...flags, main];
   const child = spawn(process.execPath, [...node, 'run', '--config', config, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

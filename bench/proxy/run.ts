@@ -19,6 +19,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { shippedNodeFlags } from '../portico-child.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -113,6 +114,7 @@ const nodeBin = process.execPath;
 const BEFORE = process.env['PORTICO_BEFORE'];
 const porticoRun = (root: string, conf: string) => [
   nodeBin,
+  ...shippedNodeFlags(join(root, 'packages/cli/dist/main.js')),
   join(root, 'packages/cli/dist/main.js'),
   'run',
   '--config',
@@ -142,15 +144,7 @@ const SLOTS: Slot[] = [
   {
     name: 'portico',
     mode: 'l7',
-    command: () => [
-      nodeBin,
-      join(ROOT, 'packages/cli/dist/main.js'),
-      'run',
-      '--config',
-      render('portico.yaml', 'portico.yaml'),
-      '--log-level',
-      'warn',
-    ],
+    command: () => porticoRun(ROOT, 'portico.yaml'),
     available: () => true,
   },
   {
@@ -199,29 +193,13 @@ const SLOTS: Slot[] = [
   {
     name: 'portico-tcp',
     mode: 'l4',
-    command: () => [
-      nodeBin,
-      join(ROOT, 'packages/cli/dist/main.js'),
-      'run',
-      '--config',
-      render('portico-tcp.yaml', 'portico-tcp.yaml'),
-      '--log-level',
-      'warn',
-    ],
+    command: () => porticoRun(ROOT, 'portico-tcp.yaml'),
     available: () => true,
   },
   {
     name: 'portico-tls',
     mode: 'tls',
-    command: () => [
-      nodeBin,
-      join(ROOT, 'packages/cli/dist/main.js'),
-      'run',
-      '--config',
-      render('portico-tls.yaml', 'portico-tls.yaml'),
-      '--log-level',
-      'warn',
-    ],
+    command: () => porticoRun(ROOT, 'portico-tls.yaml'),
     available: () => true,
   },
   {
@@ -239,15 +217,7 @@ const SLOTS: Slot[] = [
   {
     name: 'portico-h2',
     mode: 'h2',
-    command: () => [
-      nodeBin,
-      join(ROOT, 'packages/cli/dist/main.js'),
-      'run',
-      '--config',
-      render('portico-h2.yaml', 'portico-h2.yaml'),
-      '--log-level',
-      'warn',
-    ],
+    command: () => porticoRun(ROOT, 'portico-h2.yaml'),
     available: () => true,
   },
   {

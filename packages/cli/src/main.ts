@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=16
 import { PorticoDiscoveryError } from '@portico/discovery';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
