@@ -26,5 +26,7 @@ RUN apt-get update -qq \
  && rm -rf /var/lib/apt/lists/*
 USER 10001
 EXPOSE 80 443
-ENTRYPOINT ["/app/portico-node", "/app/dist/main.js"]
+# The flags main.js's shebang gives node: a 16 MiB young generation keeps RSS after a large sync about
+# 90 MiB lower (docs/benchmarks.md).
+ENTRYPOINT ["/app/portico-node", "--max-semi-space-size=16", "/app/dist/main.js"]
 CMD ["run", "--kubernetes"]

@@ -85,14 +85,12 @@ function checkSchemaSkipping(
     const all = config[field];
     if (!Array.isArray(all)) continue;
     const fresh: number[] = [];
-    const unchanged =
-      field === 'services'
-        ? (item: unknown, i: number) => memo.serviceUnchanged(item as ServiceConfig, i)
-        : (item: unknown, i: number) => memo.routeUnchanged(item as RouteConfig, i);
-    all.forEach((item, i) => {
-      if (unchanged(item, i)) return;
+    const before = memo.last(field);
+    for (let i = 0; i < all.length; i++) {
+      const item: unknown = all[i];
+      if (item === before[i]) continue;
       if (typeof item !== 'object' || item === null || !memo.items.has(item)) fresh.push(i);
-    });
+    }
     kept.set(field, { all, fresh });
     config[field] = fresh.map((i) => all[i]);
   }
@@ -232,9 +230,10 @@ function referenceIssues(
   }
   const unknownService = (name: string) => `no service named "${name}" (${servicesKnown(config.services)})`;
 
+  const lastRoutes = diff === undefined ? [] : memo!.last('routes');
   config.routes.forEach((route, i) => {
     // Unchanged, and every service name it could refer to is still there (diffServices saw none leave).
-    if (diff !== undefined && memo!.routeUnchanged(route, i)) return;
+    if (lastRoutes[i] === route) return;
     if (known?.has(route) !== true) routeIssues(route, i, add);
     if (route.mirror !== undefined && !services.has(route.mirror.service))
       add(['routes', i, 'mirror', 'service'], unknownService(route.mirror.service));

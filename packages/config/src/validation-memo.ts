@@ -22,14 +22,13 @@ export class ValidationMemo {
   /** #names maps each service name of the last valid config to its index; undefined: not known. */
   #names: Map<string, number> | undefined;
 
-  /** routeUnchanged says whether `route` is the object the last valid config had at `index`. */
-  routeUnchanged(route: RouteConfig, index: number): boolean {
-    return this.#names !== undefined && this.#routes[index] === route;
-  }
-
-  /** serviceUnchanged says whether `service` is the object the last valid config had at `index`. */
-  serviceUnchanged(service: ServiceConfig, index: number): boolean {
-    return this.#services[index] === service;
+  /**
+   * last returns the services or routes of the last valid config, to compare by identity, place by
+   * place (empty when there is none; routes only while the service names are known too).
+   */
+  last(field: 'services' | 'routes'): readonly object[] {
+    if (field === 'services') return this.#services;
+    return this.#names === undefined ? [] : this.#routes;
   }
 
   /**
@@ -43,10 +42,10 @@ export class ValidationMemo {
     const before = this.#services;
     const changed: number[] = [];
     let present = 0;
-    services.forEach((service, i) => {
-      if (before[i] === service) present++;
+    for (let i = 0; i < services.length; i++) {
+      if (before[i] === services[i]) present++;
       else changed.push(i);
-    });
+    }
     const met = new Set<string>();
     for (const i of changed) {
       const name = services[i]!.name;
