@@ -54,7 +54,9 @@ export interface RouteView {
   readonly type: string;
   /** service is where the path sends requests: a service's name, `web=90, canary=10`, or `redirect ...`. */
   readonly service: string;
-  /** filters are the route's filters, by name, in the order they run. */
+  /** match is the rule's request conditions (method, headers, query) in words, or null for none. */
+  readonly match: string | null;
+  /** filters are the rule's filters (its route's, then its own), by name, in the order they run. */
   readonly filters: readonly string[];
 }
 

@@ -82,6 +82,7 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
         path: rule.path,
         type: rule.regex === undefined ? rule.type : 'regex',
         service: rule.target.destination,
+        match: rule.conditions?.describe() ?? null,
         filters: rule.target.policy.filters.all.map((f) => f.name),
       })),
     explain: (url) => {

@@ -114,6 +114,7 @@ admin: { port: 0, token: ${TOKEN} }
         path: '/',
         type: 'Prefix',
         service: 'web',
+        match: null,
         filters: [],
       },
     ]);
@@ -213,8 +214,8 @@ admin: { port: 0, token: ${TOKEN} }
     const routes = await runPortico(['routes', '--admin', admin]);
     assert.equal(routes.code, 0, routes.stderr);
     assert.deepEqual(routes.stdout.trim().split('\n'), [
-      'HOST          PATH  TYPE    SERVICE  ROUTE',
-      'shop.example  /     Prefix  web      shop',
+      'HOST          PATH  TYPE    MATCH  SERVICE  FILTERS  ROUTE',
+      'shop.example  /     Prefix  -      web      -        shop',
     ]);
     const endpoints = await runPortico(['endpoints', 'web', '--admin', admin]);
     assert.match(endpoints.stdout, /^web: round-robin\n/);

@@ -56,7 +56,22 @@ describe('portico explain', () => {
     assert.equal(moved.code, 0, moved.stdout);
     assert.equal(
       moved.stdout.trim().split('\n').at(-1),
-      '=> redirect 301 to {scheme}://shop.example{path} (route moved, routes[1].paths[0])',
+      '=> redirect 301 to {scheme}://shop.example{path} (route moved, routes[1].paths[0]), filters: redirect',
+    );
+  });
+
+  it("lists a path's filters after its route's, and a path that only redirects", async () => {
+    const config = fileURLToPath(new URL('./fixtures/canary-and-redirect.yaml', import.meta.url));
+    const api = await runPortico(['explain', '--config', config, 'http://api.example/v1/items']);
+    assert.equal(api.code, 0, api.stdout);
+    assert.equal(
+      api.stdout.trim().split('\n').at(-1),
+      '=> service stable (route api, routes[2].paths[0]), filters: request-headers, request-headers, mirror, url-rewrite',
+    );
+    const gone = await runPortico(['explain', '--config', config, 'http://api.example/gone']);
+    assert.equal(
+      gone.stdout.trim().split('\n').at(-1),
+      '=> redirect 302 to {scheme}://{host}/v1 (route api, routes[2].paths[1]), filters: request-headers, redirect',
     );
   });
 });

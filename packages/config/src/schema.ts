@@ -390,59 +390,6 @@ export const QueryParamMatchSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const RoutePathSchema = Type.Object(
-  {
-    path: Type.String({
-      pattern: '^/',
-      maxLength: 4_096,
-      description: 'Request path to match; starts with "/".',
-    }),
-    type: Defaulted(
-      StringEnum(PATH_TYPES, { default: DEFAULT_PATH_TYPE, description: 'How `path` matches (Ingress v1).' }),
-    ),
-    regex: Defaulted(
-      Type.Boolean({
-        default: false,
-        description:
-          'With type ImplementationSpecific: `path` is a regular expression matched from the start of the request path.',
-      }),
-    ),
-    service: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description:
-          'Name of the service that serves this path. Leave it out for `backends`, or on a route with a `redirect`.',
-      }),
-    ),
-    method: Type.Optional(
-      StringEnum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE'] as const, {
-        description: 'Only requests with this method match the path.',
-      }),
-    ),
-    headers: Type.Optional(
-      Type.Array(HeaderMatchSchema, {
-        maxItems: 16,
-        description: 'Only requests with every one of these header values match the path.',
-      }),
-    ),
-    queryParams: Type.Optional(
-      Type.Array(QueryParamMatchSchema, {
-        maxItems: 16,
-        description: 'Only requests with every one of these query parameter values match the path.',
-      }),
-    ),
-    backends: Type.Optional(
-      Type.Array(BackendSchema, {
-        minItems: 1,
-        maxItems: 64,
-        description:
-          'Services that share this path by weight (canary and N-way splits), instead of one `service`.',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
 const HeaderName = Type.String({ pattern: TOKEN, description: 'A header field name.' });
 const HeaderValue = Type.String({ pattern: FIELD_VALUE, maxLength: 8_192 });
 
@@ -532,6 +479,152 @@ export const RouteTimeoutsSchema = Type.Object(
   { additionalProperties: false, description: 'Timeouts for this route, overriding `timeouts`.' },
 );
 
+export const UrlRewriteSchema = Type.Object(
+  {
+    host: Type.Optional(
+      Type.String({
+        pattern: AUTHORITY,
+        maxLength: 261,
+        description: "Host (and optional port) sent upstream instead of the client's.",
+      }),
+    ),
+    fullPath: Type.Optional(
+      Type.String({
+        pattern: WIRE_PATH,
+        maxLength: 4_096,
+        description: 'Path sent upstream instead of the whole request path (the query is kept).',
+      }),
+    ),
+    prefix: Type.Optional(
+      Type.String({
+        pattern: WIRE_PATH,
+        maxLength: 4_096,
+        description: 'Replaces the prefix the rule matched (Prefix paths; the rest and the query are kept).',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "URL rewrite, as the Gateway API's URLRewrite filter: the host, and the full path or the matched prefix.",
+  },
+);
+
+export const MirrorSchema = Type.Object(
+  {
+    service: Type.String({ minLength: 1, description: 'Service that gets the copies (HTTP/1.1).' }),
+    percent: Defaulted(
+      Type.Number({ minimum: 0, maximum: 100, default: 100, description: 'Share of requests copied.' }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Send a copy of each request to another service as well, fire and forget: its response is thrown away and nobody waits for it.',
+  },
+);
+
+export const RouteRetriesSchema = Type.Object(
+  {
+    attempts: Type.Integer({
+      minimum: 0,
+      maximum: 10,
+      description:
+        "Retries of an idempotent request on another endpoint, for this route, instead of its service's `retries.attempts` (the service's budget still applies).",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const PATH_FILTERS = [
+  'requestHeaders',
+  'responseHeaders',
+  'redirect',
+  'rewrite',
+  'mirror',
+  'timeouts',
+  'retries',
+] as const;
+
+export const PathFilterSchema = Type.Object(
+  {
+    requestHeaders: Type.Optional(HeaderRulesSchema),
+    responseHeaders: Type.Optional(HeaderRulesSchema),
+    redirect: Type.Optional(RedirectSchema),
+    rewrite: Type.Optional(UrlRewriteSchema),
+    mirror: Type.Optional(MirrorSchema),
+    timeouts: Type.Optional(RouteTimeoutsSchema),
+    retries: Type.Optional(RouteRetriesSchema),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    maxProperties: 1,
+    description:
+      'One filter, named by its one field: requestHeaders, responseHeaders, redirect, rewrite, mirror, timeouts or retries.',
+  },
+);
+
+export const RoutePathSchema = Type.Object(
+  {
+    path: Type.String({
+      pattern: '^/',
+      maxLength: 4_096,
+      description: 'Request path to match; starts with "/".',
+    }),
+    type: Defaulted(
+      StringEnum(PATH_TYPES, { default: DEFAULT_PATH_TYPE, description: 'How `path` matches (Ingress v1).' }),
+    ),
+    regex: Defaulted(
+      Type.Boolean({
+        default: false,
+        description:
+          'With type ImplementationSpecific: `path` is a regular expression matched from the start of the request path.',
+      }),
+    ),
+    service: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Name of the service that serves this path. Leave it out for `backends`, or with a `redirect` (on the route or in `filters`).',
+      }),
+    ),
+    method: Type.Optional(
+      StringEnum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE'] as const, {
+        description: 'Only requests with this method match the path.',
+      }),
+    ),
+    headers: Type.Optional(
+      Type.Array(HeaderMatchSchema, {
+        maxItems: 16,
+        description: 'Only requests with every one of these header values match the path.',
+      }),
+    ),
+    queryParams: Type.Optional(
+      Type.Array(QueryParamMatchSchema, {
+        maxItems: 16,
+        description: 'Only requests with every one of these query parameter values match the path.',
+      }),
+    ),
+    filters: Type.Optional(
+      Type.Array(PathFilterSchema, {
+        maxItems: 16,
+        description:
+          "This path's own filters, run in the order listed after the route's (a Gateway API rule's filters); `mirror` may repeat, the others may not. A path with a `redirect` needs no service.",
+      }),
+    ),
+    backends: Type.Optional(
+      Type.Array(BackendSchema, {
+        minItems: 1,
+        maxItems: 64,
+        description:
+          'Services that share this path by weight (canary and N-way splits), instead of one `service`.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const RouteSchema = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, description: 'Name used in logs and metrics.' })),
@@ -551,39 +644,7 @@ export const RouteSchema = Type.Object(
           'Replace the part of the path the rule matched with this (rewrite-target); `$1`... are regex groups.',
       }),
     ),
-    rewrite: Type.Optional(
-      Type.Object(
-        {
-          host: Type.Optional(
-            Type.String({
-              pattern: AUTHORITY,
-              maxLength: 261,
-              description: "Host (and optional port) sent upstream instead of the client's.",
-            }),
-          ),
-          fullPath: Type.Optional(
-            Type.String({
-              pattern: WIRE_PATH,
-              maxLength: 4_096,
-              description: 'Path sent upstream instead of the whole request path (the query is kept).',
-            }),
-          ),
-          prefix: Type.Optional(
-            Type.String({
-              pattern: WIRE_PATH,
-              maxLength: 4_096,
-              description:
-                'Replaces the prefix the rule matched (Prefix paths; the rest and the query are kept).',
-            }),
-          ),
-        },
-        {
-          additionalProperties: false,
-          description:
-            "URL rewrite, as the Gateway API's URLRewrite filter: the host, and the full path or the matched prefix.",
-        },
-      ),
-    ),
+    rewrite: Type.Optional(UrlRewriteSchema),
     redirect: Type.Optional(RedirectSchema),
     httpsRedirect: Defaulted(
       Type.Boolean({
@@ -595,34 +656,8 @@ export const RouteSchema = Type.Object(
     hsts: Type.Optional(HstsSchema),
     requestHeaders: Type.Optional(HeaderRulesSchema),
     responseHeaders: Type.Optional(HeaderRulesSchema),
-    retries: Type.Optional(
-      Type.Object(
-        {
-          attempts: Type.Integer({
-            minimum: 0,
-            maximum: 10,
-            description:
-              "Retries of an idempotent request on another endpoint, for this route, instead of its service's `retries.attempts` (the service's budget still applies).",
-          }),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    mirror: Type.Optional(
-      Type.Object(
-        {
-          service: Type.String({ minLength: 1, description: 'Service that gets the copies (HTTP/1.1).' }),
-          percent: Defaulted(
-            Type.Number({ minimum: 0, maximum: 100, default: 100, description: 'Share of requests copied.' }),
-          ),
-        },
-        {
-          additionalProperties: false,
-          description:
-            'Send a copy of each request to another service as well, fire and forget: its response is thrown away and nobody waits for it.',
-        },
-      ),
-    ),
+    retries: Type.Optional(RouteRetriesSchema),
+    mirror: Type.Optional(MirrorSchema),
     timeouts: Type.Optional(RouteTimeoutsSchema),
     maxBodyBytes: Type.Optional(
       Type.Integer({
@@ -1146,4 +1181,5 @@ export type OutlierDetectionConfig = ServiceConfig['outlierDetection'];
 export type RetriesConfig = ServiceConfig['retries'];
 export type HeaderRulesConfig = NonNullable<RouteConfig['requestHeaders']>;
 export type UrlRewriteConfig = NonNullable<RouteConfig['rewrite']>;
+export type PathFilterConfig = NonNullable<RoutePathConfig['filters']>[number];
 export type RedirectConfig = NonNullable<RouteConfig['redirect']>;

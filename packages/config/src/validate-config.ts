@@ -4,9 +4,11 @@ import { parseCidr } from './cidr.ts';
 import { type ConfigIssue, jsonPath, PorticoConfigError } from './config-error.ts';
 import {
   type HeaderRulesConfig,
+  PATH_FILTERS,
   type PorticoConfig,
   PorticoConfigSchema,
   type RouteConfig,
+  type RoutePathConfig,
   type ServiceConfig,
 } from './schema.ts';
 import { REDACTED } from './secrets.ts';
@@ -168,6 +170,9 @@ function describe(error: ErrorObject): string {
     case 'minimum':
     case 'maximum':
       return `must be ${String(p['comparison'])} ${String(p['limit'])}, got ${got}`;
+    case 'minProperties':
+    case 'maxProperties':
+      return `must name exactly one filter: ${PATH_FILTERS.join(', ')}`;
     case 'minItems':
       return `must have at least ${String(p['limit'])} item${p['limit'] === 1 ? '' : 's'}`;
     case 'minLength':
@@ -241,6 +246,10 @@ function referenceIssues(
       const at = ['routes', i, 'paths', j];
       if (path.service !== undefined && !services.has(path.service))
         add([...at, 'service'], unknownService(path.service));
+      path.filters?.forEach((filter, k) => {
+        if (filter.mirror !== undefined && !services.has(filter.mirror.service))
+          add([...at, 'filters', k, 'mirror', 'service'], unknownService(filter.mirror.service));
+      });
       path.backends?.forEach((backend, k) => {
         if (!services.has(backend.service))
           add([...at, 'backends', k, 'service'], unknownService(backend.service));
@@ -343,11 +352,16 @@ function routeIssues(route: RouteConfig, i: number, add: AddIssue): void {
     const at = ['routes', i, 'paths', j];
     if (route.rewrite?.prefix !== undefined && (path.type === 'Exact' || path.regex))
       add([...at, 'type'], '`rewrite.prefix` replaces a matched prefix: use Prefix paths');
+    const redirects = route.redirect !== undefined || path.filters?.some((f) => f.redirect) === true;
     if (path.service !== undefined && path.backends !== undefined) {
       add(at, 'give either `service` or `backends`, not both');
-    } else if (path.service === undefined && path.backends === undefined && route.redirect === undefined) {
-      add(at, 'needs a `service` or `backends` (only a route with a `redirect` may have neither)');
+    } else if (path.service === undefined && path.backends === undefined && !redirects) {
+      add(
+        at,
+        "needs a `service` or `backends` (only a path with a `redirect`, its own or its route's, may have neither)",
+      );
     }
+    if (path.filters !== undefined) pathFilterIssues(path, at, add);
     for (const list of ['headers', 'queryParams'] as const) {
       path[list]?.forEach((match, k) => {
         if (match.type !== 'RegularExpression') return;
@@ -363,6 +377,29 @@ function routeIssues(route: RouteConfig, i: number, add: AddIssue): void {
     const rules = route[side];
     if (rules !== undefined) headerRulesIssues(rules, side, ['routes', i, side], add);
   }
+}
+
+/** pathFilterIssues checks a path's own filters: repeats, a redirect with a rewrite, rewrites, header rules. */
+function pathFilterIssues(path: RoutePathConfig, at: (string | number)[], add: AddIssue): void {
+  const seen = new Set<string>();
+  path.filters!.forEach((filter, k) => {
+    const where = [...at, 'filters', k];
+    const type = Object.keys(filter)[0]!;
+    if (type !== 'mirror' && seen.has(type))
+      add(where, `a second \`${type}\` filter: only \`mirror\` may be given more than once`);
+    seen.add(type);
+    const rewrite = filter.rewrite;
+    if (rewrite?.fullPath !== undefined && rewrite.prefix !== undefined)
+      add([...where, 'rewrite'], 'give either `fullPath` or `prefix`, not both');
+    if (rewrite?.prefix !== undefined && (path.type === 'Exact' || path.regex))
+      add([...where, 'rewrite', 'prefix'], '`prefix` replaces a matched prefix: use a Prefix path');
+    for (const side of ['requestHeaders', 'responseHeaders'] as const) {
+      const rules = filter[side];
+      if (rules !== undefined) headerRulesIssues(rules, side, [...where, side], add);
+    }
+  });
+  if (seen.has('redirect') && seen.has('rewrite'))
+    add([...at, 'filters'], 'a `redirect` answers the request itself: it cannot be combined with `rewrite`');
 }
 
 /** PORTICO_OWNED are the fields header rules may not touch: framing, Host, connection handling. */

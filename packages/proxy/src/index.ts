@@ -46,6 +46,7 @@ export {
   PROXY_ERROR_CODES,
   type ProxyErrorCode,
 } from './proxy-error.ts';
+export { pathFilterNames } from './route-policy.ts';
 export type { RouteTarget, Snapshot } from './snapshot.ts';
 export type { CertificateInfo } from './tls/certificate-info.ts';
 export type { ListenerTls, ServedCertificate, TlsCompilation } from './tls/certificate-store.ts';

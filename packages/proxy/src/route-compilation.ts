@@ -1,7 +1,7 @@
 import { type PorticoConfig, pathDestination, type RouteConfig } from '@portico/config';
 import { compileRouteTable, type RouteIssue, type RouteSpec, type RouteTable } from '@portico/router';
 import { WeightedBackends } from './balancer/weighted-backends.ts';
-import { compileRoutePolicy } from './route-policy.ts';
+import { compileRoutePolicy, withPathFilters } from './route-policy.ts';
 import type { RouteTarget } from './snapshot.ts';
 import type { StatsRegistry } from './traffic-stats.ts';
 
@@ -99,7 +99,10 @@ function compileSpec(
       regex: path.regex,
       conditions: { method: path.method, headers: path.headers, queryParams: path.queryParams },
       target: {
-        policy,
+        policy:
+          path.filters === undefined || path.filters.length === 0
+            ? policy
+            : withPathFilters(policy, path.filters, { ...config.timeouts, ...route.timeouts }),
         destination: pathDestination(route, path),
         service: path.service,
         backends: path.backends === undefined ? undefined : new WeightedBackends(path.backends),

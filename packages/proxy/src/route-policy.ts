@@ -1,4 +1,11 @@
-import type { LimitsConfig, RedirectConfig, RouteConfig, TimeoutsConfig } from '@portico/config';
+import type {
+  LimitsConfig,
+  PathFilterConfig,
+  PorticoConfig,
+  RedirectConfig,
+  RouteConfig,
+  TimeoutsConfig,
+} from '@portico/config';
 import { chainOf, type Filter, type FilterChain } from './pipeline/filter.ts';
 import { BodyLimitFilter } from './pipeline/filters/body-limit-filter.ts';
 import { RequestHeadersFilter, ResponseHeadersFilter } from './pipeline/filters/header-rules-filter.ts';
@@ -10,7 +17,7 @@ import { RetriesFilter } from './pipeline/filters/retries-filter.ts';
 import { RewriteTargetFilter } from './pipeline/filters/rewrite-target-filter.ts';
 import { RouteTimeoutsFilter } from './pipeline/filters/route-timeouts-filter.ts';
 import { UrlRewriteFilter } from './pipeline/filters/url-rewrite-filter.ts';
-import type { TrafficStats } from './traffic-stats.ts';
+import { TrafficStats } from './traffic-stats.ts';
 
 /**
  * RoutePolicy is what a route decides besides its service: its filters, compiled once per snapshot and
@@ -46,8 +53,7 @@ export function compileRoutePolicy(
     if (route.maxBodyBytes !== undefined && route.maxBodyBytes !== limits.maxBodyBytes)
       filters.push(new BodyLimitFilter(route.maxBodyBytes));
     if (route.retries !== undefined) filters.push(new RetriesFilter(route.retries.attempts));
-    if (route.mirror !== undefined)
-      filters.push(new MirrorFilter(route.mirror.service, route.mirror.percent));
+    if (route.mirror !== undefined) filters.push(new MirrorFilter(route.mirror));
     if (route.rewriteTarget !== undefined) filters.push(new RewriteTargetFilter(route.rewriteTarget));
     if (route.rewrite !== undefined) filters.push(new UrlRewriteFilter(route.rewrite));
     if (route.requestHeaders !== undefined) filters.push(new RequestHeadersFilter(route.requestHeaders));
@@ -58,4 +64,55 @@ export function compileRoutePolicy(
     if (responseRules !== undefined) filters.push(responseRules);
   }
   return { name, stats, filters: chainOf(filters) };
+}
+
+/**
+ * withPathFilters returns the policy of a path that has filters of its own (`paths[].filters`): the
+ * route's filters, then the path's in the order listed. Timeouts a path sets apply over its route's.
+ */
+export function withPathFilters(
+  policy: RoutePolicy,
+  path: readonly PathFilterConfig[],
+  routeTimeouts: TimeoutsConfig,
+): RoutePolicy {
+  const own = path.map((entry) => pathFilter(entry, routeTimeouts));
+  return { ...policy, filters: chainOf([...policy.filters.all, ...own]) };
+}
+
+/** pathFilter compiles one entry of `paths[].filters`, which names exactly one filter. */
+function pathFilter(entry: PathFilterConfig, routeTimeouts: TimeoutsConfig): Filter {
+  if (entry.requestHeaders !== undefined) return new RequestHeadersFilter(entry.requestHeaders);
+  if (entry.responseHeaders !== undefined) return new ResponseHeadersFilter(entry.responseHeaders);
+  if (entry.redirect !== undefined) return new RedirectFilter(entry.redirect);
+  if (entry.rewrite !== undefined) return new UrlRewriteFilter(entry.rewrite);
+  if (entry.mirror !== undefined) return new MirrorFilter(entry.mirror);
+  if (entry.timeouts !== undefined) return new RouteTimeoutsFilter({ ...routeTimeouts, ...entry.timeouts });
+  if (entry.retries !== undefined) return new RetriesFilter(entry.retries.attempts);
+  throw new Error(`a path filter names none of the filters: ${Object.keys(entry).join(', ')}`);
+}
+
+/**
+ * pathFilterNames lists the filters a request to `config.routes[route].paths[path]` runs, by name, in the
+ * order it runs them, as the proxy compiles them: for `portico explain`.
+ */
+export function pathFilterNames(config: PorticoConfig, route: number, path: number): string[] {
+  const routeConfig = config.routes[route]!;
+  let policy = compileRoutePolicy(
+    routeConfig,
+    routeConfig.name ?? `routes[${route}]`,
+    config.timeouts,
+    config.limits,
+    new TrafficStats(),
+    toHttps(config),
+  );
+  const own = routeConfig.paths[path]?.filters;
+  if (own !== undefined && own.length > 0)
+    policy = withPathFilters(policy, own, { ...config.timeouts, ...routeConfig.timeouts });
+  return policy.filters.all.map((f) => f.name);
+}
+
+/** toHttps is where HTTPS redirects go: the first https listener's port unless it is 443 or chosen at bind time. */
+export function toHttps(config: PorticoConfig): RedirectConfig {
+  const port = config.listeners.find((l) => l.protocol === 'https')?.port;
+  return port === undefined || port === 443 || port === 0 ? { scheme: 'https' } : { scheme: 'https', port };
 }

@@ -14,7 +14,7 @@ import { compileL4Route, type L4Route } from './l4/l4-route.ts';
 import type { Filter } from './pipeline/filter.ts';
 import { HttpsRedirectFilter } from './pipeline/filters/https-redirect-filter.ts';
 import { compileRoutes, type RouteCompilation } from './route-compilation.ts';
-import type { RoutePolicy } from './route-policy.ts';
+import { type RoutePolicy, toHttps } from './route-policy.ts';
 import { compileServices, type ServiceChanges } from './service-compilation.ts';
 import type { CertificateStore, TlsCompilation } from './tls/certificate-store.ts';
 import type { StatsRegistry } from './traffic-stats.ts';
@@ -122,10 +122,4 @@ export function compileSnapshot(
     ),
     routeIssues: routing.issues,
   };
-}
-
-/** toHttps is a snapshot's `toHttps`: the first https listener's port unless it is 443 or chosen at bind time. */
-function toHttps(config: PorticoConfig): RedirectConfig {
-  const port = config.listeners.find((l) => l.protocol === 'https')?.port;
-  return port === undefined || port === 443 || port === 0 ? { scheme: 'https' } : { scheme: 'https', port };
 }

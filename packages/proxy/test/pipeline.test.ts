@@ -185,4 +185,15 @@ describe('HeadEditor', () => {
     assert.ok(!head.removes('x-tenant'));
     assert.ok(!head.manages('via'));
   });
+
+  it('a later set or remove also replaces what earlier filters added (filters apply in order)', () => {
+    const head = new HeadEditor();
+    head.add('X-Tier', 'route');
+    head.add('x-keep', '1');
+    head.add('x-tier', 'again');
+    head.set('x-TIER', 'path');
+    assert.equal(head.lines, 'x-keep: 1\r\nx-TIER: path\r\n');
+    head.removeAll(new Set(['x-keep']));
+    assert.equal(head.lines, 'x-TIER: path\r\n');
+  });
 });

@@ -1,4 +1,5 @@
 import { formatProblem, loadConfigFile } from '@portico/discovery';
+import { pathFilterNames } from '@portico/proxy';
 import { compileRouteTable, describeRule, explain } from '@portico/router';
 import { explanationJson } from '../explanation-json.ts';
 import { routeSpecs } from '../route-specs.ts';
@@ -58,10 +59,13 @@ export async function explainCommand(
     }
     if (result.match === undefined) out('=> 404: no route matches and there is no defaultService');
     else if (result.usedDefault) out(`=> defaultService ${String(result.match.target)}`);
-    else
+    else {
+      const at = /^routes\[(\d+)\]\.paths\[(\d+)\]$/.exec(result.match.id);
+      const filters = at === null ? [] : pathFilterNames(config, Number(at[1]), Number(at[2]));
       out(
-        `=> ${destination(String(result.match.target))} (route ${result.match.routeName}, ${result.match.id})`,
+        `=> ${destination(String(result.match.target))} (route ${result.match.routeName}, ${result.match.id})${filters.length === 0 ? '' : `, filters: ${filters.join(', ')}`}`,
       );
+    }
   }
   return result.match === undefined ? 2 : 0;
 }

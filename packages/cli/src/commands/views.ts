@@ -49,11 +49,27 @@ export async function statusView(admin: string, out: (line: string) => void): Pr
 
 /** routesView prints the route table. */
 export async function routesView(admin: string, out: (line: string) => void): Promise<void> {
-  const routes = (await fetchJson(admin, '/routes')) as Record<string, string | null>[];
+  const routes = (await fetchJson(admin, '/routes')) as {
+    host: string | null;
+    path: string;
+    type: string;
+    match: string | null;
+    service: string;
+    filters: string[];
+    route: string;
+  }[];
   out(
     table(
-      ['HOST', 'PATH', 'TYPE', 'SERVICE', 'ROUTE'],
-      routes.map((r) => [r['host'] ?? '*', r['path']!, r['type']!, r['service']!, r['route']!]),
+      ['HOST', 'PATH', 'TYPE', 'MATCH', 'SERVICE', 'FILTERS', 'ROUTE'],
+      routes.map((r) => [
+        r.host ?? '*',
+        r.path,
+        r.type,
+        r.match ?? '-',
+        r.service,
+        r.filters.length === 0 ? '-' : r.filters.join(','),
+        r.route,
+      ]),
     ),
   );
 }

@@ -82,8 +82,8 @@ export class Exchange
   timeouts: TimeoutsConfig;
   /** maxBodyBytes is the largest request body accepted, 0 for no limit. */
   maxBodyBytes = 0;
-  /** mirror names the service a copy of the request goes to (a route's mirror filter set it). */
-  mirror: string | undefined;
+  /** mirrors name the services copies of the request go to (mirror filters set them). */
+  mirrors: string[] | undefined;
   /** retryAttempts replaces the service's retry count (a route's retries filter set it). */
   retryAttempts: number | undefined;
   /** #upstreamHead collects the upstream request filters' changes; #responseHead the response filters'. */
@@ -169,7 +169,7 @@ export class Exchange
     this.#resFramer.reset(0, false);
     this.timeouts = snapshot.timeouts;
     this.maxBodyBytes = snapshot.limits.maxBodyBytes;
-    this.mirror = undefined;
+    this.mirrors = undefined;
     this.retryAttempts = undefined;
     this.#startedAt = Date.now();
     this.#open = true;
@@ -567,9 +567,9 @@ export class Exchange
       return;
     }
     this.#h2 = h2;
-    if (this.mirror !== undefined) {
+    if (this.mirrors !== undefined) {
       const head = this.#upstreamHead;
-      this.#sendMirror(
+      this.#sendMirrors(
         upstreamRequestPlan(this.#req!, head.target, this.#lines, head.host, head.removed),
         held,
       );
@@ -582,26 +582,30 @@ export class Exchange
   }
 
   /**
-   * #sendMirror sends a copy of the request (its head as sent upstream, and its body when that is all in
-   * hand) to an endpoint of the mirror service, once per exchange; a request whose body is still coming,
-   * or a mirror service that speaks HTTP/2 or has no endpoint, is not copied.
+   * #sendMirrors sends a copy of the request (its head as sent upstream, and its body when that is all
+   * in hand) to an endpoint of each mirror service, once per exchange; a request whose body is still
+   * coming is not copied, nor to a mirror service that speaks HTTP/2 or has no endpoint.
    */
-  #sendMirror(plan: HeadPlan, held: Buffer | undefined): void {
-    const name = this.mirror!;
-    this.mirror = undefined;
-    const service = this.#snapshot!.services.get(name);
-    if (!this.#bodyComplete || service === undefined || service.config.protocol === 'http2') return;
-    const endpoint = service.choose(this, []).endpoint;
-    if (endpoint === undefined) return;
-    const bytes = held === undefined ? headBytes(plan) : Buffer.concat([headBytes(plan), held]);
-    new MirrorRequest(
-      this.#ctx.pool,
-      endpoint,
-      bytes,
-      this.#req!.method,
-      this.timeouts.upstreamConnectMs,
-      this.timeouts.upstreamResponseHeadMs,
-    );
+  #sendMirrors(plan: HeadPlan, held: Buffer | undefined): void {
+    const names = this.mirrors!;
+    this.mirrors = undefined;
+    if (!this.#bodyComplete) return;
+    let bytes: Buffer | undefined;
+    for (const name of names) {
+      const service = this.#snapshot!.services.get(name);
+      if (service === undefined || service.config.protocol === 'http2') continue;
+      const endpoint = service.choose(this, []).endpoint;
+      if (endpoint === undefined) continue;
+      bytes ??= held === undefined ? headBytes(plan) : Buffer.concat([headBytes(plan), held]);
+      new MirrorRequest(
+        this.#ctx.pool,
+        endpoint,
+        bytes,
+        this.#req!.method,
+        this.timeouts.upstreamConnectMs,
+        this.timeouts.upstreamResponseHeadMs,
+      );
+    }
   }
 
   onH2Response(request: H2UpstreamRequest, headers: IncomingHttpHeaders, ended: boolean): void {
@@ -710,7 +714,7 @@ export class Exchange
     const head = this.#upstreamHead;
     const plan = upstreamRequestPlan(this.#req!, head.target, this.#lines, head.host, head.removed);
     upstream.sendHead(plan, held, 0, held === undefined ? 0 : held.length);
-    if (this.mirror !== undefined) this.#sendMirror(plan, held);
+    if (this.mirrors !== undefined) this.#sendMirrors(plan, held);
     this.#sentBody = this.#bodyComplete ? held : undefined;
     if (this.#bodyComplete) {
       this.#requestDone = true;

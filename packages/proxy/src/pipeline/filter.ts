@@ -35,8 +35,8 @@ export interface FilterExchange {
   timeouts: TimeoutsConfig;
   /** maxBodyBytes is the largest request body this exchange accepts, 0 for no limit. */
   maxBodyBytes: number;
-  /** mirror names a service a copy of the request goes to as well (fire and forget), if any. */
-  mirror: string | undefined;
+  /** mirrors name the services copies of the request go to as well (fire and forget), if any. */
+  mirrors: string[] | undefined;
   /** retryAttempts replaces the service's `retries.attempts` for this exchange, when set. */
   retryAttempts: number | undefined;
 }

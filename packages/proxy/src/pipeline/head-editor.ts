@@ -57,9 +57,14 @@ export class HeadEditor {
     this.host = undefined;
   }
 
-  /** removeAll leaves out the message's fields named in `names` (lower case, checked when compiled). */
+  /**
+   * removeAll leaves out the fields named in `names` (lower case, checked when compiled): the message's
+   * own, and those earlier filters added, so that filters apply in order.
+   */
   removeAll(names: ReadonlySet<string>): void {
-    if (names.size > 0) this.removed.push(names);
+    if (names.size === 0) return;
+    this.removed.push(names);
+    if (this.lines !== '') this.lines = linesWithout(this.lines, names);
   }
 
   /** addLines adds field lines rendered by `HeadEditor.line` (so already checked). */
@@ -79,7 +84,7 @@ export class HeadEditor {
     return this.managed?.has(name) === true;
   }
 
-  /** set replaces the message's `name` fields with one holding `value`; throws when either is unsafe. */
+  /** set replaces the `name` fields with one holding `value`; throws when either is unsafe. */
   set(name: string, value: string): void {
     const line = HeadEditor.line(name, value);
     this.removeAll(new Set([name.toLowerCase()]));
@@ -121,4 +126,16 @@ export class HeadEditor {
     }
     return undefined;
   }
+}
+
+/** linesWithout drops from rendered field lines those whose names are in `names` (lower case). */
+function linesWithout(lines: string, names: ReadonlySet<string>): string {
+  let kept = '';
+  for (let start = 0; start < lines.length; ) {
+    const end = lines.indexOf('\r\n', start) + 2;
+    const line = lines.slice(start, end);
+    if (!names.has(line.slice(0, line.indexOf(':')).toLowerCase())) kept += line;
+    start = end;
+  }
+  return kept;
 }
