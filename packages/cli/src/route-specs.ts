@@ -15,7 +15,12 @@ export function routeSpecs(config: PorticoConfig): RouteSpec<string>[] {
       path: p.path,
       type: p.type,
       regex: p.regex,
-      conditions: { method: p.method, headers: p.headers, queryParams: p.queryParams },
+      conditions: {
+        listeners: route.listeners,
+        method: p.method,
+        headers: p.headers,
+        queryParams: p.queryParams,
+      },
       target: pathDestination(route, p),
     })),
   }));

@@ -24,7 +24,16 @@ import {
   DEFAULT_UPSTREAM_POOL,
 } from './defaults.ts';
 import { StringEnum } from './string-enum.ts';
-import { AUTHORITY, COOKIE_PATH, FIELD_VALUE, HOST_NAME, QUERY_NAME, TOKEN, WIRE_PATH } from './wire-safe.ts';
+import {
+  AUTHORITY,
+  COOKIE_PATH,
+  FIELD_VALUE,
+  HOST_NAME,
+  HOST_PATTERN,
+  QUERY_NAME,
+  TOKEN,
+  WIRE_PATH,
+} from './wire-safe.ts';
 
 /** PATH_TYPES are the Kubernetes Ingress v1 path types. */
 export const PATH_TYPES = ['Exact', 'Prefix', 'ImplementationSpecific'] as const;
@@ -327,6 +336,14 @@ export const ListenerSchema = Type.Object(
       }),
     ),
     httpsRedirect: Type.Optional(HttpsRedirectSchema),
+    hostnames: Type.Optional(
+      Type.Array(Type.String({ pattern: HOST_PATTERN, maxLength: 253 }), {
+        minItems: 1,
+        maxItems: 1_024,
+        description:
+          "For `http` and `https`: the only hosts served here (exact, or `*.example.com` for any name under it, as a Gateway API listener's hostname); requests for others get 404.",
+      }),
+    ),
     escapedSlashes: Type.Optional(
       StringEnum(ESCAPED_SLASH_ACTIONS, {
         description:
@@ -636,6 +653,13 @@ export const RouteSchema = Type.Object(
       }),
     ),
     paths: Type.Array(RoutePathSchema, { minItems: 1, description: 'Paths served under this host.' }),
+    listeners: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description:
+          "The `http` and `https` listeners (by name) this route serves on (a Gateway API parentRef's sectionName); default: all.",
+      }),
+    ),
     rewriteTarget: Type.Optional(
       Type.String({
         pattern: WIRE_PATH,

@@ -57,7 +57,7 @@ export function validateConfig(input: unknown, options: ValidateOptions = {}): C
     return { ok: false, issues: schemaIssues(checkSchema.errors ?? []) };
   }
   const valid = config as PorticoConfig;
-  const { issues, names } = referenceIssues(valid, memo);
+  const { issues, names, listeners } = referenceIssues(valid, memo);
   if (issues.length > 0) {
     memo?.forget();
     return { ok: false, issues };
@@ -65,7 +65,7 @@ export function validateConfig(input: unknown, options: ValidateOptions = {}): C
   // Only a whole valid config vouches for its items: an item with a problem is checked again next time.
   if (memo !== undefined && fresh !== undefined) {
     for (const item of fresh) memo.items.add(item);
-    memo.remember(valid.services, valid.routes, names);
+    memo.remember(valid.services, valid.routes, names, listeners);
   }
   return { ok: true, config: valid };
 }
@@ -194,7 +194,7 @@ function describe(error: ErrorObject): string {
 function referenceIssues(
   config: PorticoConfig,
   memo?: ValidationMemo,
-): { issues: ConfigIssue[]; names: ReadonlyMap<string, number> } {
+): { issues: ConfigIssue[]; names: ReadonlyMap<string, number>; listeners: string } {
   const issues: ConfigIssue[] = [];
   const add = (segments: (string | number)[], message: string) =>
     issues.push({ path: jsonPath(segments), segments, message });
@@ -235,11 +235,23 @@ function referenceIssues(
   }
   const unknownService = (name: string) => `no service named "${name}" (${servicesKnown(config.services)})`;
 
-  const lastRoutes = diff === undefined ? [] : memo!.last('routes');
+  // The listeners routes may name: those that serve HTTP.
+  const httpListeners = config.listeners
+    .filter((l) => l.protocol === 'http' || l.protocol === 'https')
+    .map((l) => l.name);
+  const listenersKey = httpListeners.join('\n');
+  const lastRoutes = diff === undefined ? [] : memo!.last('routes', listenersKey);
   config.routes.forEach((route, i) => {
     // Unchanged, and every service name it could refer to is still there (diffServices saw none leave).
     if (lastRoutes[i] === route) return;
     if (known?.has(route) !== true) routeIssues(route, i, add);
+    route.listeners?.forEach((name, k) => {
+      if (!httpListeners.includes(name))
+        add(
+          ['routes', i, 'listeners', k],
+          `no http or https listener named "${name}" (${httpListeners.length === 0 ? 'there are none' : `known: ${httpListeners.join(', ')}`})`,
+        );
+    });
     if (route.mirror !== undefined && !services.has(route.mirror.service))
       add(['routes', i, 'mirror', 'service'], unknownService(route.mirror.service));
     route.paths.forEach((path, j) => {
@@ -261,6 +273,8 @@ function referenceIssues(
     const refer = (field: string, name: string | undefined, segments = at(field)) => {
       if (name !== undefined && !services.has(name)) add(segments, unknownService(name));
     };
+    if (listener.hostnames !== undefined && listener.protocol !== 'http' && listener.protocol !== 'https')
+      add(at('hostnames'), 'only http and https listeners serve hostnames (tls-passthrough routes by `sni`)');
     if (listener.protocol === 'tcp' && listener.service === undefined)
       add(at('service'), 'a tcp listener needs a service');
     if (
@@ -318,7 +332,7 @@ function referenceIssues(
   if (config.defaultService !== undefined && !services.has(config.defaultService)) {
     add(['defaultService'], unknownService(config.defaultService));
   }
-  return { issues, names: services };
+  return { issues, names: services, listeners: listenersKey };
 }
 
 type AddIssue = (segments: (string | number)[], message: string) => void;

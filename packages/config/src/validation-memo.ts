@@ -19,16 +19,19 @@ export class ValidationMemo {
   readonly items = new WeakSet<object>();
   #services: readonly ServiceConfig[] = [];
   #routes: readonly RouteConfig[] = [];
+  /** #listeners identifies the listeners routes could name when the routes were checked. */
+  #listeners = '';
   /** #names maps each service name of the last valid config to its index; undefined: not known. */
   #names: Map<string, number> | undefined;
 
   /**
    * last returns the services or routes of the last valid config, to compare by identity, place by
-   * place (empty when there is none; routes only while the service names are known too).
+   * place (empty when there is none; routes only while the service names are known too, and the
+   * listeners, identified by `listeners`, are the same).
    */
-  last(field: 'services' | 'routes'): readonly object[] {
+  last(field: 'services' | 'routes', listeners = this.#listeners): readonly object[] {
     if (field === 'services') return this.#services;
-    return this.#names === undefined ? [] : this.#routes;
+    return this.#names === undefined || listeners !== this.#listeners ? [] : this.#routes;
   }
 
   /**
@@ -67,9 +70,11 @@ export class ValidationMemo {
     services: readonly ServiceConfig[],
     routes: readonly RouteConfig[],
     names: ReadonlyMap<string, number>,
+    listeners: string,
   ): void {
     this.#services = services;
     this.#routes = routes;
+    this.#listeners = listeners;
     this.#names = names instanceof Map ? names : new Map(names);
   }
 

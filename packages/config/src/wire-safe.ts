@@ -26,6 +26,10 @@ export const HOST_NAME =
 export const AUTHORITY =
   '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*)(:[0-9]{1,5})?$';
 
+/** HOST_PATTERN is a DNS name a listener serves, or a wildcard `*.example.com`. */
+export const HOST_PATTERN =
+  '^(\\*\\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$';
+
 /** QUERY_NAME is a query parameter name as sent: visible ASCII other than "&" and "=". */
 export const QUERY_NAME = "^[!-%'-<>-~]+$";
 
@@ -38,6 +42,7 @@ export const WIRE_MEANINGS: Readonly<Record<string, string>> = {
   [HOST_NAME]: 'must be a DNS name or a bracketed IPv6 address',
   [AUTHORITY]: 'must be a DNS name or a bracketed IPv6 address, with an optional :port',
   [QUERY_NAME]: 'must hold only visible ASCII other than "&" and "="',
+  [HOST_PATTERN]: 'must be a DNS name (letters, digits, "-" and dots) or a wildcard "*.example.com"',
 };
 
 const compiled = new Map<string, RegExp>();

@@ -245,6 +245,39 @@ describe('validateConfig', () => {
     );
   });
 
+  it('refuses bad listener hostnames and routes kept to listeners that do not serve HTTP', () => {
+    assert.deepEqual(
+      messages({
+        listeners: [
+          { name: 'web', port: 0, hostnames: ['shop.example', 'a b.example', 'x.*.example', 'evil\r\nx'] },
+          { name: 'raw', port: 0, protocol: 'tcp', service: 'web', hostnames: ['shop.example'] },
+        ],
+        services: [{ name: 'web', endpoints: [] }],
+        routes: [{ listeners: ['raw', 'nowhere', 'web'], paths: [{ path: '/', service: 'web' }] }],
+      }).sort(),
+      [
+        'listeners[0].hostnames[1]: must be a DNS name (letters, digits, "-" and dots) or a wildcard "*.example.com", got "a b.example"',
+        'listeners[0].hostnames[2]: must be a DNS name (letters, digits, "-" and dots) or a wildcard "*.example.com", got "x.*.example"',
+        'listeners[0].hostnames[3]: must be a DNS name (letters, digits, "-" and dots) or a wildcard "*.example.com", got "evil\\r\\nx"',
+      ],
+    );
+    assert.deepEqual(
+      messages({
+        listeners: [
+          { name: 'web', port: 0, hostnames: ['*.example.com'] },
+          { name: 'raw', port: 0, protocol: 'tcp', service: 'web', hostnames: ['shop.example'] },
+        ],
+        services: [{ name: 'web', endpoints: [] }],
+        routes: [{ listeners: ['raw', 'nowhere', 'web'], paths: [{ path: '/', service: 'web' }] }],
+      }).sort(),
+      [
+        'listeners[1].hostnames: only http and https listeners serve hostnames (tls-passthrough routes by `sni`)',
+        'routes[0].listeners[0]: no http or https listener named "raw" (known: web)',
+        'routes[0].listeners[1]: no http or https listener named "nowhere" (known: web)',
+      ],
+    );
+  });
+
   it('refuses bad matches, rewrites, mirrors, protocols and request timeouts, naming each field', () => {
     const listeners = minimal.listeners;
     assert.deepEqual(

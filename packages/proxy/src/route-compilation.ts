@@ -97,7 +97,12 @@ function compileSpec(
       path: path.path,
       type: path.type,
       regex: path.regex,
-      conditions: { method: path.method, headers: path.headers, queryParams: path.queryParams },
+      conditions: {
+        listeners: route.listeners,
+        method: path.method,
+        headers: path.headers,
+        queryParams: path.queryParams,
+      },
       target: {
         policy:
           path.filters === undefined || path.filters.length === 0

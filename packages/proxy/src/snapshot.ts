@@ -5,7 +5,7 @@ import type {
   RequestParsingConfig,
   TimeoutsConfig,
 } from '@portico/config';
-import type { LayeredMap, RouteIssue, RouteTable } from '@portico/router';
+import { HostnameList, type LayeredMap, type RouteIssue, type RouteTable } from '@portico/router';
 import type { ServiceBalancer } from './balancer/service-balancer.ts';
 import type { ServiceRegistry } from './balancer/service-state.ts';
 import type { WeightedBackends } from './balancer/weighted-backends.ts';
@@ -54,6 +54,8 @@ export interface Snapshot {
    * route is matched: a listener's `httpsRedirect`.
    */
   readonly listenerFilters: ReadonlyMap<string, readonly Filter[]>;
+  /** listenerHostnames are the hosts each HTTP listener (by name) that lists `hostnames` serves. */
+  readonly listenerHostnames: ReadonlyMap<string, HostnameList>;
   /**
    * toHttps is where a route's `httpsRedirect` sends a request: the same host and path over HTTPS, on the
    * port of the first https listener when that is not 443 (nor 0).
@@ -107,6 +109,14 @@ export function compileSnapshot(
         const port = l.httpsRedirect.port ?? 443;
         const to: RedirectConfig = port === 443 ? { scheme: 'https' } : { scheme: 'https', port };
         return [[l.name, [new HttpsRedirectFilter(to, true)]] as const];
+      }),
+    ),
+    listenerHostnames: new Map(
+      config.listeners.flatMap((l) => {
+        if (l.hostnames === undefined) return [];
+        const list = HostnameList.compile(l.hostnames);
+        if (typeof list === 'string') throw new Error(`listener "${l.name}" hostnames: ${list}`);
+        return [[l.name, list] as const];
       }),
     ),
     toHttps: https,

@@ -1,5 +1,7 @@
 /** MatchInput is what request conditions read of a request; names are lower case. */
 export interface MatchInput {
+  /** listener is the name of the listener the request came in on. */
+  readonly listener: string;
   readonly method: string;
   header(name: string): string | undefined;
   query(name: string): string | undefined;
@@ -14,6 +16,8 @@ export interface ValueMatch {
 
 /** ConditionSpec is what a path rule asks of a request besides its path (the Gateway API's HTTPRouteMatch). */
 export interface ConditionSpec {
+  /** listeners are the listeners (by name) the rule serves on (a Gateway API parentRef's sectionName). */
+  readonly listeners?: readonly string[] | undefined;
   readonly method?: string | undefined;
   readonly headers?: readonly ValueMatch[] | undefined;
   readonly queryParams?: readonly ValueMatch[] | undefined;
@@ -29,24 +33,37 @@ interface CompiledMatch {
 const MAX_VALUE_REGEX_LENGTH = 1_024;
 
 /**
- * Conditions are a rule's compiled request conditions: all must hold (method, every header, every query
- * parameter). Header names compare case-insensitively, values exactly (or by a regular expression that
- * must match the whole value). `key` is their canonical form (two rules with the same path and key
- * collide); `compare` orders rules as the Gateway API does for one path: a method first, then more
- * header matches, then more query parameter matches.
+ * Conditions are a rule's compiled request conditions: all must hold (the listener, method, every header,
+ * every query parameter). Header names compare case-insensitively, values exactly (or by a regular
+ * expression that must match the whole value). `key` is their canonical form (two rules with the same
+ * path and key collide); `compare` orders rules as the Gateway API does for one path: a method first,
+ * then more header matches, then more query parameter matches; a rule kept to some listeners goes before
+ * one that serves on all of them.
  */
 export class Conditions {
+  readonly listeners: ReadonlySet<string> | undefined;
   readonly method: string | undefined;
   readonly headers: readonly CompiledMatch[];
   readonly queryParams: readonly CompiledMatch[];
   readonly key: string;
 
-  private constructor(method: string | undefined, headers: CompiledMatch[], queryParams: CompiledMatch[]) {
+  private constructor(
+    listeners: ReadonlySet<string> | undefined,
+    method: string | undefined,
+    headers: CompiledMatch[],
+    queryParams: CompiledMatch[],
+  ) {
+    this.listeners = listeners;
     this.method = method;
     this.headers = headers;
     this.queryParams = queryParams;
     const part = (m: CompiledMatch) => `${m.name}${m.regex === undefined ? '=' : '~'}${m.value}`;
-    this.key = JSON.stringify([method ?? '', headers.map(part).sort(), queryParams.map(part).sort()]);
+    this.key = JSON.stringify([
+      listeners === undefined ? [] : [...listeners].sort(),
+      method ?? '',
+      headers.map(part).sort(),
+      queryParams.map(part).sort(),
+    ]);
   }
 
   /** compile checks `spec` and returns its conditions, undefined for none, or what is wrong with it. */
@@ -72,21 +89,33 @@ export class Conditions {
         out.push({ name: lower ? match.name.toLowerCase() : match.name, value: match.value, regex });
       }
     }
-    if (spec.method === undefined && headers.length === 0 && queryParams.length === 0) return undefined;
-    return new Conditions(spec.method, headers, queryParams);
+    const listeners =
+      spec.listeners === undefined || spec.listeners.length === 0 ? undefined : new Set(spec.listeners);
+    if (
+      listeners === undefined &&
+      spec.method === undefined &&
+      headers.length === 0 &&
+      queryParams.length === 0
+    )
+      return undefined;
+    return new Conditions(listeners, spec.method, headers, queryParams);
   }
 
   /** test tells whether `input` meets every condition. */
   test(input: MatchInput): boolean {
+    if (this.listeners !== undefined && !this.listeners.has(input.listener)) return false;
     if (this.method !== undefined && input.method !== this.method) return false;
     for (const m of this.headers) if (!holds(m, input.header(m.name))) return false;
     for (const m of this.queryParams) if (!holds(m, input.query(m.name))) return false;
     return true;
   }
 
-  /** describe renders the conditions for messages: `GET, header x-canary=always, query v~[0-9]+`. */
+  /**
+   * describe renders the conditions for messages: `listener web, GET, header x-canary=always, query v~[0-9]+`.
+   */
   describe(): string {
     const parts: string[] = [];
+    if (this.listeners !== undefined) parts.push(`listener ${[...this.listeners].join('|')}`);
     if (this.method !== undefined) parts.push(this.method);
     for (const m of this.headers)
       parts.push(`header ${m.name}${m.regex === undefined ? '=' : '~'}${m.value}`);
@@ -106,9 +135,16 @@ function holds(match: CompiledMatch, value: string | undefined): boolean {
  * goes first. A rule with conditions goes before one without.
  */
 export function compareConditions(a: Conditions | undefined, b: Conditions | undefined): number {
-  const score = (c: Conditions | undefined): [number, number, number] =>
-    c === undefined ? [0, 0, 0] : [c.method === undefined ? 0 : 1, c.headers.length, c.queryParams.length];
-  const [am, ah, aq] = score(a);
-  const [bm, bh, bq] = score(b);
-  return bm - am || bh - ah || bq - aq;
+  const score = (c: Conditions | undefined): [number, number, number, number] =>
+    c === undefined
+      ? [0, 0, 0, 0]
+      : [
+          c.method === undefined ? 0 : 1,
+          c.headers.length,
+          c.queryParams.length,
+          c.listeners === undefined ? 0 : 1,
+        ];
+  const [am, ah, aq, al] = score(a);
+  const [bm, bh, bq, bl] = score(b);
+  return bm - am || bh - ah || bq - aq || bl - al;
 }

@@ -7,6 +7,7 @@ export {
 } from './conditions.ts';
 export { type Explanation, explain, type RuleVerdict, type Verdict } from './explain.ts';
 export { type HostPattern, hostFromHeader, parseHostPattern } from './host.ts';
+export { HostnameList } from './hostname-list.ts';
 export { LayeredMap } from './layered-map.ts';
 export { checkRulePath, type PathType, prefixKey, requestPath } from './path.ts';
 export {

@@ -2,11 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileRouteTable, explain, type MatchInput, type RouteSpec } from '@portico/router';
 
-/** request builds a MatchInput from a method, headers (any case) and a query string. */
-function request(method: string, headers: Record<string, string> = {}, query = ''): MatchInput {
+/** request builds a MatchInput from a method, headers (any case), a query string and a listener. */
+function request(
+  method: string,
+  headers: Record<string, string> = {},
+  query = '',
+  listener = 'web',
+): MatchInput {
   const lower = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
   const params = new URLSearchParams(query);
   return {
+    listener,
     method,
     header: (name) => lower.get(name),
     query: (name) => params.get(name) ?? undefined,
@@ -127,5 +133,50 @@ describe('rules with request conditions (method, headers, query parameters)', ()
     const canary = result.verdicts.find((v) => v.rule.target === 'canary')!;
     assert.equal(canary.verdict, 'conditional');
     assert.equal(canary.reason, 'matches 4 characters, and serves only requests with header x-canary=always');
+  });
+});
+
+describe('rules kept to some listeners (a Gateway API parentRef with a sectionName)', () => {
+  const { table, issues } = compileRouteTable<string>([
+    { host: 'shop.example', paths: [{ path: '/', type: 'Prefix', target: 'everywhere' }] },
+    {
+      host: 'shop.example',
+      paths: [
+        { path: '/', type: 'Prefix', conditions: { listeners: ['internal'] }, target: 'internal only' },
+      ],
+    },
+    {
+      host: 'shop.example',
+      paths: [
+        {
+          path: '/',
+          type: 'Prefix',
+          conditions: { listeners: ['internal'], method: 'POST' },
+          target: 'internal posts',
+        },
+      ],
+    },
+  ]);
+
+  it('serve only on their listeners, before rules that serve on all', () => {
+    assert.deepEqual(issues, []);
+    assert.equal(table.match('shop.example', '/', request('GET', {}, '', 'web'))?.target, 'everywhere');
+    assert.equal(
+      table.match('shop.example', '/', request('GET', {}, '', 'internal'))?.target,
+      'internal only',
+    );
+    assert.equal(
+      table.match('shop.example', '/', request('POST', {}, '', 'internal'))?.target,
+      'internal posts',
+    );
+    assert.equal(table.match('shop.example', '/', request('POST', {}, '', 'web'))?.target, 'everywhere');
+  });
+
+  it('say so when explained', () => {
+    const verdicts = explain(table, 'shop.example', '/').verdicts.map((v) => v.reason);
+    assert.ok(
+      verdicts.some((r) => r.includes('listener internal')),
+      verdicts.join('; '),
+    );
   });
 });

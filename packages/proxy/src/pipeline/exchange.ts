@@ -187,6 +187,10 @@ export class Exchange
     }
     const listenerFilters = snapshot.listenerFilters.get(client.listener);
     if (listenerFilters !== undefined && this.#answered(listenerFilters)) return false;
+    if (snapshot.listenerHostnames.size > 0 && !this.#listenerServes(req.host, snapshot)) {
+      this.#answer(new PorticoProxyError('PORTICO_NO_ROUTE', 'host not served by this listener'));
+      return false;
+    }
     const sni = client.secure?.servername;
     if (sni !== undefined && this.#misdirected(req.host, sni, snapshot)) {
       this.#answer(
@@ -490,7 +494,17 @@ export class Exchange
     }
   }
 
+  /** #listenerServes says whether the client's listener serves `host` (it does unless it lists hostnames). */
+  #listenerServes(host: string, snapshot: Snapshot): boolean {
+    const hostnames = snapshot.listenerHostnames.get(this.#down.client.listener);
+    return hostnames === undefined || hostnames.matches(host);
+  }
+
   // ---- RequestKeys and MatchInput: what hash policies, affinity and route conditions read --------
+
+  get listener(): string {
+    return this.#down.client.listener;
+  }
 
   get method(): string {
     return this.#req!.method;
