@@ -62,6 +62,33 @@ describe('incremental apply: a change rebuilds only the hosts it touches', () =>
     assert.equal(await body('one.example'), 'b', 'the route reaches the service as it is now');
   });
 
+  it('only changed services get new balancers; a removed one is gone, an added one serves', async () => {
+    const config = proxy.proxy.snapshot.config;
+    const before = proxy.proxy.snapshot.services;
+    const balancerB = before.get('b');
+    // A copy of b's validated config under another name, as a source would hand it over.
+    const c = { ...structuredClone(config.services.find((x) => x.name === 'b')!), name: 'c' };
+    const withC = await proxy.proxy.apply({ ...config, services: [...config.services, c] });
+    assert.equal(withC.services.get('b'), balancerB, 'an unchanged service keeps its balancer');
+    assert.equal(withC.services.get('a'), before.get('a'));
+    assert.deepEqual(withC.serviceChanges !== 'all' && withC.serviceChanges.added.map((x) => x.name), ['c']);
+    const routed = { ...config.routes[0]!, paths: [{ ...config.routes[0]!.paths[0]!, service: 'c' }] };
+    const next = await proxy.proxy.apply({
+      ...withC.config,
+      routes: [routed, ...withC.config.routes.slice(1)],
+    });
+    assert.equal(await body('one.example'), 'b', 'the new service serves');
+    const without = await proxy.proxy.apply({
+      ...next.config,
+      routes: config.routes,
+      services: next.config.services.filter((s) => s.name !== 'c'),
+    });
+    assert.equal(without.services.get('c'), undefined);
+    assert.equal(without.services.size, 2);
+    assert.deepEqual(without.serviceChanges !== 'all' && without.serviceChanges.removed, ['c']);
+    assert.deepEqual([...without.services.keys()].sort(), ['a', 'b']);
+  });
+
   it('a removed route takes its host with it; a new config object from a file rebuilds everything', async () => {
     const config = proxy.proxy.snapshot.config;
     const snapshot = await proxy.proxy.apply({ ...config, routes: [config.routes[0]!, config.routes[1]!] });
