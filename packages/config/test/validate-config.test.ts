@@ -167,82 +167,53 @@ describe('validateConfig', () => {
 
   it('refuses bad path filters: two in one entry, unknown ones, repeats, a redirect with a rewrite, unsafe values', () => {
     const listeners = minimal.listeners;
-    assert.deepEqual(
-      messages({
-        listeners,
-        services: [{ name: 'web', endpoints: [] }],
-        routes: [
-          {
-            paths: [
-              {
-                path: '/a',
-                service: 'web',
-                filters: [
-                  { requestHeaders: { set: { a: '1' } }, responseHeaders: { set: { b: '2' } } },
-                  { compress: {} },
-                  {},
-                ],
-              },
-              {
-                path: '/b',
-                type: 'Exact',
-                service: 'web',
-                filters: [
-                  { requestHeaders: { set: { a: '1' } } },
-                  { requestHeaders: { remove: ['b'] } },
-                  { rewrite: { prefix: '/x' } },
-                  { redirect: { path: '/y' } },
-                  { mirror: { service: 'nowhere' } },
-                  { mirror: { service: 'web' } },
-                ],
-              },
-              { path: '/c', filters: [{ responseHeaders: { set: { 'content-length': '1' } } }] },
-              { path: '/d', filters: [{ requestHeaders: { add: { 'x-a': 'v\r\nx-injected: 1' } } }] },
-            ],
-          },
+    const services = [{ name: 'web', endpoints: [] }];
+    // Right in form, wrong in what they say: found once the schema passes.
+    const contradicting = [
+      {
+        path: '/b',
+        type: 'Exact',
+        service: 'web',
+        filters: [
+          { requestHeaders: { set: { a: '1' } } },
+          { requestHeaders: { remove: ['b'] } },
+          { rewrite: { prefix: '/x' } },
+          { redirect: { path: '/y' } },
+          { mirror: { service: 'nowhere' } },
+          { mirror: { service: 'web' } },
         ],
-      }).sort(),
-      [
-        'routes[0].paths[0].filters[0]: must name exactly one filter: requestHeaders, responseHeaders, redirect, rewrite, mirror, timeouts, retries',
-        'routes[0].paths[0].filters[1]: unknown field "compress"',
-        'routes[0].paths[0].filters[2]: must name exactly one filter: requestHeaders, responseHeaders, redirect, rewrite, mirror, timeouts, retries',
-        'routes[0].paths[3].filters[0].requestHeaders.add.x-a: must hold only visible ASCII, spaces and tabs (no CR, LF, NUL or other controls), got "v\\r\\nx-injected: 1"',
-      ],
-    );
-    assert.deepEqual(
-      messages({
-        listeners,
-        services: [{ name: 'web', endpoints: [] }],
-        routes: [
-          {
-            paths: [
-              {
-                path: '/b',
-                type: 'Exact',
-                service: 'web',
-                filters: [
-                  { requestHeaders: { set: { a: '1' } } },
-                  { requestHeaders: { remove: ['b'] } },
-                  { rewrite: { prefix: '/x' } },
-                  { redirect: { path: '/y' } },
-                  { mirror: { service: 'nowhere' } },
-                  { mirror: { service: 'web' } },
-                ],
-              },
-              { path: '/c', filters: [{ responseHeaders: { set: { 'content-length': '1' } } }] },
-            ],
-          },
+      },
+      { path: '/c', filters: [{ responseHeaders: { set: { 'content-length': '1' } } }] },
+    ];
+    const malformed = [
+      {
+        path: '/a',
+        service: 'web',
+        filters: [
+          { requestHeaders: { set: { a: '1' } }, responseHeaders: { set: { b: '2' } } },
+          { compress: {} },
+          {},
         ],
-      }).sort(),
-      [
-        'routes[0].paths[0].filters: a `redirect` answers the request itself: it cannot be combined with `rewrite`',
-        'routes[0].paths[0].filters[1]: a second `requestHeaders` filter: only `mirror` may be given more than once',
-        'routes[0].paths[0].filters[2].rewrite.prefix: `prefix` replaces a matched prefix: use a Prefix path',
-        'routes[0].paths[0].filters[4].mirror.service: no service named "nowhere" (known: web)',
-        'routes[0].paths[1].filters[0].responseHeaders: "content-length" is managed by Portico (framing, Host, connection handling) and cannot be changed',
-        "routes[0].paths[1]: needs a `service` or `backends` (only a path with a `redirect`, its own or its route's, may have neither)",
-      ],
-    );
+      },
+      ...contradicting,
+      { path: '/d', filters: [{ requestHeaders: { add: { 'x-a': 'v\r\nx-injected: 1' } } }] },
+    ];
+    const one =
+      'must name exactly one filter: requestHeaders, responseHeaders, redirect, rewrite, mirror, timeouts, retries';
+    assert.deepEqual(messages({ listeners, services, routes: [{ paths: malformed }] }).sort(), [
+      `routes[0].paths[0].filters[0]: ${one}`,
+      'routes[0].paths[0].filters[1]: unknown field "compress"',
+      `routes[0].paths[0].filters[2]: ${one}`,
+      'routes[0].paths[3].filters[0].requestHeaders.add.x-a: must hold only visible ASCII, spaces and tabs (no CR, LF, NUL or other controls), got "v\\r\\nx-injected: 1"',
+    ]);
+    assert.deepEqual(messages({ listeners, services, routes: [{ paths: contradicting }] }).sort(), [
+      'routes[0].paths[0].filters: a `redirect` answers the request itself: it cannot be combined with `rewrite`',
+      'routes[0].paths[0].filters[1]: a second `requestHeaders` filter: only `mirror` may be given more than once',
+      'routes[0].paths[0].filters[2].rewrite.prefix: `prefix` replaces a matched prefix: use a Prefix path',
+      'routes[0].paths[0].filters[4].mirror.service: no service named "nowhere" (known: web)',
+      'routes[0].paths[1].filters[0].responseHeaders: "content-length" is managed by Portico (framing, Host, connection handling) and cannot be changed',
+      "routes[0].paths[1]: needs a `service` or `backends` (only a path with a `redirect`, its own or its route's, may have neither)",
+    ]);
   });
 
   it('refuses bad listener hostnames and routes kept to listeners that do not serve HTTP', () => {
