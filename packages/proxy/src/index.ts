@@ -38,7 +38,13 @@ export {
 export type { Filter, FilterChain, FilterExchange, FilterRequest } from './pipeline/filter.ts';
 export { HeadEditor } from './pipeline/head-editor.ts';
 export type { LocalReply } from './pipeline/local-reply.ts';
-export { type BoundListener, type CloseOptions, createProxy, PorticoProxy } from './portico-proxy.ts';
+export {
+  type BoundListener,
+  type CloseOptions,
+  createProxy,
+  PorticoProxy,
+  type ProxyOptions,
+} from './portico-proxy.ts';
 export type { ProxyCounters } from './proxy-counters.ts';
 export {
   type ErrorSource,

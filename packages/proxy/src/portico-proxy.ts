@@ -102,7 +102,10 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   #version = 0;
   #draining = false;
 
-  constructor(config: PorticoConfig) {
+  readonly #options: ProxyOptions;
+
+  constructor(config: PorticoConfig, options: ProxyOptions = {}) {
+    this.#options = options;
     this.#snapshot = this.#compile(config, undefined);
     this.#health.sync(checkTargets(this.#snapshot));
     this.pool = new UpstreamPool(this.sweeper, {
@@ -252,7 +255,12 @@ export class PorticoProxy implements ConnectionContext, L4Context {
         tls: undefined,
       };
       const server = runtime.server;
-      server.listen({ host: config.address, port: config.port, backlog: 1024 });
+      server.listen({
+        host: config.address,
+        port: config.port,
+        backlog: 1024,
+        reusePort: this.#options.reusePort === true,
+      });
       try {
         await once(server, 'listening');
       } catch (error) {
@@ -662,6 +670,15 @@ function listenerKey(config: ListenerConfig): string {
 }
 
 /** createProxy builds a proxy for a validated config; call `listen()` to start serving. */
-export function createProxy(config: PorticoConfig): PorticoProxy {
-  return new PorticoProxy(config);
+export function createProxy(config: PorticoConfig, options?: ProxyOptions): PorticoProxy {
+  return new PorticoProxy(config, options);
+}
+
+/** ProxyOptions are how this process runs the data plane, not part of the config it serves. */
+export interface ProxyOptions {
+  /**
+   * reusePort binds every listener with SO_REUSEPORT (false by default), so that several processes or
+   * threads can each bind the same port and the kernel spreads new connections over them (Linux).
+   */
+  readonly reusePort?: boolean;
 }
