@@ -42,8 +42,23 @@ export interface StatusView {
   readonly appliedAt: string;
   readonly source: string;
   readonly uptimeSeconds: number;
+  /** connections are the open client connections, of every worker when there are workers. */
   readonly connections: number;
   readonly draining: boolean;
+  /** workers are the data-plane worker processes (`portico run --workers N`), when there are any. */
+  readonly workers?: readonly WorkerStatusView[];
+}
+
+/** WorkerStatusView is one data-plane worker process. */
+export interface WorkerStatusView {
+  readonly index: number;
+  readonly pid: number | undefined;
+  /** version is the config version the worker serves. */
+  readonly version: number;
+  readonly connections: number;
+  readonly requests: number;
+  readonly uptimeSeconds: number;
+  readonly restarts: number;
 }
 
 export interface RouteView {

@@ -16,6 +16,7 @@ export type {
   TrafficEntry,
   TrafficView,
   WatchView,
+  WorkerStatusView,
 } from './admin-source.ts';
 export { createMetrics, createPorticoMetrics, type Metrics } from './metrics.ts';
 export { tokenMatches } from './token-guard.ts';

@@ -1,5 +1,11 @@
 import { rename, writeFile } from 'node:fs/promises';
-import type { AdminSource, ConfigDiffView, HistogramView, ProblemView } from '@portico/admin';
+import type {
+  AdminSource,
+  ConfigDiffView,
+  HistogramView,
+  ProblemView,
+  WorkerStatusView,
+} from '@portico/admin';
 import {
   type ConfigIssue,
   type PorticoConfig,
@@ -31,6 +37,8 @@ export interface RunState {
   readonly convergence: LatencyHistogram;
   /** kubernetes is the Kubernetes source, when there is one. */
   readonly kubernetes: KubernetesDiscovery | undefined;
+  /** workers describes the data-plane worker processes, when `portico run` has any. */
+  workers?: () => readonly WorkerStatusView[];
 }
 
 /** AdminActions are what the admin API may ask `portico run` to do. */
@@ -66,14 +74,19 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
   const { drain, reload } = actions;
   return {
     ready: () => state.ready && !proxy.draining,
-    status: () => ({
-      version: proxy.snapshot.version,
-      appliedAt: state.appliedAt.toISOString(),
-      source: state.source,
-      uptimeSeconds: Math.round((Date.now() - state.startedAt) / 1000),
-      connections: proxy.connectionCount,
-      draining: proxy.draining,
-    }),
+    status: () => {
+      const workers = state.workers?.();
+      return {
+        version: proxy.snapshot.version,
+        appliedAt: state.appliedAt.toISOString(),
+        source: state.source,
+        uptimeSeconds: Math.round((Date.now() - state.startedAt) / 1000),
+        connections:
+          workers === undefined ? proxy.connectionCount : workers.reduce((n, w) => n + w.connections, 0),
+        draining: proxy.draining,
+        ...(workers === undefined ? {} : { workers }),
+      };
+    },
     routes: () =>
       proxy.snapshot.routes.rules().map((rule) => ({
         id: rule.id,

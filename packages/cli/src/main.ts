@@ -9,6 +9,8 @@ import { ConfigRejectedError, type RunningPortico, startPortico } from './comman
 import { validateCommand } from './commands/validate.ts';
 import { DEFAULT_ADMIN_URL, endpointsView, routesView, statusView } from './commands/views.ts';
 import { VERSION } from './version.ts';
+import { runDataPlaneWorker } from './workers/data-plane-worker.ts';
+import { WORKER_COMMAND } from './workers/worker-messages.ts';
 
 function sampleRate(value: string): number {
   const n = Number(value);
@@ -19,6 +21,15 @@ function sampleRate(value: string): number {
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of milliseconds');
+  return n;
+}
+
+/** workers reads `--workers`: a count of 1 to 1,024, or `auto`. */
+function workers(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1_024)
+    throw new InvalidArgumentError('must be a count of 1 to 1024, or "auto" (one per core)');
   return n;
 }
 
@@ -80,6 +91,11 @@ program
     '--drain-timeout-ms <ms>',
     'on SIGTERM/SIGINT, how long in-flight requests may finish (default: config shutdown.drainTimeoutMs)',
     positiveInteger,
+  )
+  .option(
+    '--workers <count>',
+    'data-plane worker processes, all on every listener, or "auto" for one per core (default: the config\'s workers, 1)',
+    workers,
   )
   .option('--kubernetes', 'serve the Ingresses of the cluster (see docs/kubernetes.md)', false)
   .option(
@@ -148,6 +164,7 @@ program
       publishService?: string;
       publishPods?: string;
       watchIdleTimeoutMs?: number;
+      workers?: number | 'auto';
     }) => {
       const log = pino({ level: options.logLevel, base: { pid: process.pid } });
       if (!options.kubernetes && options.config === undefined) {
@@ -161,6 +178,7 @@ program
           {
             ...(options.config === undefined ? {} : { config: options.config }),
             ...(accessLog === undefined ? {} : { accessLog, accessLogSample: options.accessLogSample }),
+            ...(options.workers === undefined ? {} : { workers: options.workers }),
             ...(options.kubernetes
               ? {
                   kubernetes: {
@@ -200,6 +218,9 @@ program
       }
     },
   );
+
+// A data-plane worker of `portico run --workers N`, started by the primary over IPC; not for people.
+program.command(WORKER_COMMAND, { hidden: true }).action(() => runDataPlaneWorker());
 
 program
   .command('cert')

@@ -232,3 +232,10 @@ export const DEFAULT_HSTS = {
   /** preload asks to be included in browsers' preload lists: off. */
   preload: false,
 } as const;
+
+/**
+ * DEFAULT_WORKERS is how many data-plane processes `portico run` starts: one, the process itself. More
+ * (`workers: 2`, or `auto` for one per core) are worth it on a node with cores to spare; on a 2-core
+ * machine the origin, the kernel and the load share them (docs/architecture.md has the figures).
+ */
+export const DEFAULT_WORKERS = 1;

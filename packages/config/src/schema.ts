@@ -22,6 +22,7 @@ import {
   DEFAULT_TIMEOUTS,
   DEFAULT_TLS,
   DEFAULT_UPSTREAM_POOL,
+  DEFAULT_WORKERS,
 } from './defaults.ts';
 import { StringEnum } from './string-enum.ts';
 import {
@@ -1162,6 +1163,13 @@ export const PorticoConfigSchema = Type.Object(
     upstreamPool: Defaulted(UpstreamPoolSchema),
     shutdown: Defaulted(ShutdownSchema),
     admin: Type.Optional(AdminSchema),
+    workers: Defaulted(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 1_024 }), Type.Literal('auto')], {
+        default: DEFAULT_WORKERS,
+        description:
+          'Data-plane worker processes, all on every listener (SO_REUSEPORT), for `portico run`; `auto`: one per core. Read at start; `--workers` overrides it.',
+      }),
+    ),
   },
   {
     additionalProperties: false,

@@ -107,7 +107,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   constructor(config: PorticoConfig, options: ProxyOptions = {}) {
     this.#options = options;
     this.#snapshot = this.#compile(config, undefined);
-    this.#health.sync(checkTargets(this.#snapshot));
+    if (options.activeHealthChecks !== false) this.#health.sync(checkTargets(this.#snapshot));
     this.pool = new UpstreamPool(this.sweeper, {
       ...config.upstreamPool,
       upstreamIdleMs: config.timeouts.upstreamIdleMs,
@@ -203,10 +203,28 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       this.pool.closeIdle(endpoint);
       this.h2pool.closeIdle(endpoint);
     }
-    if (changesHealthChecks(changes)) this.#health.sync(checkTargets(snapshot));
+    if (this.#options.activeHealthChecks !== false && changesHealthChecks(changes))
+      this.#health.sync(checkTargets(snapshot));
     if (this.#listeners.size > 0) this.#closeRemoved(config.listeners);
     if (configAppliedChannel.hasSubscribers) configAppliedChannel.publish({ version: snapshot.version });
     return snapshot;
+  }
+
+  /**
+   * setEndpointAvailability applies a verdict made elsewhere (by the primary, for a worker that runs no
+   * health checks of its own) to the endpoint `address:port` of `service`: a health check's (`healthy`)
+   * or an operator's (`disabled`). It returns false when the current config has no such endpoint.
+   */
+  setEndpointAvailability(
+    service: string,
+    endpoint: string,
+    verdict: { readonly healthy?: boolean; readonly disabled?: boolean; readonly detail?: string },
+  ): boolean {
+    const state = this.#snapshot.services.get(service)?.endpoints.find((e) => e.key === endpoint);
+    if (state === undefined) return false;
+    if (verdict.healthy !== undefined) state.setHealthy(verdict.healthy, verdict.detail);
+    if (verdict.disabled !== undefined) state.setDisabled(verdict.disabled);
+    return true;
   }
 
   /** listen binds every listener of the current config and resolves with their addresses. */
@@ -681,4 +699,9 @@ export interface ProxyOptions {
    * threads can each bind the same port and the kernel spreads new connections over them (Linux).
    */
   readonly reusePort?: boolean;
+  /**
+   * activeHealthChecks runs the services' active health checks in this proxy (true by default). A worker
+   * whose primary runs them says false, and gets the verdicts through `setEndpointAvailability`.
+   */
+  readonly activeHealthChecks?: boolean;
 }

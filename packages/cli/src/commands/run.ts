@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { availableParallelism } from 'node:os';
 import { type AdminServer, startAdminServer } from '@portico/admin';
 import { type Discovery, formatProblem, KubernetesDiscovery, StaticFileDiscovery } from '@portico/discovery';
 import {
@@ -14,6 +15,9 @@ import { adminSource, type RunState } from '../admin-adapter.ts';
 import { checkFiles } from '../check-files.ts';
 import { withRouteCheck } from '../check-routes.ts';
 import { createKubernetesDiscovery, type KubernetesRunOptions } from '../kubernetes-source.ts';
+import { ResolvedPorts } from '../workers/resolved-ports.ts';
+import type { EndpointVerdict } from '../workers/worker-messages.ts';
+import { WorkerPool } from '../workers/worker-pool.ts';
 
 /** RunOptions are the options of `portico run`: a config file, or Kubernetes (with an optional base file). */
 export interface RunOptions {
@@ -25,6 +29,8 @@ export interface RunOptions {
   readonly accessLog?: string;
   /** accessLogSample is the share of requests logged (errors always are): 1 by default. */
   readonly accessLogSample?: number;
+  /** workers overrides the config's `workers`: data-plane processes, or `auto` for one per core. */
+  readonly workers?: number | 'auto';
 }
 
 /** RunningPortico is a started Portico: its proxy, and `stop` to drain and shut down. */
@@ -47,6 +53,10 @@ export class ConfigRejectedError extends Error {}
  */
 export async function startPortico(options: RunOptions, log: Logger): Promise<RunningPortico> {
   let proxy: PorticoProxy | undefined;
+  /** pool runs the data-plane workers, with `workers` above 1; ports fixes their listeners' ports. */
+  let pool: WorkerPool | undefined;
+  let ports: ResolvedPorts | undefined;
+  let stopVerdicts: (() => void) | undefined;
   let startError: Error | undefined;
   let discovery: Discovery & { reload(): Promise<void> };
   if (options.kubernetes !== undefined) {
@@ -101,6 +111,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     const started = performance.now();
     try {
       const snapshot = await proxy.apply(update.config);
+      if (pool !== undefined) await pool.apply(snapshot.version, await ports!.resolve(update.config));
       applied();
       const now = performance.now();
       const applyMs = Math.round((now - started) * 1000) / 1000;
@@ -126,10 +137,35 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     throw startError ?? new ConfigRejectedError(`${options.config ?? 'the Kubernetes config'} is invalid`);
   }
   const running: PorticoProxy = proxy;
+  const count = workerCount(options.workers ?? running.snapshot.config.workers);
   try {
-    for (const listener of await running.listen())
-      log.info(listener, `listening on ${listener.protocol}://${listener.address}:${listener.port}`);
+    if (count === 1) {
+      for (const listener of await running.listen())
+        log.info(listener, `listening on ${listener.protocol}://${listener.address}:${listener.port}`);
+    } else {
+      // The primary keeps the proxy for what it owns (validation, health checks, the admin API's view)
+      // and never binds; the workers serve.
+      ports = new ResolvedPorts();
+      const config = await ports.resolve(running.snapshot.config);
+      pool = new WorkerPool(count, {
+        main: process.argv[1]!,
+        log,
+        verdicts: () => currentVerdicts(running),
+      });
+      stopVerdicts = forwardVerdicts(pool);
+      state.workers = () => pool!.workers();
+      await pool.start(running.snapshot.version, config);
+      for (const listener of config.listeners) {
+        const fields = { name: listener.name, protocol: listener.protocol, address: listener.address };
+        log.info(
+          { ...fields, port: listener.port, workers: count },
+          `listening on ${listener.protocol}://${listener.address}:${listener.port} (${count} workers)`,
+        );
+      }
+    }
   } catch (error) {
+    await pool?.drain(0);
+    stopVerdicts?.();
     await discovery.stop();
     await running.close({ drainTimeoutMs: 0 });
     throw error;
@@ -139,7 +175,13 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   const adminConfig = running.snapshot.config.admin;
   if (adminConfig !== undefined) {
     admin = await startAdminServer(
-      adminSource(running, state, { drain: () => running.close(), reload: () => discovery.reload() }),
+      adminSource(running, state, {
+        drain: async () => {
+          await pool?.drain(running.snapshot.config.shutdown.drainTimeoutMs);
+          await running.close();
+        },
+        reload: () => discovery.reload(),
+      }),
       adminConfig,
     );
     log.info({ url: admin.url }, `admin API on ${admin.url}`);
@@ -157,8 +199,11 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       // Listeners close synchronously inside close(), before anything here awaits: no new connection
       // is accepted from the moment stop() is called.
       const closing = running.close(drainTimeoutMs === undefined ? {} : { drainTimeoutMs });
+      const draining = pool?.drain(drainTimeoutMs ?? running.snapshot.config.shutdown.drainTimeoutMs);
+      stopVerdicts?.();
       await discovery.stop();
       await closing;
+      await draining;
       await admin?.close();
       stopAccessLog?.();
       stopAvailabilityLog();
@@ -224,4 +269,43 @@ function logTlsIssues(proxy: PorticoProxy, log: Logger): void {
     if (issue.severity === 'warning') log.warn(fields, message);
     else log.error(fields, `${message}; its previous version (or the default certificate) keeps serving`);
   }
+}
+
+/** workerCount turns `workers` (a count or `auto`) into a number of data-plane processes. */
+function workerCount(workers: number | 'auto'): number {
+  return workers === 'auto' ? availableParallelism() : workers;
+}
+
+/**
+ * forwardVerdicts sends the workers each availability change the primary's proxy makes (its health
+ * checks, an operator disabling an endpoint); returns the unsubscriber.
+ */
+function forwardVerdicts(pool: WorkerPool): () => void {
+  const onChange = (message: unknown) => {
+    const change = message as EndpointAvailability;
+    const base = { service: change.service, endpoint: change.endpoint };
+    if (change.reason === 'health-check')
+      pool.sendVerdicts([
+        { ...base, healthy: change.available, ...(change.detail ? { detail: change.detail } : {}) },
+      ]);
+    else if (change.reason === 'disabled' || change.reason === 'enabled')
+      pool.sendVerdicts([{ ...base, disabled: !change.available }]);
+  };
+  subscribe(ENDPOINT_CHANNEL, onChange);
+  return () => unsubscribe(ENDPOINT_CHANNEL, onChange);
+}
+
+/** currentVerdicts lists the endpoints the primary has out of rotation, for a worker that (re)starts. */
+function currentVerdicts(proxy: PorticoProxy): EndpointVerdict[] {
+  const verdicts: EndpointVerdict[] = [];
+  for (const service of proxy.snapshot.services.values())
+    for (const endpoint of service.endpoints)
+      if (!endpoint.healthy || endpoint.disabled)
+        verdicts.push({
+          service: service.name,
+          endpoint: endpoint.key,
+          healthy: endpoint.healthy,
+          disabled: endpoint.disabled,
+        });
+  return verdicts;
 }

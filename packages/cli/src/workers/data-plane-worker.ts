@@ -1,0 +1,61 @@
+import { createProxy, type PorticoProxy } from '@portico/proxy';
+import type { FromWorker, ToWorker } from './worker-messages.ts';
+
+/** STATS_INTERVAL_MS is how often a worker tells the primary its connections and requests. */
+const STATS_INTERVAL_MS = 500;
+
+/**
+ * runDataPlaneWorker is the body of a data-plane worker process: it serves each config the primary sends
+ * (the first binds the listeners with SO_REUSEPORT beside the other workers'; later ones are applied
+ * without a restart), applies the endpoint verdicts the primary's health checks make (it runs none of its
+ * own), reports what it applied and its counters, and on `drain` closes its listeners, lets requests in
+ * flight finish and exits. It exits too when the primary goes away.
+ */
+export function runDataPlaneWorker(): void {
+  let proxy: PorticoProxy | undefined;
+  let version = 0;
+  let pending: Promise<void> = Promise.resolve();
+  const send = (message: FromWorker) => process.send?.(message);
+  const apply = async (next: number, config: Parameters<typeof createProxy>[0]) => {
+    try {
+      if (proxy === undefined) {
+        proxy = createProxy(config, { reusePort: true, activeHealthChecks: false });
+        await proxy.listen();
+      } else {
+        await proxy.apply(config);
+      }
+      version = next;
+      send({ type: 'applied', version });
+    } catch (error) {
+      const { code = 'PORTICO_APPLY_FAILED', message } = error as Error & { code?: string };
+      send({ type: 'refused', version: next, code, message });
+      if (proxy === undefined) process.exit(1);
+    }
+  };
+  process.on('message', (message: ToWorker) => {
+    if (message.type === 'config') pending = pending.then(() => apply(message.version, message.config));
+    else if (message.type === 'verdicts')
+      pending = pending.then(() => {
+        for (const { service, endpoint, ...verdict } of message.verdicts)
+          proxy?.setEndpointAvailability(service, endpoint, verdict);
+      });
+    else if (message.type === 'drain')
+      void pending
+        .then(() => proxy?.close({ drainTimeoutMs: message.drainTimeoutMs }))
+        .then(() => process.exit(0));
+  });
+  const stats = setInterval(() => {
+    if (proxy !== undefined)
+      send({
+        type: 'stats',
+        version,
+        connections: proxy.connectionCount,
+        requests: proxy.counters.requests,
+      });
+  }, STATS_INTERVAL_MS);
+  stats.unref();
+  // Without its primary a worker has nobody to take config from: it stops.
+  process.on('disconnect', () => {
+    void (proxy?.close({ drainTimeoutMs: 1_000 }) ?? Promise.resolve()).then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,31 @@
+import type { PorticoConfig } from '@portico/config';
+
+/** EndpointVerdict is an availability change the primary saw, for workers to apply to their endpoint. */
+export interface EndpointVerdict {
+  readonly service: string;
+  /** endpoint is `address:port`. */
+  readonly endpoint: string;
+  readonly healthy?: boolean;
+  readonly disabled?: boolean;
+  readonly detail?: string;
+}
+
+/** ToWorker is what the primary sends a data-plane worker over its IPC channel. */
+export type ToWorker =
+  | { readonly type: 'config'; readonly version: number; readonly config: PorticoConfig }
+  | { readonly type: 'verdicts'; readonly verdicts: readonly EndpointVerdict[] }
+  | { readonly type: 'drain'; readonly drainTimeoutMs: number };
+
+/** FromWorker is what a data-plane worker tells the primary. */
+export type FromWorker =
+  | { readonly type: 'applied'; readonly version: number }
+  | { readonly type: 'refused'; readonly version: number; readonly code: string; readonly message: string }
+  | {
+      readonly type: 'stats';
+      readonly version: number;
+      readonly connections: number;
+      readonly requests: number;
+    };
+
+/** WORKER_COMMAND is the hidden `portico` command a data-plane worker runs. */
+export const WORKER_COMMAND = '__data-plane-worker';
