@@ -14,6 +14,8 @@ interface JsonSchema {
   pattern?: string;
   minItems?: number;
   patternProperties?: Record<string, JsonSchema>;
+  anyOf?: JsonSchema[];
+  const?: unknown;
 }
 
 /** renderSchema is the published JSON Schema of `portico.yaml` (`schema/portico.schema.json`). */
@@ -28,6 +30,8 @@ export function renderSchema(): string {
 
 function typeOf(schema: JsonSchema): string {
   if (schema.patternProperties) return 'map of field name to value';
+  if (schema.anyOf) return schema.anyOf.map(typeOf).join(' or ');
+  if (schema.const !== undefined) return `\`${String(schema.const)}\``;
   if (schema.enum) return schema.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
   if (schema.type === 'array')
     return `list of ${schema.items?.type === 'object' ? 'objects' : typeOf(schema.items ?? {})}`;

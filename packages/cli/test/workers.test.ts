@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { type Backend, startBackend } from '../../proxy/test/helpers/backend.ts';
-import { PorticoProcess } from './helpers/portico-process.ts';
+import { PorticoProcess, runPortico } from './helpers/portico-process.ts';
 
 interface WorkerStatus {
   index: number;
@@ -164,6 +164,23 @@ ${healthChecked ? '    healthCheck: { type: http, path: /healthz, intervalMs: 10
     for (let i = 0; i < 40; i++) tags.add((await portico.get()).tag);
     assert.deepEqual([...tags], ['two'], 'every worker serves the new config');
     assert.ok((await portico.workers()).every((w) => w.requests > 0));
+  });
+
+  it('refuses a --workers that is not a count of 1 to 1024 or "auto", saying so', async () => {
+    for (const value of ['0', 'many', '1.5']) {
+      const { code, stderr } = await runPortico([
+        'run',
+        '--config',
+        join(dir, 'none.yaml'),
+        '--workers',
+        value,
+      ]);
+      assert.equal(code, 1);
+      assert.match(
+        stderr,
+        /--workers <count>' argument '.*' is invalid\. must be a count of 1 to 1024, or "auto"/,
+      );
+    }
   });
 
   it('SIGTERM drains every worker: a request in flight finishes, then all exit 0', async () => {

@@ -124,7 +124,10 @@ export function parseConfig(input: unknown, source = 'config'): PorticoConfig {
 function schemaIssues(errors: readonly ErrorObject[]): ConfigIssue[] {
   const seen = new Set<string>();
   const issues: ConfigIssue[] = [];
+  // A value that is none of a field's alternatives gets one message naming them, not one per alternative.
+  const alternatives = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
   for (const error of errors) {
+    if (alternatives.has(error.instancePath) && error.keyword !== 'anyOf') continue;
     const segments = error.instancePath
       .split('/')
       .slice(1)
@@ -139,6 +142,16 @@ function schemaIssues(errors: readonly ErrorObject[]): ConfigIssue[] {
     issues.push({ path: jsonPath(segments), segments, message });
   }
   return issues;
+}
+
+/** alternative says in words what one branch of an `anyOf` accepts: `"auto"`, `an integer 1..1024`. */
+function alternative(schema: Record<string, unknown>): string {
+  if (schema['const'] !== undefined) return JSON.stringify(schema['const']);
+  const range =
+    schema['minimum'] !== undefined && schema['maximum'] !== undefined
+      ? ` ${String(schema['minimum'])}..${String(schema['maximum'])}`
+      : '';
+  return `${schema['type'] === 'integer' ? 'an integer' : `a ${String(schema['type'])}`}${range}`;
 }
 
 /** PATTERN_MEANINGS says in words what each pattern of the schema asks for. */
@@ -170,6 +183,10 @@ function describe(error: ErrorObject): string {
     case 'minimum':
     case 'maximum':
       return `must be ${String(p['comparison'])} ${String(p['limit'])}, got ${got}`;
+    case 'anyOf': {
+      const branches = (error.parentSchema?.['anyOf'] as Record<string, unknown>[] | undefined) ?? [];
+      return `must be ${branches.map(alternative).join(' or ')}, got ${got}`;
+    }
     case 'minProperties':
     case 'maxProperties':
       return `must name exactly one filter: ${PATH_FILTERS.join(', ')}`;

@@ -216,6 +216,19 @@ describe('validateConfig', () => {
     ]);
   });
 
+  it('takes workers as a count or "auto", and names both when given something else', () => {
+    for (const workers of [0, 'many', 2.5, 2_000])
+      assert.deepEqual(messages({ listeners: minimal.listeners, workers }), [
+        `workers: must be an integer 1..1024 or "auto", got ${JSON.stringify(workers)}`,
+      ]);
+    for (const workers of [1, 8, 'auto']) {
+      const result = validateConfig({ listeners: minimal.listeners, workers });
+      assert.ok(result.ok && result.config.workers === workers);
+    }
+    const defaulted = validateConfig({ listeners: minimal.listeners });
+    assert.ok(defaulted.ok && defaulted.config.workers === 1);
+  });
+
   it('refuses bad listener hostnames and routes kept to listeners that do not serve HTTP', () => {
     assert.deepEqual(
       messages({
