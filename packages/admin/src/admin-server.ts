@@ -44,7 +44,14 @@ export function adminPlugin(source: AdminSource, token: string | undefined) {
       const ready = source.ready();
       return reply.code(ready ? 200 : 503).send({ ready });
     });
-    app.get('/status', async () => source.status());
+    // Views of the data plane: with worker processes, gathered from them first.
+    const fresh = async () => {
+      await source.refresh?.();
+    };
+    app.get('/status', async () => {
+      await fresh();
+      return source.status();
+    });
     app.get<{ Querystring: { explain?: string } }>(
       '/routes',
       {
@@ -60,12 +67,21 @@ export function adminPlugin(source: AdminSource, token: string | undefined) {
         return result;
       },
     );
-    app.get('/services', async () => source.services());
-    app.get('/traffic', async () => source.traffic());
+    app.get('/services', async () => {
+      await fresh();
+      return source.services();
+    });
+    app.get('/traffic', async () => {
+      await fresh();
+      return source.traffic();
+    });
     app.get('/dashboard', { schema: { hide: true } }, async (_request, reply) =>
       reply.type('text/html; charset=utf-8').send(DASHBOARD),
     );
-    app.get('/listeners', async () => source.listeners());
+    app.get('/listeners', async () => {
+      await fresh();
+      return source.listeners();
+    });
     app.get('/config', async (_request, reply) => {
       reply.header('etag', `"${source.status().version}"`);
       return source.config();
@@ -73,6 +89,7 @@ export function adminPlugin(source: AdminSource, token: string | undefined) {
     app.get('/config/errors', async () => source.configErrors());
     app.get('/discovery', async () => source.discovery());
     app.get('/metrics', async (_request, reply) => {
+      await fresh();
       reply.header('content-type', metrics.contentType);
       return metrics.render();
     });

@@ -35,6 +35,11 @@ export interface AdminSource {
   setEndpointDisabled(endpoint: string, disabled: boolean): boolean;
   /** drain stops accepting and lets in-flight work finish; resolves when done. */
   drain(): Promise<void>;
+  /**
+   * refresh, when given, gathers what the data plane's views read from elsewhere (the data-plane worker
+   * processes of `portico run --workers N`); the admin API awaits it before answering those views.
+   */
+  refresh?(): Promise<void>;
 }
 
 export interface StatusView {

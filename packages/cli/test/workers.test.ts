@@ -111,6 +111,16 @@ ${healthChecked ? '    healthCheck: { type: http, path: /healthz, intervalMs: 10
       (w) => w.length === 2 && w.every((x) => x.requests > 0) && w.reduce((n, x) => n + x.requests, 0) === 60,
     );
     assert.equal(new Set(workers.map((w) => w.pid)).size, 2, 'two processes');
+    // The admin API's metrics are the workers', added up: one series per metric.
+    const metrics = await (await request(`${portico.admin}/metrics`)).body.text();
+    const value = (series: string) => Number(new RegExp(`^${series} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    assert.equal(value('portico_requests_total'), 60);
+    assert.equal(value('portico_connections_total'), 60);
+    assert.equal(value('portico_route_responses_total\\{route="routes\\[0\\]",class="2xx"\\}'), 60);
+    assert.equal(
+      value('portico_endpoint_requests_total\\{service="app",endpoint="127\\.0\\.0\\.1:\\d+"\\}'),
+      60,
+    );
   });
 
   it('kill -9 of a worker under a steady loop costs at most what it had in flight; a replacement serves within a second', async () => {

@@ -18,6 +18,7 @@ import { createKubernetesDiscovery, type KubernetesRunOptions } from '../kuberne
 import { ResolvedPorts } from '../workers/resolved-ports.ts';
 import type { EndpointVerdict } from '../workers/worker-messages.ts';
 import { WorkerPool } from '../workers/worker-pool.ts';
+import { withWorkerViews } from '../workers/worker-views.ts';
 
 /** RunOptions are the options of `portico run`: a config file, or Kubernetes (with an optional base file). */
 export interface RunOptions {
@@ -174,16 +175,15 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   let admin: AdminServer | undefined;
   const adminConfig = running.snapshot.config.admin;
   if (adminConfig !== undefined) {
-    admin = await startAdminServer(
-      adminSource(running, state, {
-        drain: async () => {
-          await pool?.drain(running.snapshot.config.shutdown.drainTimeoutMs);
-          await running.close();
-        },
-        reload: () => discovery.reload(),
-      }),
-      adminConfig,
-    );
+    const source = adminSource(running, state, {
+      drain: async () => {
+        await pool?.drain(running.snapshot.config.shutdown.drainTimeoutMs);
+        await running.close();
+      },
+      reload: () => discovery.reload(),
+    });
+    // With workers, the data plane's counters are theirs, added up when the admin API is asked.
+    admin = await startAdminServer(pool === undefined ? source : withWorkerViews(source, pool), adminConfig);
     log.info({ url: admin.url }, `admin API on ${admin.url}`);
   }
   const stopAvailabilityLog = logAvailability(log);

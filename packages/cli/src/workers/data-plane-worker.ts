@@ -1,5 +1,6 @@
-import { createProxy, type PorticoProxy } from '@portico/proxy';
-import type { FromWorker, ToWorker } from './worker-messages.ts';
+import { createProxy, LatencyHistogram, type PorticoProxy } from '@portico/proxy';
+import { adminSource } from '../admin-adapter.ts';
+import type { DataPlaneViews, FromWorker, ToWorker } from './worker-messages.ts';
 
 /** STATS_INTERVAL_MS is how often a worker tells the primary its connections and requests. */
 const STATS_INTERVAL_MS = 500;
@@ -39,7 +40,9 @@ export function runDataPlaneWorker(): void {
         for (const { service, endpoint, ...verdict } of message.verdicts)
           proxy?.setEndpointAvailability(service, endpoint, verdict);
       });
-    else if (message.type === 'drain')
+    else if (message.type === 'views') {
+      if (proxy !== undefined) send({ type: 'views', id: message.id, views: dataPlaneViews(proxy) });
+    } else if (message.type === 'drain')
       void pending
         .then(() => proxy?.close({ drainTimeoutMs: message.drainTimeoutMs }))
         .then(() => process.exit(0));
@@ -58,4 +61,30 @@ export function runDataPlaneWorker(): void {
   process.on('disconnect', () => {
     void (proxy?.close({ drainTimeoutMs: 1_000 }) ?? Promise.resolve()).then(() => process.exit(0));
   });
+}
+
+/** dataPlaneViews reads a worker's proxy as the admin API would show it, for the primary to add up. */
+function dataPlaneViews(proxy: PorticoProxy): DataPlaneViews {
+  const source = adminSource(
+    proxy,
+    {
+      source: 'primary',
+      appliedAt: new Date(),
+      applies: 0,
+      refused: 0,
+      lastProblems: [],
+      ready: true,
+      lastApplyMs: 0,
+      startedAt: Date.now(),
+      convergence: new LatencyHistogram(),
+      kubernetes: undefined,
+    },
+    { drain: async () => {}, reload: async () => {} },
+  );
+  return {
+    counters: source.counters(),
+    traffic: source.traffic(),
+    services: source.services(),
+    listeners: source.listeners(),
+  };
 }

@@ -1,3 +1,4 @@
+import type { CountersView, ListenerView, ServiceView, TrafficView } from '@portico/admin';
 import type { PorticoConfig } from '@portico/config';
 
 /** EndpointVerdict is an availability change the primary saw, for workers to apply to their endpoint. */
@@ -10,16 +11,26 @@ export interface EndpointVerdict {
   readonly detail?: string;
 }
 
+/** DataPlaneViews are a worker's counters, traffic, services and listeners, as the admin API shows them. */
+export interface DataPlaneViews {
+  readonly counters: CountersView;
+  readonly traffic: TrafficView;
+  readonly services: ServiceView[];
+  readonly listeners: ListenerView[];
+}
+
 /** ToWorker is what the primary sends a data-plane worker over its IPC channel. */
 export type ToWorker =
   | { readonly type: 'config'; readonly version: number; readonly config: PorticoConfig }
   | { readonly type: 'verdicts'; readonly verdicts: readonly EndpointVerdict[] }
+  | { readonly type: 'views'; readonly id: number }
   | { readonly type: 'drain'; readonly drainTimeoutMs: number };
 
 /** FromWorker is what a data-plane worker tells the primary. */
 export type FromWorker =
   | { readonly type: 'applied'; readonly version: number }
   | { readonly type: 'refused'; readonly version: number; readonly code: string; readonly message: string }
+  | { readonly type: 'views'; readonly id: number; readonly views: DataPlaneViews }
   | {
       readonly type: 'stats';
       readonly version: number;

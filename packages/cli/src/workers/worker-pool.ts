@@ -1,7 +1,13 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { PorticoConfig } from '@portico/config';
 import type { Logger } from 'pino';
-import { type EndpointVerdict, type FromWorker, type ToWorker, WORKER_COMMAND } from './worker-messages.ts';
+import {
+  type DataPlaneViews,
+  type EndpointVerdict,
+  type FromWorker,
+  type ToWorker,
+  WORKER_COMMAND,
+} from './worker-messages.ts';
 
 /** RESTART_DELAY_MS is the first wait before a dead worker is replaced; it doubles while they keep dying. */
 const RESTART_DELAY_MS = 100;
@@ -56,6 +62,7 @@ export class WorkerPool {
   readonly #slots: Slot[];
   #current: { version: number; config: PorticoConfig } | undefined;
   #stopping = false;
+  #viewRequests = 0;
 
   constructor(size: number, options: WorkerPoolOptions) {
     this.#options = options;
@@ -105,6 +112,32 @@ export class WorkerPool {
     for (const slot of this.#slots) this.#send(slot, { type: 'verdicts', verdicts });
   }
 
+  /**
+   * views asks every worker for its counters, traffic, services and listeners, and resolves with the
+   * answers that came within `timeoutMs` (a worker that is starting or stuck is left out).
+   */
+  async views(timeoutMs = 1_000): Promise<DataPlaneViews[]> {
+    const id = ++this.#viewRequests;
+    const answers = this.#slots.map((slot) => {
+      if (slot.child?.connected !== true) return Promise.resolve(undefined);
+      return new Promise<DataPlaneViews | undefined>((resolve) => {
+        const timer = setTimeout(() => done(undefined), timeoutMs);
+        const done = (views: DataPlaneViews | undefined) => {
+          clearTimeout(timer);
+          slot.waiters.delete(waiter);
+          resolve(views);
+        };
+        const waiter = (message: FromWorker | 'exit') => {
+          if (message === 'exit') done(undefined);
+          else if (message.type === 'views' && message.id === id) done(message.views);
+        };
+        slot.waiters.add(waiter);
+        this.#send(slot, { type: 'views', id });
+      });
+    });
+    return (await Promise.all(answers)).filter((v) => v !== undefined);
+  }
+
   /** drain asks every worker to stop accepting, finish what is in flight and exit; resolves when all did. */
   async drain(drainTimeoutMs: number): Promise<void> {
     this.#stopping = true;
@@ -150,7 +183,7 @@ export class WorkerPool {
       else if (message.type === 'stats') {
         slot.connections = message.connections;
         slot.requests = message.requests;
-      } else
+      } else if (message.type === 'refused')
         this.#options.log.error(
           { worker: slot.index, code: message.code, version: message.version },
           `worker ${slot.index} refused config version ${message.version}: ${message.message}`,
