@@ -24,6 +24,10 @@ export function startAccessLog(options: AccessLogOptions): () => void {
     dest: options.destination === '-' ? 1 : options.destination,
     sync: false,
     mkdir: true,
+    // Whole lines, at most a pipe's atomic write (PIPE_BUF) at a time: the lines of several worker
+    // processes sharing standard output never interleave (a file is opened for appending, whose writes
+    // do not either).
+    maxWrite: 4_096,
   });
   const log = pino({ base: null, messageKey: 'msg', timestamp: pino.stdTimeFunctions.isoTime }, destination);
   const rate = options.sampleRate;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -93,8 +93,8 @@ ${healthChecked ? '    healthCheck: { type: http, path: /healthz, intervalMs: 10
     endpoints: [{ address: 127.0.0.1, port: ${slow.port} }]
 `;
 
-  async function start(file: string): Promise<Running> {
-    const process = new PorticoProcess(['run', '--config', file, '--workers', '2']);
+  async function start(file: string, ...args: string[]): Promise<Running> {
+    const process = new PorticoProcess(['run', '--config', file, '--workers', '2', ...args]);
     const port = await process.listeningPort();
     const admin = (await process.waitForLog((l) => typeof l['url'] === 'string'))['url'] as string;
     running = new Running(process, port, admin);
@@ -174,6 +174,23 @@ ${healthChecked ? '    healthCheck: { type: http, path: /healthz, intervalMs: 10
     for (let i = 0; i < 40; i++) tags.add((await portico.get()).tag);
     assert.deepEqual([...tags], ['two'], 'every worker serves the new config');
     assert.ok((await portico.workers()).every((w) => w.requests > 0));
+  });
+
+  it("every worker's access log lines go to the one file, whole", async () => {
+    const file = join(dir, 'log.yaml');
+    const log = join(dir, 'access.log');
+    await writeFile(file, config('one'));
+    const portico = await start(file, '--access-log', log);
+    for (let i = 0; i < 80; i++) await portico.get(`/item-${i}`);
+    await portico.until(
+      (w) => w.every((x) => x.requests > 0) && w.reduce((n, x) => n + x.requests, 0) === 80,
+    );
+    portico.process.child.kill('SIGTERM');
+    assert.equal(await portico.process.exited, 0);
+    const lines = (await readFile(log, 'utf8')).trim().split('\n');
+    assert.equal(lines.length, 80);
+    const paths = lines.map((line) => (JSON.parse(line) as { path: string }).path).sort();
+    assert.deepEqual(paths, Array.from({ length: 80 }, (_, i) => `/item-${i}`).sort());
   });
 
   it('refuses a --workers that is not a count of 1 to 1024 or "auto", saying so', async () => {

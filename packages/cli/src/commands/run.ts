@@ -152,6 +152,11 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
         main: process.argv[1]!,
         log,
         verdicts: () => currentVerdicts(running),
+        ...(options.accessLog === undefined
+          ? {}
+          : {
+              accessLog: { destination: options.accessLog, sampleRate: options.accessLogSample ?? 1 },
+            }),
       });
       stopVerdicts = forwardVerdicts(pool);
       state.workers = () => pool!.workers();
@@ -187,8 +192,9 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     log.info({ url: admin.url }, `admin API on ${admin.url}`);
   }
   const stopAvailabilityLog = logAvailability(log);
+  // With workers, each writes its own requests (the primary serves none).
   const stopAccessLog =
-    options.accessLog === undefined
+    options.accessLog === undefined || pool !== undefined
       ? undefined
       : startAccessLog({ destination: options.accessLog, sampleRate: options.accessLogSample ?? 1 });
   return {

@@ -1,6 +1,7 @@
 import { createProxy, LatencyHistogram, type PorticoProxy } from '@portico/proxy';
+import { startAccessLog } from '../access-log.ts';
 import { adminSource } from '../admin-adapter.ts';
-import type { DataPlaneViews, FromWorker, ToWorker } from './worker-messages.ts';
+import { ACCESS_LOG_ENV, type DataPlaneViews, type FromWorker, type ToWorker } from './worker-messages.ts';
 
 /** STATS_INTERVAL_MS is how often a worker tells the primary its connections and requests. */
 const STATS_INTERVAL_MS = 500;
@@ -9,11 +10,18 @@ const STATS_INTERVAL_MS = 500;
  * runDataPlaneWorker is the body of a data-plane worker process: it serves each config the primary sends
  * (the first binds the listeners with SO_REUSEPORT beside the other workers'; later ones are applied
  * without a restart), applies the endpoint verdicts the primary's health checks make (it runs none of its
- * own), reports what it applied and its counters, and on `drain` closes its listeners, lets requests in
- * flight finish and exits. It exits too when the primary goes away.
+ * own), reports what it applied and its counters, writes its access log lines (when asked) to the one
+ * destination all workers share, and on `drain` closes its listeners, lets requests in flight finish and
+ * exits. It exits too when the primary goes away.
  */
 export function runDataPlaneWorker(): void {
   let proxy: PorticoProxy | undefined;
+  const accessLog = process.env[ACCESS_LOG_ENV];
+  const stopAccessLog = accessLog === undefined ? undefined : startAccessLog(JSON.parse(accessLog));
+  const exit = (code: number) => {
+    stopAccessLog?.();
+    process.exit(code);
+  };
   let version = 0;
   let pending: Promise<void> = Promise.resolve();
   const send = (message: FromWorker) => process.send?.(message);
@@ -30,7 +38,7 @@ export function runDataPlaneWorker(): void {
     } catch (error) {
       const { code = 'PORTICO_APPLY_FAILED', message } = error as Error & { code?: string };
       send({ type: 'refused', version: next, code, message });
-      if (proxy === undefined) process.exit(1);
+      if (proxy === undefined) exit(1);
     }
   };
   process.on('message', (message: ToWorker) => {
@@ -43,9 +51,7 @@ export function runDataPlaneWorker(): void {
     else if (message.type === 'views') {
       if (proxy !== undefined) send({ type: 'views', id: message.id, views: dataPlaneViews(proxy) });
     } else if (message.type === 'drain')
-      void pending
-        .then(() => proxy?.close({ drainTimeoutMs: message.drainTimeoutMs }))
-        .then(() => process.exit(0));
+      void pending.then(() => proxy?.close({ drainTimeoutMs: message.drainTimeoutMs })).then(() => exit(0));
   });
   const stats = setInterval(() => {
     if (proxy !== undefined)
@@ -59,7 +65,7 @@ export function runDataPlaneWorker(): void {
   stats.unref();
   // Without its primary a worker has nobody to take config from: it stops.
   process.on('disconnect', () => {
-    void (proxy?.close({ drainTimeoutMs: 1_000 }) ?? Promise.resolve()).then(() => process.exit(0));
+    void (proxy?.close({ drainTimeoutMs: 1_000 }) ?? Promise.resolve()).then(() => exit(0));
   });
 }
 

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import type { PorticoConfig } from '@portico/config';
 import type { Logger } from 'pino';
 import {
+  ACCESS_LOG_ENV,
   type DataPlaneViews,
   type EndpointVerdict,
   type FromWorker,
@@ -49,6 +50,8 @@ export interface WorkerPoolOptions {
   readonly log: Logger;
   /** verdicts lists the endpoint verdicts in force, for a worker that starts (or restarts). */
   readonly verdicts: () => EndpointVerdict[];
+  /** accessLog, when set, makes every worker write its requests there (`-`: standard output). */
+  readonly accessLog?: { readonly destination: string; readonly sampleRate: number };
 }
 
 /**
@@ -169,9 +172,14 @@ export class WorkerPool {
   }
 
   #fork(slot: Slot): void {
+    const accessLog = this.#options.accessLog;
     const child = fork(this.#options.main, [WORKER_COMMAND], {
       execArgv: process.execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: {
+        ...process.env,
+        ...(accessLog === undefined ? {} : { [ACCESS_LOG_ENV]: JSON.stringify(accessLog) }),
+      },
     });
     slot.child = child;
     slot.startedAt = Date.now();
