@@ -176,6 +176,24 @@ ${healthChecked ? '    healthCheck: { type: http, path: /healthz, intervalMs: 10
     assert.ok((await portico.workers()).every((w) => w.requests > 0));
   });
 
+  it("a listener's connection limit holds across workers: each takes its share", async () => {
+    const file = join(dir, 'limit.yaml');
+    await writeFile(
+      file,
+      config('one').replace(
+        'listeners: [{ name: web, address: 127.0.0.1, port: 0 }]',
+        'listeners: [{ name: web, address: 127.0.0.1, port: 0, maxConnections: 2 }]',
+      ),
+    );
+    const portico = await start(file);
+    // Eight slow requests at once, each on a connection of its own: at most two get in.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 8 }, () => portico.get('/', 'slow.example')),
+    );
+    const served = outcomes.filter((o) => o.status === 'fulfilled' && o.value.body === 'slow').length;
+    assert.ok(served >= 1 && served <= 2, `${served} of 8 served with maxConnections: 2 over two workers`);
+  });
+
   it("every worker's access log lines go to the one file, whole", async () => {
     const file = join(dir, 'log.yaml');
     const log = join(dir, 'access.log');

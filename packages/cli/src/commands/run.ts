@@ -18,6 +18,7 @@ import { createKubernetesDiscovery, type KubernetesRunOptions } from '../kuberne
 import { ResolvedPorts } from '../workers/resolved-ports.ts';
 import type { EndpointVerdict } from '../workers/worker-messages.ts';
 import { WorkerPool } from '../workers/worker-pool.ts';
+import { workerShare } from '../workers/worker-share.ts';
 import { withWorkerViews } from '../workers/worker-views.ts';
 
 /** RunOptions are the options of `portico run`: a config file, or Kubernetes (with an optional base file). */
@@ -112,7 +113,8 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     const started = performance.now();
     try {
       const snapshot = await proxy.apply(update.config);
-      if (pool !== undefined) await pool.apply(snapshot.version, await ports!.resolve(update.config));
+      if (pool !== undefined)
+        await pool.apply(snapshot.version, workerShare(await ports!.resolve(update.config), pool.size));
       applied();
       const now = performance.now();
       const applyMs = Math.round((now - started) * 1000) / 1000;
@@ -147,7 +149,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       // The primary keeps the proxy for what it owns (validation, health checks, the admin API's view)
       // and never binds; the workers serve.
       ports = new ResolvedPorts();
-      const config = await ports.resolve(running.snapshot.config);
+      const config = workerShare(await ports.resolve(running.snapshot.config), count);
       pool = new WorkerPool(count, {
         main: process.argv[1]!,
         log,

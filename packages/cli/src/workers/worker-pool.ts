@@ -82,6 +82,11 @@ export class WorkerPool {
     }));
   }
 
+  /** size is the number of workers. */
+  get size(): number {
+    return this.#slots.length;
+  }
+
   /** start forks every worker with `config`; it resolves once all of them listen, and throws if one cannot. */
   async start(version: number, config: PorticoConfig): Promise<void> {
     this.#current = { version, config };
