@@ -5,6 +5,7 @@
  *   pnpm bench --mode l4        # TCP proxying beside HAProxy mode tcp: 1 MiB transfers, new connections
  *   pnpm bench --mode h2        # HTTP/2 over TLS (h2load, 10 connections x 10 streams) beside nginx, HAProxy
  *   PORTICO_BEFORE=../old pnpm bench ...   # also measures that (built) checkout: portico-before, -h2-before
+ *   pnpm bench --workers 1,2 --only portico,nginx   # also Portico and nginx with 2 workers (portico-w2, nginx-w2)
  *
  * The origin (nginx, one worker; `GET /` -> 5 bytes, `GET /1m` -> 1 MiB), wrk and this script run on CPU 0;
  * the proxy under test on CPU 1. For each proxy and scenario it reports the proxy's own CPU microseconds
@@ -104,6 +105,8 @@ interface Slot {
   /** command starts the proxy in the foreground on 127.0.0.1:PORT. */
   readonly command: () => string[];
   readonly available: () => boolean;
+  /** cpus are the CPUs the proxy is pinned to (taskset list); PROXY_CPU when not set. */
+  readonly cpus?: string;
 }
 
 const nodeBin = process.execPath;
@@ -239,6 +242,39 @@ const SLOTS: Slot[] = [
     available: () => has('haproxy'),
   },
 ];
+
+/**
+ * WORKERS are the worker counts to measure Portico and nginx with (`--workers 1,2`): for each count above
+ * one, `portico-wN` (`portico run --workers N`) and `nginx-wN` (`worker_processes N`), both pinned to the
+ * first N CPUs, with wrk and the origin still on CLIENT_CPU (on a 2-core machine they share one).
+ */
+const WORKERS = option('workers', '1').split(',').map(Number);
+for (const count of WORKERS.filter((n) => n > 1)) {
+  const cpus = Array.from({ length: count }, (_, i) => i).join(',');
+  SLOTS.push(
+    {
+      name: `portico-w${count}`,
+      mode: 'l7',
+      command: () => [...porticoRun(ROOT, 'portico.yaml'), '--workers', String(count)],
+      available: () => true,
+      cpus,
+    },
+    {
+      name: `nginx-w${count}`,
+      mode: 'l7',
+      command: () => {
+        const conf = render('nginx-proxy.conf', `nginx-proxy-w${count}.conf`);
+        writeFileSync(
+          conf,
+          readFileSync(conf, 'utf8').replace('worker_processes 1;', `worker_processes ${count};`),
+        );
+        return ['nginx', '-g', 'daemon off;', '-c', conf];
+      },
+      available: () => has('nginx'),
+      cpus,
+    },
+  );
+}
 
 function pinned(cpu: string, argv: string[], output: string): ChildProcess {
   return spawn('taskset', ['-c', cpu, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], detached: false }).on(
@@ -428,7 +464,7 @@ const SCENARIO_ARGS: Record<string, { path: string; args: string[] }> = {
 
 async function measure(slot: Slot): Promise<Row[]> {
   await waitForFree(PORT);
-  const child = pinned(PROXY_CPU, slot.command(), slot.name);
+  const child = pinned(slot.cpus ?? PROXY_CPU, slot.command(), slot.name);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -494,9 +530,10 @@ async function main(): Promise<void> {
     'origin',
   );
   await waitForPort(B1PORT);
-  const slots = SLOTS.filter(
-    (s) => s.mode === MODE && (ONLY === '' || ONLY.split(',').includes(s.name)) && s.available(),
-  );
+  // `--only portico` takes its worker variants too (portico-w2, ...).
+  const wanted = (name: string) =>
+    ONLY === '' || ONLY.split(',').some((only) => name === only || name.startsWith(`${only}-w`));
+  const slots = SLOTS.filter((s) => s.mode === MODE && wanted(s.name) && s.available());
   const rows: Row[] = [];
   try {
     for (let rep = 0; rep < REPS; rep++) for (const slot of slots) rows.push(...(await measure(slot)));
