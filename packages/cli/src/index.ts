@@ -4,4 +4,4 @@ export { ConfigRejectedError, type RunningPortico, type RunOptions, startPortico
 export { validateCommand } from './commands/validate.ts';
 export { DEFAULT_KUBERNETES_BASE, type KubernetesRunOptions } from './kubernetes-source.ts';
 export { VERSION } from './version.ts';
-export { workerShare } from './workers/worker-share.ts';
+export { workerConfig } from './workers/worker-config.ts';

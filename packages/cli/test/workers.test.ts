@@ -176,6 +176,41 @@ ${healthChecked ? '    healthCheck: { type: http, path: /healthz, intervalMs: 10
     assert.ok((await portico.workers()).every((w) => w.requests > 0));
   });
 
+  it('a cookie one worker sets pins the client in every worker', async () => {
+    const file = join(dir, 'sticky.yaml');
+    await writeFile(
+      file,
+      `${config('one')}  - name: sticky
+    endpoints: [{ address: 127.0.0.1, port: ${good.port} }, { address: 127.0.0.1, port: ${bad.port} }]
+    affinity: { type: cookie }
+`.replace(
+        '  - host: slow.example',
+        '  - host: sticky.example\n    paths: [{ path: /, service: sticky }]\n  - host: slow.example',
+      ),
+    );
+    const portico = await start(file);
+    const first = await request(`http://127.0.0.1:${portico.port}/`, {
+      headers: { host: 'sticky.example' },
+      reset: true,
+    });
+    const pinnedTo = await first.body.text();
+    const cookie = String(first.headers['set-cookie']).split(';')[0]!;
+    const bodies = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const res = await request(`http://127.0.0.1:${portico.port}/`, {
+        headers: { host: 'sticky.example', cookie },
+        reset: true,
+      });
+      bodies.add(await res.body.text());
+    }
+    assert.deepEqual([...bodies], [pinnedTo]);
+    const workers = await portico.until((w) => w.reduce((n, x) => n + x.requests, 0) === 41);
+    assert.ok(
+      workers.every((w) => w.requests > 0),
+      'both workers served the pinned client',
+    );
+  });
+
   it("a listener's connection limit holds across workers: each takes its share", async () => {
     const file = join(dir, 'limit.yaml');
     await writeFile(

@@ -785,7 +785,8 @@ export const AffinitySchema = Type.Object(
       Secret(
         Type.String({
           minLength: 16,
-          description: 'HMAC key for cookies; set the same on every instance. Default: random per process.',
+          description:
+            'HMAC key for cookies; set the same on every instance. Default: random per instance (shared by its workers).',
         }),
       ),
     ),

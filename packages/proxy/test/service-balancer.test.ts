@@ -139,6 +139,31 @@ describe('ServiceBalancer', () => {
     const spread = new Set(Array.from({ length: 10 }, () => b.choose(keys(undefined), none).endpoint));
     assert.ok(spread.size > 1, 'no header: the policy decides');
   });
+
+  it('client-ip affinity: two processes with their own tables pin a new client to the same endpoint', () => {
+    // Two balancers stand for two workers (or two instances): separate registries, separate tables.
+    const a = balancer({ affinity: { type: 'client-ip' } }, 6);
+    const b = balancer({ affinity: { type: 'client-ip' } }, 6);
+    const from = (address: string): RequestKeys => ({ ...keys(), clientAddress: () => address });
+    const used = new Set<string>();
+    for (let i = 1; i <= 200; i++) {
+      const client = `198.51.100.${i}`;
+      const mine = a.choose(from(client), none).endpoint!;
+      assert.equal(b.choose(from(client), none).endpoint!.key, mine.key, client);
+      used.add(mine.key);
+    }
+    assert.equal(used.size, 6, 'and the clients spread over every endpoint');
+    // One endpoint goes: its clients move (the same way in both), the others stay.
+    const gone = a.members[0]!.endpoint;
+    gone.setDisabled(true);
+    b.members[0]!.endpoint.setDisabled(true);
+    for (let i = 1; i <= 200; i++) {
+      const client = `198.51.100.${i}`;
+      const mine = a.choose(from(client), none).endpoint!;
+      assert.notEqual(mine, gone);
+      assert.equal(b.choose(from(client), none).endpoint!.key, mine.key);
+    }
+  });
 });
 
 describe('TCP health checks', () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { availableParallelism } from 'node:os';
 import { type AdminServer, startAdminServer } from '@portico/admin';
@@ -16,9 +17,9 @@ import { checkFiles } from '../check-files.ts';
 import { withRouteCheck } from '../check-routes.ts';
 import { createKubernetesDiscovery, type KubernetesRunOptions } from '../kubernetes-source.ts';
 import { ResolvedPorts } from '../workers/resolved-ports.ts';
+import { type WorkerSettings, workerConfig } from '../workers/worker-config.ts';
 import type { EndpointVerdict } from '../workers/worker-messages.ts';
 import { WorkerPool } from '../workers/worker-pool.ts';
-import { workerShare } from '../workers/worker-share.ts';
 import { withWorkerViews } from '../workers/worker-views.ts';
 
 /** RunOptions are the options of `portico run`: a config file, or Kubernetes (with an optional base file). */
@@ -58,6 +59,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   /** pool runs the data-plane workers, with `workers` above 1; ports fixes their listeners' ports. */
   let pool: WorkerPool | undefined;
   let ports: ResolvedPorts | undefined;
+  let workerSettings: WorkerSettings | undefined;
   let stopVerdicts: (() => void) | undefined;
   let startError: Error | undefined;
   let discovery: Discovery & { reload(): Promise<void> };
@@ -114,7 +116,10 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     try {
       const snapshot = await proxy.apply(update.config);
       if (pool !== undefined)
-        await pool.apply(snapshot.version, workerShare(await ports!.resolve(update.config), pool.size));
+        await pool.apply(
+          snapshot.version,
+          workerConfig(await ports!.resolve(update.config), workerSettings!),
+        );
       applied();
       const now = performance.now();
       const applyMs = Math.round((now - started) * 1000) / 1000;
@@ -149,7 +154,8 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       // The primary keeps the proxy for what it owns (validation, health checks, the admin API's view)
       // and never binds; the workers serve.
       ports = new ResolvedPorts();
-      const config = workerShare(await ports.resolve(running.snapshot.config), count);
+      workerSettings = { workers: count, cookieSecret: randomBytes(32).toString('base64url') };
+      const config = workerConfig(await ports.resolve(running.snapshot.config), workerSettings);
       pool = new WorkerPool(count, {
         main: process.argv[1]!,
         log,

@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 import { fastHash } from './hash.ts';
 import type { RequestKeys } from './request-keys.ts';
-import type { Available } from './selector.ts';
+import type { Available, Member } from './selector.ts';
 
 /** Pick is an affinity decision: the endpoint, and the cookie to set when the client must be (re)pinned. */
 export interface Pick {
@@ -94,14 +94,19 @@ export class CookieAffinity implements Affinity {
 /**
  * TableAffinity pins by client address (`client-ip`, what `Service.spec.sessionAffinity: ClientIP` means)
  * or by a header's value, in a table of at most `maxEntries` pins, each forgotten `ttlSeconds` after its
- * last use. A pin to an endpoint that is gone or unavailable is replaced.
+ * last use. A pin to an endpoint that is gone or unavailable is replaced. A key without a pin goes where
+ * weighted rendezvous hashing of the key over the available members says, so every process that has the
+ * same endpoints (the workers of `portico run --workers N`, the other instances of a DaemonSet) pins it
+ * to the same endpoint without sharing a table.
  */
 export class TableAffinity implements Affinity {
   readonly #table: LRUCache<string, EndpointState>;
   readonly #key: (keys: RequestKeys) => string | undefined;
+  readonly #members: readonly Member[];
 
-  constructor(config: AffinityConfig, table: LRUCache<string, EndpointState>) {
+  constructor(config: AffinityConfig, table: LRUCache<string, EndpointState>, members: readonly Member[]) {
     this.#table = table;
+    this.#members = members;
     const header = config.headerName?.toLowerCase();
     this.#key =
       config.type === 'header'
@@ -116,9 +121,30 @@ export class TableAffinity implements Affinity {
     if (pinned !== undefined && !pinned.retired && available(pinned) && !exclude.includes(pinned)) {
       return { endpoint: pinned, setCookie: undefined };
     }
-    const endpoint = fallback(exclude);
+    const endpoint = this.#rendezvous(key, exclude, available) ?? fallback(exclude);
     if (endpoint !== undefined) this.#table.set(key, endpoint);
     return { endpoint, setCookie: undefined };
+  }
+
+  /** #rendezvous picks the available member with the highest weighted score for `key`. */
+  #rendezvous(
+    key: string,
+    exclude: readonly EndpointState[],
+    available: Available,
+  ): EndpointState | undefined {
+    let best: EndpointState | undefined;
+    let bestScore = -1;
+    for (const { endpoint, weight } of this.#members) {
+      if (weight <= 0 || !available(endpoint) || exclude.includes(endpoint)) continue;
+      // weight / -ln(u), u uniform in (0, 1) from the hash: the weighted form of highest random weight.
+      const u = (fastHash(`${key}|${endpoint.key}`) + 1) / 4_294_967_297;
+      const score = weight / -Math.log(u);
+      if (score > bestScore) {
+        bestScore = score;
+        best = endpoint;
+      }
+    }
+    return best;
   }
 
   /** size is the number of pins held. */

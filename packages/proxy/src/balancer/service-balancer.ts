@@ -78,7 +78,7 @@ export class ServiceBalancer {
     if (affinity?.type === 'cookie')
       this.#affinity = new CookieAffinity(affinity, config.name, this.endpoints);
     else if (affinity !== undefined)
-      this.#affinity = new TableAffinity(affinity, state.affinityTable(affinity));
+      this.#affinity = new TableAffinity(affinity, state.affinityTable(affinity), this.members);
   }
 
   /** available is the predicate in force now (the panic one below the threshold). */
