@@ -57,8 +57,14 @@ describe('portico run --workers 2: data-plane processes on one port, one control
   let dir: string;
   let running: Running | undefined;
 
+  let failing: Backend;
+
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'portico-workers-'));
+    failing = await startBackend('failing', (_req, res) => {
+      res.statusCode = 500;
+      res.end('failing');
+    });
     good = await startBackend('good', (_req, res) => res.end('good'));
     // Fails its health check, but answers requests: only health checks keep traffic off it.
     bad = await startBackend('bad', (req, res) => {
@@ -72,7 +78,7 @@ describe('portico run --workers 2: data-plane processes on one port, one control
     running = undefined;
   });
   after(async () => {
-    await Promise.all([good.close(), bad.close(), slow.close()]);
+    await Promise.all([good.close(), bad.close(), slow.close(), failing.close()]);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -174,6 +180,35 @@ ${healthChecked ? '    healthCheck: { type: http, path: /healthz, intervalMs: 10
     for (let i = 0; i < 40; i++) tags.add((await portico.get()).tag);
     assert.deepEqual([...tags], ['two'], 'every worker serves the new config');
     assert.ok((await portico.workers()).every((w) => w.requests > 0));
+  });
+
+  it("one worker's passive ejection holds in every worker", async () => {
+    const file = join(dir, 'eject.yaml');
+    await writeFile(
+      file,
+      `${config('one')}  - name: flaky
+    endpoints: [{ address: 127.0.0.1, port: ${failing.port} }, { address: 127.0.0.1, port: ${good.port} }]
+    balancer: random
+    outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 30000, maxEjectionPercent: 50 }
+    retries: { attempts: 0 }
+`.replace(
+        '  - host: slow.example',
+        '  - host: flaky.example\n    paths: [{ path: /, service: flaky }]\n  - host: slow.example',
+      ),
+    );
+    const portico = await start(file);
+    const ejected = () =>
+      portico.process.lines.some((l) =>
+        String(l['msg']).includes(`ejected endpoint 127.0.0.1:${failing.port}`),
+      );
+    for (let i = 0; i < 200 && !ejected(); i++) await portico.get('/', 'flaky.example');
+    await portico.process.waitForLog((l) => String(l['msg']).includes('the other workers follow'));
+    await new Promise((r) => setTimeout(r, 100)); // the verdict crosses to the other worker
+    const statuses = new Set<number>();
+    for (let i = 0; i < 40; i++) statuses.add((await portico.get('/', 'flaky.example')).status);
+    assert.deepEqual([...statuses], [200], 'neither worker sends to the ejected endpoint');
+    const workers = await portico.until((w) => w.every((x) => x.requests > 0));
+    assert.equal(workers.length, 2);
   });
 
   it('a cookie one worker sets pins the client in every worker', async () => {

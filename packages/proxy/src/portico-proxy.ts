@@ -212,19 +212,33 @@ export class PorticoProxy implements ConnectionContext, L4Context {
 
   /**
    * setEndpointAvailability applies a verdict made elsewhere (by the primary, for a worker that runs no
-   * health checks of its own) to the endpoint `address:port` of `service`: a health check's (`healthy`)
-   * or an operator's (`disabled`). It returns false when the current config has no such endpoint.
+   * health checks of its own) to the endpoint `address:port` of `service`: a health check's (`healthy`),
+   * an operator's (`disabled`), or another worker's ejection. It returns false when the current config
+   * has no such endpoint.
    */
   setEndpointAvailability(
     service: string,
     endpoint: string,
-    verdict: { readonly healthy?: boolean; readonly disabled?: boolean; readonly detail?: string },
+    verdict: {
+      readonly healthy?: boolean;
+      readonly disabled?: boolean;
+      /** ejectedForMs ejects the endpoint for that long (an ejection another worker made). */
+      readonly ejectedForMs?: number;
+      readonly detail?: string;
+    },
   ): boolean {
-    const state = this.#snapshot.services.get(service)?.endpoints.find((e) => e.key === endpoint);
+    const state = this.endpointState(service, endpoint);
     if (state === undefined) return false;
     if (verdict.healthy !== undefined) state.setHealthy(verdict.healthy, verdict.detail);
     if (verdict.disabled !== undefined) state.setDisabled(verdict.disabled);
+    if (verdict.ejectedForMs !== undefined && verdict.ejectedForMs > 0)
+      state.eject(verdict.ejectedForMs, verdict.detail ?? 'ejected elsewhere');
     return true;
+  }
+
+  /** endpointState is the state of the endpoint `address:port` of `service` in the config in force. */
+  endpointState(service: string, endpoint: string): EndpointState | undefined {
+    return this.#snapshot.services.get(service)?.endpoints.find((e) => e.key === endpoint);
   }
 
   /** listen binds every listener of the current config and resolves with their addresses. */

@@ -1,4 +1,11 @@
-import { createProxy, LatencyHistogram, type PorticoProxy } from '@portico/proxy';
+import { subscribe } from 'node:diagnostics_channel';
+import {
+  createProxy,
+  ENDPOINT_CHANNEL,
+  type EndpointAvailability,
+  LatencyHistogram,
+  type PorticoProxy,
+} from '@portico/proxy';
 import { startAccessLog } from '../access-log.ts';
 import { adminSource } from '../admin-adapter.ts';
 import { ACCESS_LOG_ENV, type DataPlaneViews, type FromWorker, type ToWorker } from './worker-messages.ts';
@@ -10,7 +17,7 @@ const STATS_INTERVAL_MS = 500;
  * runDataPlaneWorker is the body of a data-plane worker process: it serves each config the primary sends
  * (the first binds the listeners with SO_REUSEPORT beside the other workers'; later ones are applied
  * without a restart), applies the endpoint verdicts the primary's health checks make (it runs none of its
- * own), reports what it applied and its counters, writes its access log lines (when asked) to the one
+ * own) and the ejections other workers made, tells the primary of its own ejections, reports what it applied and its counters, writes its access log lines (when asked) to the one
  * destination all workers share, and on `drain` closes its listeners, lets requests in flight finish and
  * exits. It exits too when the primary goes away.
  */
@@ -41,12 +48,32 @@ export function runDataPlaneWorker(): void {
       if (proxy === undefined) exit(1);
     }
   };
+  // This worker's own ejections go to the primary, which tells the others; those it is told of do not.
+  let told = false;
+  subscribe(ENDPOINT_CHANNEL, (message) => {
+    const change = message as EndpointAvailability;
+    if (told || change.reason !== 'ejected' || change.available || proxy === undefined) return;
+    const state = proxy.endpointState(change.service, change.endpoint);
+    if (state === undefined) return;
+    send({
+      type: 'ejected',
+      service: change.service,
+      endpoint: change.endpoint,
+      ms: Math.max(0, state.ejectedUntil - Date.now()),
+      detail: change.detail ?? '',
+    });
+  });
   process.on('message', (message: ToWorker) => {
     if (message.type === 'config') pending = pending.then(() => apply(message.version, message.config));
     else if (message.type === 'verdicts')
       pending = pending.then(() => {
-        for (const { service, endpoint, ...verdict } of message.verdicts)
-          proxy?.setEndpointAvailability(service, endpoint, verdict);
+        told = true;
+        try {
+          for (const { service, endpoint, ...verdict } of message.verdicts)
+            proxy?.setEndpointAvailability(service, endpoint, verdict);
+        } finally {
+          told = false;
+        }
       });
     else if (message.type === 'views') {
       if (proxy !== undefined) send({ type: 'views', id: message.id, views: dataPlaneViews(proxy) });

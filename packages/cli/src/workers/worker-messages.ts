@@ -8,6 +8,8 @@ export interface EndpointVerdict {
   readonly endpoint: string;
   readonly healthy?: boolean;
   readonly disabled?: boolean;
+  /** ejectedForMs is another worker's passive ejection, for this long. */
+  readonly ejectedForMs?: number;
   readonly detail?: string;
 }
 
@@ -31,6 +33,13 @@ export type FromWorker =
   | { readonly type: 'applied'; readonly version: number }
   | { readonly type: 'refused'; readonly version: number; readonly code: string; readonly message: string }
   | { readonly type: 'views'; readonly id: number; readonly views: DataPlaneViews }
+  | {
+      readonly type: 'ejected';
+      readonly service: string;
+      readonly endpoint: string;
+      readonly ms: number;
+      readonly detail: string;
+    }
   | {
       readonly type: 'stats';
       readonly version: number;

@@ -196,6 +196,25 @@ export class WorkerPool {
       else if (message.type === 'stats') {
         slot.connections = message.connections;
         slot.requests = message.requests;
+      } else if (message.type === 'ejected') {
+        // Passive ejection seen by one worker holds in all: the others stop sending there too.
+        this.#options.log.warn(
+          {
+            worker: slot.index,
+            service: message.service,
+            endpoint: message.endpoint,
+            ejectedForMs: message.ms,
+          },
+          `worker ${slot.index} ejected endpoint ${message.endpoint} of service "${message.service}" (${message.detail}); the other workers follow`,
+        );
+        const verdict = {
+          service: message.service,
+          endpoint: message.endpoint,
+          ejectedForMs: message.ms,
+          detail: `ejected by worker ${slot.index}: ${message.detail}`,
+        };
+        for (const other of this.#slots)
+          if (other !== slot) this.#send(other, { type: 'verdicts', verdicts: [verdict] });
       } else if (message.type === 'refused')
         this.#options.log.error(
           { worker: slot.index, code: message.code, version: message.version },

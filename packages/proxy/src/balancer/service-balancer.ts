@@ -161,16 +161,7 @@ export class ServiceBalancer {
     if ((ejected + 1) * 100 > outlier.maxEjectionPercent * this.members.length) return;
     endpoint.ejections++;
     const ms = Math.min(outlier.baseEjectionMs * endpoint.ejections, outlier.maxEjectionMs);
-    endpoint.ejected = true;
-    endpoint.ejectedUntil = Date.now() + ms;
-    const failures = `${endpoint.consecutiveFailures} failures in a row, out for ${ms} ms`;
-    endpoint.availabilityChanged(false, 'ejected', failures);
-    setTimeout(() => {
-      endpoint.ejected = false;
-      endpoint.consecutiveFailures = 0;
-      endpoint.availableSince = Date.now();
-      endpoint.availabilityChanged(true, 'ejection-ended');
-    }, ms).unref();
+    endpoint.eject(ms, `${endpoint.consecutiveFailures} failures in a row, out for ${ms} ms`);
   }
 }
 

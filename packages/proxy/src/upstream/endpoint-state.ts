@@ -90,6 +90,23 @@ export class EndpointState {
     this.availabilityChanged(healthy, 'health-check', detail);
   }
 
+  /**
+   * eject takes the endpoint out of rotation for `ms` (passive outlier detection), saying why in
+   * `detail`; it does nothing while the endpoint is already ejected.
+   */
+  eject(ms: number, detail: string): void {
+    if (this.ejected) return;
+    this.ejected = true;
+    this.ejectedUntil = Date.now() + ms;
+    this.availabilityChanged(false, 'ejected', detail);
+    setTimeout(() => {
+      this.ejected = false;
+      this.consecutiveFailures = 0;
+      this.availableSince = Date.now();
+      this.availabilityChanged(true, 'ejection-ended');
+    }, ms).unref();
+  }
+
   /** setDisabled takes the endpoint out of (or back into) rotation for maintenance. */
   setDisabled(disabled: boolean): void {
     if (this.disabled === disabled) return;
