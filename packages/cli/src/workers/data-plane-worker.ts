@@ -14,12 +14,13 @@ import { ACCESS_LOG_ENV, type DataPlaneViews, type FromWorker, type ToWorker } f
 const STATS_INTERVAL_MS = 500;
 
 /**
- * runDataPlaneWorker is the body of a data-plane worker process: it serves each config the primary sends
+ * runDataPlaneWorker is the body of a data-plane worker process. It serves each config the primary sends
  * (the first binds the listeners with SO_REUSEPORT beside the other workers'; later ones are applied
- * without a restart), applies the endpoint verdicts the primary's health checks make (it runs none of its
- * own) and the ejections other workers made, tells the primary of its own ejections, reports what it applied and its counters, writes its access log lines (when asked) to the one
- * destination all workers share, and on `drain` closes its listeners, lets requests in flight finish and
- * exits. It exits too when the primary goes away.
+ * without a restart); applies the endpoint verdicts the primary's health checks make (it runs none of its
+ * own) and the ejections other workers made; tells the primary of its own ejections, of what it applied
+ * and of its counters; writes its access log lines (when asked) to the one destination all workers
+ * share; and on `drain` closes its listeners, lets requests in flight finish and exits. It exits too when
+ * the primary goes away, and when it cannot bind its listeners (the primary then starts another).
  */
 export function runDataPlaneWorker(): void {
   let proxy: PorticoProxy | undefined;
@@ -35,8 +36,14 @@ export function runDataPlaneWorker(): void {
   const apply = async (next: number, config: Parameters<typeof createProxy>[0]) => {
     try {
       if (proxy === undefined) {
-        proxy = createProxy(config, { reusePort: true, activeHealthChecks: false });
-        await proxy.listen();
+        const first = createProxy(config, { reusePort: true, activeHealthChecks: false });
+        try {
+          await first.listen();
+        } catch (error) {
+          await first.close({ drainTimeoutMs: 0 });
+          throw error;
+        }
+        proxy = first;
       } else {
         await proxy.apply(config);
       }

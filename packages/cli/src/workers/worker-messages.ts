@@ -50,5 +50,5 @@ export type FromWorker =
 /** WORKER_COMMAND is the hidden `portico` command a data-plane worker runs. */
 export const WORKER_COMMAND = '__data-plane-worker';
 
-/** ACCESS_LOG_ENV carries a worker's access log settings (`{ destination, sampleRate }`, as JSON). */
-export const ACCESS_LOG_ENV = 'PORTICO_WORKER_ACCESS_LOG';
+/** ACCESS_LOG_ENV carries a worker's access log settings (`{ destination, sampleRate }`, as JSON); internal, so lower case. */
+export const ACCESS_LOG_ENV = 'portico_worker_access_log';
