@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { availableParallelism } from 'node:os';
 import { type AdminServer, startAdminServer } from '@portico/admin';
 import { type Discovery, formatProblem, KubernetesDiscovery, StaticFileDiscovery } from '@portico/discovery';
 import {
@@ -16,11 +14,7 @@ import { adminSource, type RunState } from '../admin-adapter.ts';
 import { checkFiles } from '../check-files.ts';
 import { withRouteCheck } from '../check-routes.ts';
 import { createKubernetesDiscovery, type KubernetesRunOptions } from '../kubernetes-source.ts';
-import { ResolvedPorts } from '../workers/resolved-ports.ts';
-import { type WorkerSettings, workerConfig } from '../workers/worker-config.ts';
-import type { EndpointVerdict } from '../workers/worker-messages.ts';
-import { WorkerPool } from '../workers/worker-pool.ts';
-import { withWorkerViews } from '../workers/worker-views.ts';
+import { DataPlaneWorkers, workerCount } from '../workers/data-plane-workers.ts';
 
 /** RunOptions are the options of `portico run`: a config file, or Kubernetes (with an optional base file). */
 export interface RunOptions {
@@ -56,11 +50,8 @@ export class ConfigRejectedError extends Error {}
  */
 export async function startPortico(options: RunOptions, log: Logger): Promise<RunningPortico> {
   let proxy: PorticoProxy | undefined;
-  /** pool runs the data-plane workers, with `workers` above 1; ports fixes their listeners' ports. */
-  let pool: WorkerPool | undefined;
-  let ports: ResolvedPorts | undefined;
-  let workerSettings: WorkerSettings | undefined;
-  let stopVerdicts: (() => void) | undefined;
+  /** workers are the data-plane processes, with `workers` above 1 (the proxy then binds nothing). */
+  let workers: DataPlaneWorkers | undefined;
   let startError: Error | undefined;
   let discovery: Discovery & { reload(): Promise<void> };
   if (options.kubernetes !== undefined) {
@@ -115,11 +106,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     const started = performance.now();
     try {
       const snapshot = await proxy.apply(update.config);
-      if (pool !== undefined)
-        await pool.apply(
-          snapshot.version,
-          workerConfig(await ports!.resolve(update.config), workerSettings!),
-        );
+      await workers?.apply(snapshot.version, update.config);
       applied();
       const now = performance.now();
       const applyMs = Math.round((now - started) * 1000) / 1000;
@@ -153,23 +140,14 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     } else {
       // The primary keeps the proxy for what it owns (validation, health checks, the admin API's view)
       // and never binds; the workers serve.
-      ports = new ResolvedPorts();
-      workerSettings = { workers: count, cookieSecret: randomBytes(32).toString('base64url') };
-      const config = workerConfig(await ports.resolve(running.snapshot.config), workerSettings);
-      pool = new WorkerPool(count, {
-        main: process.argv[1]!,
-        log,
-        verdicts: () => currentVerdicts(running),
-        ...(options.accessLog === undefined
+      const accessLog =
+        options.accessLog === undefined
           ? {}
-          : {
-              accessLog: { destination: options.accessLog, sampleRate: options.accessLogSample ?? 1 },
-            }),
-      });
-      stopVerdicts = forwardVerdicts(pool);
-      state.workers = () => pool!.workers();
-      await pool.start(running.snapshot.version, config);
-      for (const listener of config.listeners) {
+          : { accessLog: { destination: options.accessLog, sampleRate: options.accessLogSample ?? 1 } };
+      workers = await DataPlaneWorkers.start(running, count, { main: process.argv[1]!, log, ...accessLog });
+      const started = workers;
+      state.workers = () => started.workers();
+      for (const listener of workers.listeners) {
         const fields = { name: listener.name, protocol: listener.protocol, address: listener.address };
         log.info(
           { ...fields, port: listener.port, workers: count },
@@ -178,8 +156,6 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       }
     }
   } catch (error) {
-    await pool?.drain(0);
-    stopVerdicts?.();
     await discovery.stop();
     await running.close({ drainTimeoutMs: 0 });
     throw error;
@@ -190,19 +166,19 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   if (adminConfig !== undefined) {
     const source = adminSource(running, state, {
       drain: async () => {
-        await pool?.drain(running.snapshot.config.shutdown.drainTimeoutMs);
+        await workers?.drain(running.snapshot.config.shutdown.drainTimeoutMs);
         await running.close();
       },
       reload: () => discovery.reload(),
     });
     // With workers, the data plane's counters are theirs, added up when the admin API is asked.
-    admin = await startAdminServer(pool === undefined ? source : withWorkerViews(source, pool), adminConfig);
+    admin = await startAdminServer(workers?.adminSource(source) ?? source, adminConfig);
     log.info({ url: admin.url }, `admin API on ${admin.url}`);
   }
   const stopAvailabilityLog = logAvailability(log);
   // With workers, each writes its own requests (the primary serves none).
   const stopAccessLog =
-    options.accessLog === undefined || pool !== undefined
+    options.accessLog === undefined || workers !== undefined
       ? undefined
       : startAccessLog({ destination: options.accessLog, sampleRate: options.accessLogSample ?? 1 });
   return {
@@ -213,8 +189,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       // Listeners close synchronously inside close(), before anything here awaits: no new connection
       // is accepted from the moment stop() is called.
       const closing = running.close(drainTimeoutMs === undefined ? {} : { drainTimeoutMs });
-      const draining = pool?.drain(drainTimeoutMs ?? running.snapshot.config.shutdown.drainTimeoutMs);
-      stopVerdicts?.();
+      const draining = workers?.drain(drainTimeoutMs ?? running.snapshot.config.shutdown.drainTimeoutMs);
       await discovery.stop();
       await closing;
       await draining;
@@ -283,43 +258,4 @@ function logTlsIssues(proxy: PorticoProxy, log: Logger): void {
     if (issue.severity === 'warning') log.warn(fields, message);
     else log.error(fields, `${message}; its previous version (or the default certificate) keeps serving`);
   }
-}
-
-/** workerCount turns `workers` (a count or `auto`) into a number of data-plane processes. */
-function workerCount(workers: number | 'auto'): number {
-  return workers === 'auto' ? availableParallelism() : workers;
-}
-
-/**
- * forwardVerdicts sends the workers each availability change the primary's proxy makes (its health
- * checks, an operator disabling an endpoint); returns the unsubscriber.
- */
-function forwardVerdicts(pool: WorkerPool): () => void {
-  const onChange = (message: unknown) => {
-    const change = message as EndpointAvailability;
-    const base = { service: change.service, endpoint: change.endpoint };
-    if (change.reason === 'health-check')
-      pool.sendVerdicts([
-        { ...base, healthy: change.available, ...(change.detail ? { detail: change.detail } : {}) },
-      ]);
-    else if (change.reason === 'disabled' || change.reason === 'enabled')
-      pool.sendVerdicts([{ ...base, disabled: !change.available }]);
-  };
-  subscribe(ENDPOINT_CHANNEL, onChange);
-  return () => unsubscribe(ENDPOINT_CHANNEL, onChange);
-}
-
-/** currentVerdicts lists the endpoints the primary has out of rotation, for a worker that (re)starts. */
-function currentVerdicts(proxy: PorticoProxy): EndpointVerdict[] {
-  const verdicts: EndpointVerdict[] = [];
-  for (const service of proxy.snapshot.services.values())
-    for (const endpoint of service.endpoints)
-      if (!endpoint.healthy || endpoint.disabled)
-        verdicts.push({
-          service: service.name,
-          endpoint: endpoint.key,
-          healthy: endpoint.healthy,
-          disabled: endpoint.disabled,
-        });
-  return verdicts;
 }

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { availableParallelism } from 'node:os';
+import type { AdminSource } from '@portico/admin';
+import type { ListenerConfig, PorticoConfig } from '@portico/config';
+import { ENDPOINT_CHANNEL, type EndpointAvailability, type PorticoProxy } from '@portico/proxy';
+import { ResolvedPorts } from './resolved-ports.ts';
+import { type WorkerSettings, workerConfig } from './worker-config.ts';
+import type { EndpointVerdict } from './worker-messages.ts';
+import { WorkerPool, type WorkerPoolOptions, type WorkerView } from './worker-pool.ts';
+import { withWorkerViews } from './worker-views.ts';
+
+/** workerCount turns `workers` (a count or `auto`) into a number of data-plane processes. */
+export function workerCount(workers: number | 'auto'): number {
+  return workers === 'auto' ? availableParallelism() : workers;
+}
+
+/**
+ * DataPlaneWorkers is what the primary of `portico run --workers N` does for its workers: it gives each
+ * the config it serves (ports fixed, limits shared, the cookie secret; `workerConfig`), forwards the
+ * health and maintenance verdicts its own proxy makes, and gathers their views for the admin API. The
+ * primary's proxy never binds: it validates, checks health and answers the admin API's questions.
+ */
+export class DataPlaneWorkers {
+  readonly #pool: WorkerPool;
+  readonly #ports = new ResolvedPorts();
+  readonly #settings: WorkerSettings;
+  readonly #stopVerdicts: () => void;
+  #listeners: readonly ListenerConfig[] = [];
+
+  private constructor(proxy: PorticoProxy, count: number, options: Omit<WorkerPoolOptions, 'verdicts'>) {
+    this.#settings = { workers: count, cookieSecret: randomBytes(32).toString('base64url') };
+    this.#pool = new WorkerPool(count, { ...options, verdicts: () => currentVerdicts(proxy) });
+    this.#stopVerdicts = forwardVerdicts(this.#pool);
+  }
+
+  /** start forks `count` workers serving the proxy's config and resolves once all of them listen. */
+  static async start(
+    proxy: PorticoProxy,
+    count: number,
+    options: Omit<WorkerPoolOptions, 'verdicts'>,
+  ): Promise<DataPlaneWorkers> {
+    const workers = new DataPlaneWorkers(proxy, count, options);
+    try {
+      const config = await workers.#forWorkers(proxy.snapshot.config);
+      await workers.#pool.start(proxy.snapshot.version, config);
+    } catch (error) {
+      await workers.drain(0);
+      throw error;
+    }
+    return workers;
+  }
+
+  /** listeners are the listeners the workers bind, their ports fixed. */
+  get listeners(): readonly ListenerConfig[] {
+    return this.#listeners;
+  }
+
+  /** apply gives every worker `config` (version `version`); resolves when all of them serve it. */
+  async apply(version: number, config: PorticoConfig): Promise<void> {
+    await this.#pool.apply(version, await this.#forWorkers(config));
+  }
+
+  /** workers describes each worker, for `/status`. */
+  workers(): WorkerView[] {
+    return this.#pool.workers();
+  }
+
+  /** adminSource is `source` with the data plane's views added up over the workers. */
+  adminSource(source: AdminSource): AdminSource {
+    return withWorkerViews(source, this.#pool);
+  }
+
+  /** drain stops forwarding verdicts and drains every worker. */
+  async drain(drainTimeoutMs: number): Promise<void> {
+    this.#stopVerdicts();
+    await this.#pool.drain(drainTimeoutMs);
+  }
+
+  async #forWorkers(config: PorticoConfig): Promise<PorticoConfig> {
+    const resolved = workerConfig(await this.#ports.resolve(config), this.#settings);
+    this.#listeners = resolved.listeners;
+    return resolved;
+  }
+}
+
+/**
+ * forwardVerdicts sends the workers each availability change the primary's proxy makes (its health
+ * checks, an operator disabling an endpoint); returns the unsubscriber.
+ */
+function forwardVerdicts(pool: WorkerPool): () => void {
+  const onChange = (message: unknown) => {
+    const change = message as EndpointAvailability;
+    const base = { service: change.service, endpoint: change.endpoint };
+    if (change.reason === 'health-check')
+      pool.sendVerdicts([
+        { ...base, healthy: change.available, ...(change.detail ? { detail: change.detail } : {}) },
+      ]);
+    else if (change.reason === 'disabled' || change.reason === 'enabled')
+      pool.sendVerdicts([{ ...base, disabled: !change.available }]);
+  };
+  subscribe(ENDPOINT_CHANNEL, onChange);
+  return () => unsubscribe(ENDPOINT_CHANNEL, onChange);
+}
+
+/** currentVerdicts lists the endpoints the primary has out of rotation, for a worker that (re)starts. */
+function currentVerdicts(proxy: PorticoProxy): EndpointVerdict[] {
+  const verdicts: EndpointVerdict[] = [];
+  for (const service of proxy.snapshot.services.values())
+    for (const endpoint of service.endpoints)
+      if (!endpoint.healthy || endpoint.disabled)
+        verdicts.push({
+          service: service.name,
+          endpoint: endpoint.key,
+          healthy: endpoint.healthy,
+          disabled: endpoint.disabled,
+        });
+  return verdicts;
+}
