@@ -90,6 +90,72 @@ describe('the portico binary as an ingress controller', () => {
     }
   });
 
+  it('with --workers 2, both workers serve the Ingresses and follow a change; SIGTERM drains them', async () => {
+    api.apply('ingressclasses', ingressClass('portico'));
+    api.apply('services', service('web', { namespace: 'shop' }));
+    api.apply(
+      'endpointslices',
+      endpointSlice(
+        'web-1',
+        'web',
+        [{ address: '127.0.0.1' }],
+        [{ name: 'http', port: backend.port }],
+        'shop',
+      ),
+    );
+    api.apply(
+      'ingresses',
+      ingress('web', { namespace: 'shop', host: 'shop.example', paths: [{ service: 'web', port: 80 }] }),
+    );
+    const kubeconfig = await writeKubeconfig(dir, api.url, 'sa-token', 'kubeconfig-workers');
+    const base = join(dir, 'base-workers.yaml');
+    await writeFile(
+      base,
+      'listeners:\n  - { name: http, address: 127.0.0.1, port: 0 }\nadmin: { address: 127.0.0.1, port: 0 }\n',
+    );
+    const portico = new PorticoProcess([
+      'run',
+      '--kubernetes',
+      '--kubeconfig',
+      kubeconfig,
+      '--config',
+      base,
+      '--namespace',
+      'shop',
+      '--no-leader-election',
+      '--workers',
+      '2',
+    ]);
+    try {
+      const port = await portico.listeningPort();
+      const admin = (await portico.waitForLog((l) => typeof l['url'] === 'string'))['url'] as string;
+      const statusOf = async (host: string) => {
+        const res = await request(`http://127.0.0.1:${port}/`, { headers: { host }, reset: true });
+        await res.body.dump();
+        return res.statusCode;
+      };
+      for (let i = 0; i < 30; i++) assert.equal(await statusOf('shop.example'), 200);
+      api.apply(
+        'ingresses',
+        ingress('late', { namespace: 'shop', host: 'late.example', paths: [{ service: 'web', port: 80 }] }),
+      );
+      const deadline = Date.now() + 5_000;
+      while ((await statusOf('late.example')) !== 200 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      const served = new Set<number>();
+      for (let i = 0; i < 30; i++) served.add(await statusOf('late.example'));
+      assert.deepEqual([...served], [200], 'every worker serves the new Ingress');
+      const workers = (await (await request(`${admin}/status`)).body.json()) as {
+        workers: { requests: number; version: number }[];
+      };
+      assert.equal(workers.workers.length, 2);
+      assert.equal(new Set(workers.workers.map((w) => w.version)).size, 1, 'both on one version');
+    } finally {
+      portico.child.kill('SIGTERM');
+      assert.equal(await portico.exited, 0);
+    }
+  });
+
   it('without --config or --kubernetes, or with a broken kubeconfig, it says what is wrong and exits 1', async () => {
     const none = await runPortico(['run']);
     assert.equal(none.code, 1);
