@@ -292,6 +292,10 @@ function referenceIssues(
     };
     if (listener.hostnames !== undefined && listener.protocol !== 'http' && listener.protocol !== 'https')
       add(at('hostnames'), 'only http and https listeners serve hostnames (tls-passthrough routes by `sni`)');
+    listener.hostnames?.forEach((hostname, j) => {
+      const problem = hostnameProblem(hostname);
+      if (problem !== undefined) add(['listeners', i, 'hostnames', j], problem);
+    });
     if (listener.protocol === 'tcp' && listener.service === undefined)
       add(at('service'), 'a tcp listener needs a service');
     if (
@@ -431,6 +435,16 @@ function pathFilterIssues(path: RoutePathConfig, at: (string | number)[], add: A
   });
   if (seen.has('redirect') && seen.has('rewrite'))
     add([...at, 'filters'], 'a `redirect` answers the request itself: it cannot be combined with `rewrite`');
+}
+
+/** hostnameProblem says what the schema's pattern lets through that no DNS name is: an IP, a long label. */
+function hostnameProblem(hostname: string): string | undefined {
+  if (/^(\*\.)?\d+(\.\d+){3}$/.test(hostname))
+    return `"${hostname}" is an IP address; hostnames are DNS names`;
+  if (hostname.length > 253) return `"${hostname.slice(0, 40)}..." is longer than 253 characters`;
+  const long = hostname.split('.').find((label) => label.length > 63);
+  if (long !== undefined) return `label "${long.slice(0, 20)}..." is longer than 63 characters`;
+  return undefined;
 }
 
 /** PORTICO_OWNED are the fields header rules may not touch: framing, Host, connection handling. */

@@ -248,13 +248,15 @@ describe('validateConfig', () => {
     assert.deepEqual(
       messages({
         listeners: [
-          { name: 'web', port: 0, hostnames: ['*.example.com'] },
+          { name: 'web', port: 0, hostnames: ['*.example.com', '10.0.0.1', `${'a'.repeat(64)}.example`] },
           { name: 'raw', port: 0, protocol: 'tcp', service: 'web', hostnames: ['shop.example'] },
         ],
         services: [{ name: 'web', endpoints: [] }],
         routes: [{ listeners: ['raw', 'nowhere', 'web'], paths: [{ path: '/', service: 'web' }] }],
       }).sort(),
       [
+        'listeners[0].hostnames[1]: "10.0.0.1" is an IP address; hostnames are DNS names',
+        `listeners[0].hostnames[2]: label "${'a'.repeat(20)}..." is longer than 63 characters`,
         'listeners[1].hostnames: only http and https listeners serve hostnames (tls-passthrough routes by `sni`)',
         'routes[0].listeners[0]: no http or https listener named "raw" (known: web)',
         'routes[0].listeners[1]: no http or https listener named "nowhere" (known: web)',
