@@ -4,6 +4,7 @@
  * go through Portico to a real backend on 127.0.0.1.
  *
  *   pnpm bench:kubernetes-live [--large 5000] [--changes 100] [--live 50] [--seconds 5] [--connections 4]
+ *                              [--workers 1]
  *
  * Portico runs with the Node flags its shebang gives it (PORTICO_NODE_FLAGS='' runs it without).
  * It prints: the initial sync time (process start to the first request served) and Portico's RSS after
@@ -13,7 +14,7 @@
  * a pod, or a new Ingress, alternating, one every 20 ms), with the ratio of the two p99s.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,6 +31,7 @@ const CHANGES = option('changes', 100);
 const LIVE = option('live', 50);
 const SECONDS = option('seconds', 5);
 const CONNECTIONS = option('connections', 4);
+const WORKERS = option('workers', 1);
 const FAKE = fileURLToPath(new URL('./kubernetes/fake-api-process.ts', import.meta.url));
 const MAIN = fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url));
 
@@ -104,7 +106,18 @@ await writeFile(base, 'listeners:\n  - { name: http, address: 127.0.0.1, port: 0
 const started = performance.now();
 const portico = spawn(
   process.execPath,
-  [...shippedNodeFlags(MAIN), MAIN, 'run', '--kubernetes', '--kubeconfig', kubeconfig, '--config', base],
+  [
+    ...shippedNodeFlags(MAIN),
+    MAIN,
+    'run',
+    '--kubernetes',
+    '--kubeconfig',
+    kubeconfig,
+    '--config',
+    base,
+    '--workers',
+    String(WORKERS),
+  ],
   {
     stdio: ['ignore', 'pipe', 'inherit'],
   },
@@ -125,8 +138,14 @@ async function status(host: string): Promise<number> {
 while ((await status('steady.example.com')) !== 200) await new Promise((r) => setTimeout(r, 20));
 const syncMs = performance.now() - started;
 await new Promise((r) => setTimeout(r, 2_000));
-const rss = () =>
-  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${portico.pid}/status`, 'utf8'))![1]) / 1024;
+/** rss is the resident memory of Portico and its workers, in MiB. */
+function rss(pid = portico.pid!): number {
+  let kib = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  for (const task of readdirSync(`/proc/${pid}/task`))
+    for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean))
+      kib += rss(Number(child)) * 1024;
+  return kib / 1024;
+}
 const rssAfterSync = rss();
 
 // API write -> first request served by the new route.

@@ -4,4 +4,5 @@ export { ConfigRejectedError, type RunningPortico, type RunOptions, startPortico
 export { validateCommand } from './commands/validate.ts';
 export { DEFAULT_KUBERNETES_BASE, type KubernetesRunOptions } from './kubernetes-source.ts';
 export { VERSION } from './version.ts';
-export { workerConfig } from './workers/worker-config.ts';
+export { type ConfigDelta, diffConfig, patchConfig } from './workers/config-delta.ts';
+export { WorkerConfigs, workerConfig } from './workers/worker-config.ts';

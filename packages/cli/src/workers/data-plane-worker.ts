@@ -1,4 +1,5 @@
 import { subscribe } from 'node:diagnostics_channel';
+import type { PorticoConfig } from '@portico/config';
 import {
   createProxy,
   ENDPOINT_CHANNEL,
@@ -8,6 +9,7 @@ import {
 } from '@portico/proxy';
 import { startAccessLog } from '../access-log.ts';
 import { adminSource } from '../admin-adapter.ts';
+import { patchConfig } from './config-delta.ts';
 import { ACCESS_LOG_ENV, type DataPlaneViews, type FromWorker, type ToWorker } from './worker-messages.ts';
 
 /** STATS_INTERVAL_MS is how often a worker tells the primary its connections and requests. */
@@ -33,7 +35,7 @@ export function runDataPlaneWorker(): void {
   let version = 0;
   let pending: Promise<void> = Promise.resolve();
   const send = (message: FromWorker) => process.send?.(message);
-  const apply = async (next: number, config: Parameters<typeof createProxy>[0]) => {
+  const apply = async (next: number, config: PorticoConfig) => {
     try {
       if (proxy === undefined) {
         const first = createProxy(config, { reusePort: true, activeHealthChecks: false });
@@ -70,9 +72,22 @@ export function runDataPlaneWorker(): void {
       detail: change.detail ?? '',
     });
   });
+  /** latest is the last config received, which the next delta is made from. */
+  let latest: { version: number; config: PorticoConfig } | undefined;
   process.on('message', (message: ToWorker) => {
-    if (message.type === 'config') pending = pending.then(() => apply(message.version, message.config));
-    else if (message.type === 'verdicts')
+    if (message.type === 'config') {
+      latest = { version: message.version, config: message.config };
+      const { version: next, config } = latest;
+      pending = pending.then(() => apply(next, config));
+    } else if (message.type === 'delta') {
+      if (latest?.version !== message.delta.from) {
+        send({ type: 'resync' });
+        return;
+      }
+      latest = { version: message.version, config: patchConfig(latest.config, message.delta) };
+      const { version: next, config } = latest;
+      pending = pending.then(() => apply(next, config));
+    } else if (message.type === 'verdicts')
       pending = pending.then(() => {
         told = true;
         try {

@@ -5,7 +5,7 @@ import type { AdminSource } from '@portico/admin';
 import type { ListenerConfig, PorticoConfig } from '@portico/config';
 import { ENDPOINT_CHANNEL, type EndpointAvailability, type PorticoProxy } from '@portico/proxy';
 import { ResolvedPorts } from './resolved-ports.ts';
-import { type WorkerSettings, workerConfig } from './worker-config.ts';
+import { WorkerConfigs } from './worker-config.ts';
 import type { EndpointVerdict } from './worker-messages.ts';
 import { WorkerPool, type WorkerPoolOptions, type WorkerView } from './worker-pool.ts';
 import { withWorkerViews } from './worker-views.ts';
@@ -24,12 +24,15 @@ export function workerCount(workers: number | 'auto'): number {
 export class DataPlaneWorkers {
   readonly #pool: WorkerPool;
   readonly #ports = new ResolvedPorts();
-  readonly #settings: WorkerSettings;
+  readonly #configs: WorkerConfigs;
   readonly #stopVerdicts: () => void;
   #listeners: readonly ListenerConfig[] = [];
 
   private constructor(proxy: PorticoProxy, count: number, options: Omit<WorkerPoolOptions, 'verdicts'>) {
-    this.#settings = { workers: count, cookieSecret: randomBytes(32).toString('base64url') };
+    this.#configs = new WorkerConfigs({
+      workers: count,
+      cookieSecret: randomBytes(32).toString('base64url'),
+    });
     this.#pool = new WorkerPool(count, { ...options, verdicts: () => currentVerdicts(proxy) });
     this.#stopVerdicts = forwardVerdicts(this.#pool);
   }
@@ -78,7 +81,7 @@ export class DataPlaneWorkers {
   }
 
   async #forWorkers(config: PorticoConfig): Promise<PorticoConfig> {
-    const resolved = workerConfig(await this.#ports.resolve(config), this.#settings);
+    const resolved = this.#configs.of(await this.#ports.resolve(config));
     this.#listeners = resolved.listeners;
     return resolved;
   }

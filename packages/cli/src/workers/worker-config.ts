@@ -19,26 +19,68 @@ export interface WorkerSettings {
  *   (a process alone would sign with a secret of its own).
  */
 export function workerConfig(config: PorticoConfig, settings: WorkerSettings): PorticoConfig {
-  const { workers, cookieSecret } = settings;
-  const share = (limit: number) =>
-    limit === 0 || workers <= 1 ? limit : Math.max(1, Math.floor(limit / workers));
-  return {
-    ...config,
-    listeners: config.listeners.map((l) => ({
+  return new WorkerConfigs(settings).of(config);
+}
+
+type Service = PorticoConfig['services'][number];
+type Listener = PorticoConfig['listeners'][number];
+
+/**
+ * WorkerConfigs makes `workerConfig`s for one primary, keeping identity: a service or listener list that
+ * is the same object as last time gives the same worker object, so that what reaches the workers is only
+ * what changed (`diffConfig`) and their proxies recompile only that.
+ */
+export class WorkerConfigs {
+  readonly #settings: WorkerSettings;
+  readonly #services = new WeakMap<Service, Service>();
+  #listeners: { readonly from: readonly Listener[]; readonly to: Listener[] } | undefined;
+
+  constructor(settings: WorkerSettings) {
+    this.#settings = settings;
+  }
+
+  of(config: PorticoConfig): PorticoConfig {
+    if (this.#listeners?.from !== config.listeners)
+      this.#listeners = { from: config.listeners, to: config.listeners.map((l) => this.#listener(l)) };
+    return {
+      ...config,
+      listeners: this.#listeners.to,
+      services: config.services.map((s) => {
+        let mine = this.#services.get(s);
+        if (mine === undefined) {
+          mine = this.#service(s);
+          this.#services.set(s, mine);
+        }
+        return mine;
+      }),
+    };
+  }
+
+  #share(limit: number): number {
+    const { workers } = this.#settings;
+    return limit === 0 || workers <= 1 ? limit : Math.max(1, Math.floor(limit / workers));
+  }
+
+  #listener(l: Listener): Listener {
+    return {
       ...l,
-      maxConnections: share(l.maxConnections),
+      maxConnections: this.#share(l.maxConnections),
       perSource: {
-        newConnectionsPerSecond: share(l.perSource.newConnectionsPerSecond),
-        resetStreamsPerSecond: share(l.perSource.resetStreamsPerSecond),
+        newConnectionsPerSecond: this.#share(l.perSource.newConnectionsPerSecond),
+        resetStreamsPerSecond: this.#share(l.perSource.resetStreamsPerSecond),
       },
-    })),
-    services: config.services.map((s) => ({
+    };
+  }
+
+  /** #service is `s` itself when a worker serves it as it is (no limit to share, no secret to give). */
+  #service(s: Service): Service {
+    const unsigned = s.affinity?.type === 'cookie' && s.affinity.secret === undefined;
+    if (!unsigned && s.maxConnectionsPerEndpoint === 0 && s.maxPendingRequests === 0) return s;
+    return {
       ...s,
-      maxConnectionsPerEndpoint: share(s.maxConnectionsPerEndpoint),
-      maxPendingRequests: share(s.maxPendingRequests),
-      ...(s.affinity?.type === 'cookie' && s.affinity.secret === undefined
-        ? { affinity: { ...s.affinity, secret: cookieSecret } }
-        : {}),
-    })),
-  };
+      maxConnectionsPerEndpoint: this.#share(s.maxConnectionsPerEndpoint),
+      maxPendingRequests: this.#share(s.maxPendingRequests),
+      ...(unsigned ? { affinity: { ...s.affinity!, secret: this.#settings.cookieSecret } } : {}),
+    };
+  }
 }

@@ -1,5 +1,6 @@
 import type { CountersView, ListenerView, ServiceView, TrafficView } from '@portico/admin';
 import type { PorticoConfig } from '@portico/config';
+import type { ConfigDelta } from './config-delta.ts';
 
 /** EndpointVerdict is an availability change the primary saw, for workers to apply to their endpoint. */
 export interface EndpointVerdict {
@@ -24,6 +25,8 @@ export interface DataPlaneViews {
 /** ToWorker is what the primary sends a data-plane worker over its IPC channel. */
 export type ToWorker =
   | { readonly type: 'config'; readonly version: number; readonly config: PorticoConfig }
+  /** delta is the next config as the change from the one the worker was sent last (`delta.from`). */
+  | { readonly type: 'delta'; readonly version: number; readonly delta: ConfigDelta }
   | { readonly type: 'verdicts'; readonly verdicts: readonly EndpointVerdict[] }
   | { readonly type: 'views'; readonly id: number }
   | { readonly type: 'drain'; readonly drainTimeoutMs: number };
@@ -33,6 +36,8 @@ export type FromWorker =
   | { readonly type: 'applied'; readonly version: number }
   | { readonly type: 'refused'; readonly version: number; readonly code: string; readonly message: string }
   | { readonly type: 'views'; readonly id: number; readonly views: DataPlaneViews }
+  /** resync asks for the whole config: a delta came that was not made from the config this worker has. */
+  | { readonly type: 'resync' }
   | {
       readonly type: 'ejected';
       readonly service: string;

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { PorticoConfig } from '@portico/config';
 import type { Logger } from 'pino';
+import { diffConfig } from './config-delta.ts';
 import {
   ACCESS_LOG_ENV,
   type DataPlaneViews,
@@ -37,6 +38,8 @@ interface Slot {
   /** failures counts deaths in a row, each within STABLE_MS of its start. */
   failures: number;
   version: number;
+  /** sent is the config version last sent to the current child (whole or as a delta). */
+  sent: number;
   connections: number;
   requests: number;
   /** waiters are told each message the current child sends. */
@@ -56,8 +59,9 @@ export interface WorkerPoolOptions {
 
 /**
  * WorkerPool runs the data-plane worker processes of `portico run --workers N`: it forks them, sends each
- * the config in force (and the endpoint verdicts the primary's health checks made), tells when a config
- * is applied by all of them, replaces a worker that dies (after 100 ms, doubling up to 30 s while they
+ * the config in force (and the endpoint verdicts the primary's health checks made), then each change as
+ * a delta (only the services and routes that are not the same objects), tells when a config is applied
+ * by all of them, replaces a worker that dies (after 100 ms, doubling up to 30 s while they
  * keep dying) while the others serve, and drains them all on shutdown.
  */
 export class WorkerPool {
@@ -76,6 +80,7 @@ export class WorkerPool {
       restarts: 0,
       failures: 0,
       version: 0,
+      sent: 0,
       connections: 0,
       requests: 0,
       waiters: new Set(),
@@ -99,8 +104,16 @@ export class WorkerPool {
    * workers, when one refuses it or does not answer within `timeoutMs`.
    */
   async apply(version: number, config: PorticoConfig, timeoutMs = 10_000): Promise<void> {
+    const previous = this.#current;
     this.#current = { version, config };
-    for (const slot of this.#slots) this.#send(slot, { type: 'config', version, config });
+    // What changed crosses to a worker that has the previous config; a whole config to any other.
+    const delta = previous === undefined ? undefined : diffConfig(previous.config, config, previous.version);
+    for (const slot of this.#slots) {
+      if (delta !== undefined && slot.sent === delta.from)
+        this.#send(slot, { type: 'delta', version, delta });
+      else this.#send(slot, { type: 'config', version, config });
+      slot.sent = version;
+    }
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -189,6 +202,7 @@ export class WorkerPool {
     slot.child = child;
     slot.startedAt = Date.now();
     slot.version = 0;
+    slot.sent = 0;
     slot.connections = 0;
     slot.requests = 0;
     child.on('message', (message: FromWorker) => {
@@ -196,6 +210,12 @@ export class WorkerPool {
       else if (message.type === 'stats') {
         slot.connections = message.connections;
         slot.requests = message.requests;
+      } else if (message.type === 'resync') {
+        const current = this.#current;
+        if (current !== undefined) {
+          this.#send(slot, { type: 'config', version: current.version, config: current.config });
+          slot.sent = current.version;
+        }
       } else if (message.type === 'ejected') {
         // Passive ejection seen by one worker holds in all: the others stop sending there too.
         this.#options.log.warn(
@@ -240,6 +260,7 @@ export class WorkerPool {
     const current = this.#current;
     if (current !== undefined) {
       this.#send(slot, { type: 'config', version: current.version, config: current.config });
+      slot.sent = current.version;
       const verdicts = this.#options.verdicts();
       if (verdicts.length > 0) this.#send(slot, { type: 'verdicts', verdicts });
     }
