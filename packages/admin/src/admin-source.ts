@@ -132,6 +132,9 @@ export interface CountersView {
   readonly requests: number;
   readonly errors: number;
   readonly responses5xx: number;
+  /** denied counts requests an access list refused; rateLimited, those a rate limit refused. */
+  readonly denied: number;
+  readonly rateLimited: number;
   readonly connections: number;
   readonly activeConnections: number;
   readonly upstreamConnectionsCreated: number;

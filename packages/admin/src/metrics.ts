@@ -81,6 +81,8 @@ const SCALARS: [string, string, (c: Counters) => number][] = [
   ['portico_requests_total', 'Requests parsed and routed or answered.', (c) => c.requests],
   ['portico_local_errors_total', 'Requests answered with an error Portico generated.', (c) => c.errors],
   ['portico_responses_5xx_total', 'Responses with a 5xx status.', (c) => c.responses5xx],
+  ['portico_policy_denied_total', 'Requests an access list refused (403).', (c) => c.denied],
+  ['portico_policy_rate_limited_total', 'Requests a rate limit refused (429 or 503).', (c) => c.rateLimited],
   ['portico_connections_total', 'Client connections accepted.', (c) => c.connections],
   ['portico_connections_active', 'Client connections open now.', (c) => c.activeConnections],
   [

@@ -169,6 +169,8 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
       requests: proxy.counters.requests,
       errors: proxy.counters.errors,
       responses5xx: proxy.counters.responses5xx,
+      denied: proxy.counters.denied,
+      rateLimited: proxy.counters.rateLimited,
       connections: proxy.counters.connections,
       activeConnections: proxy.connectionCount,
       upstreamConnectionsCreated: proxy.pool.created,

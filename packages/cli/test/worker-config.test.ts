@@ -30,6 +30,21 @@ describe('workerConfig: what every worker serves alike', () => {
     assert.equal(config.listeners[0]!.maxConnections, 1_000, 'the config itself is left as it was');
   });
 
+  it("a route's rate limit: each worker gets rate / N and a share of the burst", () => {
+    const limited = parseConfig({
+      listeners: [{ name: 'web', port: 0 }],
+      services: [{ name: 'app', endpoints: [] }],
+      routes: [
+        { rateLimit: { requestsPerSecond: 100, burst: 50 }, paths: [{ path: '/', service: 'app' }] },
+        { paths: [{ path: '/open', service: 'app' }] },
+      ],
+    });
+    const share = workerConfig(limited, { workers: 4, cookieSecret: 's3cret' });
+    assert.equal(share.routes[0]!.rateLimit!.requestsPerSecond, 25);
+    assert.equal(share.routes[0]!.rateLimit!.burst, 12);
+    assert.equal(share.routes[1], limited.routes[1], 'a route without a limit is the same object');
+  });
+
   it('one worker keeps the limits whole', () => {
     const one = workerConfig(config, { workers: 1, cookieSecret: 's3cret' });
     assert.deepEqual(one.listeners, config.listeners);

@@ -10,6 +10,7 @@ export {
 export * from './defaults.ts';
 export { pathDestination } from './path-destination.ts';
 export {
+  type AccessListConfig,
   type AdminConfig,
   type AffinityConfig,
   BALANCERS,
@@ -33,6 +34,7 @@ export {
   type PorticoConfig,
   type PorticoConfigInput,
   PorticoConfigSchema,
+  type RateLimitConfig,
   type RedirectConfig,
   type RequestParsingConfig,
   type RetriesConfig,

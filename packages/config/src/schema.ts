@@ -246,6 +246,89 @@ export const PerSourceSchema = Type.Object(
   },
 );
 
+export const AccessListSchema = Type.Object(
+  {
+    allow: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+        minItems: 1,
+        maxItems: 10_000,
+        description: 'Addresses or CIDRs (IPv4, IPv6) allowed; when given, every other client gets 403.',
+      }),
+    ),
+    deny: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+        minItems: 1,
+        maxItems: 10_000,
+        description: 'Addresses or CIDRs refused with 403, even when `allow` has them.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Which clients may be served, by the address Portico trusts (after the PROXY protocol and trusted X-Forwarded-For).',
+  },
+);
+
+export const RateLimitSchema = Type.Object(
+  {
+    requestsPerSecond: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, description: 'Sustained rate per key.' }),
+    ),
+    requestsPerMinute: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 60_000_000,
+        description: 'Sustained rate per key, per minute (instead of requestsPerSecond).',
+      }),
+    ),
+    burst: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        description:
+          'Requests a key may make at once above the rate; default: one second of the rate (at least 1).',
+      }),
+    ),
+    key: Defaulted(
+      StringEnum(['client-ip', 'header', 'route'] as const, {
+        default: 'client-ip',
+        description:
+          'What is limited: each client address (as Portico trusts it), each value of `header`, or the route as a whole.',
+      }),
+    ),
+    header: Type.Optional(
+      Type.String({
+        pattern: TOKEN,
+        maxLength: 256,
+        description: 'For key `header`: the header whose value is the key.',
+      }),
+    ),
+    status: Defaulted(
+      Type.Unsafe<429 | 503>({
+        type: 'integer',
+        enum: [429, 503],
+        default: 429,
+        description: 'Status of a refused request (ingress-nginx answers 503).',
+      }),
+    ),
+    maxKeys: Defaulted(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000_000,
+        default: 100_000,
+        description:
+          'Keys tracked at most; the least recently seen are forgotten first (so a flood of new keys is bounded).',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Local rate limit: a token bucket per key; a request without a token gets `status` with Retry-After.',
+  },
+);
+
 export const ListenerSchema = Type.Object(
   {
     name: Type.String({
@@ -337,6 +420,7 @@ export const ListenerSchema = Type.Object(
       }),
     ),
     httpsRedirect: Type.Optional(HttpsRedirectSchema),
+    access: Type.Optional(AccessListSchema),
     hostnames: Type.Optional(
       Type.Array(Type.String({ pattern: HOST_PATTERN, maxLength: 253 }), {
         minItems: 1,
@@ -684,6 +768,8 @@ export const RouteSchema = Type.Object(
     retries: Type.Optional(RouteRetriesSchema),
     mirror: Type.Optional(MirrorSchema),
     timeouts: Type.Optional(RouteTimeoutsSchema),
+    access: Type.Optional(AccessListSchema),
+    rateLimit: Type.Optional(RateLimitSchema),
     maxBodyBytes: Type.Optional(
       Type.Integer({
         minimum: 0,
@@ -1215,4 +1301,6 @@ export type RetriesConfig = ServiceConfig['retries'];
 export type HeaderRulesConfig = NonNullable<RouteConfig['requestHeaders']>;
 export type UrlRewriteConfig = NonNullable<RouteConfig['rewrite']>;
 export type PathFilterConfig = NonNullable<RoutePathConfig['filters']>[number];
+export type AccessListConfig = NonNullable<RouteConfig['access']>;
+export type RateLimitConfig = NonNullable<RouteConfig['rateLimit']>;
 export type RedirectConfig = NonNullable<RouteConfig['redirect']>;

@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parseCidr } from './cidr.ts';
 import { type ConfigIssue, jsonPath, PorticoConfigError } from './config-error.ts';
 import {
+  type AccessListConfig,
   type HeaderRulesConfig,
   PATH_FILTERS,
   type PorticoConfig,
@@ -182,6 +183,8 @@ function describe(error: ErrorObject): string {
       return `must be ${String(p['type'])}, got ${got}`;
     case 'minimum':
     case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
       return `must be ${String(p['comparison'])} ${String(p['limit'])}, got ${got}`;
     case 'anyOf': {
       const branches = (error.parentSchema?.['anyOf'] as Record<string, unknown>[] | undefined) ?? [];
@@ -292,6 +295,9 @@ function referenceIssues(
     };
     if (listener.hostnames !== undefined && listener.protocol !== 'http' && listener.protocol !== 'https')
       add(at('hostnames'), 'only http and https listeners serve hostnames (tls-passthrough routes by `sni`)');
+    if (listener.access !== undefined && listener.protocol !== 'http' && listener.protocol !== 'https')
+      add(at('access'), 'only http and https listeners take an access list');
+    if (listener.access !== undefined) accessListIssues(listener.access, ['listeners', i, 'access'], add);
     listener.hostnames?.forEach((hostname, j) => {
       const problem = hostnameProblem(hostname);
       if (problem !== undefined) add(['listeners', i, 'hostnames', j], problem);
@@ -412,6 +418,26 @@ function routeIssues(route: RouteConfig, i: number, add: AddIssue): void {
     const rules = route[side];
     if (rules !== undefined) headerRulesIssues(rules, side, ['routes', i, side], add);
   }
+  if (route.access !== undefined) accessListIssues(route.access, ['routes', i, 'access'], add);
+  const limit = route.rateLimit;
+  if (limit !== undefined) {
+    const at = ['routes', i, 'rateLimit'];
+    if ((limit.requestsPerSecond === undefined) === (limit.requestsPerMinute === undefined))
+      add(at, 'give either `requestsPerSecond` or `requestsPerMinute`');
+    if (limit.key === 'header' && limit.header === undefined)
+      add(at, 'key `header` needs `header`: the header to key on');
+    if (limit.key !== 'header' && limit.header !== undefined)
+      add([...at, 'header'], 'only key `header` takes a header');
+  }
+}
+
+/** accessListIssues checks that every entry of an access list is an address or a CIDR. */
+function accessListIssues(access: AccessListConfig, at: (string | number)[], add: AddIssue): void {
+  for (const list of ['allow', 'deny'] as const)
+    access[list]?.forEach((entry, k) => {
+      if (parseCidr(entry) === undefined)
+        add([...at, list, k], `"${printable(entry)}" is not an IPv4 or IPv6 address or CIDR`);
+    });
 }
 
 /** pathFilterIssues checks a path's own filters: repeats, a redirect with a rewrite, rewrites, header rules. */

@@ -216,6 +216,49 @@ describe('validateConfig', () => {
     ]);
   });
 
+  it('refuses bad access lists and rate limits, naming each field', () => {
+    assert.deepEqual(
+      messages({
+        listeners: [
+          { name: 'web', port: 0, access: { allow: ['10.0.0.0/33'] } },
+          { name: 'raw', port: 0, protocol: 'tcp', service: 'web', access: { deny: ['10.0.0.1'] } },
+        ],
+        services: [{ name: 'web', endpoints: [] }],
+        routes: [
+          { access: { deny: ['evil\r\n', '::1'] }, paths: [{ path: '/', service: 'web' }] },
+          {
+            rateLimit: { requestsPerSecond: 1, requestsPerMinute: 60 },
+            paths: [{ path: '/a', service: 'web' }],
+          },
+          { rateLimit: { burst: 5, key: 'header' }, paths: [{ path: '/b', service: 'web' }] },
+          { rateLimit: { requestsPerSecond: 2, header: 'x-key' }, paths: [{ path: '/c', service: 'web' }] },
+        ],
+      }).sort(),
+      [
+        'listeners[0].access.allow[0]: "10.0.0.0/33" is not an IPv4 or IPv6 address or CIDR',
+        'listeners[1].access: only http and https listeners take an access list',
+        'routes[0].access.deny[0]: "evil\\r\\n" is not an IPv4 or IPv6 address or CIDR',
+        'routes[1].rateLimit: give either `requestsPerSecond` or `requestsPerMinute`',
+        'routes[2].rateLimit: give either `requestsPerSecond` or `requestsPerMinute`',
+        'routes[2].rateLimit: key `header` needs `header`: the header to key on',
+        'routes[3].rateLimit.header: only key `header` takes a header',
+      ],
+    );
+    assert.deepEqual(
+      messages({
+        listeners: minimal.listeners,
+        services: [{ name: 'web', endpoints: [] }],
+        routes: [
+          { rateLimit: { requestsPerSecond: 0, status: 418 }, paths: [{ path: '/', service: 'web' }] },
+        ],
+      }).sort(),
+      [
+        'routes[0].rateLimit.requestsPerSecond: must be > 0, got 0',
+        'routes[0].rateLimit.status: must be one of 429, 503, got 418',
+      ],
+    );
+  });
+
   it('takes workers as a count or "auto", and names both when given something else', () => {
     for (const workers of [0, 'many', 2.5, 2_000])
       assert.deepEqual(messages({ listeners: minimal.listeners, workers }), [

@@ -8,9 +8,13 @@ export interface ProxyCounters {
   errors: number;
   /** responses5xx counts responses with a 5xx status, from upstreams or Portico. */
   responses5xx: number;
+  /** denied counts requests refused by an access list (403). */
+  denied: number;
+  /** rateLimited counts requests refused by a rate limit (429 or 503). */
+  rateLimited: number;
 }
 
 /** createCounters returns counters at zero. */
 export function createCounters(): ProxyCounters {
-  return { connections: 0, requests: 0, errors: 0, responses5xx: 0 };
+  return { connections: 0, requests: 0, errors: 0, responses5xx: 0, denied: 0, rateLimited: 0 };
 }

@@ -7,11 +7,13 @@ import type {
   TimeoutsConfig,
 } from '@portico/config';
 import { chainOf, type Filter, type FilterChain } from './pipeline/filter.ts';
+import { AccessListFilter } from './pipeline/filters/access-list-filter.ts';
 import { BodyLimitFilter } from './pipeline/filters/body-limit-filter.ts';
 import { RequestHeadersFilter, ResponseHeadersFilter } from './pipeline/filters/header-rules-filter.ts';
 import { HstsFilter } from './pipeline/filters/hsts-filter.ts';
 import { HttpsRedirectFilter } from './pipeline/filters/https-redirect-filter.ts';
 import { MirrorFilter } from './pipeline/filters/mirror-filter.ts';
+import { RateLimitFilter } from './pipeline/filters/rate-limit-filter.ts';
 import { RedirectFilter } from './pipeline/filters/redirect-filter.ts';
 import { RetriesFilter } from './pipeline/filters/retries-filter.ts';
 import { RewriteTargetFilter } from './pipeline/filters/rewrite-target-filter.ts';
@@ -33,7 +35,7 @@ export interface RoutePolicy {
 
 /**
  * compileRoutePolicy turns a route's settings into its filters, in the order the pipeline runs them:
- * request (HTTPS redirect, redirect, timeouts, body limit, mirror), upstream request (rewrite, header rules),
+ * request (access list, rate limit, HTTPS redirect, redirect, timeouts, body limit, mirror), upstream request (rewrite, header rules),
  * response (HSTS, header rules). `toHttps` is where an HTTPS redirect sends requests.
  */
 export function compileRoutePolicy(
@@ -46,6 +48,9 @@ export function compileRoutePolicy(
 ): RoutePolicy {
   const filters: Filter[] = [];
   if (route !== undefined) {
+    // Who may come, and how often, before anything else is done for them.
+    if (route.access !== undefined) filters.push(new AccessListFilter(route.access));
+    if (route.rateLimit !== undefined) filters.push(new RateLimitFilter(route.rateLimit));
     if (route.httpsRedirect === true) filters.push(new HttpsRedirectFilter(toHttps));
     if (route.redirect !== undefined) filters.push(new RedirectFilter(route.redirect));
     if (route.timeouts !== undefined)

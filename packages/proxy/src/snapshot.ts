@@ -12,6 +12,7 @@ import type { WeightedBackends } from './balancer/weighted-backends.ts';
 import { ForwardingPolicy } from './forwarding-policy.ts';
 import { compileL4Route, type L4Route } from './l4/l4-route.ts';
 import type { Filter } from './pipeline/filter.ts';
+import { AccessListFilter } from './pipeline/filters/access-list-filter.ts';
 import { HttpsRedirectFilter } from './pipeline/filters/https-redirect-filter.ts';
 import { compileRoutes, type RouteCompilation } from './route-compilation.ts';
 import { type RoutePolicy, toHttps } from './route-policy.ts';
@@ -51,7 +52,7 @@ export interface Snapshot {
   readonly tls: TlsCompilation;
   /**
    * listenerFilters are the request filters of each HTTP listener (by name) that has any, run before the
-   * route is matched: a listener's `httpsRedirect`.
+   * route is matched: a listener's `access` list and `httpsRedirect`.
    */
   readonly listenerFilters: ReadonlyMap<string, readonly Filter[]>;
   /** listenerHostnames are the hosts each HTTP listener (by name) that lists `hostnames` serves. */
@@ -105,10 +106,14 @@ export function compileSnapshot(
     tls: certificates.compile(config),
     listenerFilters: new Map(
       config.listeners.flatMap((l) => {
-        if (l.httpsRedirect === undefined) return [];
-        const port = l.httpsRedirect.port ?? 443;
-        const to: RedirectConfig = port === 443 ? { scheme: 'https' } : { scheme: 'https', port };
-        return [[l.name, [new HttpsRedirectFilter(to, true)]] as const];
+        const filters: Filter[] = [];
+        if (l.access !== undefined) filters.push(new AccessListFilter(l.access));
+        if (l.httpsRedirect !== undefined) {
+          const port = l.httpsRedirect.port ?? 443;
+          const to: RedirectConfig = port === 443 ? { scheme: 'https' } : { scheme: 'https', port };
+          filters.push(new HttpsRedirectFilter(to, true));
+        }
+        return filters.length === 0 ? [] : [[l.name, filters] as const];
       }),
     ),
     listenerHostnames: new Map(

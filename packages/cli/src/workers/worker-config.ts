@@ -17,6 +17,8 @@ export interface WorkerSettings {
  *   0. An uneven spread of connections over workers can refuse a little early; never late.
  * - cookie affinity without a `secret` gets the primary's, so a cookie one worker sets is honoured by all
  *   (a process alone would sign with a secret of its own).
+ * - a route's rate limit gives each worker rate / N and a share of the burst: the kernel spreads a
+ *   client's connections over the workers, so together they admit about the configured rate.
  */
 export function workerConfig(config: PorticoConfig, settings: WorkerSettings): PorticoConfig {
   return new WorkerConfigs(settings).of(config);
@@ -24,6 +26,7 @@ export function workerConfig(config: PorticoConfig, settings: WorkerSettings): P
 
 type Service = PorticoConfig['services'][number];
 type Listener = PorticoConfig['listeners'][number];
+type Route = PorticoConfig['routes'][number];
 
 /**
  * WorkerConfigs makes `workerConfig`s for one primary, keeping identity: a service or listener list that
@@ -33,6 +36,7 @@ type Listener = PorticoConfig['listeners'][number];
 export class WorkerConfigs {
   readonly #settings: WorkerSettings;
   readonly #services = new WeakMap<Service, Service>();
+  readonly #routes = new WeakMap<Route, Route>();
   #listeners: { readonly from: readonly Listener[]; readonly to: Listener[] } | undefined;
 
   constructor(settings: WorkerSettings) {
@@ -53,6 +57,35 @@ export class WorkerConfigs {
         }
         return mine;
       }),
+      routes: config.routes.map((r) => {
+        let mine = this.#routes.get(r);
+        if (mine === undefined) {
+          mine = this.#route(r);
+          this.#routes.set(r, mine);
+        }
+        return mine;
+      }),
+    };
+  }
+
+  /** #route is `r` itself unless it has a rate limit, whose rate and burst each worker gets a share of. */
+  #route(r: Route): Route {
+    const limit = r.rateLimit;
+    const { workers } = this.#settings;
+    if (limit === undefined || workers <= 1) return r;
+    const part = (rate: number | undefined) => (rate === undefined ? undefined : rate / workers);
+    const perSecond = part(limit.requestsPerSecond);
+    const perMinute = part(limit.requestsPerMinute);
+    const burst =
+      limit.burst ?? Math.max(1, Math.ceil(limit.requestsPerSecond ?? (limit.requestsPerMinute ?? 60) / 60));
+    return {
+      ...r,
+      rateLimit: {
+        ...limit,
+        ...(perSecond === undefined ? {} : { requestsPerSecond: perSecond }),
+        ...(perMinute === undefined ? {} : { requestsPerMinute: perMinute }),
+        burst: this.#share(burst),
+      },
     };
   }
 

@@ -37,6 +37,8 @@ const TRAFFIC_COUNTERS = [
   'requests',
   'errors',
   'responses5xx',
+  'denied',
+  'rateLimited',
   'connections',
   'activeConnections',
   'upstreamConnectionsCreated',

@@ -185,6 +185,8 @@ export class Exchange
       };
       requestStartChannel.publish(start);
     }
+    // The client's address as Portico trusts it, for access lists, rate limits and affinity.
+    this.#client = snapshot.forwarding.clientAddress(req, client.trusted(snapshot), client.peer);
     const listenerFilters = snapshot.listenerFilters.get(client.listener);
     if (listenerFilters !== undefined && this.#answered(listenerFilters)) return false;
     if (snapshot.listenerHostnames.size > 0 && !this.#listenerServes(req.host, snapshot)) {
@@ -272,7 +274,6 @@ export class Exchange
     const client = this.#down.client;
     const forwarding = snapshot.forwarding;
     const trusted = client.trusted(snapshot);
-    this.#client = forwarding.clientAddress(req, trusted, client.peer);
     let lines = forwarding.requestLines(
       req,
       client.connectionLines(snapshot),
@@ -323,6 +324,8 @@ export class Exchange
   }
 
   #reply(reply: LocalReply): void {
+    if (reply.refusal === 'denied') this.#ctx.counters.denied++;
+    else if (reply.refusal === 'rate-limited') this.#ctx.counters.rateLimited++;
     this.#report(reply.status, undefined);
     this.#down.reply(reply);
   }

@@ -26,6 +26,10 @@ export interface FilterExchange {
   readonly request: FilterRequest;
   /** scheme is `https` when Portico terminated TLS for the client. */
   readonly scheme: 'http' | 'https';
+  /** clientAddress is the client's address as Portico trusts it (PROXY protocol, trusted X-Forwarded-For). */
+  clientAddress(): string;
+  /** header returns the request's `name` fields (lower case) joined, or undefined. */
+  header(name: string): string | undefined;
   /**
    * rule is the route rule the request matched (for rewrites that refer to the matched part); undefined
    * while a listener's filters run, before the route is matched.

@@ -8,4 +8,6 @@ export interface LocalReply {
   readonly fields: readonly string[];
   /** body is sent as is (with a matching content-length); empty when undefined. */
   readonly body?: string | undefined;
+  /** refusal says which policy refused the request, for the counters; undefined for other replies. */
+  readonly refusal?: 'denied' | 'rate-limited';
 }

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { parseConfig } from '@portico/config';
+import { AccessListFilter, RateLimitFilter } from '@portico/proxy';
+import { Agent, request } from 'undici';
+import { type Backend, startBackend } from './helpers/backend.ts';
+import { endpointsOf, startProxy, type TestProxy } from './helpers/start-proxy.ts';
+
+/** from sends requests from one loopback source address (127.0.0.x). */
+function from(address: string): Agent {
+  return new Agent({ localAddress: address });
+}
+
+describe('traffic policies: access lists and local rate limits', () => {
+  let app: Backend;
+  let proxy: TestProxy;
+  const agents = new Map<string, Agent>();
+  const agent = (address: string) => {
+    let a = agents.get(address);
+    if (a === undefined) {
+      a = from(address);
+      agents.set(address, a);
+    }
+    return a;
+  };
+  const get = async (address: string, host: string, headers: Record<string, string> = {}) => {
+    const res = await request(`${proxy.url}/`, { dispatcher: agent(address), headers: { host, ...headers } });
+    return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+  };
+
+  before(async () => {
+    app = await startBackend('app', (_req, res) => res.end('app'));
+    proxy = await startProxy({
+      listeners: [{ name: 'web', address: '127.0.0.1', port: 0, access: { deny: ['127.0.0.9'] } }],
+      forwarding: { trustedProxies: ['127.0.0.8'] },
+      routes: [
+        {
+          host: 'office.example',
+          access: { allow: ['127.0.0.2', '2001:db8::/32'], deny: ['127.0.0.3'] },
+          paths: [{ path: '/', service: 'app' }],
+        },
+        { host: 'open.example', paths: [{ path: '/', service: 'app' }] },
+        {
+          host: 'limited.example',
+          rateLimit: { requestsPerSecond: 1, burst: 3 },
+          paths: [{ path: '/', service: 'app' }],
+        },
+        {
+          host: 'keyed.example',
+          rateLimit: { requestsPerMinute: 60, burst: 1, key: 'header', header: 'X-Api-Key', status: 503 },
+          paths: [{ path: '/', service: 'app' }],
+        },
+      ],
+      services: [{ name: 'app', endpoints: endpointsOf(app) }],
+    });
+  });
+  after(async () => {
+    await proxy.close();
+    await app.close();
+    await Promise.all([...agents.values()].map((a) => a.close()));
+  });
+
+  it('an access list serves its allowed addresses only, deny winning, on the address Portico trusts', async () => {
+    assert.equal((await get('127.0.0.2', 'office.example')).status, 200);
+    const refused = await get('127.0.0.1', 'office.example');
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body, 'forbidden\n');
+    assert.equal((await get('127.0.0.3', 'office.example')).status, 403, 'deny wins');
+    // Through a trusted proxy, the client is the X-Forwarded-For address, IPv6 included.
+    const forwarded = (xff: string) => get('127.0.0.8', 'office.example', { 'x-forwarded-for': xff });
+    assert.equal((await forwarded('2001:db8::5')).status, 200);
+    assert.equal((await forwarded('2001:db9::5')).status, 403);
+    assert.equal((await forwarded('127.0.0.2')).status, 200);
+    // From an untrusted address, X-Forwarded-For counts for nothing.
+    assert.equal((await get('127.0.0.1', 'office.example', { 'x-forwarded-for': '127.0.0.2' })).status, 403);
+    assert.equal((await get('127.0.0.1', 'open.example')).status, 200, 'another route has no list');
+  });
+
+  it("a listener's access list refuses before any route is matched", async () => {
+    assert.equal((await get('127.0.0.9', 'open.example')).status, 403);
+    assert.equal((await get('127.0.0.9', 'nowhere.example')).status, 403, 'not even a 404');
+  });
+
+  it('a rate limit lets a burst through, then answers 429 with Retry-After, per client address', async () => {
+    const statuses: number[] = [];
+    let retryAfter: unknown;
+    for (let i = 0; i < 5; i++) {
+      const res = await get('127.0.0.4', 'limited.example');
+      statuses.push(res.status);
+      if (res.status === 429) retryAfter = res.headers['retry-after'];
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+    assert.equal(retryAfter, '1');
+    assert.equal(
+      (await get('127.0.0.5', 'limited.example')).status,
+      200,
+      'another client has its own bucket',
+    );
+    await new Promise((r) => setTimeout(r, 1_100));
+    assert.equal((await get('127.0.0.4', 'limited.example')).status, 200, 'a token came back after a second');
+  });
+
+  it('a rate limit keyed by a header limits each value; a request without it is not limited', async () => {
+    const key = async (value?: string) =>
+      (await get('127.0.0.6', 'keyed.example', value === undefined ? {} : { 'x-api-key': value })).status;
+    assert.deepEqual([await key('a'), await key('a'), await key('b')], [200, 503, 200]);
+    assert.deepEqual([await key(), await key(), await key()], [200, 200, 200]);
+  });
+
+  it('counts what the policies refused', () => {
+    assert.ok(proxy.proxy.counters.denied >= 6, `denied ${proxy.proxy.counters.denied}`);
+    assert.ok(proxy.proxy.counters.rateLimited >= 3, `rate limited ${proxy.proxy.counters.rateLimited}`);
+  });
+});
+
+describe('RateLimitFilter and AccessListFilter on their own', () => {
+  const limit = (fields: Record<string, unknown>) =>
+    parseConfig({
+      listeners: [{ name: 'l', port: 0 }],
+      services: [{ name: 's', endpoints: [] }],
+      routes: [{ rateLimit: fields, paths: [{ path: '/', service: 's' }] }],
+    }).routes[0]!.rateLimit!;
+
+  it('keeps at most maxKeys buckets: a flood of new keys cannot grow memory', () => {
+    const filter = new RateLimitFilter(limit({ requestsPerSecond: 10, maxKeys: 100 }));
+    for (let i = 0; i < 10_000; i++) filter.take(`key-${i}`, 0);
+    assert.equal(filter.keys, 100);
+  });
+
+  it('refills at the rate up to the burst, and says how long until the next token', () => {
+    const filter = new RateLimitFilter(limit({ requestsPerMinute: 6, burst: 2 }));
+    assert.equal(filter.take('k', 0), 0);
+    assert.equal(filter.take('k', 0), 0);
+    assert.equal(filter.take('k', 0), 10_000, 'six a minute: one every 10 s');
+    assert.equal(filter.take('k', 5_000), 5_000);
+    assert.equal(filter.take('k', 10_000), 0);
+    assert.equal(filter.take('k', 100_000), 0, 'a long pause refills to the burst, not beyond');
+    assert.equal(filter.take('k', 100_000), 0);
+    assert.ok(filter.take('k', 100_000) > 0);
+  });
+
+  it('matches IPv4 and IPv6 networks', () => {
+    const list = new AccessListFilter({ allow: ['10.0.0.0/8', '2001:db8::/32'], deny: ['10.1.0.0/16'] });
+    assert.ok(list.allows('10.2.3.4'));
+    assert.ok(!list.allows('10.1.3.4'));
+    assert.ok(list.allows('2001:db8::1'));
+    assert.ok(!list.allows('2001:db9::1'));
+    assert.ok(!list.allows('192.0.2.1'));
+  });
+});
