@@ -16,6 +16,7 @@ export {
   BALANCERS,
   type CertificateConfig,
   type ClientCertificateConfig,
+  type CorsConfig,
   type EndpointConfig,
   ESCAPED_SLASH_ACTIONS,
   type ForwardingConfig,

@@ -329,6 +329,73 @@ export const RateLimitSchema = Type.Object(
   },
 );
 
+/** DEFAULT_CORS_HEADERS are the request headers a preflight allows by default (ingress-nginx's list). */
+const DEFAULT_CORS_HEADERS = [
+  'DNT',
+  'Keep-Alive',
+  'User-Agent',
+  'X-Requested-With',
+  'If-Modified-Since',
+  'Cache-Control',
+  'Content-Type',
+  'Range',
+  'Authorization',
+];
+
+export const CorsSchema = Type.Object(
+  {
+    allowOrigins: Type.Array(Type.String({ minLength: 1, maxLength: 512 }), {
+      minItems: 1,
+      maxItems: 1_000,
+      description:
+        'Origins allowed: exact (`https://app.example`, port included when not the default), a subdomain wildcard (`https://*.example.com`), or `*` (any origin, without credentials).',
+    }),
+    allowOriginPatterns: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 1_024 }), {
+        maxItems: 100,
+        description: 'Regular expressions an origin may match whole, besides `allowOrigins`.',
+      }),
+    ),
+    allowMethods: Defaulted(
+      Type.Array(Type.String({ pattern: TOKEN, maxLength: 32 }), {
+        default: ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS'],
+        description: 'Methods a preflight allows.',
+      }),
+    ),
+    allowHeaders: Defaulted(
+      Type.Array(Type.String({ pattern: TOKEN, maxLength: 256 }), {
+        default: DEFAULT_CORS_HEADERS,
+        description: 'Request headers a preflight allows.',
+      }),
+    ),
+    exposeHeaders: Defaulted(
+      Type.Array(Type.String({ pattern: TOKEN, maxLength: 256 }), {
+        default: [],
+        description: 'Response headers scripts may read.',
+      }),
+    ),
+    allowCredentials: Defaulted(
+      Type.Boolean({
+        default: false,
+        description: 'Let scripts send and read credentials (cookies, authorization).',
+      }),
+    ),
+    maxAgeSeconds: Defaulted(
+      Type.Integer({
+        minimum: 0,
+        maximum: 86_400 * 365,
+        default: 1_728_000,
+        description: 'How long a browser may cache a preflight (ingress-nginx: 20 days).',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Cross-origin resource sharing: preflights answered here, allowed origins told so on responses.',
+  },
+);
+
 export const ListenerSchema = Type.Object(
   {
     name: Type.String({
@@ -770,6 +837,7 @@ export const RouteSchema = Type.Object(
     timeouts: Type.Optional(RouteTimeoutsSchema),
     access: Type.Optional(AccessListSchema),
     rateLimit: Type.Optional(RateLimitSchema),
+    cors: Type.Optional(CorsSchema),
     maxBodyBytes: Type.Optional(
       Type.Integer({
         minimum: 0,
@@ -1303,4 +1371,5 @@ export type UrlRewriteConfig = NonNullable<RouteConfig['rewrite']>;
 export type PathFilterConfig = NonNullable<RoutePathConfig['filters']>[number];
 export type AccessListConfig = NonNullable<RouteConfig['access']>;
 export type RateLimitConfig = NonNullable<RouteConfig['rateLimit']>;
+export type CorsConfig = NonNullable<RouteConfig['cors']>;
 export type RedirectConfig = NonNullable<RouteConfig['redirect']>;

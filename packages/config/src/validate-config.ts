@@ -4,6 +4,7 @@ import { parseCidr } from './cidr.ts';
 import { type ConfigIssue, jsonPath, PorticoConfigError } from './config-error.ts';
 import {
   type AccessListConfig,
+  type CorsConfig,
   type HeaderRulesConfig,
   PATH_FILTERS,
   type PorticoConfig,
@@ -419,6 +420,7 @@ function routeIssues(route: RouteConfig, i: number, add: AddIssue): void {
     if (rules !== undefined) headerRulesIssues(rules, side, ['routes', i, side], add);
   }
   if (route.access !== undefined) accessListIssues(route.access, ['routes', i, 'access'], add);
+  if (route.cors !== undefined) corsIssues(route.cors, ['routes', i, 'cors'], add);
   const limit = route.rateLimit;
   if (limit !== undefined) {
     const at = ['routes', i, 'rateLimit'];
@@ -429,6 +431,29 @@ function routeIssues(route: RouteConfig, i: number, add: AddIssue): void {
     if (limit.key !== 'header' && limit.header !== undefined)
       add([...at, 'header'], 'only key `header` takes a header');
   }
+}
+
+/** ORIGIN is an origin as a browser sends it, or one with a `*.` subdomain wildcard: scheme://host[:port]. */
+const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$/;
+
+/** corsIssues checks allowed origins and patterns, and credentials with a wildcard origin. */
+function corsIssues(cors: CorsConfig, at: (string | number)[], add: AddIssue): void {
+  cors.allowOrigins.forEach((origin, k) => {
+    if (origin !== '*' && !ORIGIN.test(origin))
+      add(
+        [...at, 'allowOrigins', k],
+        `"${printable(origin)}" is not an origin (scheme://host[:port], a "*." subdomain wildcard, or "*")`,
+      );
+  });
+  if (cors.allowCredentials && cors.allowOrigins.includes('*'))
+    add([...at, 'allowOrigins'], 'with `allowCredentials`, "*" is refused by browsers: list the origins');
+  cors.allowOriginPatterns?.forEach((pattern, k) => {
+    try {
+      new RegExp(pattern);
+    } catch (error) {
+      add([...at, 'allowOriginPatterns', k], `not a valid regular expression: ${(error as Error).message}`);
+    }
+  });
 }
 
 /** accessListIssues checks that every entry of an access list is an address or a CIDR. */

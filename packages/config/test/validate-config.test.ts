@@ -259,6 +259,54 @@ describe('validateConfig', () => {
     );
   });
 
+  it('refuses CORS origins that are not origins, "*" with credentials, and bad patterns', () => {
+    assert.deepEqual(
+      messages({
+        listeners: minimal.listeners,
+        services: [{ name: 'web', endpoints: [] }],
+        routes: [
+          {
+            cors: {
+              allowOrigins: ['https://ok.example', 'app.example', '*', 'https://a.example/path'],
+              allowCredentials: true,
+              allowOriginPatterns: ['(unclosed'],
+            },
+            paths: [{ path: '/', service: 'web' }],
+          },
+          {
+            cors: { allowOrigins: ['https://ok.example'], allowHeaders: ['bad header'] },
+            paths: [{ path: '/x', service: 'web' }],
+          },
+        ],
+      }).sort(),
+      [
+        'routes[1].cors.allowHeaders[0]: must be a token: letters, digits and !#$%&\'*+.^_`|~-, got "bad header"',
+      ],
+    );
+    assert.deepEqual(
+      messages({
+        listeners: minimal.listeners,
+        services: [{ name: 'web', endpoints: [] }],
+        routes: [
+          {
+            cors: {
+              allowOrigins: ['https://ok.example', 'app.example', '*', 'https://a.example/path'],
+              allowCredentials: true,
+              allowOriginPatterns: ['(unclosed'],
+            },
+            paths: [{ path: '/', service: 'web' }],
+          },
+        ],
+      }).sort(),
+      [
+        'routes[0].cors.allowOriginPatterns[0]: not a valid regular expression: Invalid regular expression: /(unclosed/: Unterminated group',
+        'routes[0].cors.allowOrigins: with `allowCredentials`, "*" is refused by browsers: list the origins',
+        'routes[0].cors.allowOrigins[1]: "app.example" is not an origin (scheme://host[:port], a "*." subdomain wildcard, or "*")',
+        'routes[0].cors.allowOrigins[3]: "https://a.example/path" is not an origin (scheme://host[:port], a "*." subdomain wildcard, or "*")',
+      ],
+    );
+  });
+
   it('takes workers as a count or "auto", and names both when given something else', () => {
     for (const workers of [0, 'many', 2.5, 2_000])
       assert.deepEqual(messages({ listeners: minimal.listeners, workers }), [

@@ -9,6 +9,7 @@ import type {
 import { chainOf, type Filter, type FilterChain } from './pipeline/filter.ts';
 import { AccessListFilter } from './pipeline/filters/access-list-filter.ts';
 import { BodyLimitFilter } from './pipeline/filters/body-limit-filter.ts';
+import { CorsFilter } from './pipeline/filters/cors-filter.ts';
 import { RequestHeadersFilter, ResponseHeadersFilter } from './pipeline/filters/header-rules-filter.ts';
 import { HstsFilter } from './pipeline/filters/hsts-filter.ts';
 import { HttpsRedirectFilter } from './pipeline/filters/https-redirect-filter.ts';
@@ -35,7 +36,7 @@ export interface RoutePolicy {
 
 /**
  * compileRoutePolicy turns a route's settings into its filters, in the order the pipeline runs them:
- * request (access list, rate limit, HTTPS redirect, redirect, timeouts, body limit, mirror), upstream request (rewrite, header rules),
+ * request (access list, rate limit, CORS preflight, HTTPS redirect, redirect, timeouts, body limit, mirror), upstream request (rewrite, header rules),
  * response (HSTS, header rules). `toHttps` is where an HTTPS redirect sends requests.
  */
 export function compileRoutePolicy(
@@ -51,6 +52,7 @@ export function compileRoutePolicy(
     // Who may come, and how often, before anything else is done for them.
     if (route.access !== undefined) filters.push(new AccessListFilter(route.access));
     if (route.rateLimit !== undefined) filters.push(new RateLimitFilter(route.rateLimit));
+    if (route.cors !== undefined) filters.push(new CorsFilter(route.cors));
     if (route.httpsRedirect === true) filters.push(new HttpsRedirectFilter(toHttps));
     if (route.redirect !== undefined) filters.push(new RedirectFilter(route.redirect));
     if (route.timeouts !== undefined)

@@ -148,3 +148,103 @@ describe('RateLimitFilter and AccessListFilter on their own', () => {
     assert.ok(!list.allows('192.0.2.1'));
   });
 });
+
+describe('CORS at the edge (routes[].cors)', () => {
+  let app: Backend;
+  let proxy: TestProxy;
+  let upstreamSaw = 0;
+
+  before(async () => {
+    app = await startBackend('app', (_req, res) => {
+      upstreamSaw++;
+      res.setHeader('access-control-allow-origin', 'https://wrong.example');
+      res.end('app');
+    });
+    proxy = await startProxy({
+      routes: [
+        {
+          host: 'api.example',
+          cors: {
+            allowOrigins: ['https://app.example', 'https://*.shop.example'],
+            allowOriginPatterns: ['https://preview-[0-9]+\\.example\\.net'],
+            allowCredentials: true,
+            exposeHeaders: ['X-Total'],
+            maxAgeSeconds: 600,
+          },
+          paths: [{ path: '/', service: 'app' }],
+        },
+        { host: 'public.example', cors: { allowOrigins: ['*'] }, paths: [{ path: '/', service: 'app' }] },
+      ],
+      services: [{ name: 'app', endpoints: endpointsOf(app) }],
+    });
+  });
+  after(async () => {
+    await proxy.close();
+    await app.close();
+  });
+
+  const send = async (method: string, host: string, headers: Record<string, string>) => {
+    const res = await request(`${proxy.url}/items`, { method, headers: { host, ...headers } });
+    await res.body.dump();
+    return { status: res.statusCode, headers: res.headers };
+  };
+
+  it('answers a preflight from an allowed origin at the edge, 204, without going upstream', async () => {
+    upstreamSaw = 0;
+    for (const origin of [
+      'https://app.example',
+      'https://eu.shop.example',
+      'https://preview-42.example.net',
+    ]) {
+      const res = await send('OPTIONS', 'api.example', {
+        origin,
+        'access-control-request-method': 'PUT',
+        'access-control-request-headers': 'content-type',
+      });
+      assert.equal(res.status, 204, origin);
+      assert.equal(res.headers['access-control-allow-origin'], origin);
+      assert.equal(res.headers['access-control-allow-credentials'], 'true');
+      assert.equal(res.headers['access-control-allow-methods'], 'GET, PUT, POST, DELETE, PATCH, OPTIONS');
+      assert.match(String(res.headers['access-control-allow-headers']), /Content-Type/);
+      assert.equal(res.headers['access-control-max-age'], '600');
+      assert.match(String(res.headers.vary), /Origin/);
+    }
+    assert.equal(upstreamSaw, 0);
+  });
+
+  it('lets a preflight from any other origin go upstream, with no CORS answer of its own', async () => {
+    upstreamSaw = 0;
+    for (const origin of [
+      'https://evil.example',
+      'https://shop.example',
+      'http://app.example',
+      'https://preview-x.example.net',
+    ]) {
+      const res = await send('OPTIONS', 'api.example', { origin, 'access-control-request-method': 'PUT' });
+      assert.equal(res.status, 200, origin);
+      assert.notEqual(res.headers['access-control-allow-origin'], origin);
+    }
+    assert.equal(upstreamSaw, 4);
+  });
+
+  it("tells an allowed origin so on the response, replacing the upstream's, with Vary: Origin", async () => {
+    const allowed = await send('GET', 'api.example', { origin: 'https://app.example' });
+    assert.equal(allowed.headers['access-control-allow-origin'], 'https://app.example');
+    assert.equal(allowed.headers['access-control-expose-headers'], 'X-Total');
+    assert.equal(allowed.headers['access-control-allow-credentials'], 'true');
+    assert.match(String(allowed.headers.vary), /Origin/);
+    const other = await send('GET', 'api.example', { origin: 'https://evil.example' });
+    assert.equal(
+      other.headers['access-control-allow-origin'],
+      'https://wrong.example',
+      "the upstream's own, untouched",
+    );
+    assert.match(String(other.headers.vary), /Origin/);
+  });
+
+  it('"*" without credentials answers any origin with *', async () => {
+    const res = await send('GET', 'public.example', { origin: 'https://anyone.example' });
+    assert.equal(res.headers['access-control-allow-origin'], '*');
+    assert.equal(res.headers['access-control-allow-credentials'], undefined);
+  });
+});
