@@ -135,6 +135,8 @@ export interface CountersView {
   /** denied counts requests an access list refused; rateLimited, those a rate limit refused. */
   readonly denied: number;
   readonly rateLimited: number;
+  /** unauthorized counts requests refused for want of valid credentials. */
+  readonly unauthorized: number;
   readonly connections: number;
   readonly activeConnections: number;
   readonly upstreamConnectionsCreated: number;

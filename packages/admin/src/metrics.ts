@@ -83,6 +83,7 @@ const SCALARS: [string, string, (c: Counters) => number][] = [
   ['portico_responses_5xx_total', 'Responses with a 5xx status.', (c) => c.responses5xx],
   ['portico_policy_denied_total', 'Requests an access list refused (403).', (c) => c.denied],
   ['portico_policy_rate_limited_total', 'Requests a rate limit refused (429 or 503).', (c) => c.rateLimited],
+  ['portico_policy_unauthorized_total', 'Requests without valid credentials (401).', (c) => c.unauthorized],
   ['portico_connections_total', 'Client connections accepted.', (c) => c.connections],
   ['portico_connections_active', 'Client connections open now.', (c) => c.activeConnections],
   [

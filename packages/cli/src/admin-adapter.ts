@@ -171,6 +171,7 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
       responses5xx: proxy.counters.responses5xx,
       denied: proxy.counters.denied,
       rateLimited: proxy.counters.rateLimited,
+      unauthorized: proxy.counters.unauthorized,
       connections: proxy.counters.connections,
       activeConnections: proxy.connectionCount,
       upstreamConnectionsCreated: proxy.pool.created,

@@ -14,6 +14,7 @@ export {
   type AdminConfig,
   type AffinityConfig,
   BALANCERS,
+  type BasicAuthConfig,
   type CertificateConfig,
   type ClientCertificateConfig,
   type CorsConfig,
@@ -51,6 +52,7 @@ export {
 export { REDACTED, redactSecrets, restoreSecrets } from './secrets.ts';
 export {
   type ConfigValidation,
+  htpasswdProblem,
   parseConfig,
   type ValidateOptions,
   validateConfig,

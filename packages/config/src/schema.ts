@@ -396,6 +396,39 @@ export const CorsSchema = Type.Object(
   },
 );
 
+export const BasicAuthSchema = Type.Object(
+  {
+    realm: Defaulted(
+      Type.String({
+        pattern: '^[ !#-\\[\\]-~]{1,128}$',
+        default: 'Restricted',
+        description: 'The realm the browser shows (visible ASCII but `"` and `\\`).',
+      }),
+    ),
+    htpasswdFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'An htpasswd file: `user:hash` lines, bcrypt (`$2y$`), apr1 (`$apr1$`) or SHA-1 (`{SHA}`); re-read when it changes.',
+      }),
+    ),
+    users: Type.Optional(
+      Secret(
+        Type.Array(Type.String({ minLength: 3, maxLength: 1_024 }), {
+          minItems: 1,
+          maxItems: 100_000,
+          description: 'The htpasswd lines themselves (instead of htpasswdFile). Secret: never shown.',
+        }),
+      ),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'HTTP Basic authentication (RFC 7617) against htpasswd entries: 401 without valid credentials.',
+  },
+);
+
 export const ListenerSchema = Type.Object(
   {
     name: Type.String({
@@ -838,6 +871,7 @@ export const RouteSchema = Type.Object(
     access: Type.Optional(AccessListSchema),
     rateLimit: Type.Optional(RateLimitSchema),
     cors: Type.Optional(CorsSchema),
+    basicAuth: Type.Optional(BasicAuthSchema),
     maxBodyBytes: Type.Optional(
       Type.Integer({
         minimum: 0,
@@ -1372,4 +1406,5 @@ export type PathFilterConfig = NonNullable<RoutePathConfig['filters']>[number];
 export type AccessListConfig = NonNullable<RouteConfig['access']>;
 export type RateLimitConfig = NonNullable<RouteConfig['rateLimit']>;
 export type CorsConfig = NonNullable<RouteConfig['cors']>;
+export type BasicAuthConfig = NonNullable<RouteConfig['basicAuth']>;
 export type RedirectConfig = NonNullable<RouteConfig['redirect']>;

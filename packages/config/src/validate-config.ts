@@ -159,6 +159,7 @@ function alternative(schema: Record<string, unknown>): string {
 /** PATTERN_MEANINGS says in words what each pattern of the schema asks for. */
 const PATTERN_MEANINGS: Record<string, string> = {
   '^/': 'must start with "/"',
+  '^[ !#-\\[\\]-~]{1,128}$': 'must be 1 to 128 visible ASCII characters or spaces, other than " and \\',
   '^[A-Za-z0-9][A-Za-z0-9._-]*$': 'must be letters, digits, ".", "_" or "-", starting with a letter or digit',
   '^[A-Za-z0-9][A-Za-z0-9._:/-]*$':
     'must be letters, digits, ".", "_", ":", "/" or "-", starting with a letter or digit',
@@ -421,6 +422,17 @@ function routeIssues(route: RouteConfig, i: number, add: AddIssue): void {
   }
   if (route.access !== undefined) accessListIssues(route.access, ['routes', i, 'access'], add);
   if (route.cors !== undefined) corsIssues(route.cors, ['routes', i, 'cors'], add);
+  const auth = route.basicAuth;
+  if (auth !== undefined) {
+    const at = ['routes', i, 'basicAuth'];
+    if ((auth.htpasswdFile === undefined) === (auth.users === undefined))
+      add(at, 'give either `htpasswdFile` or `users`');
+    auth.users?.forEach((line, k) => {
+      const problem = htpasswdProblem(line);
+      // The line holds a password hash: the message says what is wrong, never the line.
+      if (problem !== undefined) add([...at, 'users', k], problem);
+    });
+  }
   const limit = route.rateLimit;
   if (limit !== undefined) {
     const at = ['routes', i, 'rateLimit'];
@@ -454,6 +466,20 @@ function corsIssues(cors: CorsConfig, at: (string | number)[], add: AddIssue): v
       add([...at, 'allowOriginPatterns', k], `not a valid regular expression: ${(error as Error).message}`);
     }
   });
+}
+
+/**
+ * htpasswdProblem says what is wrong with an htpasswd line (`user:hash`, the hash bcrypt, apr1 or
+ * SHA-1), or undefined when it is one Portico can check. It never repeats the line.
+ */
+export function htpasswdProblem(line: string): string | undefined {
+  const colon = line.indexOf(':');
+  if (colon <= 0) return 'is not "user:hash"';
+  const hash = line.slice(colon + 1);
+  if (/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash)) return undefined;
+  if (/^\$apr1\$[./A-Za-z0-9]{1,8}\$[./A-Za-z0-9]{22}$/.test(hash)) return undefined;
+  if (/^\{SHA\}[A-Za-z0-9+/]{27}=$/.test(hash)) return undefined;
+  return 'has a hash that is not bcrypt ($2y$), apr1 ($apr1$) or SHA-1 ({SHA}); crypt and plain text are refused';
 }
 
 /** accessListIssues checks that every entry of an access list is an address or a CIDR. */

@@ -307,6 +307,45 @@ describe('validateConfig', () => {
     );
   });
 
+  it('refuses bad basic auth settings without ever repeating a password hash', () => {
+    const hash = '$apr1$abcdefgh$0123456789012345678901';
+    const problems = messages({
+      listeners: minimal.listeners,
+      services: [{ name: 'web', endpoints: [] }],
+      routes: [
+        {
+          basicAuth: { users: ['alice:plain-text-secret', 'no-colon', `bob:${hash}`, 'carol:xyZ.crypt'] },
+          paths: [{ path: '/', service: 'web' }],
+        },
+        {
+          basicAuth: { users: [`bob:${hash}`], htpasswdFile: '/etc/htpasswd' },
+          paths: [{ path: '/a', service: 'web' }],
+        },
+        { basicAuth: {}, paths: [{ path: '/b', service: 'web' }] },
+      ],
+    }).sort();
+    assert.deepEqual(problems, [
+      'routes[0].basicAuth.users[0]: has a hash that is not bcrypt ($2y$), apr1 ($apr1$) or SHA-1 ({SHA}); crypt and plain text are refused',
+      'routes[0].basicAuth.users[1]: is not "user:hash"',
+      'routes[0].basicAuth.users[3]: has a hash that is not bcrypt ($2y$), apr1 ($apr1$) or SHA-1 ({SHA}); crypt and plain text are refused',
+      'routes[1].basicAuth: give either `htpasswdFile` or `users`',
+      'routes[2].basicAuth: give either `htpasswdFile` or `users`',
+    ]);
+    assert.ok(!problems.join('\n').includes('plain-text-secret'));
+    assert.deepEqual(
+      messages({
+        listeners: minimal.listeners,
+        services: [{ name: 'web', endpoints: [] }],
+        routes: [
+          { basicAuth: { realm: 'a"b', users: [`bob:${hash}`] }, paths: [{ path: '/', service: 'web' }] },
+        ],
+      }),
+      [
+        'routes[0].basicAuth.realm: must be 1 to 128 visible ASCII characters or spaces, other than " and \\, got "a\\"b"',
+      ],
+    );
+  });
+
   it('takes workers as a count or "auto", and names both when given something else', () => {
     for (const workers of [0, 'many', 2.5, 2_000])
       assert.deepEqual(messages({ listeners: minimal.listeners, workers }), [

@@ -12,9 +12,19 @@ export interface ProxyCounters {
   denied: number;
   /** rateLimited counts requests refused by a rate limit (429 or 503). */
   rateLimited: number;
+  /** unauthorized counts requests refused for want of valid credentials (401). */
+  unauthorized: number;
 }
 
 /** createCounters returns counters at zero. */
 export function createCounters(): ProxyCounters {
-  return { connections: 0, requests: 0, errors: 0, responses5xx: 0, denied: 0, rateLimited: 0 };
+  return {
+    connections: 0,
+    requests: 0,
+    errors: 0,
+    responses5xx: 0,
+    denied: 0,
+    rateLimited: 0,
+    unauthorized: 0,
+  };
 }

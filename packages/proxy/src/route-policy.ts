@@ -8,6 +8,7 @@ import type {
 } from '@portico/config';
 import { chainOf, type Filter, type FilterChain } from './pipeline/filter.ts';
 import { AccessListFilter } from './pipeline/filters/access-list-filter.ts';
+import { BasicAuthFilter } from './pipeline/filters/basic-auth-filter.ts';
 import { BodyLimitFilter } from './pipeline/filters/body-limit-filter.ts';
 import { CorsFilter } from './pipeline/filters/cors-filter.ts';
 import { RequestHeadersFilter, ResponseHeadersFilter } from './pipeline/filters/header-rules-filter.ts';
@@ -36,7 +37,7 @@ export interface RoutePolicy {
 
 /**
  * compileRoutePolicy turns a route's settings into its filters, in the order the pipeline runs them:
- * request (access list, rate limit, CORS preflight, HTTPS redirect, redirect, timeouts, body limit, mirror), upstream request (rewrite, header rules),
+ * request (access list, rate limit, basic auth, CORS preflight, HTTPS redirect, redirect, timeouts, body limit, mirror), upstream request (rewrite, header rules),
  * response (HSTS, header rules). `toHttps` is where an HTTPS redirect sends requests.
  */
 export function compileRoutePolicy(
@@ -52,6 +53,7 @@ export function compileRoutePolicy(
     // Who may come, and how often, before anything else is done for them.
     if (route.access !== undefined) filters.push(new AccessListFilter(route.access));
     if (route.rateLimit !== undefined) filters.push(new RateLimitFilter(route.rateLimit));
+    if (route.basicAuth !== undefined) filters.push(new BasicAuthFilter(route.basicAuth));
     if (route.cors !== undefined) filters.push(new CorsFilter(route.cors));
     if (route.httpsRedirect === true) filters.push(new HttpsRedirectFilter(toHttps));
     if (route.redirect !== undefined) filters.push(new RedirectFilter(route.redirect));

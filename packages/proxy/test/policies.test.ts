@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '@portico/config';
 import { AccessListFilter, RateLimitFilter } from '@portico/proxy';
+import bcrypt from 'bcryptjs';
 import { Agent, request } from 'undici';
 import { type Backend, startBackend } from './helpers/backend.ts';
 import { endpointsOf, startProxy, type TestProxy } from './helpers/start-proxy.ts';
@@ -246,5 +252,97 @@ describe('CORS at the edge (routes[].cors)', () => {
     const res = await send('GET', 'public.example', { origin: 'https://anyone.example' });
     assert.equal(res.headers['access-control-allow-origin'], '*');
     assert.equal(res.headers['access-control-allow-credentials'], undefined);
+  });
+});
+
+describe('basic auth (routes[].basicAuth) against htpasswd entries', () => {
+  let app: Backend;
+  let proxy: TestProxy;
+  let dir: string;
+  const apr1 = createRequire(import.meta.url)('apache-md5') as (password: string, salt?: string) => string;
+
+  before(async () => {
+    app = await startBackend('app', (req, res) =>
+      res.end(`app saw ${req.headers.authorization ? 'credentials' : 'none'}`),
+    );
+    dir = await mkdtemp(join(tmpdir(), 'portico-htpasswd-'));
+    await writeFile(join(dir, 'htpasswd'), `# users\nfile-user:${bcrypt.hashSync('file-secret', 4)}\n`);
+    proxy = await startProxy({
+      routes: [
+        {
+          host: 'inline.example',
+          basicAuth: {
+            realm: 'Staff only',
+            users: [
+              `bcrypt-user:${bcrypt.hashSync('s3cret', 4).replace('$2b$', '$2y$')}`,
+              `apr1-user:${apr1('apr-secret')}`,
+              `sha-user:{SHA}${createHash('sha1').update('sha-secret').digest('base64')}`,
+            ],
+          },
+          paths: [{ path: '/', service: 'app' }],
+        },
+        {
+          host: 'file.example',
+          basicAuth: { htpasswdFile: join(dir, 'htpasswd') },
+          paths: [{ path: '/', service: 'app' }],
+        },
+      ],
+      services: [{ name: 'app', endpoints: endpointsOf(app) }],
+    });
+  });
+  after(async () => {
+    await proxy.close();
+    await app.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const as = async (host: string, user?: string, password?: string) => {
+    const headers: Record<string, string> = { host };
+    if (user !== undefined)
+      headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    const res = await request(`${proxy.url}/`, { headers });
+    return {
+      status: res.statusCode,
+      challenge: res.headers['www-authenticate'],
+      body: await res.body.text(),
+    };
+  };
+
+  it('answers 401 with the realm without credentials, or with wrong ones', async () => {
+    const none = await as('inline.example');
+    assert.equal(none.status, 401);
+    assert.equal(none.challenge, 'Basic realm="Staff only", charset="UTF-8"');
+    assert.equal((await as('inline.example', 'bcrypt-user', 'wrong')).status, 401);
+    assert.equal((await as('inline.example', 'nobody', 's3cret')).status, 401);
+    assert.equal(
+      (await as('inline.example', 'sha-user', 'apr-secret')).status,
+      401,
+      "another user's password",
+    );
+  });
+
+  it('lets bcrypt, apr1 and SHA-1 users through, from inline lines and from a file', async () => {
+    for (const [user, password] of [
+      ['bcrypt-user', 's3cret'],
+      ['apr1-user', 'apr-secret'],
+      ['sha-user', 'sha-secret'],
+    ] as const) {
+      const res = await as('inline.example', user, password);
+      assert.equal(res.status, 200, user);
+      assert.equal(res.body, 'app saw credentials');
+    }
+    assert.equal((await as('file.example', 'file-user', 'file-secret')).status, 200);
+    assert.equal((await as('file.example', 'file-user', 'nope')).status, 401);
+    assert.equal(proxy.proxy.counters.unauthorized, 5, 'every 401 counted');
+  });
+
+  it('a config naming an htpasswd file that is not there is refused; the last good one keeps serving', async () => {
+    const config = proxy.proxy.snapshot.config;
+    const broken = {
+      ...config,
+      routes: [{ ...config.routes[1]!, basicAuth: { realm: 'x', htpasswdFile: join(dir, 'missing') } }],
+    };
+    await assert.rejects(proxy.proxy.apply(broken), /PORTICO_APPLY_FAILED|cannot prepare the config/);
+    assert.equal((await as('file.example', 'file-user', 'file-secret')).status, 200);
   });
 });

@@ -39,6 +39,7 @@ const TRAFFIC_COUNTERS = [
   'responses5xx',
   'denied',
   'rateLimited',
+  'unauthorized',
   'connections',
   'activeConnections',
   'upstreamConnectionsCreated',

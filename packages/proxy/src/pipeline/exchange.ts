@@ -326,6 +326,7 @@ export class Exchange
   #reply(reply: LocalReply): void {
     if (reply.refusal === 'denied') this.#ctx.counters.denied++;
     else if (reply.refusal === 'rate-limited') this.#ctx.counters.rateLimited++;
+    else if (reply.refusal === 'unauthorized') this.#ctx.counters.unauthorized++;
     this.#report(reply.status, undefined);
     this.#down.reply(reply);
   }

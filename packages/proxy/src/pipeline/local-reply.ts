@@ -9,5 +9,5 @@ export interface LocalReply {
   /** body is sent as is (with a matching content-length); empty when undefined. */
   readonly body?: string | undefined;
   /** refusal says which policy refused the request, for the counters; undefined for other replies. */
-  readonly refusal?: 'denied' | 'rate-limited';
+  readonly refusal?: 'denied' | 'rate-limited' | 'unauthorized';
 }
