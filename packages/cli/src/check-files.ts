@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { PorticoConfig } from '@portico/config';
+import { htpasswdProblem, type PorticoConfig } from '@portico/config';
 import type { FileProblem } from '@portico/discovery';
 
 /** PemSource is a certificate or a key as a config names it: a file, or inline PEM text. */
@@ -12,8 +12,9 @@ interface PemSource {
 }
 
 /**
- * checkFiles checks what a config's certificates, keys and CA bundles hold, offline: every file exists
- * and is readable, every PEM parses, and each key belongs to its certificate. Paths must already be
+ * checkFiles checks what a config's certificates, keys, CA bundles and htpasswd files hold, offline: every
+ * file exists and is readable, every PEM parses, each key belongs to its certificate, and every htpasswd
+ * line has a hash Portico can check. Paths must already be
  * resolved (`resolveReferencedFiles`). `validate` and the first load of `run` refuse a config with a
  * problem here; later file changes are the certificate store's (it keeps the last good version).
  */
@@ -88,6 +89,19 @@ export function checkFiles(config: PorticoConfig, locate: (path: string) => stri
     if (tls === undefined) return;
     bundle(`services[${i}].tls.${tls.caFile === undefined ? 'ca' : 'caFile'}`, tls.caFile, tls.ca);
     pair(`services[${i}].tls`, tls);
+  });
+  config.routes.forEach((route, i) => {
+    const file = route.basicAuth?.htpasswdFile;
+    if (file === undefined) return;
+    const at = `routes[${i}].basicAuth.htpasswdFile`;
+    const text = read({ file, text: undefined, at });
+    if (text === undefined) return;
+    text.split(/\r?\n/).forEach((raw, n) => {
+      const line = raw.trim();
+      if (line === '' || line.startsWith('#')) return;
+      const bad = htpasswdProblem(line);
+      if (bad !== undefined) problem(at, `${file} line ${n + 1} ${bad}`); // never the line itself
+    });
   });
   return problems;
 }

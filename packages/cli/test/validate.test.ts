@@ -122,4 +122,34 @@ services: [{ name: web, endpoints: [{ address: "not an ip!", port: 80 }] }]
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('checks htpasswd files offline: readable, and hashes it can check, never echoing a line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'portico-validate-'));
+    try {
+      await writeFile(
+        join(dir, 'htpasswd'),
+        '# staff\nalice:plain-text-secret\n\nbob:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n',
+      );
+      const file = join(dir, 'portico.yaml');
+      await writeFile(
+        file,
+        `listeners: [{ name: web, port: 8080 }]
+routes:
+  - { host: a.example, basicAuth: { htpasswdFile: htpasswd }, paths: [{ path: /, service: web }] }
+  - { host: b.example, basicAuth: { htpasswdFile: missing }, paths: [{ path: /, service: web }] }
+services: [{ name: web, endpoints: [] }]
+`,
+      );
+      const { code, stdout } = await runPortico(['validate', file]);
+      assert.equal(code, 1, stdout);
+      assert.match(
+        stdout,
+        /routes\[0\]\.basicAuth\.htpasswdFile: .*htpasswd line 2 has a hash that is not bcrypt/m,
+      );
+      assert.match(stdout, /routes\[1\]\.basicAuth\.htpasswdFile: cannot read .*missing: ENOENT$/m);
+      assert.doesNotMatch(stdout, /plain-text-secret/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
