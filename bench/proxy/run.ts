@@ -139,6 +139,12 @@ const SLOTS: Slot[] = [
     available: () => true,
   },
   {
+    name: 'portico-policies',
+    mode: 'l7',
+    command: () => porticoRun(ROOT, 'portico-policies.yaml'),
+    available: () => true,
+  },
+  {
     name: 'portico-h2-before',
     mode: 'h2',
     command: () => porticoRun(BEFORE!, 'portico-h2.yaml'),
