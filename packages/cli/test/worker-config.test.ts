@@ -35,13 +35,18 @@ describe('workerConfig: what every worker serves alike', () => {
       listeners: [{ name: 'web', port: 0 }],
       services: [{ name: 'app', endpoints: [] }],
       routes: [
-        { rateLimit: { requestsPerSecond: 100, burst: 50 }, paths: [{ path: '/', service: 'app' }] },
+        {
+          rateLimit: { requestsPerSecond: 100, burst: 50 },
+          inFlight: { max: 9, maxPerClient: 1 },
+          paths: [{ path: '/', service: 'app' }],
+        },
         { paths: [{ path: '/open', service: 'app' }] },
       ],
     });
     const share = workerConfig(limited, { workers: 4, cookieSecret: 's3cret' });
     assert.equal(share.routes[0]!.rateLimit!.requestsPerSecond, 25);
     assert.equal(share.routes[0]!.rateLimit!.burst, 12);
+    assert.deepEqual(share.routes[0]!.inFlight, { max: 2, maxPerClient: 1, status: 503 });
     assert.equal(share.routes[1], limited.routes[1], 'a route without a limit is the same object');
   });
 

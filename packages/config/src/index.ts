@@ -26,6 +26,7 @@ export {
   type HeaderRulesConfig,
   type HealthCheckConfig,
   type HstsConfig,
+  type InFlightConfig,
   type LimitsConfig,
   type ListenerConfig,
   type ListenerTlsConfig,

@@ -429,6 +429,37 @@ export const BasicAuthSchema = Type.Object(
   },
 );
 
+export const InFlightSchema = Type.Object(
+  {
+    max: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000_000,
+        description: 'Requests of the route in flight at once.',
+      }),
+    ),
+    maxPerClient: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000_000,
+        description: 'Requests of one client address (as Portico trusts it) in flight at once on the route.',
+      }),
+    ),
+    status: Defaulted(
+      Type.Unsafe<429 | 503>({
+        type: 'integer',
+        enum: [429, 503],
+        default: 503,
+        description: 'Status of a request beyond a limit (ingress-nginx answers 503).',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'Limits on requests in flight: on the route as a whole, and per client address.',
+  },
+);
+
 export const ListenerSchema = Type.Object(
   {
     name: Type.String({
@@ -872,6 +903,7 @@ export const RouteSchema = Type.Object(
     rateLimit: Type.Optional(RateLimitSchema),
     cors: Type.Optional(CorsSchema),
     basicAuth: Type.Optional(BasicAuthSchema),
+    inFlight: Type.Optional(InFlightSchema),
     maxBodyBytes: Type.Optional(
       Type.Integer({
         minimum: 0,
@@ -1407,4 +1439,5 @@ export type AccessListConfig = NonNullable<RouteConfig['access']>;
 export type RateLimitConfig = NonNullable<RouteConfig['rateLimit']>;
 export type CorsConfig = NonNullable<RouteConfig['cors']>;
 export type BasicAuthConfig = NonNullable<RouteConfig['basicAuth']>;
+export type InFlightConfig = NonNullable<RouteConfig['inFlight']>;
 export type RedirectConfig = NonNullable<RouteConfig['redirect']>;

@@ -422,6 +422,12 @@ function routeIssues(route: RouteConfig, i: number, add: AddIssue): void {
   }
   if (route.access !== undefined) accessListIssues(route.access, ['routes', i, 'access'], add);
   if (route.cors !== undefined) corsIssues(route.cors, ['routes', i, 'cors'], add);
+  if (
+    route.inFlight !== undefined &&
+    route.inFlight.max === undefined &&
+    route.inFlight.maxPerClient === undefined
+  )
+    add(['routes', i, 'inFlight'], 'give `max`, `maxPerClient` or both');
   const auth = route.basicAuth;
   if (auth !== undefined) {
     const at = ['routes', i, 'basicAuth'];

@@ -232,6 +232,7 @@ describe('validateConfig', () => {
           },
           { rateLimit: { burst: 5, key: 'header' }, paths: [{ path: '/b', service: 'web' }] },
           { rateLimit: { requestsPerSecond: 2, header: 'x-key' }, paths: [{ path: '/c', service: 'web' }] },
+          { inFlight: { status: 503 }, paths: [{ path: '/d', service: 'web' }] },
         ],
       }).sort(),
       [
@@ -242,6 +243,7 @@ describe('validateConfig', () => {
         'routes[2].rateLimit: give either `requestsPerSecond` or `requestsPerMinute`',
         'routes[2].rateLimit: key `header` needs `header`: the header to key on',
         'routes[3].rateLimit.header: only key `header` takes a header',
+        'routes[4].inFlight: give `max`, `maxPerClient` or both',
       ],
     );
     assert.deepEqual(

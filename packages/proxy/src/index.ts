@@ -37,6 +37,7 @@ export {
 } from './l4/proxy-protocol.ts';
 export type { Filter, FilterChain, FilterExchange, FilterRequest } from './pipeline/filter.ts';
 export { AccessListFilter } from './pipeline/filters/access-list-filter.ts';
+export { InFlightFilter } from './pipeline/filters/in-flight-filter.ts';
 export { RateLimitFilter } from './pipeline/filters/rate-limit-filter.ts';
 export { HeadEditor } from './pipeline/head-editor.ts';
 export type { LocalReply } from './pipeline/local-reply.ts';

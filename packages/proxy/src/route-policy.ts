@@ -14,6 +14,7 @@ import { CorsFilter } from './pipeline/filters/cors-filter.ts';
 import { RequestHeadersFilter, ResponseHeadersFilter } from './pipeline/filters/header-rules-filter.ts';
 import { HstsFilter } from './pipeline/filters/hsts-filter.ts';
 import { HttpsRedirectFilter } from './pipeline/filters/https-redirect-filter.ts';
+import { InFlightFilter } from './pipeline/filters/in-flight-filter.ts';
 import { MirrorFilter } from './pipeline/filters/mirror-filter.ts';
 import { RateLimitFilter } from './pipeline/filters/rate-limit-filter.ts';
 import { RedirectFilter } from './pipeline/filters/redirect-filter.ts';
@@ -37,7 +38,7 @@ export interface RoutePolicy {
 
 /**
  * compileRoutePolicy turns a route's settings into its filters, in the order the pipeline runs them:
- * request (access list, rate limit, basic auth, CORS preflight, HTTPS redirect, redirect, timeouts, body limit, mirror), upstream request (rewrite, header rules),
+ * request (access list, rate limit, in-flight limit, basic auth, CORS preflight, HTTPS redirect, redirect, timeouts, body limit, mirror), upstream request (rewrite, header rules),
  * response (HSTS, header rules). `toHttps` is where an HTTPS redirect sends requests.
  */
 export function compileRoutePolicy(
@@ -53,6 +54,7 @@ export function compileRoutePolicy(
     // Who may come, and how often, before anything else is done for them.
     if (route.access !== undefined) filters.push(new AccessListFilter(route.access));
     if (route.rateLimit !== undefined) filters.push(new RateLimitFilter(route.rateLimit));
+    if (route.inFlight !== undefined) filters.push(new InFlightFilter(route.inFlight));
     if (route.basicAuth !== undefined) filters.push(new BasicAuthFilter(route.basicAuth));
     if (route.cors !== undefined) filters.push(new CorsFilter(route.cors));
     if (route.httpsRedirect === true) filters.push(new HttpsRedirectFilter(toHttps));

@@ -346,3 +346,70 @@ describe('basic auth (routes[].basicAuth) against htpasswd entries', () => {
     assert.equal((await as('file.example', 'file-user', 'file-secret')).status, 200);
   });
 });
+
+describe('in-flight limits (routes[].inFlight)', () => {
+  let slow: Backend;
+  let proxy: TestProxy;
+  const agents: Agent[] = [];
+  const release: (() => void)[] = [];
+
+  before(async () => {
+    slow = await startBackend('slow', (_req, res) => {
+      release.push(() => res.end('done'));
+    });
+    proxy = await startProxy({
+      routes: [
+        { host: 'route.example', inFlight: { max: 2 }, paths: [{ path: '/', service: 'slow' }] },
+        {
+          host: 'client.example',
+          inFlight: { maxPerClient: 1, status: 429 },
+          paths: [{ path: '/', service: 'slow' }],
+        },
+      ],
+      services: [{ name: 'slow', endpoints: endpointsOf(slow) }],
+    });
+  });
+  after(async () => {
+    for (const r of release.splice(0)) r();
+    await proxy.close();
+    await slow.close();
+    await Promise.all(agents.map((a) => a.close()));
+  });
+
+  const start = (host: string, address = '127.0.0.1') => {
+    const dispatcher = new Agent({ localAddress: address });
+    agents.push(dispatcher);
+    return request(`${proxy.url}/`, { headers: { host }, dispatcher }).then(async (res) => ({
+      status: res.statusCode,
+      body: await res.body.text(),
+    }));
+  };
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  it("refuses a route's requests beyond `max` in flight, and admits again when they end", async () => {
+    const first = [start('route.example'), start('route.example')];
+    await until(() => release.length === 2);
+    assert.deepEqual(await start('route.example'), { status: 503, body: 'too many requests in flight\n' });
+    for (const r of release.splice(0)) r();
+    assert.deepEqual(
+      (await Promise.all(first)).map((r) => r.status),
+      [200, 200],
+    );
+    const again = start('route.example');
+    await until(() => release.length === 1);
+    for (const r of release.splice(0)) r();
+    assert.equal((await again).status, 200, 'the count went back down');
+  });
+
+  it('refuses a client beyond `maxPerClient`, not the others', async () => {
+    const mine = start('client.example', '127.0.0.2');
+    await until(() => release.length === 1);
+    assert.equal((await start('client.example', '127.0.0.2')).status, 429);
+    const theirs = start('client.example', '127.0.0.3');
+    await until(() => release.length === 2);
+    for (const r of release.splice(0)) r();
+    assert.deepEqual([(await mine).status, (await theirs).status], [200, 200]);
+  });
+});

@@ -17,8 +17,9 @@ export interface WorkerSettings {
  *   0. An uneven spread of connections over workers can refuse a little early; never late.
  * - cookie affinity without a `secret` gets the primary's, so a cookie one worker sets is honoured by all
  *   (a process alone would sign with a secret of its own).
- * - a route's rate limit gives each worker rate / N and a share of the burst: the kernel spreads a
- *   client's connections over the workers, so together they admit about the configured rate.
+ * - a route's rate limit gives each worker rate / N and a share of the burst, and its in-flight limits a
+ *   share each: the kernel spreads a client's connections over the workers, so together they admit
+ *   about the configured rate, never more than the in-flight limits.
  */
 export function workerConfig(config: PorticoConfig, settings: WorkerSettings): PorticoConfig {
   return new WorkerConfigs(settings).of(config);
@@ -68,18 +69,36 @@ export class WorkerConfigs {
     };
   }
 
-  /** #route is `r` itself unless it has a rate limit, whose rate and burst each worker gets a share of. */
+  /**
+   * #route is `r` itself unless it has a rate limit (each worker gets a share of its rate and burst) or
+   * in-flight limits (each worker gets a share).
+   */
   #route(r: Route): Route {
     const limit = r.rateLimit;
     const { workers } = this.#settings;
-    if (limit === undefined || workers <= 1) return r;
+    if ((limit === undefined && r.inFlight === undefined) || workers <= 1) return r;
+    const inFlight = r.inFlight;
+    const shared: Route =
+      inFlight === undefined
+        ? r
+        : {
+            ...r,
+            inFlight: {
+              ...inFlight,
+              ...(inFlight.max === undefined ? {} : { max: this.#share(inFlight.max) }),
+              ...(inFlight.maxPerClient === undefined
+                ? {}
+                : { maxPerClient: this.#share(inFlight.maxPerClient) }),
+            },
+          };
+    if (limit === undefined) return shared;
     const part = (rate: number | undefined) => (rate === undefined ? undefined : rate / workers);
     const perSecond = part(limit.requestsPerSecond);
     const perMinute = part(limit.requestsPerMinute);
     const burst =
       limit.burst ?? Math.max(1, Math.ceil(limit.requestsPerSecond ?? (limit.requestsPerMinute ?? 60) / 60));
     return {
-      ...r,
+      ...shared,
       rateLimit: {
         ...limit,
         ...(perSecond === undefined ? {} : { requestsPerSecond: perSecond }),

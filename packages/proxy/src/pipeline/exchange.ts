@@ -103,6 +103,8 @@ export class Exchange
   readonly #tried: EndpointState[] = [];
   /** #client is the client's address after trust rules, for affinity and hashing. */
   #client = '';
+  /** #passed counts the route's request filters that let this exchange through. */
+  #passed = 0;
   /** #setCookie pins the client to its endpoint (cookie affinity); sent with the response. */
   #setCookie: string | undefined;
   /** #counted is true while this request counts in its service's requests in flight. */
@@ -171,6 +173,7 @@ export class Exchange
     this.maxBodyBytes = snapshot.limits.maxBodyBytes;
     this.mirrors = undefined;
     this.retryAttempts = undefined;
+    this.#passed = 0;
     this.#startedAt = Date.now();
     this.#open = true;
     this.#ctx.counters.requests++;
@@ -209,6 +212,7 @@ export class Exchange
     this.#route = rule.target;
     const filters = rule.target.policy.filters;
     if (filters.request.length > 0 && this.#answered(filters.request)) return false;
+    this.#passed = filters.request.length;
     const maxBody = this.maxBodyBytes;
     if (maxBody > 0 && req.bodyLength > maxBody) {
       this.fail(new PorticoProxyError('PORTICO_BODY_TOO_LARGE', 'body too large'));
@@ -224,11 +228,15 @@ export class Exchange
     return true;
   }
 
-  /** #answered runs request filters until one answers; true when one did (the reply is sent). */
+  /**
+   * #answered runs request filters until one answers; true when one did (the reply is sent). `#passed`
+   * counts those that let the request through, whose `done` hooks run when the exchange ends.
+   */
   #answered(filters: readonly Filter[]): boolean {
-    for (const filter of filters) {
-      const reply = filter.request!(this);
+    for (let i = 0; i < filters.length; i++) {
+      const reply = filters[i]!.request!(this);
       if (reply !== undefined) {
+        this.#passed = i;
         this.#reply(reply);
         return true;
       }
@@ -1097,6 +1105,11 @@ export class Exchange
     }
     this.#endRequest();
     const route = this.#route;
+    if (route?.policy.filters.hasDone) {
+      const request = route.policy.filters.request;
+      for (let i = 0; i < this.#passed; i++) request[i]!.done?.(this);
+      this.#passed = 0; // once per exchange
+    }
     if (route !== undefined) {
       const ms = Date.now() - this.#startedAt;
       const statusClass = status >= 100 && status < 600 ? (status / 100) | 0 : 0;

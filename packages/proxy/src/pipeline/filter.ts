@@ -62,6 +62,11 @@ export interface Filter {
   upstreamRequest?(exchange: FilterExchange, head: HeadEditor): void;
   /** response edits the response head sent to the client (`status` is the upstream's). */
   response?(exchange: FilterExchange, head: HeadEditor, status: number): void;
+  /**
+   * done runs when an exchange this filter's `request` let through ends, whatever the outcome (a later
+   * filter's refusal included): for filters that count what is in flight.
+   */
+  done?(exchange: FilterExchange): void;
 }
 
 /** FilterChain is a route's filters split by phase, in the order they were configured. */
@@ -70,6 +75,8 @@ export interface FilterChain {
   readonly request: readonly Filter[];
   readonly upstreamRequest: readonly Filter[];
   readonly response: readonly Filter[];
+  /** hasDone says whether any filter has a `done` hook. */
+  readonly hasDone: boolean;
 }
 
 /** chainOf splits `filters` by the phases they hook. */
@@ -79,5 +86,6 @@ export function chainOf(filters: readonly Filter[]): FilterChain {
     request: filters.filter((f) => f.request !== undefined),
     upstreamRequest: filters.filter((f) => f.upstreamRequest !== undefined),
     response: filters.filter((f) => f.response !== undefined),
+    hasDone: filters.some((f) => f.done !== undefined),
   };
 }
