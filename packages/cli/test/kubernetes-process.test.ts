@@ -20,6 +20,20 @@ describe('the portico binary as an ingress controller', () => {
     await api.start();
     backend = await startBackend('pod');
   });
+  /** applyWeb puts an Ingress `<ns>.example` to Service `web` (its pod: the backend) in namespace `ns`. */
+  function applyWeb(ns: string): void {
+    api.apply('ingressclasses', ingressClass('portico'));
+    api.apply('services', service('web', { namespace: ns }));
+    api.apply(
+      'endpointslices',
+      endpointSlice('web-1', 'web', [{ address: '127.0.0.1' }], [{ name: 'http', port: backend.port }], ns),
+    );
+    api.apply(
+      'ingresses',
+      ingress('web', { namespace: ns, host: `${ns}.example`, paths: [{ service: 'web', port: 80 }] }),
+    );
+  }
+
   after(async () => {
     await api.close();
     await backend.close();
@@ -27,18 +41,7 @@ describe('the portico binary as an ingress controller', () => {
   });
 
   it("portico run --kubernetes --kubeconfig --namespace serves the namespace's Ingresses and publishes status", async () => {
-    api.apply('ingressclasses', ingressClass('portico'));
-    for (const ns of ['shop', 'other']) {
-      api.apply('services', service('web', { namespace: ns }));
-      api.apply(
-        'endpointslices',
-        endpointSlice('web-1', 'web', [{ address: '127.0.0.1' }], [{ name: 'http', port: backend.port }], ns),
-      );
-      api.apply(
-        'ingresses',
-        ingress('web', { namespace: ns, host: `${ns}.example`, paths: [{ service: 'web', port: 80 }] }),
-      );
-    }
+    for (const ns of ['shop', 'other']) applyWeb(ns);
     const kubeconfig = await writeKubeconfig(dir, api.url, 'sa-token');
     const base = join(dir, 'base.yaml');
     await writeFile(
@@ -91,22 +94,7 @@ describe('the portico binary as an ingress controller', () => {
   });
 
   it('with --workers 2, both workers serve the Ingresses and follow a change; SIGTERM drains them', async () => {
-    api.apply('ingressclasses', ingressClass('portico'));
-    api.apply('services', service('web', { namespace: 'shop' }));
-    api.apply(
-      'endpointslices',
-      endpointSlice(
-        'web-1',
-        'web',
-        [{ address: '127.0.0.1' }],
-        [{ name: 'http', port: backend.port }],
-        'shop',
-      ),
-    );
-    api.apply(
-      'ingresses',
-      ingress('web', { namespace: 'shop', host: 'shop.example', paths: [{ service: 'web', port: 80 }] }),
-    );
+    applyWeb('shop');
     const kubeconfig = await writeKubeconfig(dir, api.url, 'sa-token', 'kubeconfig-workers');
     const base = join(dir, 'base-workers.yaml');
     await writeFile(

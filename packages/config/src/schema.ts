@@ -246,6 +246,10 @@ export const PerSourceSchema = Type.Object(
   },
 );
 
+/** RefusalStatus is the status a limit refuses with: 429 or 503, defaulting to `value`. */
+const RefusalStatus = (value: 429 | 503, description: string) =>
+  Defaulted(Type.Unsafe<429 | 503>({ type: 'integer', enum: [429, 503], default: value, description }));
+
 export const AccessListSchema = Type.Object(
   {
     allow: Type.Optional(
@@ -304,14 +308,7 @@ export const RateLimitSchema = Type.Object(
         description: 'For key `header`: the header whose value is the key.',
       }),
     ),
-    status: Defaulted(
-      Type.Unsafe<429 | 503>({
-        type: 'integer',
-        enum: [429, 503],
-        default: 429,
-        description: 'Status of a refused request (ingress-nginx answers 503).',
-      }),
-    ),
+    status: RefusalStatus(429, 'Status of a refused request (ingress-nginx answers 503).'),
     maxKeys: Defaulted(
       Type.Integer({
         minimum: 1,
@@ -445,14 +442,7 @@ export const InFlightSchema = Type.Object(
         description: 'Requests of one client address (as Portico trusts it) in flight at once on the route.',
       }),
     ),
-    status: Defaulted(
-      Type.Unsafe<429 | 503>({
-        type: 'integer',
-        enum: [429, 503],
-        default: 503,
-        description: 'Status of a request beyond a limit (ingress-nginx answers 503).',
-      }),
-    ),
+    status: RefusalStatus(503, 'Status of a request beyond a limit (ingress-nginx answers 503).'),
   },
   {
     additionalProperties: false,

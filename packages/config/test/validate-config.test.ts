@@ -262,44 +262,26 @@ describe('validateConfig', () => {
   });
 
   it('refuses CORS origins that are not origins, "*" with credentials, and bad patterns', () => {
+    const services = [{ name: 'web', endpoints: [] }];
+    const withCors = (cors: Record<string, unknown>) => ({
+      listeners: minimal.listeners,
+      services,
+      routes: [{ cors, paths: [{ path: '/', service: 'web' }] }],
+    });
     assert.deepEqual(
-      messages({
-        listeners: minimal.listeners,
-        services: [{ name: 'web', endpoints: [] }],
-        routes: [
-          {
-            cors: {
-              allowOrigins: ['https://ok.example', 'app.example', '*', 'https://a.example/path'],
-              allowCredentials: true,
-              allowOriginPatterns: ['(unclosed'],
-            },
-            paths: [{ path: '/', service: 'web' }],
-          },
-          {
-            cors: { allowOrigins: ['https://ok.example'], allowHeaders: ['bad header'] },
-            paths: [{ path: '/x', service: 'web' }],
-          },
-        ],
-      }).sort(),
+      messages(withCors({ allowOrigins: ['https://ok.example'], allowHeaders: ['bad header'] })),
       [
-        'routes[1].cors.allowHeaders[0]: must be a token: letters, digits and !#$%&\'*+.^_`|~-, got "bad header"',
+        'routes[0].cors.allowHeaders[0]: must be a token: letters, digits and !#$%&\'*+.^_`|~-, got "bad header"',
       ],
     );
     assert.deepEqual(
-      messages({
-        listeners: minimal.listeners,
-        services: [{ name: 'web', endpoints: [] }],
-        routes: [
-          {
-            cors: {
-              allowOrigins: ['https://ok.example', 'app.example', '*', 'https://a.example/path'],
-              allowCredentials: true,
-              allowOriginPatterns: ['(unclosed'],
-            },
-            paths: [{ path: '/', service: 'web' }],
-          },
-        ],
-      }).sort(),
+      messages(
+        withCors({
+          allowOrigins: ['https://ok.example', 'app.example', '*', 'https://a.example/path'],
+          allowCredentials: true,
+          allowOriginPatterns: ['(unclosed'],
+        }),
+      ).sort(),
       [
         'routes[0].cors.allowOriginPatterns[0]: not a valid regular expression: Invalid regular expression: /(unclosed/: Unterminated group',
         'routes[0].cors.allowOrigins: with `allowCredentials`, "*" is refused by browsers: list the origins',

@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import type { WorkerStatusView } from '@portico/admin';
 import type { PorticoConfig } from '@portico/config';
 import type { Logger } from 'pino';
 import { diffConfig } from './config-delta.ts';
@@ -19,16 +20,7 @@ const MAX_RESTART_DELAY_MS = 30_000;
 const STABLE_MS = 10_000;
 
 /** WorkerView is one worker as the admin API's `/status` shows it. */
-export interface WorkerView {
-  readonly index: number;
-  readonly pid: number | undefined;
-  /** version is the config version it serves (0 until its first). */
-  readonly version: number;
-  readonly connections: number;
-  readonly requests: number;
-  readonly uptimeSeconds: number;
-  readonly restarts: number;
-}
+export type WorkerView = WorkerStatusView;
 
 interface Slot {
   readonly index: number;
