@@ -1,9 +1,11 @@
 import type { CorsConfig } from '@portico/config';
 import type { Filter, FilterExchange } from '../filter.ts';
-import type { HeadEditor } from '../head-editor.ts';
+import { HeadEditor } from '../head-editor.ts';
 import type { LocalReply } from '../local-reply.ts';
 
 const VISIBLE_ASCII = /^[!-~]+$/;
+const VARY_ORIGIN = HeadEditor.line('vary', 'Origin');
+const ANY_ORIGIN = HeadEditor.line('access-control-allow-origin', '*');
 
 const CORS_FIELDS: ReadonlySet<string> = new Set([
   'access-control-allow-origin',
@@ -29,7 +31,8 @@ export class CorsFilter implements Filter {
   readonly #patterns: readonly RegExp[];
   readonly #credentials: boolean;
   readonly #preflightFields: readonly string[];
-  readonly #expose: string | undefined;
+  /** #responseLines are the credentials and exposed-headers fields of a response, rendered. */
+  readonly #responseLines: string;
 
   constructor(cors: CorsConfig) {
     this.#any = cors.allowOrigins.includes('*') && !cors.allowCredentials;
@@ -50,7 +53,10 @@ export class CorsFilter implements Filter {
       'access-control-max-age',
       String(cors.maxAgeSeconds),
     ];
-    this.#expose = cors.exposeHeaders.length === 0 ? undefined : cors.exposeHeaders.join(', ');
+    const expose = cors.exposeHeaders.length === 0 ? undefined : cors.exposeHeaders.join(', ');
+    this.#responseLines =
+      (this.#credentials ? HeadEditor.line('access-control-allow-credentials', 'true') : '') +
+      (expose === undefined ? '' : HeadEditor.line('access-control-expose-headers', expose));
   }
 
   request(exchange: FilterExchange): LocalReply | undefined {
@@ -72,12 +78,12 @@ export class CorsFilter implements Filter {
 
   response(exchange: FilterExchange, head: HeadEditor): void {
     const origin = exchange.header('origin');
-    if (!this.#any) head.add('vary', 'Origin');
+    if (!this.#any) head.addLines(VARY_ORIGIN);
     if (origin === undefined || !this.allows(origin)) return;
     head.removeAll(CORS_FIELDS);
-    const fields = this.#originFields(origin);
-    for (let i = 0; i < fields.length; i += 2) head.add(fields[i]!, fields[i + 1]!);
-    if (this.#expose !== undefined) head.add('access-control-expose-headers', this.#expose);
+    // The origin was checked (visible ASCII) by `allows`; the rest was rendered once, at compile time.
+    head.addLines(this.#any ? ANY_ORIGIN : `access-control-allow-origin: ${origin}\r\n`);
+    head.addLines(this.#responseLines);
   }
 
   /** allows tells whether scripts from `origin` may read responses. */
