@@ -92,9 +92,10 @@ function addHistograms(
  * any worker ejected it, and its EWMA is the highest a worker measured.
  */
 function mergeServices(primary: readonly ServiceView[], workers: readonly DataPlaneViews[]): ServiceView[] {
-  const find = (views: DataPlaneViews, name: string) => views.services.find((s) => s.name === name);
+  // By name, once per worker: a scrape of thousands of services must not search lists per service.
+  const byName = workers.map((w) => new Map(w.services.map((s) => [s.name, s])));
   return primary.map((service) => {
-    const theirs = workers.map((w) => find(w, service.name)).filter((s) => s !== undefined);
+    const theirs = byName.map((m) => m.get(service.name)).filter((s) => s !== undefined);
     const sum = (read: (s: ServiceView) => number) => theirs.reduce((n, s) => n + read(s), 0);
     return {
       ...service,
