@@ -1,13 +1,13 @@
 /**
  * Proxy benchmark: Portico beside nginx, HAProxy and the Node proxies people use, one run, same origin.
  *
- *   pnpm bench [--duration 10] [--only portico,nginx] [--scenarios small,c1,big] [--reps 1]
+ *   pnpm bench [--duration 10] [--only portico,nginx] [--scenarios small,c1,big,text] [--reps 1]
  *   pnpm bench --mode l4        # TCP proxying beside HAProxy mode tcp: 1 MiB transfers, new connections
  *   pnpm bench --mode h2        # HTTP/2 over TLS (h2load, 10 connections x 10 streams) beside nginx, HAProxy
  *   PORTICO_BEFORE=../old pnpm bench ...   # also measures that (built) checkout: portico-before, -h2-before
  *   pnpm bench --workers 1,2 --only portico,nginx   # also Portico and nginx with 2 workers (portico-w2, nginx-w2)
  *
- * The origin (nginx, one worker; `GET /` -> 5 bytes, `GET /1m` -> 1 MiB), wrk and this script run on CPU 0;
+ * The origin (nginx, one worker; `GET /` -> 5 bytes, `GET /1m` -> 1 MiB, `GET /page.html` -> 16 KiB HTML), wrk and this script run on CPU 0;
  * the proxy under test on CPU 1. For each proxy and scenario it reports the proxy's own CPU microseconds
  * per request (user + sys of its process tree, from /proc, over the wrk run: the steadiest figure on a
  * small VM), requests/s, p50/p99 latency and RSS. Needs Linux, `taskset`, wrk and nginx; HAProxy is used
@@ -71,6 +71,14 @@ if (MODE === 'tls' || MODE === 'h2') {
   );
 }
 writeFileSync(join(RUN, 'www', '1m'), Buffer.alloc(1024 * 1024, 0x61));
+// A 16 KiB HTML page for the `text` scenario (compressible, as real pages are: about 5:1 with gzip).
+writeFileSync(
+  join(RUN, 'www', 'page.html'),
+  Array.from({ length: 400 }, (_, i) => `<li class="item"><a href="/items/${i}">Item ${i}</a></li>\n`)
+    .join('')
+    .padEnd(16 * 1024, ' ')
+    .slice(0, 16 * 1024),
+);
 
 function render(template: string, out: string): string {
   const text = readFileSync(join(HERE, 'conf', template), 'utf8')
@@ -462,6 +470,10 @@ const SCENARIO_ARGS: Record<string, { path: string; args: string[] }> = {
   small: { path: '/', args: ['-t1', '-c50', `-d${DURATION}s`, '--latency'] },
   c1: { path: '/', args: ['-t1', '-c1', `-d${Math.max(2, Math.round(DURATION / 2))}s`, '--latency'] },
   big: { path: '/1m', args: ['-t1', '-c10', `-d${DURATION}s`, '--latency'] },
+  text: {
+    path: '/page.html',
+    args: ['-t1', '-c10', `-d${DURATION}s`, '--latency', '-H', 'Accept-Encoding: gzip, br'],
+  },
   conns: { path: '/', args: ['-t1', '-c50', `-d${DURATION}s`, '--latency', '-H', 'Connection: close'] },
   handshake: { path: '/', args: ['-t1', '-c50', `-d${DURATION}s`, '--latency', '-H', 'Connection: close'] },
   'tls-ka': { path: '/', args: ['-t1', '-c50', `-d${DURATION}s`, '--latency'] },
@@ -559,6 +571,7 @@ async function main(): Promise<void> {
     small: '5-byte responses, keep-alive, 50 connections',
     c1: 'one connection',
     big: '1 MiB responses, 10 connections',
+    text: 'a 16 KiB HTML page to a client that accepts gzip and br, 10 connections',
     conns: 'a new connection per request, 50 at a time',
     handshake: 'a full TLS handshake (ECDSA P-256, no resumption) per request, 50 at a time',
     'tls-ka': 'HTTPS keep-alive, 5-byte responses, 50 connections',

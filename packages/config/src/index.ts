@@ -17,6 +17,7 @@ export {
   type BasicAuthConfig,
   type CertificateConfig,
   type ClientCertificateConfig,
+  type CompressionConfig,
   type CorsConfig,
   type EndpointConfig,
   ESCAPED_SLASH_ACTIONS,

@@ -31,6 +31,7 @@ import {
   FIELD_VALUE,
   HOST_NAME,
   HOST_PATTERN,
+  MEDIA_RANGE,
   QUERY_NAME,
   TOKEN,
   WIRE_PATH,
@@ -423,6 +424,86 @@ export const BasicAuthSchema = Type.Object(
     additionalProperties: false,
     description:
       'HTTP Basic authentication (RFC 7617) against htpasswd entries: 401 without valid credentials.',
+  },
+);
+
+/** DEFAULT_COMPRESSIBLE_TYPES are the media types compressed by default: text formats that shrink well. */
+const DEFAULT_COMPRESSIBLE_TYPES = [
+  'text/html',
+  'text/plain',
+  'text/css',
+  'text/javascript',
+  'text/xml',
+  'text/csv',
+  'text/markdown',
+  'application/javascript',
+  'application/json',
+  'application/ld+json',
+  'application/manifest+json',
+  'application/xml',
+  'application/rss+xml',
+  'application/atom+xml',
+  'application/wasm',
+  'image/svg+xml',
+];
+
+export const CompressionSchema = Type.Object(
+  {
+    encodings: Defaulted(
+      Type.Array(StringEnum(['br', 'gzip'] as const), {
+        minItems: 1,
+        maxItems: 2,
+        uniqueItems: true,
+        default: ['br', 'gzip'],
+        description:
+          'Content codings offered, preferred first when the client weighs them equally (Accept-Encoding q-values decide otherwise).',
+      }),
+    ),
+    minBytes: Defaulted(
+      Type.Integer({
+        minimum: 0,
+        maximum: 2 ** 30,
+        default: 1_024,
+        description:
+          'Responses with a smaller Content-Length are sent as they are; a response of unknown length is compressed.',
+      }),
+    ),
+    contentTypes: Defaulted(
+      Type.Array(
+        Type.String({
+          pattern: MEDIA_RANGE,
+          maxLength: 256,
+          description: 'A media type (`text/html`) or a whole type (`text/*`), lower case.',
+        }),
+        {
+          minItems: 1,
+          maxItems: 1_000,
+          default: DEFAULT_COMPRESSIBLE_TYPES,
+          description: 'Media types compressed (parameters such as charset are ignored).',
+        },
+      ),
+    ),
+    gzipLevel: Defaulted(
+      Type.Integer({
+        minimum: 1,
+        maximum: 9,
+        default: 5,
+        description: 'zlib level for gzip (1 fastest, 9 smallest).',
+      }),
+    ),
+    brotliQuality: Defaulted(
+      Type.Integer({
+        minimum: 0,
+        maximum: 11,
+        default: 4,
+        description: 'Brotli quality (0 fastest, 11 smallest; above 5 costs far more CPU per byte saved).',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Compress responses (gzip, brotli) for clients that accept it: 200, 403 and 404 responses of the listed types, not already encoded, not partial, not marked no-transform.',
   },
 );
 
@@ -894,6 +975,7 @@ export const RouteSchema = Type.Object(
     cors: Type.Optional(CorsSchema),
     basicAuth: Type.Optional(BasicAuthSchema),
     inFlight: Type.Optional(InFlightSchema),
+    compression: Type.Optional(CompressionSchema),
     maxBodyBytes: Type.Optional(
       Type.Integer({
         minimum: 0,
@@ -1430,4 +1512,5 @@ export type RateLimitConfig = NonNullable<RouteConfig['rateLimit']>;
 export type CorsConfig = NonNullable<RouteConfig['cors']>;
 export type BasicAuthConfig = NonNullable<RouteConfig['basicAuth']>;
 export type InFlightConfig = NonNullable<RouteConfig['inFlight']>;
+export type CompressionConfig = NonNullable<RouteConfig['compression']>;
 export type RedirectConfig = NonNullable<RouteConfig['redirect']>;

@@ -33,6 +33,9 @@ export const HOST_PATTERN =
 /** QUERY_NAME is a query parameter name as sent: visible ASCII other than "&" and "=". */
 export const QUERY_NAME = "^[!-%'-<>-~]+$";
 
+/** MEDIA_RANGE is a lower-case media type (`text/html`) or a whole type (`text/*`), without parameters. */
+export const MEDIA_RANGE = '^[a-z0-9!#$&^_.+-]+/([a-z0-9!#$&^_.+-]+|\\*)$';
+
 /** WIRE_MEANINGS says in words what each pattern asks for, for error messages. */
 export const WIRE_MEANINGS: Readonly<Record<string, string>> = {
   [WIRE_PATH]: 'must start with "/" and hold only visible ASCII (no spaces, control characters or non-ASCII)',
@@ -42,6 +45,8 @@ export const WIRE_MEANINGS: Readonly<Record<string, string>> = {
   [HOST_NAME]: 'must be a DNS name or a bracketed IPv6 address',
   [AUTHORITY]: 'must be a DNS name or a bracketed IPv6 address, with an optional :port',
   [QUERY_NAME]: 'must hold only visible ASCII other than "&" and "="',
+  [MEDIA_RANGE]:
+    'must be a lower-case media type ("text/html") or a whole type ("text/*"), without parameters',
   [HOST_PATTERN]: 'must be a DNS name (letters, digits, "-" and dots) or a wildcard "*.example.com"',
 };
 

@@ -291,6 +291,38 @@ describe('validateConfig', () => {
     );
   });
 
+  it('refuses compression settings it cannot honour', () => {
+    const problems = messages({
+      listeners: minimal.listeners,
+      services: [{ name: 'web', endpoints: [] }],
+      routes: [
+        {
+          compression: {
+            encodings: ['gzip', 'deflate', 'gzip'],
+            contentTypes: ['Text/HTML', 'text', 'text/*', 'a/b\r\nx: y'],
+            gzipLevel: 10,
+            brotliQuality: -1,
+            minBytes: -5,
+          },
+          paths: [{ path: '/', service: 'web' }],
+        },
+      ],
+    }).sort();
+    const media =
+      'must be a lower-case media type ("text/html") or a whole type ("text/*"), without parameters';
+    assert.deepEqual(problems, [
+      'routes[0].compression.brotliQuality: must be >= 0, got -1',
+      `routes[0].compression.contentTypes[0]: ${media}, got "Text/HTML"`,
+      `routes[0].compression.contentTypes[1]: ${media}, got "text"`,
+      `routes[0].compression.contentTypes[3]: ${media}, got "a/b\\r\\nx: y"`,
+      'routes[0].compression.encodings: must NOT have duplicate items (items ## 2 and 0 are identical)',
+      'routes[0].compression.encodings: must NOT have more than 2 items',
+      'routes[0].compression.encodings[1]: must be one of br, gzip, got "deflate"',
+      'routes[0].compression.gzipLevel: must be <= 9, got 10',
+      'routes[0].compression.minBytes: must be >= 0, got -5',
+    ]);
+  });
+
   it('refuses bad basic auth settings without ever repeating a password hash', () => {
     const hash = '$apr1$abcdefgh$0123456789012345678901';
     const problems = messages({

@@ -24,6 +24,7 @@ export {
   type TlsClientError,
 } from './diagnostics.ts';
 export { createHandler, type PorticoHandler } from './embed/create-handler.ts';
+export { preferredEncoding } from './http/accept-encoding.ts';
 export { headerListRequestHead } from './http/header-list-request-head.ts';
 export { normalizePath, type PathPolicy, removeDotSegments } from './http/normalize-path.ts';
 export type { Http2Counters } from './http2/http2-front.ts';

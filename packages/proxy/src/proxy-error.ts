@@ -90,6 +90,11 @@ export const PROXY_ERROR_CODES = {
     meaning:
       'A filter tried to write a header field that is not wire-safe (a name that is not a token, a control or non-ASCII character in a value, a framing field).',
   },
+  PORTICO_COMPRESSION_FAILED: {
+    status: 0,
+    source: 'internal',
+    meaning: 'Compressing a response body failed midway (zlib reported an error): the response is cut short.',
+  },
   PORTICO_APPLY_FAILED: {
     status: 0,
     source: 'internal',

@@ -10,6 +10,7 @@ import { chainOf, type Filter, type FilterChain } from './pipeline/filter.ts';
 import { AccessListFilter } from './pipeline/filters/access-list-filter.ts';
 import { BasicAuthFilter } from './pipeline/filters/basic-auth-filter.ts';
 import { BodyLimitFilter } from './pipeline/filters/body-limit-filter.ts';
+import { CompressionFilter } from './pipeline/filters/compression-filter.ts';
 import { CorsFilter } from './pipeline/filters/cors-filter.ts';
 import { RequestHeadersFilter, ResponseHeadersFilter } from './pipeline/filters/header-rules-filter.ts';
 import { HstsFilter } from './pipeline/filters/hsts-filter.ts';
@@ -39,7 +40,7 @@ export interface RoutePolicy {
 /**
  * compileRoutePolicy turns a route's settings into its filters, in the order the pipeline runs them:
  * request (access list, rate limit, in-flight limit, basic auth, CORS preflight, HTTPS redirect, redirect, timeouts, body limit, mirror), upstream request (rewrite, header rules),
- * response (HSTS, header rules). `toHttps` is where an HTTPS redirect sends requests.
+ * response (HSTS, header rules, compression). `toHttps` is where an HTTPS redirect sends requests.
  */
 export function compileRoutePolicy(
   route: RouteConfig | undefined,
@@ -73,6 +74,7 @@ export function compileRoutePolicy(
     if (route.hsts !== undefined && responseRules?.rules.managed.has('strict-transport-security') !== true)
       filters.push(new HstsFilter(route.hsts));
     if (responseRules !== undefined) filters.push(responseRules);
+    if (route.compression !== undefined) filters.push(new CompressionFilter(route.compression));
   }
   return { name, stats, filters: chainOf(filters) };
 }

@@ -191,8 +191,8 @@ function nameLengths(names: ReadonlySet<string>): Uint8Array {
   return lengths;
 }
 
-/** isDropped tells whether the line starting at `lineStart` is in `drop` already. */
-function isDropped(drop: DropList, lineStart: number): boolean {
+/** isDropped tells whether the field line starting at `lineStart` is in `drop`. */
+export function isDropped(drop: DropList, lineStart: number): boolean {
   for (let i = 0; i < drop.length; i += 2) if (drop[i] === lineStart) return true;
   return false;
 }

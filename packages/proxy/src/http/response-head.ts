@@ -1,6 +1,6 @@
 import { PorticoProxyError } from '../proxy-error.ts';
 import { FIELD_VALUE } from './char-classes.ts';
-import { type DropList, FieldCursor } from './field-cursor.ts';
+import { type DropList, FieldCursor, isDropped } from './field-cursor.ts';
 import * as F from './field-names.ts';
 import { FramingFields, INVALID_LENGTH, TAKEN } from './framing-fields.ts';
 
@@ -172,4 +172,23 @@ export function parseResponseHead(
 
 function bad(message: string): PorticoProxyError {
   return new PorticoProxyError('PORTICO_UPSTREAM_BAD_RESPONSE', message);
+}
+
+const listScan = new FieldCursor();
+
+/**
+ * fieldListOf returns the fields of a response read from HTTP/1.1 that are to be forwarded (those not in
+ * its `drop` list: hop-by-hop, framing, and those filters removed) as flat lower-case name, value pairs:
+ * for a response whose body Portico re-frames (compression). A list response returns its own list.
+ */
+export function fieldListOf(res: ResponseHead): string[] {
+  if (res.fields !== undefined) return [...res.fields];
+  const list: string[] = [];
+  const scan = listScan;
+  scan.reset(res.buf, res.fieldsStart, res.headEnd, Number.MAX_SAFE_INTEGER, false);
+  while (scan.next()) {
+    if (isDropped(res.drop, scan.lineStart)) continue;
+    list.push(res.buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase(), scan.value());
+  }
+  return list;
 }

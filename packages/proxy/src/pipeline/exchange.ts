@@ -13,7 +13,12 @@ import { dropNamedFields, FieldCursor } from '../http/field-cursor.ts';
 import * as F from '../http/field-names.ts';
 import { upstreamRequestPlan, withoutFields } from '../http/forward-head.ts';
 import type { RequestHead } from '../http/request-head.ts';
-import { listResponseHead, parseResponseHead, type ResponseHead } from '../http/response-head.ts';
+import {
+  fieldListOf,
+  listResponseHead,
+  parseResponseHead,
+  type ResponseHead,
+} from '../http/response-head.ts';
 import { ChunkedDecoder } from '../http2/chunked-decoder.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
 import type { RouteTarget, Snapshot } from '../snapshot.ts';
@@ -27,6 +32,7 @@ import type { Downstream } from './downstream.ts';
 import type { Filter, FilterExchange } from './filter.ts';
 import { HeadEditor } from './head-editor.ts';
 import type { LocalReply } from './local-reply.ts';
+import { type ContentCoding, type EncodedSink, ResponseEncoder } from './response-encoder.ts';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const LFLF = Buffer.from('\n\n', 'latin1');
@@ -65,7 +71,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  * HTTP/1.1 connection reuses one Exchange for its requests, an HTTP/2 stream has its own.
  */
 export class Exchange
-  implements UpstreamOwner, H2UpstreamOwner, RequestKeys, MatchInput, FilterExchange, Deadline
+  implements UpstreamOwner, H2UpstreamOwner, RequestKeys, MatchInput, FilterExchange, Deadline, EncodedSink
 {
   /** deadline is when the exchange's `timeouts.requestMs` runs out (ms), 0 when it has none. */
   deadline = 0;
@@ -86,6 +92,14 @@ export class Exchange
   mirrors: string[] | undefined;
   /** retryAttempts replaces the service's retry count (a route's retries filter set it). */
   retryAttempts: number | undefined;
+  /** responseCoding compresses the response body (a compression filter set it). */
+  responseCoding: ContentCoding | undefined;
+  /** #encoder compresses the response body on its way to the client, when responseCoding is set. */
+  #encoder: ResponseEncoder | undefined;
+  /** #encodedBytes counts the compressed body bytes sent, for the outcome. */
+  #encodedBytes = 0;
+  /** #h2Headers are an HTTP/2 upstream's response headers while the response filters read them. */
+  #h2Headers: IncomingHttpHeaders | undefined;
   /** #upstreamHead collects the upstream request filters' changes; #responseHead the response filters'. */
   readonly #upstreamHead = new HeadEditor();
   readonly #responseHead = new HeadEditor();
@@ -418,8 +432,13 @@ export class Exchange
 
   /** onClientDrain resumes the upstream once the client took what was written. */
   onClientDrain(): void {
-    if ((this.#state === FORWARDING && this.#responseStarted) || this.#state === TUNNEL)
-      this.#upstream?.resume();
+    if (this.#state === FORWARDING && this.#responseStarted) {
+      if (this.#encoder !== undefined) this.#encoder.resume();
+      else {
+        this.#upstream?.resume();
+        this.#h2?.stream.resume();
+      }
+    } else if (this.#state === TUNNEL) this.#upstream?.resume();
   }
 
   /** tunnelToUpstream passes client bytes of a tunnel on; false when the upstream is full. */
@@ -440,6 +459,7 @@ export class Exchange
    */
   abort(cause?: PorticoProxyError): void {
     const phase = this.#phase();
+    this.#dropEncoder();
     if (cause === undefined) this.#abandonUpstream(phase);
     else this.#releaseUpstream(false);
     if (this.#open) {
@@ -457,6 +477,7 @@ export class Exchange
    */
   fail(error: PorticoProxyError): void {
     this.#releaseUpstream(false);
+    this.#dropEncoder();
     if (this.#responseStarted) {
       this.abort(error);
       this.#down.abort(error);
@@ -545,23 +566,18 @@ export class Exchange
   /** #fieldValues joins the values of every request field called `name` (lower case). */
   #fieldValues(name: string, separator: string): string | undefined {
     const req = this.#req!;
-    let value: string | undefined;
-    const fields = req.fields;
-    if (fields !== undefined) {
-      for (let i = 0; i < fields.length; i += 2) {
-        if (fields[i] !== name) continue;
-        value = value === undefined ? fields[i + 1] : `${value}${separator}${fields[i + 1]}`;
-      }
-      return value;
+    return joinedValues(req.fields, req.buf, req.fieldsStart, req.headEnd, name, separator);
+  }
+
+  responseHeader(name: string): string | undefined {
+    const h2 = this.#h2Headers;
+    if (h2 !== undefined) {
+      const value = h2[name];
+      return Array.isArray(value) ? value.join(', ') : value === undefined ? undefined : String(value);
     }
-    const scan = fieldScan;
-    scan.reset(req.buf, req.fieldsStart, req.headEnd, Number.MAX_SAFE_INTEGER, true);
-    while (scan.next()) {
-      if (scan.nameEnd - scan.lineStart !== name.length) continue;
-      if (req.buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase() !== name) continue;
-      value = value === undefined ? scan.value() : `${value}${separator}${scan.value()}`;
-    }
-    return value;
+    const res = this.#res;
+    if (res === undefined) return undefined;
+    return joinedValues(res.fields, res.buf, res.fieldsStart, res.headEnd, name, ', ');
   }
 
   // ---- upstream side over HTTP/2 -------------------------------------------------------------
@@ -646,28 +662,39 @@ export class Exchange
     else service.recordSuccess(request.endpoint);
     const head = this.#responseHead;
     head.reset();
+    this.#h2Headers = headers;
     try {
       for (const filter of this.#route!.policy.filters.response) filter.response!(this, head, status);
     } catch (error) {
       this.#h2Failed(asProxyError(error));
       return;
+    } finally {
+      this.#h2Headers = undefined;
     }
     const { fields, length } = h2ResponseFields(headers, head);
     let lines = this.#snapshot!.forwarding.via && !head.manages('via') ? 'via: 1.1 portico\r\n' : '';
     if (this.#setCookie !== undefined) lines += `set-cookie: ${this.#setCookie}\r\n`;
     lines += head.lines;
     const bodyless = ended || this.#req!.method === 'HEAD' || status === 204 || status === 304;
-    const res = listResponseHead(status, fields, length, bodyless);
+    const encode = this.responseCoding !== undefined && !bodyless;
+    const res = listResponseHead(status, fields, encode ? -1 : length, bodyless);
     this.#res = res;
     this.#responseStarted = true;
+    if (encode) this.#encoder = new ResponseEncoder(this.responseCoding!, this, false);
     const flushed = this.#down.sendResponseHead(res, lines, EMPTY, 0, 0, ended);
-    if (!flushed) request.stream.pause();
+    if (!flushed) {
+      if (encode) this.#encoder!.pause();
+      else request.stream.pause();
+    }
   }
 
   onH2Data(request: H2UpstreamRequest, chunk: Buffer): void {
     if (request !== this.#h2 || this.#res === undefined) return;
     this.#h2Bytes += chunk.length;
-    if (!this.#down.sendResponseBody(chunk)) request.stream.pause();
+    const encoder = this.#encoder;
+    if (encoder !== undefined) {
+      if (!encoder.write(chunk)) request.stream.pause();
+    } else if (!this.#down.sendResponseBody(chunk)) request.stream.pause();
   }
 
   onH2Trailers(request: H2UpstreamRequest, trailers: IncomingHttpHeaders): void {
@@ -683,10 +710,11 @@ export class Exchange
     if (request !== this.#h2) return;
     this.#h2 = undefined;
     request.endpoint.active--;
-    const trailers = this.#trailers;
-    this.#report(this.#res!.status, undefined);
-    this.#state = IDLE;
-    this.#down.responseComplete(trailers);
+    if (this.#encoder !== undefined) {
+      this.#encoder.end(); // the exchange completes when the last compressed bytes are out (onEncodedEnd)
+      return;
+    }
+    this.#complete(this.#trailers);
   }
 
   onH2Failure(request: H2UpstreamRequest, timedOut: boolean): void {
@@ -832,7 +860,14 @@ export class Exchange
       return;
     }
     this.#responseStarted = true;
-    const flushed = this.#down.sendResponseHead(res, lines, buf, bodyStart, bodyEnd, framer.done);
+    let flushed: boolean;
+    if (this.responseCoding !== undefined && res.bodyLength !== 0) {
+      const encoder = new ResponseEncoder(this.responseCoding, this, res.bodyLength === -1);
+      this.#encoder = encoder;
+      const head = listResponseHead(res.status, fieldListOf(res), -1, false);
+      if (!this.#down.sendResponseHead(head, lines, EMPTY, 0, 0, false)) encoder.pause();
+      flushed = bodyEnd === bodyStart || encoder.write(buf.subarray(bodyStart, bodyEnd));
+    } else flushed = this.#down.sendResponseHead(res, lines, buf, bodyStart, bodyEnd, framer.done);
     if (bodyEnd < buf.length) this.#upstreamTainted = true; // bytes beyond the response: never reuse
     if (framer.done) this.#finishExchange();
     else if (this.#upstream === upstream) {
@@ -862,9 +897,9 @@ export class Exchange
         return;
       }
       if (n > start) {
-        const flushed = this.#down.sendResponseBody(
-          start === 0 && n === buf.length ? buf : buf.subarray(start, n),
-        );
+        const bytes = start === 0 && n === buf.length ? buf : buf.subarray(start, n);
+        const encoder = this.#encoder;
+        const flushed = encoder === undefined ? this.#down.sendResponseBody(bytes) : encoder.write(bytes);
         if (!flushed && !framer.done) upstream.pause();
       }
       if (n < buf.length) this.#upstreamTainted = true; // bytes beyond the response: never reuse
@@ -1034,9 +1069,51 @@ export class Exchange
     const res = this.#res!;
     const reuse = this.#requestDone && res.reusable && !this.#upstreamTainted;
     this.#releaseUpstream(reuse);
-    this.#report(res.status, undefined);
+    if (this.#encoder !== undefined) {
+      this.#encoder.end(); // the exchange completes when the last compressed bytes are out (onEncodedEnd)
+      return;
+    }
+    this.#complete(undefined);
+  }
+
+  /** #complete reports the response and ends it at the client, with `trailers` (flat pairs) if any. */
+  #complete(trailers: readonly string[] | undefined): void {
+    this.#report(this.#res!.status, undefined);
     this.#state = IDLE;
-    this.#down.responseComplete();
+    this.#down.responseComplete(trailers);
+  }
+
+  // ---- response compression (EncodedSink) ---------------------------------------------------
+
+  onEncoded(encoder: ResponseEncoder, chunk: Buffer): void {
+    if (encoder !== this.#encoder) return;
+    this.#encodedBytes += chunk.length;
+    if (!this.#down.sendResponseBody(chunk)) encoder.pause();
+  }
+
+  onEncoderDrain(encoder: ResponseEncoder): void {
+    if (encoder !== this.#encoder) return;
+    this.#upstream?.resume();
+    this.#h2?.stream.resume();
+  }
+
+  onEncodedEnd(encoder: ResponseEncoder): void {
+    if (encoder !== this.#encoder) return;
+    this.#encoder = undefined;
+    this.#complete(undefined); // trailers are not kept: they may describe the uncompressed body
+  }
+
+  onEncoderError(encoder: ResponseEncoder, error: Error): void {
+    if (encoder !== this.#encoder) return;
+    this.fail(new PorticoProxyError('PORTICO_COMPRESSION_FAILED', error.message));
+  }
+
+  /** #dropEncoder stops compressing (the exchange ends early). */
+  #dropEncoder(): void {
+    const encoder = this.#encoder;
+    if (encoder === undefined) return;
+    this.#encoder = undefined;
+    encoder.destroy();
   }
 
   #reset(): void {
@@ -1065,6 +1142,9 @@ export class Exchange
     this.#h2Decoder = undefined;
     this.#h2Bytes = 0;
     this.#trailers = undefined;
+    this.#dropEncoder();
+    this.responseCoding = undefined;
+    this.#encodedBytes = 0;
     this.#state = IDLE;
   }
 
@@ -1141,7 +1221,12 @@ export class Exchange
       connectMs: this.#connectMs,
       ttfbMs: this.#ttfbMs,
       requestBytes: this.#down.requestBodyBytes,
-      responseBytes: this.#res?.fields === undefined ? this.#resFramer.bodyBytes : this.#h2Bytes,
+      responseBytes:
+        this.responseCoding !== undefined
+          ? this.#encodedBytes
+          : this.#res?.fields === undefined
+            ? this.#resFramer.bodyBytes
+            : this.#h2Bytes,
     });
   }
 
@@ -1165,6 +1250,36 @@ export class Exchange
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * joinedValues joins the values of every field called `name` (lower case) of a head: from its field
+ * list when it has one, else from its bytes `buf[start, end)`.
+ */
+function joinedValues(
+  fields: readonly string[] | undefined,
+  buf: Buffer,
+  start: number,
+  end: number,
+  name: string,
+  separator: string,
+): string | undefined {
+  let value: string | undefined;
+  if (fields !== undefined) {
+    for (let i = 0; i < fields.length; i += 2) {
+      if (fields[i] !== name) continue;
+      value = value === undefined ? fields[i + 1] : `${value}${separator}${fields[i + 1]}`;
+    }
+    return value;
+  }
+  const scan = fieldScan;
+  scan.reset(buf, start, end, Number.MAX_SAFE_INTEGER, true);
+  while (scan.next()) {
+    if (scan.nameEnd - scan.lineStart !== name.length) continue;
+    if (buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase() !== name) continue;
+    value = value === undefined ? scan.value() : `${value}${separator}${scan.value()}`;
+  }
+  return value;
+}
 
 /** asProxyError turns what a filter threw into the error the client is answered with. */
 function asProxyError(error: unknown): PorticoProxyError {

@@ -3,6 +3,7 @@ import type { Rule } from '@portico/router';
 import type { RouteTarget } from '../snapshot.ts';
 import type { HeadEditor } from './head-editor.ts';
 import type { LocalReply } from './local-reply.ts';
+import type { ContentCoding } from './response-encoder.ts';
 
 /**
  * FilterRequest is what filters may read of a request: its head in protocol-neutral form, whatever codec
@@ -43,6 +44,13 @@ export interface FilterExchange {
   mirrors: string[] | undefined;
   /** retryAttempts replaces the service's `retries.attempts` for this exchange, when set. */
   retryAttempts: number | undefined;
+  /**
+   * responseHeader returns the response's own `name` fields (lower case) joined, as the upstream sent
+   * them; for response filters (undefined before the response).
+   */
+  responseHeader(name: string): string | undefined;
+  /** responseCoding, when a response filter sets it, compresses the response body with it. */
+  responseCoding: ContentCoding | undefined;
 }
 
 /**
