@@ -68,6 +68,7 @@ describe('compression: gzip and brotli chosen by Accept-Encoding, streaming', ()
         return next();
       }
       if (url === '/big') return res.end(BIG);
+      if (url === '/page') return res.end(TEXT.slice(0, 4096));
       res.end(TEXT);
     });
     h2App = createH2cServer((req, res) => {
@@ -123,6 +124,15 @@ describe('compression: gzip and brotli chosen by Accept-Encoding, streaming', ()
     const star = await get('/', { 'accept-encoding': '*;q=0.1, br;q=0' });
     assert.equal(star.headers['content-encoding'], 'gzip', '* covers gzip; br is refused');
     assert.equal(decoded(star), TEXT);
+  });
+
+  it('compresses a short body that came whole at once, and sends it with its length', async () => {
+    for (const coding of ['gzip', 'br']) {
+      const res = await get('/page', { 'accept-encoding': coding });
+      assert.equal(res.headers['content-encoding'], coding);
+      assert.equal(res.headers['content-length'], String(res.body.length));
+      assert.equal(decoded(res), TEXT.slice(0, 4096));
+    }
   });
 
   it('sends the body as it is, with Vary, to a client that accepts no coding offered', async () => {

@@ -1,18 +1,25 @@
 import type { Transform } from 'node:stream';
-import { constants, createBrotliCompress, createGzip } from 'node:zlib';
+import { brotliCompressSync, constants, createBrotliCompress, createGzip, gzipSync } from 'node:zlib';
 import { ChunkedDecoder } from '../http2/chunked-decoder.ts';
 
 /** ContentCoding is a compression a route offers: its token and how to make its stream. */
 export interface ContentCoding {
   /** name is the coding's token in Content-Encoding (`gzip`, `br`). */
   readonly name: 'gzip' | 'br';
-  /** create makes a compressing stream for one response. */
-  create(): Transform;
+  /** create makes a compressing stream for one response; `sizeHint` is its length in bytes when known (else -1). */
+  create(sizeHint: number): Transform;
+  /** compress compresses a whole body at once, on the calling thread. */
+  compress(body: Buffer): Buffer;
 }
 
 /** gzipCoding compresses at zlib `level` (1-9). */
 export function gzipCoding(level: number): ContentCoding {
-  return { name: 'gzip', create: () => createGzip({ level }) };
+  const options = { level };
+  return {
+    name: 'gzip',
+    create: () => createGzip(options),
+    compress: (body) => gzipSync(body, options),
+  };
 }
 
 /** brotliCoding compresses at brotli `quality` (0-11), in text mode. */
@@ -21,7 +28,14 @@ export function brotliCoding(quality: number): ContentCoding {
     [constants.BROTLI_PARAM_QUALITY]: quality,
     [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
   };
-  return { name: 'br', create: () => createBrotliCompress({ params }) };
+  const withHint = (size: number) =>
+    size < 0 ? { params } : { params: { ...params, [constants.BROTLI_PARAM_SIZE_HINT]: size } };
+  return {
+    name: 'br',
+    // The size hint lets brotli size its window and buffers to the body instead of its 4 MiB default.
+    create: (sizeHint) => createBrotliCompress(withHint(sizeHint)),
+    compress: (body) => brotliCompressSync(body, withHint(body.length)),
+  };
 }
 
 /** EncodedSink receives what a ResponseEncoder produces; `encoder` says which (an exchange outlives one). */
@@ -49,12 +63,15 @@ export class ResponseEncoder {
   #sink: EncodedSink | undefined;
   #flowing = true;
 
-  /** `chunked` says the body arrives in HTTP/1.1 chunked framing. */
-  constructor(coding: ContentCoding, sink: EncodedSink, chunked: boolean) {
+  /**
+   * `length` is the body's length in bytes, -1 when it arrives in HTTP/1.1 chunked framing, -2 when it
+   * is payload of unknown length.
+   */
+  constructor(coding: ContentCoding, sink: EncodedSink, length: number) {
     this.coding = coding;
     this.#sink = sink;
-    this.#decoder = chunked ? new ChunkedDecoder() : undefined;
-    const stream = coding.create();
+    this.#decoder = length === -1 ? new ChunkedDecoder() : undefined;
+    const stream = coding.create(length >= 0 ? length : -1);
     this.#stream = stream;
     stream.on('data', (chunk: Buffer) => this.#sink?.onEncoded(this, chunk));
     stream.on('drain', () => this.#sink?.onEncoderDrain(this));
