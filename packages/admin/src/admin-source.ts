@@ -137,6 +137,8 @@ export interface CountersView {
   readonly rateLimited: number;
   /** unauthorized counts requests refused for want of valid credentials. */
   readonly unauthorized: number;
+  /** rateLimitStoreErrors counts syncs with the global rate limits' store (Redis) that failed. */
+  readonly rateLimitStoreErrors: number;
   readonly connections: number;
   readonly activeConnections: number;
   readonly upstreamConnectionsCreated: number;

@@ -84,6 +84,11 @@ const SCALARS: [string, string, (c: Counters) => number][] = [
   ['portico_policy_denied_total', 'Requests an access list refused (403).', (c) => c.denied],
   ['portico_policy_rate_limited_total', 'Requests a rate limit refused (429 or 503).', (c) => c.rateLimited],
   ['portico_policy_unauthorized_total', 'Requests without valid credentials (401).', (c) => c.unauthorized],
+  [
+    'portico_rate_limit_store_errors_total',
+    'Syncs of global rate limits with their store (Redis) that failed.',
+    (c) => c.rateLimitStoreErrors,
+  ],
   ['portico_connections_total', 'Client connections accepted.', (c) => c.connections],
   ['portico_connections_active', 'Client connections open now.', (c) => c.activeConnections],
   [

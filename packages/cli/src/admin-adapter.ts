@@ -172,6 +172,7 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
       denied: proxy.counters.denied,
       rateLimited: proxy.counters.rateLimited,
       unauthorized: proxy.counters.unauthorized,
+      rateLimitStoreErrors: proxy.globalLimits.errors,
       connections: proxy.counters.connections,
       activeConnections: proxy.connectionCount,
       upstreamConnectionsCreated: proxy.pool.created,

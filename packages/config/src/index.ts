@@ -39,6 +39,7 @@ export {
   type PorticoConfigInput,
   PorticoConfigSchema,
   type RateLimitConfig,
+  type RateLimitStoreConfig,
   type RedirectConfig,
   type RequestParsingConfig,
   type RetriesConfig,

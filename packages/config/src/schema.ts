@@ -310,6 +310,27 @@ export const RateLimitSchema = Type.Object(
       }),
     ),
     status: RefusalStatus(429, 'Status of a refused request (ingress-nginx answers 503).'),
+    global: Defaulted(
+      Type.Boolean({
+        default: false,
+        description:
+          'Count in the `rateLimitStore` (Redis) shared by every Portico instance, per second or minute window (sliding), instead of in this instance alone.',
+      }),
+    ),
+    onStoreFailure: Defaulted(
+      StringEnum(['local', 'allow', 'deny'] as const, {
+        default: 'local',
+        description:
+          'For a `global` limit while the store cannot be reached: `local` limits on what this instance counted, `allow` lets every request through (fail open), `deny` refuses them with 503 (fail closed).',
+      }),
+    ),
+    headers: Defaulted(
+      Type.Boolean({
+        default: false,
+        description:
+          'Add `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds) to responses (IETF httpapi draft).',
+      }),
+    ),
     maxKeys: Defaulted(
       Type.Integer({
         minimum: 1,
@@ -1429,6 +1450,44 @@ export const AdminSchema = Type.Object(
 );
 
 /** PorticoConfigSchema is the whole config document (`portico.yaml`). */
+export const RateLimitStoreSchema = Type.Object(
+  {
+    redis: Type.Object(
+      {
+        url: Secret(
+          Type.String({
+            pattern: '^rediss?://[!-~]+$',
+            maxLength: 2_048,
+            description:
+              'redis://[user:password@]host:port[/db], or rediss:// for TLS. Secret: never shown (it may hold a password).',
+          }),
+        ),
+      },
+      { additionalProperties: false, description: 'The Redis server every instance shares.' },
+    ),
+    keyPrefix: Defaulted(
+      Type.String({
+        pattern: '^[!-~]{0,128}$',
+        default: 'portico:rl:',
+        description: 'Prefix of every key Portico writes.',
+      }),
+    ),
+    timeoutMs: Milliseconds(
+      'A store command slower than this fails (the store counts as down until one succeeds).',
+      100,
+    ),
+    syncIntervalMs: Milliseconds(
+      'How often each instance adds what it counted to the shared counts and reads the others: a limit may be passed by at most what all instances admit in one interval.',
+      100,
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Where `global` rate limits count, shared by every Portico instance (the DaemonSet pods of a cluster).',
+  },
+);
+
 export const PorticoConfigSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String({ description: 'Path or URL of this JSON Schema, for editors.' })),
@@ -1456,6 +1515,7 @@ export const PorticoConfigSchema = Type.Object(
     upstreamPool: Defaulted(UpstreamPoolSchema),
     shutdown: Defaulted(ShutdownSchema),
     admin: Type.Optional(AdminSchema),
+    rateLimitStore: Type.Optional(RateLimitStoreSchema),
     workers: Defaulted(
       Type.Union([Type.Integer({ minimum: 1, maximum: 1_024 }), Type.Literal('auto')], {
         default: DEFAULT_WORKERS,
@@ -1513,4 +1573,5 @@ export type CorsConfig = NonNullable<RouteConfig['cors']>;
 export type BasicAuthConfig = NonNullable<RouteConfig['basicAuth']>;
 export type InFlightConfig = NonNullable<RouteConfig['inFlight']>;
 export type CompressionConfig = NonNullable<RouteConfig['compression']>;
+export type RateLimitStoreConfig = NonNullable<PorticoConfig['rateLimitStore']>;
 export type RedirectConfig = NonNullable<RouteConfig['redirect']>;

@@ -267,6 +267,11 @@ function referenceIssues(
     // Unchanged, and every service name it could refer to is still there (diffServices saw none leave).
     if (lastRoutes[i] === route) return;
     if (known?.has(route) !== true) routeIssues(route, i, add);
+    if (route.rateLimit?.global === true && config.rateLimitStore === undefined)
+      add(
+        ['routes', i, 'rateLimit', 'global'],
+        'a global limit needs `rateLimitStore`: the Redis server instances share',
+      );
     route.listeners?.forEach((name, k) => {
       if (!httpListeners.includes(name))
         add(
@@ -448,6 +453,11 @@ function routeIssues(route: RouteConfig, i: number, add: AddIssue): void {
       add(at, 'key `header` needs `header`: the header to key on');
     if (limit.key !== 'header' && limit.header !== undefined)
       add([...at, 'header'], 'only key `header` takes a header');
+    if (limit.global && limit.burst !== undefined)
+      add(
+        [...at, 'burst'],
+        'a global limit counts per window (second or minute): `burst` is for local limits',
+      );
   }
 }
 

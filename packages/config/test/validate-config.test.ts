@@ -291,6 +291,40 @@ describe('validateConfig', () => {
     );
   });
 
+  it('refuses a global rate limit without a store, or with a burst, and a store it cannot use', () => {
+    const base = { listeners: minimal.listeners, services: [{ name: 'web', endpoints: [] }] };
+    const store = { redis: { url: 'redis://:password@cache:6379/0' } };
+    const limit = (rateLimit: Record<string, unknown>) => [
+      { rateLimit, paths: [{ path: '/', service: 'web' }] },
+    ];
+    assert.deepEqual(messages({ ...base, routes: limit({ requestsPerSecond: 5, global: true }) }), [
+      'routes[0].rateLimit.global: a global limit needs `rateLimitStore`: the Redis server instances share',
+    ]);
+    assert.deepEqual(
+      messages({
+        ...base,
+        rateLimitStore: store,
+        routes: limit({ requestsPerSecond: 5, global: true, burst: 9 }),
+      }),
+      [
+        'routes[0].rateLimit.burst: a global limit counts per window (second or minute): `burst` is for local limits',
+      ],
+    );
+    const bad = messages({
+      ...base,
+      rateLimitStore: { redis: { url: 'http://user:hunter2@cache:6379' }, syncIntervalMs: 0 },
+      routes: limit({ requestsPerSecond: 5, global: true, onStoreFailure: 'maybe' }),
+    }).sort();
+    assert.equal(bad.length, 3, bad.join('\n'));
+    assert.ok(
+      bad.every((m) => !m.includes('hunter2')),
+      'the URL, a secret, is never repeated',
+    );
+    assert.match(bad.join('\n'), /onStoreFailure: must be one of local, allow, deny, got "maybe"/);
+    assert.match(bad.join('\n'), /rateLimitStore\.syncIntervalMs: must be >= 1, got 0/);
+    assert.match(bad.join('\n'), /rateLimitStore\.redis\.url: /);
+  });
+
   it('refuses compression settings it cannot honour', () => {
     const problems = messages({
       listeners: minimal.listeners,

@@ -27,7 +27,20 @@ export const CONFIG_REFUSED_CHANNEL = 'portico:config:refused';
  */
 export const TLS_ERROR_CHANNEL = 'portico:tls:error';
 
+/**
+ * RATE_LIMIT_STORE_CHANNEL is published with `RateLimitStoreEvent` when the store of global rate limits
+ * (Redis) stops answering or answers again.
+ */
+export const RATE_LIMIT_STORE_CHANNEL = 'portico:rate-limit:store';
+
+/** RateLimitStoreEvent is the store's new state and, when down, why (never the store's URL). */
+export interface RateLimitStoreEvent {
+  readonly state: 'up' | 'down';
+  readonly message: string | undefined;
+}
+
 export const requestChannel = channel(REQUEST_CHANNEL);
+export const rateLimitStoreChannel = channel(RATE_LIMIT_STORE_CHANNEL);
 export const requestStartChannel = channel(REQUEST_START_CHANNEL);
 export const configAppliedChannel = channel(CONFIG_APPLIED_CHANNEL);
 export const configRefusedChannel = channel(CONFIG_REFUSED_CHANNEL);

@@ -16,6 +16,8 @@ export {
   ENDPOINT_CHANNEL,
   type EndpointAvailability,
   type ExchangePhase,
+  RATE_LIMIT_STORE_CHANNEL,
+  type RateLimitStoreEvent,
   REQUEST_CHANNEL,
   REQUEST_START_CHANNEL,
   type RequestOutcome,
@@ -56,6 +58,7 @@ export {
   PROXY_ERROR_CODES,
   type ProxyErrorCode,
 } from './proxy-error.ts';
+export { GlobalRateLimits, type StoreState } from './rate-limit/global-rate-limits.ts';
 export { pathFilterNames } from './route-policy.ts';
 export type { RouteTarget, Snapshot } from './snapshot.ts';
 export type { CertificateInfo } from './tls/certificate-info.ts';

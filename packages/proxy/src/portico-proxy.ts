@@ -23,6 +23,7 @@ import type { ProxyHeader } from './l4/proxy-protocol.ts';
 import { type L4Context, TcpSession } from './l4/tcp-session.ts';
 import { createCounters, type ProxyCounters } from './proxy-counters.ts';
 import { PorticoProxyError } from './proxy-error.ts';
+import { GlobalRateLimits } from './rate-limit/global-rate-limits.ts';
 import type { ServiceChanges } from './service-compilation.ts';
 import { compileSnapshot, type Snapshot } from './snapshot.ts';
 import { SourceLimits } from './source-limits.ts';
@@ -85,6 +86,8 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   readonly #serviceStates = new ServiceRegistry();
   /** routeStats holds each route's traffic counters by name, across config changes. */
   readonly routeStats = new StatsRegistry();
+  /** globalLimits count the `global` rate limits in the shared store (`rateLimitStore`). */
+  readonly globalLimits = new GlobalRateLimits();
   readonly #health = new ActiveHealthChecker();
   /** #connections maps each open connection to its listener's counters (undefined: counted by its TLS socket). */
   readonly #connections = new Map<HttpConnection | TcpSession, L4Counters | undefined>();
@@ -107,6 +110,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   constructor(config: PorticoConfig, options: ProxyOptions = {}) {
     this.#options = options;
     this.#snapshot = this.#compile(config, undefined);
+    this.globalLimits.configure(config.rateLimitStore);
     if (options.activeHealthChecks !== false) this.#health.sync(checkTargets(this.#snapshot));
     this.pool = new UpstreamPool(this.sweeper, {
       ...config.upstreamPool,
@@ -148,6 +152,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       this.#certificates,
       ++this.#version,
       previous,
+      this.globalLimits,
     );
   }
 
@@ -189,6 +194,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     else for (const name of changes.removed) this.#serviceStates.delete(name);
     this.pool.configure({ ...config.upstreamPool, upstreamIdleMs: config.timeouts.upstreamIdleMs });
     this.h2pool.configure(config.timeouts.upstreamIdleMs);
+    this.globalLimits.configure(config.rateLimitStore);
     let retired: EndpointState[];
     if (this.#registryDirty) {
       this.#registryDirty = false;
@@ -631,6 +637,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     this.h2pool.closeAll();
     this.#health.stop();
     this.sweeper.stop();
+    this.globalLimits.close();
     await Promise.all(closed);
   }
 }

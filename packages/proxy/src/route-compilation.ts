@@ -1,7 +1,7 @@
 import { type PorticoConfig, pathDestination, type RouteConfig } from '@portico/config';
 import { compileRouteTable, type RouteIssue, type RouteSpec, type RouteTable } from '@portico/router';
 import { WeightedBackends } from './balancer/weighted-backends.ts';
-import { compileRoutePolicy, withPathFilters } from './route-policy.ts';
+import { compileRoutePolicy, type PolicyContext, withPathFilters } from './route-policy.ts';
 import type { RouteTarget } from './snapshot.ts';
 import type { StatsRegistry } from './traffic-stats.ts';
 
@@ -40,10 +40,16 @@ export interface RouteCompilation {
 export function compileRoutes(
   config: PorticoConfig,
   routeStats: StatsRegistry,
-  toHttps: Parameters<typeof compileRoutePolicy>[5],
+  context: PolicyContext,
   previous: RouteCompilation | undefined,
 ): RouteCompilation {
-  const shared = JSON.stringify([config.timeouts, config.limits, toHttps, config.defaultService ?? null]);
+  const shared = JSON.stringify([
+    config.timeouts,
+    config.limits,
+    context.toHttps,
+    config.defaultService ?? null,
+    config.rateLimitStore === undefined,
+  ]);
   const reusable = previous !== undefined && previous.shared === shared;
   const routes = config.routes;
   const touched = new Set<string | undefined>();
@@ -52,10 +58,10 @@ export function compileRoutes(
     const host = route.host?.toLowerCase();
     touched.add(host);
     if (reusable && index < previous.compiled.length) touched.add(previous.compiled[index]!.host);
-    return { index, host, spec: compileSpec(config, route, index, routeStats, toHttps) };
+    return { index, host, spec: compileSpec(config, route, index, routeStats, context) };
   });
   if (!reusable) {
-    const defaultTarget = defaultTargetOf(config, routeStats, toHttps);
+    const defaultTarget = defaultTargetOf(config, routeStats, context);
     const { table, issues } = compileRouteTable(
       compiled.map((c) => c.spec),
       defaultTarget === undefined ? {} : { defaultTarget },
@@ -78,17 +84,10 @@ function compileSpec(
   route: RouteConfig,
   index: number,
   routeStats: StatsRegistry,
-  toHttps: Parameters<typeof compileRoutePolicy>[5],
+  context: PolicyContext,
 ): RouteSpec<RouteTarget> {
   const name = route.name ?? `routes[${index}]`;
-  const policy = compileRoutePolicy(
-    route,
-    name,
-    config.timeouts,
-    config.limits,
-    routeStats.get(name),
-    toHttps,
-  );
+  const policy = compileRoutePolicy(route, name, routeStats.get(name), context);
   return {
     id: `routes[${index}]`,
     ...(route.name === undefined ? {} : { name: route.name }),
@@ -119,18 +118,11 @@ function compileSpec(
 function defaultTargetOf(
   config: PorticoConfig,
   routeStats: StatsRegistry,
-  toHttps: Parameters<typeof compileRoutePolicy>[5],
+  context: PolicyContext,
 ): RouteTarget | undefined {
   if (config.defaultService === undefined) return undefined;
   return {
-    policy: compileRoutePolicy(
-      undefined,
-      'default',
-      config.timeouts,
-      config.limits,
-      routeStats.get('default'),
-      toHttps,
-    ),
+    policy: compileRoutePolicy(undefined, 'default', routeStats.get('default'), context),
     service: config.defaultService,
     backends: undefined,
     destination: config.defaultService,

@@ -12,6 +12,7 @@ import { BasicAuthFilter } from './pipeline/filters/basic-auth-filter.ts';
 import { BodyLimitFilter } from './pipeline/filters/body-limit-filter.ts';
 import { CompressionFilter } from './pipeline/filters/compression-filter.ts';
 import { CorsFilter } from './pipeline/filters/cors-filter.ts';
+import { GlobalRateLimitFilter } from './pipeline/filters/global-rate-limit-filter.ts';
 import { RequestHeadersFilter, ResponseHeadersFilter } from './pipeline/filters/header-rules-filter.ts';
 import { HstsFilter } from './pipeline/filters/hsts-filter.ts';
 import { HttpsRedirectFilter } from './pipeline/filters/https-redirect-filter.ts';
@@ -23,6 +24,7 @@ import { RetriesFilter } from './pipeline/filters/retries-filter.ts';
 import { RewriteTargetFilter } from './pipeline/filters/rewrite-target-filter.ts';
 import { RouteTimeoutsFilter } from './pipeline/filters/route-timeouts-filter.ts';
 import { UrlRewriteFilter } from './pipeline/filters/url-rewrite-filter.ts';
+import type { GlobalRateLimits } from './rate-limit/global-rate-limits.ts';
 import { TrafficStats } from './traffic-stats.ts';
 
 /**
@@ -37,24 +39,40 @@ export interface RoutePolicy {
   readonly filters: FilterChain;
 }
 
+/** PolicyContext is what every route's filters are compiled with besides the route itself. */
+export interface PolicyContext {
+  readonly timeouts: TimeoutsConfig;
+  readonly limits: LimitsConfig;
+  /** toHttps is where an HTTPS redirect sends requests. */
+  readonly toHttps: RedirectConfig;
+  /** globalLimits count `global` rate limits in the shared store; without them such limits count locally. */
+  readonly globalLimits?: GlobalRateLimits | undefined;
+}
+
 /**
  * compileRoutePolicy turns a route's settings into its filters, in the order the pipeline runs them:
- * request (access list, rate limit, in-flight limit, basic auth, CORS preflight, HTTPS redirect, redirect, timeouts, body limit, mirror), upstream request (rewrite, header rules),
- * response (HSTS, header rules, compression). `toHttps` is where an HTTPS redirect sends requests.
+ * request (access list, rate limit, in-flight limit, basic auth, CORS preflight, HTTPS redirect,
+ * redirect, timeouts, body limit, mirror), upstream request (rewrite, header rules), response (HSTS,
+ * header rules, compression).
  */
 export function compileRoutePolicy(
   route: RouteConfig | undefined,
   name: string,
-  timeouts: TimeoutsConfig,
-  limits: LimitsConfig,
   stats: TrafficStats,
-  toHttps: RedirectConfig,
+  context: PolicyContext,
 ): RoutePolicy {
+  const { timeouts, limits, toHttps, globalLimits } = context;
   const filters: Filter[] = [];
   if (route !== undefined) {
     // Who may come, and how often, before anything else is done for them.
     if (route.access !== undefined) filters.push(new AccessListFilter(route.access));
-    if (route.rateLimit !== undefined) filters.push(new RateLimitFilter(route.rateLimit));
+    const rateLimit = route.rateLimit;
+    if (rateLimit !== undefined)
+      filters.push(
+        rateLimit.global && globalLimits !== undefined
+          ? new GlobalRateLimitFilter(rateLimit, name, globalLimits)
+          : new RateLimitFilter(rateLimit),
+      );
     if (route.inFlight !== undefined) filters.push(new InFlightFilter(route.inFlight));
     if (route.basicAuth !== undefined) filters.push(new BasicAuthFilter(route.basicAuth));
     if (route.cors !== undefined) filters.push(new CorsFilter(route.cors));
@@ -110,14 +128,11 @@ function pathFilter(entry: PathFilterConfig, routeTimeouts: TimeoutsConfig): Fil
  */
 export function pathFilterNames(config: PorticoConfig, route: number, path: number): string[] {
   const routeConfig = config.routes[route]!;
-  let policy = compileRoutePolicy(
-    routeConfig,
-    routeConfig.name ?? `routes[${route}]`,
-    config.timeouts,
-    config.limits,
-    new TrafficStats(),
-    toHttps(config),
-  );
+  let policy = compileRoutePolicy(routeConfig, routeConfig.name ?? `routes[${route}]`, new TrafficStats(), {
+    timeouts: config.timeouts,
+    limits: config.limits,
+    toHttps: toHttps(config),
+  });
   const own = routeConfig.paths[path]?.filters;
   if (own !== undefined && own.length > 0)
     policy = withPathFilters(policy, own, { ...config.timeouts, ...routeConfig.timeouts });

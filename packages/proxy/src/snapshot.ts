@@ -14,6 +14,7 @@ import { compileL4Route, type L4Route } from './l4/l4-route.ts';
 import type { Filter } from './pipeline/filter.ts';
 import { AccessListFilter } from './pipeline/filters/access-list-filter.ts';
 import { HttpsRedirectFilter } from './pipeline/filters/https-redirect-filter.ts';
+import type { GlobalRateLimits } from './rate-limit/global-rate-limits.ts';
 import { compileRoutes, type RouteCompilation } from './route-compilation.ts';
 import { type RoutePolicy, toHttps } from './route-policy.ts';
 import { compileServices, type ServiceChanges } from './service-compilation.ts';
@@ -86,10 +87,16 @@ export function compileSnapshot(
   certificates: CertificateStore,
   version: number,
   previous?: Snapshot,
+  globalLimits?: GlobalRateLimits,
 ): Snapshot {
   const { services: balancers, changes } = compileServices(config, registry, services, previous);
   const https = toHttps(config);
-  const routing = compileRoutes(config, routeStats, https, previous?.routing);
+  const routing = compileRoutes(
+    config,
+    routeStats,
+    { timeouts: config.timeouts, limits: config.limits, toHttps: https, globalLimits },
+    previous?.routing,
+  );
   return {
     version,
     config,

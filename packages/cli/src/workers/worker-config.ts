@@ -70,11 +70,12 @@ export class WorkerConfigs {
   }
 
   /**
-   * #route is `r` itself unless it has a rate limit (each worker gets a share of its rate and burst) or
-   * in-flight limits (each worker gets a share).
+   * #route is `r` itself unless it has a local rate limit (each worker gets a share of its rate and
+   * burst) or in-flight limits (each worker gets a share). A global rate limit is whole in every worker:
+   * the workers count it together in the shared store.
    */
   #route(r: Route): Route {
-    const limit = r.rateLimit;
+    const limit = r.rateLimit?.global === true ? undefined : r.rateLimit;
     const { workers } = this.#settings;
     if ((limit === undefined && r.inFlight === undefined) || workers <= 1) return r;
     const inFlight = r.inFlight;

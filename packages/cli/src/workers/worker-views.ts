@@ -40,6 +40,7 @@ const TRAFFIC_COUNTERS = [
   'denied',
   'rateLimited',
   'unauthorized',
+  'rateLimitStoreErrors',
   'connections',
   'activeConnections',
   'upstreamConnectionsCreated',
