@@ -19,7 +19,9 @@ const missing = Object.entries(TOOLS)
   .map(([, pkg]) => pkg);
 if (missing.length > 0) {
   if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
-    console.error(`The tests need Debian's ${missing.join(' and ')}: run "sudo apt-get install -y ${missing.join(' ')}" first.`);
+    console.error(
+      `The tests need Debian's ${missing.join(' and ')}: run "sudo apt-get install -y ${missing.join(' ')}" first.`,
+    );
     process.exit(1);
   }
   console.log(`installing Debian ${missing.join(', ')} for the tests...`);

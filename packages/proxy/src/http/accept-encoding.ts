@@ -26,7 +26,7 @@ export function preferredEncoding(
     }
   }
   for (let rank = 0; rank < offered.length; rank++) {
-    const q = named[rank] ?? (anyQ < 0 ? 0 : anyQ);
+    const q = named[rank] ?? Math.max(anyQ, 0);
     if (q > bestQ || (q === bestQ && q > 0 && rank < bestRank)) {
       best = offered[rank];
       bestQ = q;

@@ -58,7 +58,7 @@ export class CompressionFilter implements Filter {
     if (choice === undefined) return;
     head.add('content-encoding', choice);
     const etag = exchange.responseHeader('etag');
-    if (etag !== undefined && etag.startsWith('"')) head.set('etag', `W/${etag}`);
+    if (etag?.startsWith('"')) head.set('etag', `W/${etag}`);
     exchange.responseCoding = this.#codings.get(choice);
   }
 
