@@ -7,6 +7,8 @@ import {
   type EndpointAvailability,
   LatencyHistogram,
   type PorticoProxy,
+  RATE_LIMIT_STORE_CHANNEL,
+  type RateLimitStoreEvent,
 } from '@portico/proxy';
 import type { Logger } from 'pino';
 import { startAccessLog } from '../access-log.ts';
@@ -14,6 +16,7 @@ import { adminSource, type RunState } from '../admin-adapter.ts';
 import { checkFiles } from '../check-files.ts';
 import { withRouteCheck } from '../check-routes.ts';
 import { createKubernetesDiscovery, type KubernetesRunOptions } from '../kubernetes-source.ts';
+import { logStoreState } from '../log-store-state.ts';
 import { DataPlaneWorkers, workerCount } from '../workers/data-plane-workers.ts';
 
 /** RunOptions are the options of `portico run`: a config file, or Kubernetes (with an optional base file). */
@@ -176,6 +179,11 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     log.info({ url: admin.url }, `admin API on ${admin.url}`);
   }
   const stopAvailabilityLog = logAvailability(log);
+  const onStore = (message: unknown) => {
+    const { state, message: text } = message as RateLimitStoreEvent;
+    logStoreState(log, state, text, {});
+  };
+  subscribe(RATE_LIMIT_STORE_CHANNEL, onStore);
   // With workers, each writes its own requests (the primary serves none).
   const stopAccessLog =
     options.accessLog === undefined || workers !== undefined
@@ -196,6 +204,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       await admin?.close();
       stopAccessLog?.();
       stopAvailabilityLog();
+      unsubscribe(RATE_LIMIT_STORE_CHANNEL, onStore);
     },
   };
 }

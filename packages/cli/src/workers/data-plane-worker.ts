@@ -6,6 +6,8 @@ import {
   type EndpointAvailability,
   LatencyHistogram,
   type PorticoProxy,
+  RATE_LIMIT_STORE_CHANNEL,
+  type RateLimitStoreEvent,
 } from '@portico/proxy';
 import { startAccessLog } from '../access-log.ts';
 import { adminSource } from '../admin-adapter.ts';
@@ -57,6 +59,10 @@ export function runDataPlaneWorker(): void {
       if (proxy === undefined) exit(1);
     }
   };
+  subscribe(RATE_LIMIT_STORE_CHANNEL, (message) => {
+    const { state, message: text } = message as RateLimitStoreEvent;
+    send({ type: 'rate-limit-store', state, message: text });
+  });
   // This worker's own ejections go to the primary, which tells the others; those it is told of do not.
   let told = false;
   subscribe(ENDPOINT_CHANNEL, (message) => {

@@ -45,6 +45,8 @@ export type FromWorker =
       readonly ms: number;
       readonly detail: string;
     }
+  /** rate-limit-store says the worker's store of global rate limits went down or came back. */
+  | { readonly type: 'rate-limit-store'; readonly state: 'up' | 'down'; readonly message: string | undefined }
   | {
       readonly type: 'stats';
       readonly version: number;

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import type { WorkerStatusView } from '@portico/admin';
 import type { PorticoConfig } from '@portico/config';
 import type { Logger } from 'pino';
+import { logStoreState } from '../log-store-state.ts';
 import { diffConfig } from './config-delta.ts';
 import {
   ACCESS_LOG_ENV,
@@ -208,6 +209,8 @@ export class WorkerPool {
           this.#send(slot, { type: 'config', version: current.version, config: current.config });
           slot.sent = current.version;
         }
+      } else if (message.type === 'rate-limit-store') {
+        logStoreState(this.#options.log, message.state, message.message, { worker: slot.index });
       } else if (message.type === 'ejected') {
         // Passive ejection seen by one worker holds in all: the others stop sending there too.
         this.#options.log.warn(
