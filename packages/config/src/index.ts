@@ -21,6 +21,7 @@ export {
   type CorsConfig,
   type EndpointConfig,
   ESCAPED_SLASH_ACTIONS,
+  type ForwardAuthConfig,
   type ForwardingConfig,
   HASH_SOURCES,
   type HashKeyConfig,

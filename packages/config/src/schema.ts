@@ -528,6 +528,81 @@ export const CompressionSchema = Type.Object(
   },
 );
 
+export const ForwardAuthSchema = Type.Object(
+  {
+    url: Type.String({
+      pattern: '^https?://[!-~]+$',
+      maxLength: 2_048,
+      description:
+        'The authorization service: each request is first asked of it (ingress-nginx auth-url, Traefik ForwardAuth).',
+    }),
+    method: Defaulted(
+      StringEnum(['GET', 'original'] as const, {
+        default: 'GET',
+        description:
+          "Method of the auth request: GET (ingress-nginx), or the original request's (without its body).",
+      }),
+    ),
+    requestHeaders: Type.Optional(
+      Type.Array(Type.String({ pattern: TOKEN, maxLength: 256 }), {
+        maxItems: 100,
+        description:
+          'Request headers passed to the auth service; default: all but hop-by-hop and framing ones.',
+      }),
+    ),
+    responseHeaders: Defaulted(
+      Type.Array(Type.String({ pattern: TOKEN, maxLength: 256 }), {
+        maxItems: 100,
+        default: [],
+        description:
+          'Headers of a 2xx auth answer copied to the upstream request (replacing any the client sent, even when the answer lacks them).',
+      }),
+    ),
+    signInUrl: Type.Optional(
+      Type.String({
+        pattern: '^https?://[!-~]+$',
+        maxLength: 2_048,
+        description:
+          'Where a 401 sends browsers instead (302), with `rd` set to the original URL (ingress-nginx auth-signin).',
+      }),
+    ),
+    timeoutMs: Milliseconds('An auth service slower than this fails the request closed (500).', 2_000),
+    cache: Type.Optional(
+      Type.Object(
+        {
+          ttlMs: Type.Integer({
+            minimum: 1,
+            maximum: 86_400_000,
+            description: 'How long an allow (2xx) or a refusal (401, 403) is reused.',
+          }),
+          keyHeaders: Type.Array(Type.String({ pattern: TOKEN, maxLength: 256 }), {
+            minItems: 1,
+            maxItems: 20,
+            description: 'Request headers whose values make the cache key (Authorization, Cookie...).',
+          }),
+          maxEntries: Defaulted(
+            Type.Integer({
+              minimum: 1,
+              maximum: 10_000_000,
+              default: 10_000,
+              description: 'Answers kept at most.',
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'Reuse auth answers for requests with the same key headers.',
+        },
+      ),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'External authorization: a 2xx from the auth service lets the request through, 401/403/3xx go back to the client, anything else (or no answer in time) is 500.',
+  },
+);
+
 export const InFlightSchema = Type.Object(
   {
     max: Type.Optional(
@@ -997,6 +1072,7 @@ export const RouteSchema = Type.Object(
     basicAuth: Type.Optional(BasicAuthSchema),
     inFlight: Type.Optional(InFlightSchema),
     compression: Type.Optional(CompressionSchema),
+    forwardAuth: Type.Optional(ForwardAuthSchema),
     maxBodyBytes: Type.Optional(
       Type.Integer({
         minimum: 0,
@@ -1573,5 +1649,6 @@ export type CorsConfig = NonNullable<RouteConfig['cors']>;
 export type BasicAuthConfig = NonNullable<RouteConfig['basicAuth']>;
 export type InFlightConfig = NonNullable<RouteConfig['inFlight']>;
 export type CompressionConfig = NonNullable<RouteConfig['compression']>;
+export type ForwardAuthConfig = NonNullable<RouteConfig['forwardAuth']>;
 export type RateLimitStoreConfig = NonNullable<PorticoConfig['rateLimitStore']>;
 export type RedirectConfig = NonNullable<RouteConfig['redirect']>;

@@ -325,6 +325,40 @@ describe('validateConfig', () => {
     assert.match(bad.join('\n'), /rateLimitStore\.redis\.url: /);
   });
 
+  it('refuses forward auth settings that are not URLs or header names', () => {
+    const problems = messages({
+      listeners: minimal.listeners,
+      services: [{ name: 'web', endpoints: [] }],
+      routes: [
+        {
+          forwardAuth: {
+            url: 'auth.example/verify',
+            signInUrl: 'javascript:alert(1)',
+            responseHeaders: ['X-User\r\nX-Admin: 1'],
+            requestHeaders: ['bad header'],
+            method: 'POST',
+            cache: { ttlMs: 0, keyHeaders: [] },
+          },
+          paths: [{ path: '/', service: 'web' }],
+        },
+      ],
+    }).sort();
+    assert.equal(problems.length, 7, problems.join('\n'));
+    for (const field of [
+      'url',
+      'signInUrl',
+      'responseHeaders[0]',
+      'requestHeaders[0]',
+      'method',
+      'cache.ttlMs',
+      'cache.keyHeaders',
+    ])
+      assert.ok(
+        problems.some((p) => p.startsWith(`routes[0].forwardAuth.${field}:`)),
+        `${field} is named: ${problems.join('\n')}`,
+      );
+  });
+
   it('refuses compression settings it cannot honour', () => {
     const problems = messages({
       listeners: minimal.listeners,

@@ -77,6 +77,7 @@ export interface EndpointAvailability {
  */
 export type ExchangePhase =
   | 'request-head'
+  | 'authorization'
   | 'request-body'
   | 'upstream-connect'
   | 'response-head'

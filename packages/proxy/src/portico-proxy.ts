@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { type TLSSocket, Server as TlsServer } from 'node:tls';
 import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_TLS, type ListenerConfig, type PorticoConfig } from '@portico/config';
+import { Agent } from 'undici';
 import type { ServiceBalancer } from './balancer/service-balancer.ts';
 import { ServiceRegistry } from './balancer/service-state.ts';
 import { DeadlineSweeper } from './deadline-sweeper.ts';
@@ -88,6 +89,8 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   readonly routeStats = new StatsRegistry();
   /** globalLimits count the `global` rate limits in the shared store (`rateLimitStore`). */
   readonly globalLimits = new GlobalRateLimits();
+  /** #authAgent sends forward-auth requests, keeping connections to auth services alive. */
+  readonly #authAgent = new Agent({ keepAliveTimeout: 30_000 });
   readonly #health = new ActiveHealthChecker();
   /** #connections maps each open connection to its listener's counters (undefined: counted by its TLS socket). */
   readonly #connections = new Map<HttpConnection | TcpSession, L4Counters | undefined>();
@@ -152,7 +155,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       this.#certificates,
       ++this.#version,
       previous,
-      this.globalLimits,
+      { globalLimits: this.globalLimits, authDispatcher: this.#authAgent },
     );
   }
 
@@ -638,7 +641,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     this.#health.stop();
     this.sweeper.stop();
     this.globalLimits.close();
-    await Promise.all(closed);
+    await Promise.all([...closed, this.#authAgent.close()]);
   }
 }
 

@@ -6,12 +6,14 @@ import type {
   RouteConfig,
   TimeoutsConfig,
 } from '@portico/config';
+import type { Dispatcher } from 'undici';
 import { chainOf, type Filter, type FilterChain } from './pipeline/filter.ts';
 import { AccessListFilter } from './pipeline/filters/access-list-filter.ts';
 import { BasicAuthFilter } from './pipeline/filters/basic-auth-filter.ts';
 import { BodyLimitFilter } from './pipeline/filters/body-limit-filter.ts';
 import { CompressionFilter } from './pipeline/filters/compression-filter.ts';
 import { CorsFilter } from './pipeline/filters/cors-filter.ts';
+import { ForwardAuthFilter } from './pipeline/filters/forward-auth-filter.ts';
 import { GlobalRateLimitFilter } from './pipeline/filters/global-rate-limit-filter.ts';
 import { RequestHeadersFilter, ResponseHeadersFilter } from './pipeline/filters/header-rules-filter.ts';
 import { HstsFilter } from './pipeline/filters/hsts-filter.ts';
@@ -47,13 +49,16 @@ export interface PolicyContext {
   readonly toHttps: RedirectConfig;
   /** globalLimits count `global` rate limits in the shared store; without them such limits count locally. */
   readonly globalLimits?: GlobalRateLimits | undefined;
+  /** authDispatcher sends forward-auth requests (undici's global dispatcher when undefined). */
+  readonly authDispatcher?: Dispatcher | undefined;
 }
 
 /**
  * compileRoutePolicy turns a route's settings into its filters, in the order the pipeline runs them:
  * request (access list, rate limit, in-flight limit, basic auth, CORS preflight, HTTPS redirect,
- * redirect, timeouts, body limit, mirror), upstream request (rewrite, header rules), response (HSTS,
- * header rules, compression).
+ * redirect, timeouts, body limit, mirror), then forward auth (asynchronous, before anything goes
+ * upstream), upstream request (forward auth's headers, rewrite, header rules), response (HSTS, header
+ * rules, compression).
  */
 export function compileRoutePolicy(
   route: RouteConfig | undefined,
@@ -75,6 +80,8 @@ export function compileRoutePolicy(
       );
     if (route.inFlight !== undefined) filters.push(new InFlightFilter(route.inFlight));
     if (route.basicAuth !== undefined) filters.push(new BasicAuthFilter(route.basicAuth));
+    if (route.forwardAuth !== undefined)
+      filters.push(new ForwardAuthFilter(route.forwardAuth, context.authDispatcher));
     if (route.cors !== undefined) filters.push(new CorsFilter(route.cors));
     if (route.httpsRedirect === true) filters.push(new HttpsRedirectFilter(toHttps));
     if (route.redirect !== undefined) filters.push(new RedirectFilter(route.redirect));

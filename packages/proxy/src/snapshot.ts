@@ -14,9 +14,8 @@ import { compileL4Route, type L4Route } from './l4/l4-route.ts';
 import type { Filter } from './pipeline/filter.ts';
 import { AccessListFilter } from './pipeline/filters/access-list-filter.ts';
 import { HttpsRedirectFilter } from './pipeline/filters/https-redirect-filter.ts';
-import type { GlobalRateLimits } from './rate-limit/global-rate-limits.ts';
 import { compileRoutes, type RouteCompilation } from './route-compilation.ts';
-import { type RoutePolicy, toHttps } from './route-policy.ts';
+import { type PolicyContext, type RoutePolicy, toHttps } from './route-policy.ts';
 import { compileServices, type ServiceChanges } from './service-compilation.ts';
 import type { CertificateStore, TlsCompilation } from './tls/certificate-store.ts';
 import type { StatsRegistry } from './traffic-stats.ts';
@@ -73,6 +72,9 @@ export interface Snapshot {
   readonly routing: RouteCompilation;
 }
 
+/** PolicyServices are what the proxy lends route policies: the global rate limits' store, an HTTP client. */
+export type PolicyServices = Pick<PolicyContext, 'globalLimits' | 'authDispatcher'>;
+
 /**
  * compileSnapshot builds a snapshot from a validated config, with endpoint state from `registry`. A
  * service whose config is the very object `previous` compiled (a source that rebuilds only what changed,
@@ -87,14 +89,14 @@ export function compileSnapshot(
   certificates: CertificateStore,
   version: number,
   previous?: Snapshot,
-  globalLimits?: GlobalRateLimits,
+  policies: PolicyServices = {},
 ): Snapshot {
   const { services: balancers, changes } = compileServices(config, registry, services, previous);
   const https = toHttps(config);
   const routing = compileRoutes(
     config,
     routeStats,
-    { timeouts: config.timeouts, limits: config.limits, toHttps: https, globalLimits },
+    { timeouts: config.timeouts, limits: config.limits, toHttps: https, ...policies },
     previous?.routing,
   );
   return {

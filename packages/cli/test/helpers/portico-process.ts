@@ -35,7 +35,10 @@ export class PorticoProcess {
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
   }
 
-  /** waitForLog resolves with the first log line matching `predicate`. */
+  /**
+   * waitForLog resolves with the first log line matching `predicate`; after `timeoutMs` it kills the
+   * process and throws with what the process did print.
+   */
   async waitForLog(
     predicate: (line: Record<string, unknown>) => boolean,
     timeoutMs = 10_000,
@@ -44,10 +47,14 @@ export class PorticoProcess {
     for (;;) {
       const found = this.lines.find(predicate);
       if (found) return found;
-      if (Date.now() > deadline)
+      if (Date.now() > deadline) {
+        // A process that never said what the test waits for is of no more use; left running, its pipes
+        // would keep the test file from ever ending.
+        this.kill();
         throw new Error(
           `no matching log line; got:\n${this.lines.map((l) => JSON.stringify(l)).join('\n')}\n${this.stderr}`,
         );
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 100);
         this.#waiters.push(() => {

@@ -33,6 +33,9 @@ export function localReply(reply: LocalReply, close: boolean): Buffer {
   let head = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? 'Unknown'}\r\n`;
   const fields = reply.fields;
   for (let i = 0; i < fields.length; i += 2) head += `${fields[i]}: ${fields[i + 1]}\r\n`;
-  head += `content-length: ${Buffer.byteLength(body)}\r\n${close ? 'connection: close\r\n' : ''}\r\n`;
-  return Buffer.from(head + body, 'latin1');
+  const bytes = Buffer.byteLength(body);
+  head += `content-length: ${bytes}\r\n${close ? 'connection: close\r\n' : ''}\r\n`;
+  // The head is latin1 (checked visible ASCII); the body is UTF-8, as its length was counted.
+  if (bytes === body.length) return Buffer.from(head + body, 'latin1');
+  return Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(body, 'utf8')]);
 }

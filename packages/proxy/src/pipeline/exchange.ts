@@ -29,7 +29,7 @@ import { MirrorRequest } from '../upstream/mirror-request.ts';
 import { ResponseDrain } from '../upstream/response-drain.ts';
 import type { UpstreamConnection, UpstreamOwner } from '../upstream/upstream-connection.ts';
 import type { Downstream } from './downstream.ts';
-import type { Filter, FilterExchange } from './filter.ts';
+import type { AuthorizationSink, Filter, FilterExchange } from './filter.ts';
 import { HeadEditor } from './head-editor.ts';
 import type { LocalReply } from './local-reply.ts';
 import { type ContentCoding, type EncodedSink, ResponseEncoder } from './response-encoder.ts';
@@ -42,6 +42,7 @@ const IDLE = 0; // no exchange, or one answered without an upstream
 const CONNECTING = 1; // waiting for an upstream connection
 const FORWARDING = 2; // request and response in flight
 const TUNNEL = 3; // after a 101: bytes spliced both ways
+const AUTHORIZING = 4; // waiting for the route's authorize hook (forward auth); the body waits too
 
 /** MAX_CONNECT_ATTEMPTS bounds the endpoints tried when connections fail before any byte is sent. */
 const MAX_CONNECT_ATTEMPTS = 3;
@@ -71,7 +72,15 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  * HTTP/1.1 connection reuses one Exchange for its requests, an HTTP/2 stream has its own.
  */
 export class Exchange
-  implements UpstreamOwner, H2UpstreamOwner, RequestKeys, MatchInput, FilterExchange, Deadline, EncodedSink
+  implements
+    UpstreamOwner,
+    H2UpstreamOwner,
+    RequestKeys,
+    MatchInput,
+    FilterExchange,
+    Deadline,
+    EncodedSink,
+    AuthorizationSink
 {
   /** deadline is when the exchange's `timeouts.requestMs` runs out (ms), 0 when it has none. */
   deadline = 0;
@@ -98,6 +107,10 @@ export class Exchange
   #encoder: ResponseEncoder | undefined;
   /** #encodedBytes counts the compressed body bytes sent, for the outcome. */
   #encodedBytes = 0;
+  /** authorizedLines are the field lines a forward-auth answer adds upstream. */
+  authorizedLines = '';
+  /** #ticket names the current request for an asynchronous authorize hook's answer. */
+  #ticket = 0;
   /** #h2Headers are an HTTP/2 upstream's response headers while the response filters read them. */
   #h2Headers: IncomingHttpHeaders | undefined;
   /** #upstreamHead collects the upstream request filters' changes; #responseHead the response filters'. */
@@ -188,6 +201,8 @@ export class Exchange
     this.mirrors = undefined;
     this.retryAttempts = undefined;
     this.#passed = 0;
+    this.#ticket++;
+    this.authorizedLines = '';
     this.#startedAt = Date.now();
     this.#open = true;
     this.#ctx.counters.requests++;
@@ -264,6 +279,42 @@ export class Exchange
    * `requestData` once the exchange calls the codec's `startRequestBody`.
    */
   forward(held: Buffer | undefined, complete: boolean): void {
+    const authorizer = this.#route!.policy.filters.authorize;
+    if (authorizer !== undefined) {
+      this.#heldBody = held;
+      this.#bodyComplete = complete;
+      this.#state = AUTHORIZING;
+      this.#startDeadline();
+      authorizer.authorize!(this, this, this.#ticket);
+      return;
+    }
+    this.#proceed(held, complete);
+  }
+
+  authorized(ticket: number, lines: string): void {
+    if (ticket !== this.#ticket || this.#state !== AUTHORIZING) return;
+    this.#state = IDLE;
+    this.authorizedLines = lines;
+    this.#proceed(this.#heldBody, this.#bodyComplete);
+  }
+
+  refused(ticket: number, reply: LocalReply): void {
+    if (ticket !== this.#ticket || this.#state !== AUTHORIZING) return;
+    this.#state = IDLE;
+    this.#reply(reply);
+  }
+
+  /** #startDeadline starts the exchange's `timeouts.requestMs`, once. */
+  #startDeadline(): void {
+    const requestMs = this.timeouts.requestMs;
+    if (requestMs > 0 && this.deadline === 0) {
+      this.deadline = this.#startedAt + requestMs;
+      this.#ctx.sweeper.add(this);
+    }
+  }
+
+  /** #proceed sends the request upstream, its admission done. */
+  #proceed(held: Buffer | undefined, complete: boolean): void {
     const service = this.#service!;
     const pendingLimit = service.config.maxPendingRequests;
     if (pendingLimit > 0 && service.state.active >= pendingLimit) {
@@ -272,11 +323,7 @@ export class Exchange
     }
     service.state.active++;
     this.#counted = true;
-    const requestMs = this.timeouts.requestMs;
-    if (requestMs > 0) {
-      this.deadline = this.#startedAt + requestMs;
-      this.#ctx.sweeper.add(this);
-    }
+    this.#startDeadline();
     this.#heldBody = held;
     this.#bodyComplete = complete;
     try {
@@ -567,6 +614,17 @@ export class Exchange
   #fieldValues(name: string, separator: string): string | undefined {
     const req = this.#req!;
     return joinedValues(req.fields, req.buf, req.fieldsStart, req.headEnd, name, separator);
+  }
+
+  requestFields(): string[] {
+    const req = this.#req!;
+    if (req.fields !== undefined) return [...req.fields];
+    const list: string[] = [];
+    const scan = fieldScan;
+    scan.reset(req.buf, req.fieldsStart, req.headEnd, Number.MAX_SAFE_INTEGER, true);
+    while (scan.next())
+      list.push(req.buf.toString('latin1', scan.lineStart, scan.nameEnd).toLowerCase(), scan.value());
+    return list;
   }
 
   responseHeader(name: string): string | undefined {
@@ -1178,6 +1236,8 @@ export class Exchange
         return this.#res === undefined ? 'response-head' : 'response-body';
       case TUNNEL:
         return 'tunnel';
+      case AUTHORIZING:
+        return 'authorization';
       default:
         return 'complete';
     }

@@ -51,6 +51,21 @@ export interface FilterExchange {
   responseHeader(name: string): string | undefined;
   /** responseCoding, when a response filter sets it, compresses the response body with it. */
   responseCoding: ContentCoding | undefined;
+  /** requestFields lists the request's fields as flat lower-case name, value pairs (for an auth request). */
+  requestFields(): string[];
+  /** authorizedLines are the field lines an `authorize` hook's answer adds upstream (rendered, checked). */
+  authorizedLines: string;
+}
+
+/**
+ * AuthorizationSink takes an `authorize` hook's answer for the exchange `ticket` names: a request that
+ * went on meanwhile (the client left, a timeout) has another ticket, and its answer is dropped.
+ */
+export interface AuthorizationSink {
+  /** authorized lets the request through, adding `lines` (rendered field lines, checked) upstream. */
+  authorized(ticket: number, lines: string): void;
+  /** refused answers the request with `reply` instead. */
+  refused(ticket: number, reply: LocalReply): void;
 }
 
 /**
@@ -66,6 +81,12 @@ export interface Filter {
    * request locally (a redirect, a refusal) and ends the exchange; undefined lets it continue.
    */
   request?(exchange: FilterExchange): LocalReply | undefined;
+  /**
+   * authorize runs once the request filters let the request through, before anything goes upstream, and
+   * asks something outside (a forward-auth service); it answers through `sink` with `ticket`, at once or
+   * later, and the request body waits meanwhile. A route has at most one such filter.
+   */
+  authorize?(exchange: FilterExchange, sink: AuthorizationSink, ticket: number): void;
   /** upstreamRequest edits the head sent upstream: target, Host and fields. */
   upstreamRequest?(exchange: FilterExchange, head: HeadEditor): void;
   /** response edits the response head sent to the client (`status` is the upstream's). */
@@ -83,6 +104,8 @@ export interface FilterChain {
   readonly request: readonly Filter[];
   readonly upstreamRequest: readonly Filter[];
   readonly response: readonly Filter[];
+  /** authorize is the filter with an `authorize` hook, if any (the last one configured). */
+  readonly authorize: Filter | undefined;
   /** hasDone says whether any filter has a `done` hook. */
   readonly hasDone: boolean;
 }
@@ -94,6 +117,7 @@ export function chainOf(filters: readonly Filter[]): FilterChain {
     request: filters.filter((f) => f.request !== undefined),
     upstreamRequest: filters.filter((f) => f.upstreamRequest !== undefined),
     response: filters.filter((f) => f.response !== undefined),
+    authorize: filters.findLast((f) => f.authorize !== undefined),
     hasDone: filters.some((f) => f.done !== undefined),
   };
 }

@@ -1,5 +1,5 @@
 import type { RateLimitConfig, RateLimitStoreConfig } from '@portico/config';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { rateLimitStoreChannel } from '../diagnostics.ts';
 import { WindowCounts } from './window-counts.ts';
 
@@ -45,6 +45,8 @@ export class GlobalRateLimits {
   #redis: RedisWithScript | undefined;
   #timer: NodeJS.Timeout | undefined;
   #syncing = false;
+  /** #loading settles once the Redis client is loaded and made (a sync waits for it). */
+  #loading: Promise<void> | undefined;
   /** #state starts `up`: a limit fails over only once the store did not answer. */
   #state: StoreState = 'up';
   readonly #counts = new Map<string, WindowCounts>();
@@ -83,7 +85,14 @@ export class GlobalRateLimits {
     this.close();
     this.#config = config;
     if (config === undefined) return;
-    const redis = new Redis(config.redis.url, {
+    // ioredis is loaded only when a store is configured: it costs every process ~130 ms to load.
+    this.#loading = import('ioredis').then(({ Redis }) => {
+      if (this.#config === config) this.#connect(Redis, config);
+    });
+  }
+
+  #connect(Client: typeof Redis, config: RateLimitStoreConfig): void {
+    const redis = new Client(config.redis.url, {
       enableOfflineQueue: false, // a command while disconnected fails at once: requests never wait
       maxRetriesPerRequest: 0,
       commandTimeout: config.timeoutMs,
@@ -104,6 +113,7 @@ export class GlobalRateLimits {
    * when done (whether the store answered or not); a sync still running when the next is due is skipped.
    */
   async sync(): Promise<void> {
+    await this.#loading;
     const redis = this.#redis;
     const config = this.#config;
     if (redis === undefined || config === undefined || this.#syncing) return;
