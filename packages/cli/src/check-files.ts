@@ -90,6 +90,12 @@ export function checkFiles(config: PorticoConfig, locate: (path: string) => stri
     bundle(`services[${i}].tls.${tls.caFile === undefined ? 'ca' : 'caFile'}`, tls.caFile, tls.ca);
     pair(`services[${i}].tls`, tls);
   });
+  const pages = (list: readonly { file?: string | undefined }[] | undefined, at: string) =>
+    list?.forEach((page, k) => {
+      if (page.file !== undefined) read({ file: page.file, text: undefined, at: `${at}[${k}].file` });
+    });
+  pages(config.errorPages, 'errorPages');
+  config.routes.forEach((route, i) => pages(route.errorPages, `routes[${i}].errorPages`));
   config.routes.forEach((route, i) => {
     const file = route.basicAuth?.htpasswdFile;
     if (file === undefined) return;

@@ -43,6 +43,12 @@ const CASES: [string, RegExp[]][] = [
     ],
   ],
   [
+    'missing-error-page.yaml',
+    [
+      /^error: .*missing-error-page\.yaml:3:39: errorPages\[0\]\.file: cannot read .*pages\/not-found\.html: ENOENT$/m,
+    ],
+  ],
+  [
     'does-not-exist.yaml',
     [/^error: .*does-not-exist\.yaml: cannot read .*does-not-exist\.yaml: no such file$/m],
   ],

@@ -20,6 +20,7 @@ export {
   type CompressionConfig,
   type CorsConfig,
   type EndpointConfig,
+  type ErrorPageConfig,
   ESCAPED_SLASH_ACTIONS,
   type ForwardAuthConfig,
   type ForwardingConfig,

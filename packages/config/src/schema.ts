@@ -603,6 +603,52 @@ export const ForwardAuthSchema = Type.Object(
   },
 );
 
+export const ErrorPageSchema = Type.Object(
+  {
+    statuses: Type.Array(Type.Integer({ minimum: 400, maximum: 599 }), {
+      minItems: 1,
+      maxItems: 200,
+      uniqueItems: true,
+      description: "Statuses this page answers for: Portico's own errors and upstream responses alike.",
+    }),
+    body: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 1_048_576, description: 'The page itself (up to 1 MiB).' }),
+    ),
+    file: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'A file holding the page (up to 1 MiB), read when the config is applied and watched.',
+      }),
+    ),
+    url: Type.Optional(
+      Type.String({
+        pattern: '^https?://[!-~]+$',
+        maxLength: 2_048,
+        description:
+          'A service that renders the page (ingress-nginx custom-http-errors): asked with GET and X-Code, X-Format, X-Original-URI, X-Request-ID; its body and Content-Type are sent.',
+      }),
+    ),
+    contentType: Defaulted(
+      Type.String({
+        pattern: '^[!-~]+( [!-~]+)*$',
+        maxLength: 256,
+        default: 'text/html; charset=utf-8',
+        description: 'Content-Type of a `body` or `file` page.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'A page sent instead of the response body for chosen statuses, keeping the status; give one of body, file and url.',
+  },
+);
+
+const ErrorPagesSchema = Type.Array(ErrorPageSchema, {
+  maxItems: 100,
+  description: 'Custom error pages; the first that lists a status answers for it.',
+});
+
 export const InFlightSchema = Type.Object(
   {
     max: Type.Optional(
@@ -1073,6 +1119,7 @@ export const RouteSchema = Type.Object(
     inFlight: Type.Optional(InFlightSchema),
     compression: Type.Optional(CompressionSchema),
     forwardAuth: Type.Optional(ForwardAuthSchema),
+    errorPages: Type.Optional(ErrorPagesSchema),
     maxBodyBytes: Type.Optional(
       Type.Integer({
         minimum: 0,
@@ -1592,6 +1639,7 @@ export const PorticoConfigSchema = Type.Object(
     shutdown: Defaulted(ShutdownSchema),
     admin: Type.Optional(AdminSchema),
     rateLimitStore: Type.Optional(RateLimitStoreSchema),
+    errorPages: Type.Optional(ErrorPagesSchema),
     workers: Defaulted(
       Type.Union([Type.Integer({ minimum: 1, maximum: 1_024 }), Type.Literal('auto')], {
         default: DEFAULT_WORKERS,
@@ -1650,5 +1698,6 @@ export type BasicAuthConfig = NonNullable<RouteConfig['basicAuth']>;
 export type InFlightConfig = NonNullable<RouteConfig['inFlight']>;
 export type CompressionConfig = NonNullable<RouteConfig['compression']>;
 export type ForwardAuthConfig = NonNullable<RouteConfig['forwardAuth']>;
+export type ErrorPageConfig = NonNullable<RouteConfig['errorPages']>[number];
 export type RateLimitStoreConfig = NonNullable<PorticoConfig['rateLimitStore']>;
 export type RedirectConfig = NonNullable<RouteConfig['redirect']>;

@@ -5,6 +5,7 @@ import { type ConfigIssue, jsonPath, PorticoConfigError } from './config-error.t
 import {
   type AccessListConfig,
   type CorsConfig,
+  type ErrorPageConfig,
   type HeaderRulesConfig,
   PATH_FILTERS,
   type PorticoConfig,
@@ -236,6 +237,8 @@ function referenceIssues(
     bound.set(socket, i);
   });
 
+  config.errorPages?.forEach((page, k) => errorPageIssues(page, ['errorPages', k], add));
+
   // Names from the last valid list where they can be, so thousands of unchanged services cost nothing.
   const diff = memo?.diffServices(config.services);
   let services: ReadonlyMap<string, number>;
@@ -267,6 +270,7 @@ function referenceIssues(
     // Unchanged, and every service name it could refer to is still there (diffServices saw none leave).
     if (lastRoutes[i] === route) return;
     if (known?.has(route) !== true) routeIssues(route, i, add);
+    route.errorPages?.forEach((page, k) => errorPageIssues(page, ['routes', i, 'errorPages', k], add));
     if (route.rateLimit?.global === true && config.rateLimitStore === undefined)
       add(
         ['routes', i, 'rateLimit', 'global'],
@@ -459,6 +463,12 @@ function routeIssues(route: RouteConfig, i: number, add: AddIssue): void {
         'a global limit counts per window (second or minute): `burst` is for local limits',
       );
   }
+}
+
+/** errorPageIssues checks that an error page says where its page comes from, once. */
+function errorPageIssues(page: ErrorPageConfig, at: (string | number)[], add: AddIssue): void {
+  const sources = [page.body, page.file, page.url].filter((s) => s !== undefined).length;
+  if (sources !== 1) add(at, 'give exactly one of `body`, `file` and `url`');
 }
 
 /** ORIGIN is an origin as a browser sends it, or one with a `*.` subdomain wildcard: scheme://host[:port]. */

@@ -359,6 +359,28 @@ describe('validateConfig', () => {
       );
   });
 
+  it('refuses error pages without exactly one source, or for statuses that are not errors', () => {
+    const base = { listeners: minimal.listeners, services: [{ name: 'web', endpoints: [] }] };
+    assert.deepEqual(
+      messages({
+        ...base,
+        errorPages: [{ statuses: [404], body: 'x', url: 'http://render.example/' }],
+        routes: [{ errorPages: [{ statuses: [502] }], paths: [{ path: '/', service: 'web' }] }],
+      }).sort(),
+      [
+        'errorPages[0]: give exactly one of `body`, `file` and `url`',
+        'routes[0].errorPages[0]: give exactly one of `body`, `file` and `url`',
+      ],
+    );
+    const bad = messages({
+      ...base,
+      errorPages: [{ statuses: [200, 404, 404], body: 'x', contentType: 'text/html\r\nx: y' }],
+    }).sort();
+    assert.equal(bad.length, 3, bad.join('\n'));
+    assert.match(bad.join('\n'), /errorPages\[0\]\.statuses\[0\]: must be >= 400, got 200/);
+    assert.match(bad.join('\n'), /errorPages\[0\]\.contentType: /);
+  });
+
   it('refuses compression settings it cannot honour', () => {
     const problems = messages({
       listeners: minimal.listeners,

@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { PorticoConfig } from '@portico/config';
 
 /**
- * resolveReferencedFiles makes every file a config names (certificates, keys, CA bundles, htpasswd) absolute, relative
+ * resolveReferencedFiles makes every file a config names (certificates, keys, CA bundles, htpasswd, error pages) absolute, relative
  * to `baseDir` (the config file's directory), and returns the config with them and the list of files, so
  * they can be watched: a changed certificate file is a changed config.
  */
@@ -33,11 +33,20 @@ export function resolveReferencedFiles(
       if (client === undefined) return listener;
       return { ...listener, tls: { ...listener.tls!, clientCertificate: withFiles(client, ['caFile']) } };
     }),
-    routes: config.routes.map((route) =>
-      route.basicAuth?.htpasswdFile === undefined
-        ? route
-        : { ...route, basicAuth: withFiles(route.basicAuth, ['htpasswdFile']) },
-    ),
+    routes: config.routes.map((route) => {
+      let resolvedRoute = route;
+      if (route.basicAuth?.htpasswdFile !== undefined)
+        resolvedRoute = { ...resolvedRoute, basicAuth: withFiles(route.basicAuth, ['htpasswdFile']) };
+      if (route.errorPages?.some((page) => page.file !== undefined))
+        resolvedRoute = {
+          ...resolvedRoute,
+          errorPages: route.errorPages.map((page) => withFiles(page, ['file'])),
+        };
+      return resolvedRoute;
+    }),
+    ...(config.errorPages === undefined
+      ? {}
+      : { errorPages: config.errorPages.map((page) => withFiles(page, ['file'])) }),
     services: config.services.map((service) =>
       service.tls === undefined
         ? service

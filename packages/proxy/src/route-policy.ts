@@ -7,6 +7,7 @@ import type {
   TimeoutsConfig,
 } from '@portico/config';
 import type { Dispatcher } from 'undici';
+import { ErrorPages } from './pipeline/error-pages.ts';
 import { chainOf, type Filter, type FilterChain } from './pipeline/filter.ts';
 import { AccessListFilter } from './pipeline/filters/access-list-filter.ts';
 import { BasicAuthFilter } from './pipeline/filters/basic-auth-filter.ts';
@@ -39,6 +40,8 @@ export interface RoutePolicy {
   readonly stats: TrafficStats;
   /** filters are the route's policies in phase order; an empty chain costs a request nothing. */
   readonly filters: FilterChain;
+  /** errorPages are the route's custom error pages, if it has any (before the proxy's own). */
+  readonly errorPages?: ErrorPages | undefined;
 }
 
 /** PolicyContext is what every route's filters are compiled with besides the route itself. */
@@ -101,7 +104,11 @@ export function compileRoutePolicy(
     if (responseRules !== undefined) filters.push(responseRules);
     if (route.compression !== undefined) filters.push(new CompressionFilter(route.compression));
   }
-  return { name, stats, filters: chainOf(filters) };
+  const errorPages =
+    route?.errorPages === undefined
+      ? undefined
+      : ErrorPages.compile(route.errorPages, context.authDispatcher);
+  return { name, stats, filters: chainOf(filters), errorPages };
 }
 
 /**

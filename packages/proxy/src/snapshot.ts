@@ -11,6 +11,7 @@ import type { ServiceRegistry } from './balancer/service-state.ts';
 import type { WeightedBackends } from './balancer/weighted-backends.ts';
 import { ForwardingPolicy } from './forwarding-policy.ts';
 import { compileL4Route, type L4Route } from './l4/l4-route.ts';
+import { ErrorPages } from './pipeline/error-pages.ts';
 import type { Filter } from './pipeline/filter.ts';
 import { AccessListFilter } from './pipeline/filters/access-list-filter.ts';
 import { HttpsRedirectFilter } from './pipeline/filters/https-redirect-filter.ts';
@@ -62,6 +63,8 @@ export interface Snapshot {
    * port of the first https listener when that is not 443 (nor 0).
    */
   readonly toHttps: RedirectConfig;
+  /** errorPages are the proxy's custom error pages (`errorPages`), after a route's own. */
+  readonly errorPages: ErrorPages | undefined;
   readonly timeouts: TimeoutsConfig;
   readonly limits: LimitsConfig;
   /** requestParsing is how each HTTP listener (by name) normalises request heads: `requestParsing` with its overrides. */
@@ -134,6 +137,10 @@ export function compileSnapshot(
       }),
     ),
     toHttps: https,
+    errorPages:
+      config.errorPages === undefined
+        ? undefined
+        : ErrorPages.compile(config.errorPages, policies.authDispatcher),
     timeouts: config.timeouts,
     limits: config.limits,
     requestParsing: new Map(

@@ -29,6 +29,7 @@ import { MirrorRequest } from '../upstream/mirror-request.ts';
 import { ResponseDrain } from '../upstream/response-drain.ts';
 import type { UpstreamConnection, UpstreamOwner } from '../upstream/upstream-connection.ts';
 import type { Downstream } from './downstream.ts';
+import type { PageSink } from './error-pages.ts';
 import type { AuthorizationSink, Filter, FilterExchange } from './filter.ts';
 import { HeadEditor } from './head-editor.ts';
 import type { LocalReply } from './local-reply.ts';
@@ -43,6 +44,7 @@ const CONNECTING = 1; // waiting for an upstream connection
 const FORWARDING = 2; // request and response in flight
 const TUNNEL = 3; // after a 101: bytes spliced both ways
 const AUTHORIZING = 4; // waiting for the route's authorize hook (forward auth); the body waits too
+const RENDERING = 5; // answered, waiting for an error page's renderer
 
 /** MAX_CONNECT_ATTEMPTS bounds the endpoints tried when connections fail before any byte is sent. */
 const MAX_CONNECT_ATTEMPTS = 3;
@@ -80,7 +82,8 @@ export class Exchange
     FilterExchange,
     Deadline,
     EncodedSink,
-    AuthorizationSink
+    AuthorizationSink,
+    PageSink
 {
   /** deadline is when the exchange's `timeouts.requestMs` runs out (ms), 0 when it has none. */
   deadline = 0;
@@ -388,8 +391,43 @@ export class Exchange
 
   /** #answer answers with an error status the client caused by asking (404, 421): not a failure. */
   #answer(error: PorticoProxyError): void {
+    if (this.#answeredWithPage(error.status, error)) return;
     this.#report(error.status, error);
     this.#down.fail(error, true);
+  }
+
+  /**
+   * #answeredWithPage answers with the custom error page for `status` (the route's, else the proxy's),
+   * keeping the status, when there is one: true when it did (or a renderer is making it).
+   */
+  #answeredWithPage(status: number, error: PorticoProxyError | undefined): boolean {
+    const page = this.#route?.policy.errorPages?.find(status) ?? this.#snapshot?.errorPages?.find(status);
+    if (page === undefined || this.#req === undefined) return false;
+    if (error !== undefined) this.#ctx.counters.errors++;
+    this.#report(status, error);
+    const reply = page.reply(status);
+    if (reply !== undefined) {
+      this.#state = IDLE;
+      this.#down.reply(reply);
+    } else {
+      this.#state = RENDERING;
+      page.render(this, status, this, this.#ticket);
+    }
+    return true;
+  }
+
+  /** #hasPage tells whether a custom error page answers for `status`. */
+  #hasPage(status: number): boolean {
+    return (
+      this.#route?.policy.errorPages?.find(status) !== undefined ||
+      this.#snapshot?.errorPages?.find(status) !== undefined
+    );
+  }
+
+  pageRendered(ticket: number, reply: LocalReply): void {
+    if (ticket !== this.#ticket || this.#state !== RENDERING) return;
+    this.#state = IDLE;
+    this.#down.reply(reply);
   }
 
   #reply(reply: LocalReply): void {
@@ -530,6 +568,7 @@ export class Exchange
       this.#down.abort(error);
       return;
     }
+    if (this.#answeredWithPage(error.status, error)) return;
     this.#ctx.counters.errors++;
     this.#report(error.status, error);
     this.#state = IDLE;
@@ -718,6 +757,12 @@ export class Exchange
     service.state.stats.ttfb.observe(this.#ttfbMs);
     if (status >= 500) service.recordFailure(request.endpoint);
     else service.recordSuccess(request.endpoint);
+    if (status >= 400 && this.#hasPage(status)) {
+      this.#res = listResponseHead(status, [], 0, true);
+      this.#releaseUpstream(false); // the stream is reset: its body is not wanted
+      this.#answeredWithPage(status, undefined);
+      return;
+    }
     const head = this.#responseHead;
     head.reset();
     this.#h2Headers = headers;
@@ -899,6 +944,12 @@ export class Exchange
     service.state.stats.ttfb.observe(this.#ttfbMs);
     if (res.status >= 500) service.recordFailure(upstream.endpoint);
     else service.recordSuccess(upstream.endpoint);
+    if (res.status >= 400 && this.#hasPage(res.status)) {
+      this.#upstreamTainted = true; // its body is not read: the connection cannot carry another request
+      this.#releaseUpstream(false);
+      this.#answeredWithPage(res.status, undefined);
+      return;
+    }
     const framer = this.#resFramer;
     const trailers = this.#responseTrailerLimits;
     trailers.maxFields = this.#snapshot!.limits.maxHeaderCount;
@@ -1238,6 +1289,8 @@ export class Exchange
         return 'tunnel';
       case AUTHORIZING:
         return 'authorization';
+      case RENDERING:
+        return 'complete';
       default:
         return 'complete';
     }
