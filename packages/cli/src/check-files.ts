@@ -95,7 +95,9 @@ export function checkFiles(config: PorticoConfig, locate: (path: string) => stri
       if (page.file !== undefined) read({ file: page.file, text: undefined, at: `${at}[${k}].file` });
     });
   pages(config.errorPages, 'errorPages');
-  config.routes.forEach((route, i) => pages(route.errorPages, `routes[${i}].errorPages`));
+  config.routes.forEach((route, i) => {
+    pages(route.errorPages, `routes[${i}].errorPages`);
+  });
   config.routes.forEach((route, i) => {
     const file = route.basicAuth?.htpasswdFile;
     if (file === undefined) return;

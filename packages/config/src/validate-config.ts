@@ -237,7 +237,9 @@ function referenceIssues(
     bound.set(socket, i);
   });
 
-  config.errorPages?.forEach((page, k) => errorPageIssues(page, ['errorPages', k], add));
+  config.errorPages?.forEach((page, k) => {
+    errorPageIssues(page, ['errorPages', k], add);
+  });
 
   // Names from the last valid list where they can be, so thousands of unchanged services cost nothing.
   const diff = memo?.diffServices(config.services);
@@ -264,13 +266,13 @@ function referenceIssues(
   const httpListeners = config.listeners
     .filter((l) => l.protocol === 'http' || l.protocol === 'https')
     .map((l) => l.name);
-  const listenersKey = httpListeners.join('\n');
+  // Routes checked before are skipped only while what they are checked against is the same.
+  const listenersKey = `${httpListeners.join('\n')}\n${config.rateLimitStore === undefined ? '' : 'store'}`;
   const lastRoutes = diff === undefined ? [] : memo!.last('routes', listenersKey);
   config.routes.forEach((route, i) => {
     // Unchanged, and every service name it could refer to is still there (diffServices saw none leave).
     if (lastRoutes[i] === route) return;
     if (known?.has(route) !== true) routeIssues(route, i, add);
-    route.errorPages?.forEach((page, k) => errorPageIssues(page, ['routes', i, 'errorPages', k], add));
     if (route.rateLimit?.global === true && config.rateLimitStore === undefined)
       add(
         ['routes', i, 'rateLimit', 'global'],
@@ -448,6 +450,9 @@ function routeIssues(route: RouteConfig, i: number, add: AddIssue): void {
       if (problem !== undefined) add([...at, 'users', k], problem);
     });
   }
+  route.errorPages?.forEach((page, k) => {
+    errorPageIssues(page, ['routes', i, 'errorPages', k], add);
+  });
   const limit = route.rateLimit;
   if (limit !== undefined) {
     const at = ['routes', i, 'rateLimit'];

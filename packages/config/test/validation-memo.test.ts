@@ -85,4 +85,26 @@ describe('ValidationMemo: configs that share most objects with the last valid on
     }
     assert.ok(valid > 200, `a good share of the configs are valid (${valid})`);
   });
+
+  it('checks an unchanged route again when what it depends on goes: a global rate limit without its store', () => {
+    const memo = new ValidationMemo();
+    const limited = {
+      host: 'api.example',
+      rateLimit: { requestsPerMinute: 60, global: true },
+      paths: [{ path: '/', service: 's0' }],
+    };
+    const base = { listeners: [{ name: 'web', port: 0 }], services: [service('s0')], routes: [limited] };
+    const first = validateConfig(
+      { ...base, rateLimitStore: { redis: { url: 'redis://127.0.0.1:6379' } } },
+      { inPlace: true, memo },
+    );
+    assert.deepEqual(outcome(first), []);
+    const second = validateConfig(
+      { ...base, routes: [first.ok ? first.config.routes[0]! : limited] },
+      { inPlace: true, memo },
+    );
+    assert.deepEqual(outcome(second), [
+      'routes[0].rateLimit.global: a global limit needs `rateLimitStore`: the Redis server instances share',
+    ]);
+  });
 });
