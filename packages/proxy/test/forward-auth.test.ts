@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
+import { connect as h2connect } from 'node:http2';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
@@ -61,6 +62,10 @@ describe('forward auth: an auth service decides before anything goes upstream', 
     });
     const url = `http://127.0.0.1:${auth.port}/verify`;
     proxy = await startProxy({
+      listeners: [
+        { name: 'web', address: '127.0.0.1', port: 0 },
+        { name: 'h2c', address: '127.0.0.1', port: 0, h2c: true },
+      ],
       routes: [
         {
           host: 'api.example',
@@ -184,6 +189,41 @@ describe('forward auth: an auth service decides before anything goes upstream', 
     for (let i = 0; i < 3; i++)
       assert.equal((await get('cached.example', { authorization: 'nope' })).status, 401);
     assert.equal(asked.length, 2, 'one question per key');
+  });
+
+  it('works the same for HTTP/2 clients: allowed with the copied header, refused with the challenge', async () => {
+    const port = proxy.proxy.listeners().find((l) => l.name === 'h2c')!.port;
+    const session = h2connect(`http://127.0.0.1:${port}`);
+    const ask = (authorization?: string) =>
+      new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+        const stream = session.request({
+          ':path': '/',
+          ':authority': 'api.example',
+          ...(authorization === undefined ? {} : { authorization }),
+        });
+        let headers: Record<string, unknown> = {};
+        let body = '';
+        stream.on('response', (h) => {
+          headers = h;
+        });
+        stream.setEncoding('utf8').on('data', (d: string) => {
+          body += d;
+        });
+        stream.on('end', () => resolve({ status: Number(headers[':status']), headers, body }));
+        stream.on('error', reject);
+      });
+    try {
+      seenUpstream.length = 0;
+      const allowed = await ask('Bearer good');
+      assert.equal(allowed.status, 200);
+      assert.equal(seenUpstream[0]!['x-user'], 'alice');
+      const refused = await ask();
+      assert.equal(refused.status, 401);
+      assert.equal(refused.headers['www-authenticate'], 'Bearer realm="api"');
+      assert.equal(refused.body, 'log in first');
+    } finally {
+      session.close();
+    }
   });
 
   it('a client that leaves while the service thinks costs nothing upstream', async () => {
