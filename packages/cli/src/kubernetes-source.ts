@@ -25,6 +25,13 @@ export interface KubernetesRunOptions {
   readonly allowExternalName?: boolean;
   /** sslRedirect redirects plain HTTP to HTTPS for the hosts Ingresses have TLS for: off by default. */
   readonly sslRedirect?: boolean;
+  /**
+   * nginxClass is the ingress-nginx class whose Ingresses are served with its semantics and annotations
+   * (docs/migrate-from-ingress-nginx.md); none by default.
+   */
+  readonly nginxClass?: string;
+  /** allowUnsafeAnnotations serves ingress-nginx Ingresses whose security-relevant annotations cannot be honoured. */
+  readonly allowUnsafeAnnotations?: boolean;
   /** leaderElection: false lets this instance write status and Events without a Lease. */
   readonly leaderElection?: boolean;
   readonly electionNamespace?: string;
@@ -104,6 +111,8 @@ export async function createKubernetesDiscovery(
     ...(options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector }),
     allowExternalName: options.allowExternalName ?? false,
     sslRedirect: options.sslRedirect ?? false,
+    ...(options.nginxClass === undefined ? {} : { nginxClass: options.nginxClass }),
+    allowUnsafeAnnotations: options.allowUnsafeAnnotations ?? false,
     ...(options.watch === undefined ? {} : { watch: options.watch }),
     election:
       options.leaderElection === false

@@ -121,6 +121,15 @@ program
     'redirect plain HTTP to HTTPS for hosts an Ingress has TLS for (off, as the Ingress conformance suite expects; per Ingress: portico.dev/ssl-redirect)',
     false,
   )
+  .option(
+    '--ingress-nginx-class <name>',
+    'also serve the Ingresses of this ingress-nginx class (e.g. nginx) with its semantics and annotations (docs/migrate-from-ingress-nginx.md)',
+  )
+  .option(
+    '--allow-unsafe-annotations',
+    'serve ingress-nginx Ingresses whose security-relevant annotations (snippets, ModSecurity...) cannot be honoured, without them (off: they are not served)',
+    false,
+  )
   .option('--no-leader-election', 'write Ingress status and Events without a Lease (one instance only)')
   .option(
     '--election-namespace <ns>',
@@ -157,6 +166,8 @@ program
       selector?: string;
       allowExternalName: boolean;
       sslRedirect: boolean;
+      ingressNginxClass?: string;
+      allowUnsafeAnnotations: boolean;
       leaderElection: boolean;
       electionNamespace?: string;
       electionId: string;
@@ -190,6 +201,10 @@ program
                     ...(options.selector === undefined ? {} : { labelSelector: options.selector }),
                     allowExternalName: options.allowExternalName,
                     sslRedirect: options.sslRedirect,
+                    ...(options.ingressNginxClass === undefined
+                      ? {}
+                      : { nginxClass: options.ingressNginxClass }),
+                    allowUnsafeAnnotations: options.allowUnsafeAnnotations,
                     leaderElection: options.leaderElection,
                     ...(options.electionNamespace === undefined
                       ? {}

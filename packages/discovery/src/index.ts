@@ -45,6 +45,15 @@ export {
   type LeaseElectionOptions,
 } from './kubernetes/lease-election.ts';
 export {
+  NGINX_ANNOTATIONS,
+  NGINX_PREFIX,
+  type NginxAnnotation,
+  type NginxFinding,
+  type NginxSupport,
+  nginxSize,
+  readNginxAnnotations,
+} from './kubernetes/nginx-annotations.ts';
+export {
   collectionPath,
   DEFAULT_WATCH_OPTIONS,
   Reflector,
@@ -58,6 +67,7 @@ export {
   DEFAULT_CLIENT_IP_TIMEOUT_SECONDS,
   DEFAULT_CONTROLLER,
   DEFAULT_INGRESS_CLASS,
+  ingressFlavor,
   isPorticoIngress,
   type ObjectStore,
   type TranslateOptions,

@@ -4,6 +4,10 @@ export const KUBERNETES_ISSUE_CODES = {
     'An Ingress has a `portico.dev/` annotation Portico does not know (a typo?); it has no effect.',
   PORTICO_KUBE_ANNOTATION_INVALID:
     'A `portico.dev/` annotation has a value Portico cannot use; the annotation is ignored, the rest of the Ingress serves.',
+  PORTICO_KUBE_NGINX_UNSUPPORTED:
+    'An Ingress served with ingress-nginx semantics (`--ingress-nginx-class`) has an `nginx.ingress.kubernetes.io/` annotation Portico does not honour (or only partly); it is served without it. docs/migrate-from-ingress-nginx.md says what each does.',
+  PORTICO_KUBE_NGINX_FAIL_CLOSED:
+    'An ingress-nginx Ingress has a security-relevant annotation Portico cannot honour (a snippet, ModSecurity, client-certificate auth, an auth it cannot serve, an invalid source range): the Ingress is not served, so nothing it protected becomes public. `--allow-unsafe-annotations` serves it without the annotation.',
   PORTICO_KUBE_SERVICE_MISSING:
     'An Ingress backend names a Service that does not exist (yet); its paths answer 503 until it does.',
   PORTICO_KUBE_SERVICE_PORT_MISSING:

@@ -76,6 +76,13 @@ export interface KubernetesDiscoveryOptions {
    * otherwise with `portico.dev/ssl-redirect`): off by default, as the Ingress conformance suite expects.
    */
   readonly sslRedirect?: boolean;
+  /**
+   * nginxClass is the ingress-nginx class whose Ingresses are served with its semantics and annotations
+   * (docs/migrate-from-ingress-nginx.md); none by default.
+   */
+  readonly nginxClass?: string;
+  /** allowUnsafeAnnotations serves ingress-nginx Ingresses whose security-relevant annotations cannot be honoured. */
+  readonly allowUnsafeAnnotations?: boolean;
   readonly watch?: Partial<WatchOptions>;
   /** debounceMs gathers the events of this many milliseconds into one config: 5 ms by default. */
   readonly debounceMs?: number;
@@ -387,6 +394,8 @@ export class KubernetesDiscovery implements Discovery {
         ingressClass: this.options.ingressClass ?? DEFAULT_INGRESS_CLASS,
         allowExternalName: this.options.allowExternalName ?? false,
         sslRedirect: this.options.sslRedirect ?? false,
+        ...(this.options.nginxClass === undefined ? {} : { nginxClass: this.options.nginxClass }),
+        allowUnsafeAnnotations: this.options.allowUnsafeAnnotations ?? false,
         httpsAvailable,
         exclude,
         cache: this.#cache,

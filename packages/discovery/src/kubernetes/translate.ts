@@ -11,6 +11,8 @@ import {
   type Secret,
   type Service,
 } from './kube-objects.ts';
+import { NGINX_PREFIX, readNginxAnnotations } from './nginx-annotations.ts';
+import { nginxFindingIssues, nginxSettings } from './nginx-ingress.ts';
 import {
   type Assembly,
   type AssemblyChanges,
@@ -81,6 +83,16 @@ export interface TranslateOptions {
   readonly httpsAvailable: boolean;
   /** sslRedirect: hosts with TLS redirect plain HTTP to HTTPS unless an Ingress says otherwise (off by default). */
   readonly sslRedirect?: boolean;
+  /**
+   * nginxClass is the class (IngressClass name, or the legacy annotation's value) of the Ingresses
+   * served with ingress-nginx's semantics and annotations (`--ingress-nginx-class`); none by default.
+   */
+  readonly nginxClass?: string;
+  /**
+   * allowUnsafeAnnotations serves Ingresses with security-relevant ingress-nginx annotations Portico
+   * cannot honour (snippets, ModSecurity, client-certificate auth...), without them: off by default.
+   */
+  readonly allowUnsafeAnnotations?: boolean;
   /** exclude leaves these Ingresses (`namespace/name`) out: their config was found invalid. */
   readonly exclude?: ReadonlySet<string>;
   /** cache reuses the services of the previous translation whose inputs did not change. */
@@ -115,24 +127,42 @@ export function refOf(kind: string, apiVersion: string, object: Ingress | Servic
   };
 }
 
-/** isPorticoIngress says whether an Ingress is of Portico's class. */
+/** isPorticoIngress says whether Portico serves an Ingress: of its class, or of the ingress-nginx class it took over. */
 export function isPorticoIngress(
   ingress: Ingress,
   classes: ObjectStore<IngressClass>,
-  options: Pick<TranslateOptions, 'controller' | 'ingressClass'>,
+  options: Pick<TranslateOptions, 'controller' | 'ingressClass' | 'nginxClass'>,
 ): boolean {
+  return ingressFlavor(ingress, classes, options) !== undefined;
+}
+
+/**
+ * ingressFlavor says how Portico serves an Ingress: `portico` (its class: plain Ingress semantics and
+ * `portico.dev/` annotations), `nginx` (the class named by `nginxClass`: ingress-nginx's semantics and
+ * annotations), or not at all (undefined).
+ */
+export function ingressFlavor(
+  ingress: Ingress,
+  classes: ObjectStore<IngressClass>,
+  options: Pick<TranslateOptions, 'controller' | 'ingressClass' | 'nginxClass'>,
+): 'portico' | 'nginx' | undefined {
+  const nginx = options.nginxClass;
   const className = ingress.spec?.ingressClassName;
-  if (className !== undefined && className !== '')
-    return classes.get(className)?.spec?.controller === options.controller;
+  if (className !== undefined && className !== '') {
+    if (nginx !== undefined && className === nginx) return 'nginx';
+    return classes.get(className)?.spec?.controller === options.controller ? 'portico' : undefined;
+  }
   const legacy = ingress.metadata.annotations?.[LEGACY_CLASS_ANNOTATION];
-  if (legacy !== undefined) return legacy === options.ingressClass;
-  for (const c of classes.values())
-    if (
-      c.spec?.controller === options.controller &&
-      c.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true'
-    )
-      return true;
-  return false;
+  if (legacy !== undefined) {
+    if (nginx !== undefined && legacy === nginx) return 'nginx';
+    return legacy === options.ingressClass ? 'portico' : undefined;
+  }
+  for (const c of classes.values()) {
+    if (c.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] !== 'true') continue;
+    if (c.spec?.controller === options.controller) return 'portico';
+    if (nginx !== undefined && c.metadata.name === nginx) return 'nginx';
+  }
+  return undefined;
 }
 
 /** KEYS remembers each Ingress object's `namespace/name` (a watch event replaces the object). */
@@ -185,7 +215,7 @@ export function translateCluster(state: ClusterState, options: TranslateOptions)
       return index.get(service) ?? [];
     });
   const cache = options.cache;
-  const context = `${cache?.epoch ?? 0}|${options.allowExternalName}|${options.httpsAvailable}|${options.sslRedirect === true}`;
+  const context = `${cache?.epoch ?? 0}|${options.allowExternalName}|${options.httpsAvailable}|${options.sslRedirect === true}|${options.nginxClass ?? ''}|${options.allowUnsafeAnnotations === true}`;
   const entryOf = (ingress: Ingress): AssemblyEntry => {
     const key = ingressKey(ingress);
     if (options.exclude?.has(key)) return { key, ingress, part: undefined };
@@ -268,8 +298,29 @@ function translateIngress(
   const services: { name: string; part: ServicePart }[] = [];
   const certificates: CertificatePart[] = [];
   const routes: RouteInput[] = [];
-  const settings = readIngressAnnotations(ingress.metadata.annotations);
-  for (const i of settings.issues) issue(i.code, i.field, i.message);
+  const nginx =
+    ingressFlavor(ingress, state.ingressClasses, options) === 'nginx'
+      ? readNginxAnnotations(ingress.metadata.annotations)
+      : undefined;
+  let settings: IngressSettings;
+  if (nginx === undefined) {
+    settings = readIngressAnnotations(ingress.metadata.annotations);
+    for (const i of settings.issues) issue(i.code, i.field, i.message);
+  } else {
+    const served = nginxFindingIssues(nginx.findings, options.allowUnsafeAnnotations === true, issue);
+    const canary = ingress.metadata.annotations?.[`${NGINX_PREFIX}canary`] === 'true';
+    if (!served || canary)
+      return {
+        routes,
+        routesJson: '[]',
+        services,
+        certificates,
+        defaultService: undefined,
+        issues,
+        dependencies,
+      };
+    settings = nginxSettings(nginx.settings, namespace, state, depend, issue);
+  }
   const annotated = Object.keys(settings.service).length > 0;
   const settingsKey =
     annotated || settings.affinityOff ? JSON.stringify(settings.service) + settings.affinityOff : '';
@@ -377,14 +428,31 @@ function translateIngress(
     });
     if (paths.length === 0) return;
     const host = rule.host === undefined || rule.host === '' ? undefined : rule.host;
-    const redirect = settings.sslRedirect ?? (options.sslRedirect === true && hostCovered(tlsHosts, host));
-    routes.push({
-      name: ingressKey(ingress),
-      ...(host === undefined ? {} : { host }),
-      paths,
-      ...settings.route,
-      ...(redirect && options.httpsAvailable ? { httpsRedirect: true } : {}),
-    });
+    const redirect =
+      nginx?.settings.forceSslRedirect === true ||
+      (settings.sslRedirect ??
+        ((nginx !== undefined || options.sslRedirect === true) && hostCovered(tlsHosts, host)));
+    const appRoot = nginx?.settings.appRoot;
+    if (appRoot !== undefined)
+      paths.unshift({ path: '/', type: 'Exact', filters: [{ redirect: { path: appRoot, status: 302 } }] });
+    const hosts = host === undefined ? [undefined] : [host, ...(nginx?.settings.aliases ?? [])];
+    for (const h of hosts)
+      routes.push({
+        name: ingressKey(ingress),
+        ...(h === undefined ? {} : { host: h }),
+        paths,
+        ...settings.route,
+        ...(redirect && options.httpsAvailable ? { httpsRedirect: true } : {}),
+      });
+    if (nginx?.settings.wwwRedirect === true && host !== undefined && !host.startsWith('*.')) {
+      // ingress-nginx's from-to-www-redirect: the other spelling of the host redirects to this one.
+      const other = host.startsWith('www.') ? host.slice(4) : `www.${host}`;
+      routes.push({
+        name: `${ingressKey(ingress)}/www`,
+        host: other,
+        paths: [{ path: '/', type: 'Prefix', filters: [{ redirect: { host, status: 308 } }] }],
+      });
+    }
   });
   return {
     routes,
