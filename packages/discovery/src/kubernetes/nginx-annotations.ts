@@ -163,8 +163,11 @@ function hashKeyOf(value: string): ServiceInput['hashKey'] | undefined {
   return { source: match[1] === 'http' ? 'header' : match[1] === 'cookie' ? 'cookie' : 'query', name };
 }
 
-const affinity = (s: NginxSettings) =>
-  (s.service.affinity ??= { type: 'cookie', cookieName: 'INGRESSCOOKIE' }) as Record<string, unknown>;
+/** affinity returns the service's cookie affinity, made with ingress-nginx's cookie name on first use. */
+function affinity(s: NginxSettings): Record<string, unknown> {
+  if (s.service.affinity === undefined) s.service.affinity = { type: 'cookie', cookieName: 'INGRESSCOOKIE' };
+  return s.service.affinity as Record<string, unknown>;
+}
 
 const accepted = (note: string): NginxAnnotation => ({ support: 'accepted', security: false, note });
 const refused = (note: string, security = true): NginxAnnotation => ({ support: 'no', security, note });
