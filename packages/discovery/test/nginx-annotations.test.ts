@@ -77,8 +77,12 @@ function nginxIngress(
   });
 }
 
-function translate(objects: Parameters<typeof cluster>[0], options: Partial<TranslateOptions> = {}) {
-  const t = translateCluster(cluster(objects), { ...OPTIONS, ...options });
+function translate(
+  objects: Parameters<typeof cluster>[0],
+  options: Partial<TranslateOptions> = {},
+  base = OPTIONS,
+) {
+  const t = translateCluster(cluster(objects), { ...base, ...options });
   return { ...t, codes: t.issues.map((i) => `${i.code} ${i.field}`) };
 }
 
@@ -91,7 +95,7 @@ describe('ingress-nginx Ingresses (--ingress-nginx-class nginx): annotations tra
       ],
     };
     assert.deepEqual(
-      translate(objects, { nginxClass: undefined }).routes.map((r) => r.host),
+      translate(objects, {}, { ...OPTIONS, nginxClass: 'not-this-one' }).routes.map((r) => r.host),
       ['b.example'],
     );
     assert.deepEqual(
@@ -247,7 +251,7 @@ describe('ingress-nginx Ingresses (--ingress-nginx-class nginx): annotations tra
       ],
     });
     assert.deepEqual(t.codes, []);
-    const service = (ingressName: string) => t.services.find((s) => s.name.includes(`/${ingressName}/`))!;
+    const service = (ingressName: string) => t.services.find((s) => s.name?.includes(`/${ingressName}/`))!;
     assert.deepEqual(service('a').affinity, {
       type: 'cookie',
       cookieName: 'route',

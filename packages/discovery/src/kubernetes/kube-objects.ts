@@ -183,6 +183,28 @@ export function trimEndpointSlice(o: EndpointSlice): EndpointSlice {
   };
 }
 
+/** HASH_PREFIXES start the htpasswd hashes ingress-nginx's auth-map Secrets hold (bcrypt, apr1, SHA-1). */
+const HASH_PREFIXES = ['$2a$', '$2b$', '$2y$', '$apr1$', '{SHA}'];
+
+/**
+ * trimAuthSecret keeps of a Secret what an ingress-nginx Ingress may read from it: the TLS pair, a CA
+ * (`ca.crt`, for proxy-ssl-secret), htpasswd users (`auth`), and the entries whose values are password
+ * hashes (an auth-map Secret: one key per user). Nothing else of any Secret is kept in memory.
+ */
+export function trimAuthSecret(o: Secret): Secret {
+  const trimmed = trimSecret(o);
+  const data = o.data ?? {};
+  const kept: Record<string, string> = { ...trimmed.data };
+  for (const [key, value] of Object.entries(data)) {
+    if (key === 'ca.crt' || key === 'auth') kept[key] = value;
+    else if (value.length < 400) {
+      const text = Buffer.from(value, 'base64').toString('latin1');
+      if (HASH_PREFIXES.some((p) => text.startsWith(p))) kept[key] = value;
+    }
+  }
+  return { ...trimmed, data: kept };
+}
+
 export function trimSecret(o: Secret): Secret {
   const data = o.data ?? {};
   return {

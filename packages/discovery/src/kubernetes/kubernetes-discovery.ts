@@ -17,6 +17,7 @@ import {
   SERVICE_NAME_LABEL,
   type Secret,
   type Service,
+  trimAuthSecret,
   trimEndpointSlice,
   trimIngress,
   trimIngressClass,
@@ -271,10 +272,19 @@ export class KubernetesDiscovery implements Discovery {
           },
         ),
       ),
+      // TLS Secrets only, unless ingress-nginx Ingresses are served: their basic auth and upstream CA
+      // Secrets are Opaque (of those, only what such an Ingress may read is kept: trimAuthSecret).
       secrets: storeOf(
         make<Secret>(
-          { kind: 'Secret', prefix: '/api/v1', plural: 'secrets', fieldSelector: 'type=kubernetes.io/tls' },
-          trimSecret,
+          options.nginxClass === undefined
+            ? {
+                kind: 'Secret',
+                prefix: '/api/v1',
+                plural: 'secrets',
+                fieldSelector: 'type=kubernetes.io/tls',
+              }
+            : { kind: 'Secret', prefix: '/api/v1', plural: 'secrets' },
+          options.nginxClass === undefined ? trimSecret : trimAuthSecret,
           (o) => `secret:${keyOf(o)}`,
         ),
       ),
