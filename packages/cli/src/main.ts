@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { certGenerateCommand } from './commands/cert-generate.ts';
 import { runDemo } from './commands/demo.ts';
 import { explainCommand } from './commands/explain.ts';
+import { migrateCommand } from './commands/migrate.ts';
 import { ConfigRejectedError, type RunningPortico, startPortico } from './commands/run.ts';
 import { validateCommand } from './commands/validate.ts';
 import { DEFAULT_ADMIN_URL, endpointsView, routesView, statusView } from './commands/views.ts';
@@ -262,6 +263,36 @@ program
   .action(async (file: string) => {
     process.exitCode = await validateCommand(file, (line) => console.log(line));
   });
+
+program
+  .command('migrate')
+  .description(
+    "say, per Ingress of ingress-nginx's class, what each nginx.ingress.kubernetes.io/ annotation becomes in Portico; exit 1 if any Ingress would fail closed",
+  )
+  .argument('[files...]', 'YAML or JSON files of Ingresses (default: read them from the cluster)')
+  .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster, KUBECONFIG, ~/.kube/config)')
+  .option('--context <name>', 'kubeconfig context')
+  .option('--namespace <ns>', 'only this namespace (default: all)')
+  .option('--ingress-class <name>', "ingress-nginx's class", 'nginx')
+  .option('--json', 'print the report as JSON', false)
+  .addHelpText(
+    'after',
+    '\nExamples:\n  portico migrate ingresses.yaml\n  kubectl get ingress -A -o yaml | portico migrate /dev/stdin\n  portico migrate --context prod --json',
+  )
+  .action(
+    async (
+      files: string[],
+      options: {
+        kubeconfig?: string;
+        context?: string;
+        namespace?: string;
+        ingressClass: string;
+        json: boolean;
+      },
+    ) => {
+      process.exitCode = await migrateCommand({ files, ...options }, (line) => console.log(line));
+    },
+  );
 
 program
   .command('explain')
