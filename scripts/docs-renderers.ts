@@ -1,4 +1,5 @@
 import { PorticoConfigSchema } from '@portico/config';
+import { NGINX_ANNOTATIONS } from '@portico/discovery';
 
 /** JsonSchema is the part of a JSON Schema these renderers read. */
 interface JsonSchema {
@@ -95,4 +96,43 @@ export function renderConfigReference(): string {
   ];
   section('The whole document.', PorticoConfigSchema as unknown as JsonSchema, out, '(root)');
   return `${out.join('\n')}`;
+}
+
+/** ANNOTATION_TABLE_START and _END enclose the generated table in docs/migrate-from-ingress-nginx.md. */
+export const ANNOTATION_TABLE_START = '<!-- annotation-table:start (generated: pnpm docs:generate) -->';
+export const ANNOTATION_TABLE_END = '<!-- annotation-table:end -->';
+
+/**
+ * renderAnnotationTable is the table of every ingress-nginx annotation Portico knows, from the table the
+ * translation itself uses (NGINX_ANNOTATIONS), with counts.
+ */
+export function renderAnnotationTable(): string {
+  const entries = Object.entries(NGINX_ANNOTATIONS).sort(([a], [b]) => a.localeCompare(b));
+  const counts = new Map<string, number>();
+  for (const [, a] of entries) counts.set(a.support, (counts.get(a.support) ?? 0) + 1);
+  const failClosed = entries.filter(([, a]) => a.support === 'no' && a.security).length;
+  const lines = [
+    ANNOTATION_TABLE_START,
+    '',
+    `${entries.length} annotations: ${counts.get('yes') ?? 0} supported, ${counts.get('partly') ?? 0} partly, ${counts.get('accepted') ?? 0} accepted without effect, ${counts.get('no') ?? 0} not supported (${failClosed} of them fail closed).`,
+    '',
+    '| annotation | support | security | what Portico does |',
+    '|---|---|---|---|',
+    ...entries.map(
+      ([name, a]) =>
+        `| \`${name}\` | ${a.support === 'no' && a.security ? 'no: fails closed' : a.support} | ${a.security ? 'yes' : ''} | ${a.note.replaceAll('|', '\\|')} |`,
+    ),
+    '',
+    ANNOTATION_TABLE_END,
+  ];
+  return lines.join('\n');
+}
+
+/** withAnnotationTable returns `doc` with the generated table between its markers. */
+export function withAnnotationTable(doc: string): string {
+  const start = doc.indexOf(ANNOTATION_TABLE_START);
+  const end = doc.indexOf(ANNOTATION_TABLE_END);
+  if (start < 0 || end < 0)
+    throw new Error('docs/migrate-from-ingress-nginx.md lacks the annotation table markers');
+  return doc.slice(0, start) + renderAnnotationTable() + doc.slice(end + ANNOTATION_TABLE_END.length);
 }

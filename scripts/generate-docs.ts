@@ -1,8 +1,12 @@
-import { writeFileSync } from 'node:fs';
-import { renderConfigReference, renderSchema } from './docs-renderers.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { renderConfigReference, renderSchema, withAnnotationTable } from './docs-renderers.ts';
 
-/** Writes the files generated from the code: the JSON Schema and the config reference. */
+/** Writes the files generated from the code: the JSON Schema, the config reference, the annotation table. */
 const root = new URL('../', import.meta.url);
 writeFileSync(new URL('schema/portico.schema.json', root), renderSchema());
 writeFileSync(new URL('docs/config.md', root), renderConfigReference());
-console.log('wrote schema/portico.schema.json and docs/config.md');
+const migrate = new URL('docs/migrate-from-ingress-nginx.md', root);
+writeFileSync(migrate, withAnnotationTable(readFileSync(migrate, 'utf8')));
+console.log(
+  'wrote schema/portico.schema.json, docs/config.md and the annotation table of docs/migrate-from-ingress-nginx.md',
+);

@@ -6,7 +6,7 @@ import { CONFIG_ERROR_CODES } from '@portico/config';
 import { DISCOVERY_ERROR_CODES, KUBERNETES_ISSUE_CODES } from '@portico/discovery';
 import { PROXY_ERROR_CODES, TLS_ISSUE_CODES } from '@portico/proxy';
 import { ROUTE_ISSUE_CODES } from '@portico/router';
-import { renderConfigReference, renderSchema } from '../scripts/docs-renderers.ts';
+import { renderConfigReference, renderSchema, withAnnotationTable } from '../scripts/docs-renderers.ts';
 
 const root = new URL('../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -79,5 +79,10 @@ describe('docs stay true to the code', () => {
   it('docs/config.md and schema/portico.schema.json are generated from the current schema (pnpm docs:generate)', () => {
     assert.equal(read('docs/config.md'), renderConfigReference());
     assert.equal(read('schema/portico.schema.json'), renderSchema());
+  });
+
+  it('docs/migrate-from-ingress-nginx.md has the annotation table the translation uses (pnpm docs:generate)', () => {
+    const doc = read('docs/migrate-from-ingress-nginx.md');
+    assert.equal(doc, withAnnotationTable(doc));
   });
 });
