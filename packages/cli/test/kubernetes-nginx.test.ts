@@ -56,7 +56,7 @@ describe('portico run --kubernetes --ingress-nginx-class nginx: ingress-nginx In
   };
 
   before(async () => {
-    pods = await startPods(['web-a']);
+    pods = await startPods(['web-a', 'web-b']);
     auth = await startBackend('auth', (req, res) => {
       if (req.headers.authorization === 'Bearer ok') {
         res.setHeader('x-user', 'alice');
@@ -84,6 +84,31 @@ describe('portico run --kubernetes --ingress-nginx-class nginx: ingress-nginx In
             [{ address: pods[0]!.address }],
             [{ name: 'http', port: pods[0]!.port }],
           ),
+        );
+        api.apply('services', service('web-v2', { ports: [{ name: 'http', port: 80, targetPort: 8080 }] }));
+        api.apply(
+          'endpointslices',
+          endpointSlice(
+            'web-v2-1',
+            'web-v2',
+            [{ address: pods[1]!.address }],
+            [{ name: 'http', port: pods[1]!.port }],
+          ),
+        );
+        api.apply('ingresses', nginx('stable', 'canary.example', {}));
+        api.apply(
+          'ingresses',
+          ingress('canary', {
+            className: 'nginx',
+            host: 'canary.example',
+            paths: [{ service: 'web-v2', port: 80 }],
+            annotations: {
+              [`${N}canary`]: 'true',
+              [`${N}canary-weight`]: '30',
+              [`${N}canary-by-header`]: 'X-Canary',
+              [`${N}canary-by-cookie`]: 'beta',
+            },
+          }),
         );
         api.apply('secrets', {
           metadata: { name: 'basic-auth', namespace: 'default' },
@@ -214,6 +239,22 @@ describe('portico run --kubernetes --ingress-nginx-class nginx: ingress-nginx In
     const cookie = String(res.headers['set-cookie']);
     assert.match(cookie, /^route=/);
     assert.match(cookie, /Max-Age=60/);
+  });
+
+  it('canary: by header (always, never), by cookie, and a 30% weight for the rest', async () => {
+    const pod = async (headers: Record<string, string> = {}) =>
+      JSON.parse((await send('canary.example', '/', { headers })).text).pod as string;
+    for (let i = 0; i < 5; i++) {
+      assert.equal(await pod({ 'x-canary': 'always' }), 'web-b');
+      assert.equal(await pod({ 'x-canary': 'never' }), 'web-a');
+      assert.equal(await pod({ cookie: 'session=1; beta=always' }), 'web-b');
+      assert.equal(await pod({ cookie: 'beta=never' }), 'web-a');
+    }
+    let canary = 0;
+    const n = 400;
+    for (let i = 0; i < n; i++) if ((await pod()) === 'web-b') canary++;
+    // 30% of 400 is 120; the binomial spread is about 9, so 90-150 holds unless the split is wrong.
+    assert.ok(canary >= 90 && canary <= 150, `${canary} of ${n} went to the canary`);
   });
 
   it('a configuration-snippet Ingress is not served, and the reason is reported on it', async () => {

@@ -38,7 +38,11 @@ describe('portico migrate: what each ingress-nginx annotation becomes, before DN
     await writeFile(
       file,
       [
-        nginx('shop', { 'rewrite-target': '/$1', 'proxy-buffering': 'on', 'canary-weight': '10' }),
+        nginx('shop', {
+          'rewrite-target': '/$1',
+          'proxy-buffering': 'on',
+          'mirror-target': 'http://mirror.example',
+        }),
         nginx('admin', { 'server-snippet': 'allow 10.0.0.0/8; deny all;' }),
         ingress('elsewhere', {
           className: 'traefik',
@@ -55,7 +59,7 @@ describe('portico migrate: what each ingress-nginx annotation becomes, before DN
     assert.match(stdout, /^default\/shop: served, with differences$/m);
     assert.match(stdout, /^ {2}translated {2}rewrite-target="\/\$1": /m);
     assert.match(stdout, /^ {2}no effect {3}proxy-buffering="on": /m);
-    assert.match(stdout, /^ {2}UNSUPPORTED canary-weight="10": /m);
+    assert.match(stdout, /^ {2}UNSUPPORTED mirror-target="http:\/\/mirror\.example": /m);
     assert.match(stdout, /^default\/admin: NOT SERVED \(fails closed\)$/m);
     assert.match(stdout, /^ {2}FAIL-CLOSED server-snippet=/m);
     assert.match(stdout, /^default\/listed: same behaviour$/m);

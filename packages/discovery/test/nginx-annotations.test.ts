@@ -329,20 +329,63 @@ describe('ingress-nginx Ingresses (--ingress-nginx-class nginx): annotations tra
     assert.ok(allowed.issues.every((i) => i.code !== 'PORTICO_KUBE_NGINX_FAIL_CLOSED'));
   });
 
-  it('does not serve a canary Ingress (canaries are not merged yet): its paths stay with the main Ingress', () => {
+  it('joins a canary Ingress to its main one: header and cookie paths, the rest split by weight', () => {
+    const canaryService = service('web-v2', { ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
+    const canary = (annotations: Record<string, string>) =>
+      nginxIngress(
+        'canary',
+        { canary: 'true', ...annotations },
+        { paths: [{ path: '/', service: 'web-v2', port: 80 }] },
+      );
     const t = translate({
       ingresses: [
         nginxIngress('main', {}),
-        nginxIngress('canary', { canary: 'true', 'canary-weight': '50' }),
+        canary({ 'canary-weight': '20', 'canary-by-header': 'X-Canary', 'canary-by-cookie': 'beta' }),
       ],
+      services: [canaryService],
     });
-    assert.equal(t.routes.length, 1);
-    assert.equal(t.routes[0]!.name, 'default/main');
-    assert.ok(
-      t.codes.includes(
-        'PORTICO_KUBE_NGINX_UNSUPPORTED metadata.annotations["nginx.ingress.kubernetes.io/canary"]',
-      ),
+    assert.deepEqual(t.codes, []);
+    assert.equal(t.routes.length, 1, 'the canary has no route of its own');
+    const paths = t.routes[0]!.paths!;
+    assert.deepEqual(paths[0]!.backends, [
+      { service: 'default/web:80', weight: 80 },
+      { service: 'default/web-v2:80', weight: 20 },
+    ]);
+    assert.deepEqual(
+      paths.slice(1).map((p) => [p.service, p.headers]),
+      [
+        ['default/web-v2:80', [{ name: 'X-Canary', value: 'always' }]],
+        ['default/web:80', [{ name: 'X-Canary', value: 'never' }]],
+        [
+          'default/web-v2:80',
+          [{ name: 'cookie', value: '(.*;\\s*)?beta=always(\\s*;.*)?', type: 'RegularExpression' }],
+        ],
+        [
+          'default/web:80',
+          [{ name: 'cookie', value: '(.*;\\s*)?beta=never(\\s*;.*)?', type: 'RegularExpression' }],
+        ],
+      ],
     );
+    const valid = validateConfig({
+      listeners: [{ name: 'web', port: 0 }],
+      routes: t.routes,
+      services: t.services,
+    });
+    assert.ok(valid.ok, JSON.stringify(!valid.ok && valid.issues));
+    const byValue = translate({
+      ingresses: [
+        nginxIngress('main', {}),
+        canary({ 'canary-by-header': 'X-Env', 'canary-by-header-value': 'staging' }),
+      ],
+      services: [canaryService],
+    });
+    assert.deepEqual(
+      byValue.routes[0]!.paths!.map((p) => p.service ?? 'split'),
+      ['default/web:80', 'default/web-v2:80'],
+    );
+    const alone = translate({ ingresses: [canary({ 'canary-weight': '10' })], services: [canaryService] });
+    assert.deepEqual(alone.routes, []);
+    assert.match(alone.issues[0]!.message, /a canary needs a main Ingress/);
   });
 
   it('reads nginx sizes, and every annotation in the table has a note and a support level', () => {

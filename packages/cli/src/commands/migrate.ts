@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import {
   type Ingress,
   KubeClient,
-  NGINX_PREFIX,
   type NginxFinding,
   readNginxAnnotations,
   resolveKubeConnection,
@@ -66,11 +65,10 @@ export async function migrateCommand(
 
 function reportOf(ingress: Ingress): IngressReport {
   const { findings } = readNginxAnnotations(ingress.metadata.annotations);
-  const canary = ingress.metadata.annotations?.[`${NGINX_PREFIX}canary`] === 'true';
   return {
     ingress: `${ingress.metadata.namespace ?? 'default'}/${ingress.metadata.name}`,
     served: !findings.some((f) => f.outcome === 'fail-closed'),
-    same: !canary && findings.every((f) => f.outcome === 'translated' && f.support === 'yes'),
+    same: findings.every((f) => f.outcome === 'translated' && f.support === 'yes'),
     findings,
   };
 }

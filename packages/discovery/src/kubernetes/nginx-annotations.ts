@@ -45,8 +45,20 @@ export interface NginxSettings {
   /** errorBackend is the Service (name) rendering custom-http-errors, when both are set. */
   errorBackend: string | undefined;
   customErrors: number[] | undefined;
+  /** canary makes this Ingress a canary of the one with the same host and path (undefined: it is not). */
+  canary: CanarySettings | undefined;
   /** affinityOff is never set by ingress-nginx annotations (kept for the shared settings shape). */
   affinityOff: boolean;
+}
+
+/** CanarySettings say which requests a canary Ingress takes from its main one. */
+export interface CanarySettings {
+  readonly weight: number;
+  readonly total: number;
+  readonly header?: string;
+  readonly headerValue?: string;
+  readonly headerPattern?: string;
+  readonly cookie?: string;
 }
 
 /** NginxFinding is what became of one annotation, for issues, Events and `portico migrate`. */
@@ -715,16 +727,70 @@ export const NGINX_ANNOTATIONS: Readonly<Record<string, NginxAnnotation>> = {
   'enable-owasp-core-rules': refused('ModSecurity is not available; the Ingress is not served.'),
   'modsecurity-transaction-id': refused('ModSecurity is not available; the Ingress is not served.'),
   canary: {
-    support: 'no',
+    support: 'yes',
     security: false,
-    note: 'Canary Ingresses are not merged yet: a canary Ingress is not served, so its host and path go to the main Ingress (all traffic to the stable backend).',
+    note: 'This Ingress is a canary of the Ingress with the same host and path: its backend gets the requests canary-by-header, canary-by-cookie and canary-weight choose (in that order), the main Ingress the rest.',
+    parse: (value, s, all) => {
+      const b = bool(value);
+      if (b === undefined) return 'must be "true" or "false"';
+      if (!b) return undefined;
+      const at = (name: string) => all[`${NGINX_PREFIX}canary-${name}`];
+      const weight = at('weight') === undefined ? 0 : integer(at('weight')!, 0, 1_000_000);
+      const total = at('weight-total') === undefined ? 100 : integer(at('weight-total')!, 1, 1_000_000);
+      if (weight === undefined || total === undefined || weight > total)
+        return 'canary-weight must be a whole number from 0 to canary-weight-total (100)';
+      const header = at('by-header');
+      if (header !== undefined && wireProblem(TOKEN, header) !== undefined)
+        return 'canary-by-header must be a header name';
+      const headerValue = at('by-header-value');
+      const headerPattern = at('by-header-pattern');
+      if (headerPattern !== undefined) {
+        try {
+          new RegExp(headerPattern);
+        } catch {
+          return 'canary-by-header-pattern is not a valid regular expression';
+        }
+      }
+      const cookie = at('by-cookie');
+      if (cookie !== undefined && wireProblem(TOKEN, cookie) !== undefined)
+        return 'canary-by-cookie must be a cookie name';
+      s.canary = {
+        weight,
+        total,
+        ...(header === undefined ? {} : { header }),
+        ...(headerValue === undefined ? {} : { headerValue }),
+        ...(headerPattern === undefined ? {} : { headerPattern }),
+        ...(cookie === undefined ? {} : { cookie }),
+      };
+      return undefined;
+    },
   },
-  'canary-by-header': { support: 'no', security: false, note: 'See canary.' },
-  'canary-by-header-value': { support: 'no', security: false, note: 'See canary.' },
-  'canary-by-header-pattern': { support: 'no', security: false, note: 'See canary.' },
-  'canary-by-cookie': { support: 'no', security: false, note: 'See canary.' },
-  'canary-weight': { support: 'no', security: false, note: 'See canary.' },
-  'canary-weight-total': { support: 'no', security: false, note: 'See canary.' },
+  'canary-by-header': {
+    support: 'yes',
+    security: false,
+    note: 'A request with this header set to `always` goes to the canary, `never` to the main backend.',
+  },
+  'canary-by-header-value': {
+    support: 'yes',
+    security: false,
+    note: 'The header value that sends to the canary instead of `always`.',
+  },
+  'canary-by-header-pattern': {
+    support: 'partly',
+    security: false,
+    note: 'A regular expression the whole header value must match (JavaScript syntax, not PCRE).',
+  },
+  'canary-by-cookie': {
+    support: 'yes',
+    security: false,
+    note: 'A request with this cookie set to `always` goes to the canary, `never` to the main backend.',
+  },
+  'canary-weight': {
+    support: 'yes',
+    security: false,
+    note: 'The share of the other requests the canary gets.',
+  },
+  'canary-weight-total': { support: 'yes', security: false, note: 'What canary-weight is out of (100).' },
 };
 
 function limit(
@@ -771,6 +837,7 @@ export function readNginxAnnotations(annotations: Readonly<Record<string, string
     proxySslSecret: undefined,
     errorBackend: undefined,
     customErrors: undefined,
+    canary: undefined,
     affinityOff: false,
   };
   const all: Record<string, string> = {};

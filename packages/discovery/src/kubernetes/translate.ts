@@ -1,4 +1,5 @@
 import type { PorticoConfigInput } from '@portico/config';
+import { mergeCanaries } from './canary-merge.ts';
 import { type IngressSettings, readIngressAnnotations } from './ingress-annotations.ts';
 import type { KubeIssue, KubernetesIssueCode, ObjectRef } from './kube-issue.ts';
 import {
@@ -20,7 +21,13 @@ import {
   assemble,
   patchAssembly,
 } from './translation-assembly.ts';
-import type { CertificatePart, IngressPart, ServicePart, TranslationCache } from './translation-cache.ts';
+import type {
+  CanaryPart,
+  CertificatePart,
+  IngressPart,
+  ServicePart,
+  TranslationCache,
+} from './translation-cache.ts';
 
 type RouteInput = NonNullable<PorticoConfigInput['routes']>[number];
 type ServiceInput = NonNullable<PorticoConfigInput['services']>[number];
@@ -233,7 +240,7 @@ export function translateCluster(state: ClusterState, options: TranslateOptions)
     const patched = changes === undefined ? undefined : patchAssembly(last, changes);
     if (patched !== undefined) {
       cache!.endRound(patched, false);
-      return patched.out;
+      return mergeCanaries(patched);
     }
   }
   const ingresses = oldestFirst(
@@ -243,7 +250,7 @@ export function translateCluster(state: ClusterState, options: TranslateOptions)
   );
   const assembly = assemble(ingresses.map(entryOf), context);
   cache?.endRound(assembly, true);
-  return assembly.out;
+  return mergeCanaries(assembly);
 }
 
 /**
@@ -309,7 +316,7 @@ function translateIngress(
   } else {
     const served = nginxFindingIssues(nginx.findings, options.allowUnsafeAnnotations === true, issue);
     const canary = ingress.metadata.annotations?.[`${NGINX_PREFIX}canary`] === 'true';
-    if (!served || canary)
+    if (!served || (canary && nginx.settings.canary === undefined))
       return {
         routes,
         routesJson: '[]',
@@ -391,6 +398,29 @@ function translateIngress(
       };
   });
 
+  const canary = nginx?.settings.canary;
+  if (canary !== undefined) {
+    // A canary serves nothing of its own: its paths join its main Ingress's (mergeCanaries).
+    const canaries: CanaryPart[] = [];
+    (ingress.spec?.rules ?? []).forEach((rule, r) => {
+      (rule.http?.paths ?? []).forEach((p, i) => {
+        const service = backendService(p.backend, `spec.rules[${r}].http.paths[${i}].backend`);
+        if (service === undefined || rule.host === undefined || rule.host === '') return;
+        const type = p.pathType ?? 'ImplementationSpecific';
+        canaries.push({ host: rule.host, path: p.path || '/', type, service, settings: canary });
+      });
+    });
+    return {
+      routes,
+      routesJson: '[]',
+      services,
+      certificates,
+      defaultService: undefined,
+      issues,
+      dependencies,
+      canaries,
+    };
+  }
   const defaultService =
     ingress.spec?.defaultBackend === undefined
       ? undefined

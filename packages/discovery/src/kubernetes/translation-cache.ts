@@ -1,5 +1,6 @@
 import type { PorticoConfigInput } from '@portico/config';
 import type { KubeIssue, KubernetesIssueCode } from './kube-issue.ts';
+import type { CanarySettings } from './nginx-annotations.ts';
 import type { Assembly } from './translation-assembly.ts';
 
 const INGRESS = 'ingress:';
@@ -34,6 +35,18 @@ export interface IngressPart {
   readonly issues: readonly KubeIssue[];
   /** dependencies are the generations of the Services and Secrets it read, as it read them. */
   readonly dependencies: ReadonlyMap<string, number>;
+  /** canaries are the paths of an ingress-nginx canary Ingress, to join its main Ingress's. */
+  readonly canaries?: readonly CanaryPart[];
+}
+
+/** CanaryPart is one path of a canary Ingress: which host and path it shares, and with what. */
+export interface CanaryPart {
+  readonly host: string;
+  readonly path: string;
+  readonly type: string;
+  /** service is the canary's backend (a Portico service name). */
+  readonly service: string;
+  readonly settings: CanarySettings;
 }
 
 interface ServiceEntry {
