@@ -220,8 +220,16 @@ export function createMetrics(source: AdminSource): Registry {
         set({ kind: w.kind, namespace: w.namespace ?? '*' }, read(w));
     });
   }
-  metric('portico_discovery_issues', 'Problems found in source objects (Ingresses), now.', [], (set) =>
-    set({}, source.discovery().issues.length),
+  metric(
+    'portico_discovery_issues',
+    'Problems found in source objects (Ingresses) now, by code (an unhonoured ingress-nginx annotation, a missing Service...).',
+    ['code'],
+    (set) => {
+      const byCode = new Map<string, number>();
+      for (const issue of source.discovery().issues)
+        byCode.set(issue.code, (byCode.get(issue.code) ?? 0) + 1);
+      for (const [code, n] of byCode) set({ code }, n);
+    },
   );
   metric('portico_discovery_leader', '1 when this instance holds the leader Lease.', [], (set) =>
     set({}, source.discovery().leader === true ? 1 : 0),

@@ -262,5 +262,7 @@ describe('portico run --kubernetes --ingress-nginx-class nginx: ingress-nginx In
     const issue = h.portico.kubernetes!.issues.find((i) => i.code === 'PORTICO_KUBE_NGINX_FAIL_CLOSED');
     assert.equal(issue?.object.name, 'snippet');
     assert.match(issue!.message, /configuration-snippet restricts access in a way Portico cannot honour/);
+    const metrics = await (await fetch(`${h.portico.adminUrl}/metrics`)).text();
+    assert.match(metrics, /^portico_discovery_issues\{code="PORTICO_KUBE_NGINX_FAIL_CLOSED"\} 1$/m);
   });
 });
