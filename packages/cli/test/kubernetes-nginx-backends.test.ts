@@ -34,7 +34,7 @@ describe('portico run --kubernetes --ingress-nginx-class nginx: backends, redire
   const echo =
     (protocol: string) =>
     (
-      req: { url?: string; headers: Record<string, unknown> },
+      req: { url?: string | undefined; headers: Record<string, unknown> },
       res: { setHeader(n: string, v: string): void; end(b: string): void },
     ) => {
       res.setHeader('content-type', 'application/json');
