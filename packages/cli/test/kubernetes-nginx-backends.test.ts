@@ -138,6 +138,14 @@ describe('portico run --kubernetes --ingress-nginx-class nginx: backends, redire
         api.apply('ingresses', nginx('root', 'root.example', 'plain', { 'app-root': '/app' }));
         api.apply(
           'ingresses',
+          nginx('errors', 'errors.example', 'slow', {
+            'custom-http-errors': '504',
+            'default-backend': 'plain',
+            'proxy-read-timeout': '1',
+          }),
+        );
+        api.apply(
+          'ingresses',
           nginx('moved', 'moved.example', 'plain', { 'permanent-redirect': 'https://new.example/here' }),
         );
         api.apply('ingresses', nginx('www', 'www.site.example', 'plain', { 'from-to-www-redirect': 'true' }));
@@ -194,6 +202,14 @@ describe('portico run --kubernetes --ingress-nginx-class nginx: backends, redire
     const started = Date.now();
     assert.equal((await send('slow.example')).status, 504);
     assert.ok(Date.now() - started < 2_400, 'within the second it allows, not the endpoint’s 2.5 s');
+  });
+
+  it('custom-http-errors with default-backend: that Service renders the page, the status kept', async () => {
+    const res = await send('errors.example', '/page');
+    assert.equal(res.status, 504);
+    const body = JSON.parse(res.text);
+    assert.equal(body.protocol, 'http', 'the default-backend Service answered');
+    assert.equal(body.url, '/');
   });
 
   it('upstream-vhost and x-forwarded-prefix reach the endpoint', async () => {

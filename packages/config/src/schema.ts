@@ -628,6 +628,13 @@ export const ErrorPageSchema = Type.Object(
           'A service that renders the page (ingress-nginx custom-http-errors): asked with GET and X-Code, X-Format, X-Original-URI, X-Request-ID; its body and Content-Type are sent.',
       }),
     ),
+    service: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'A service of this config that renders the page, asked as `url` is, at one of its endpoints (no DNS needed).',
+      }),
+    ),
     contentType: Defaulted(
       Type.String({
         pattern: '^[!-~]+( [!-~]+)*$',
@@ -640,7 +647,7 @@ export const ErrorPageSchema = Type.Object(
   {
     additionalProperties: false,
     description:
-      'A page sent instead of the response body for chosen statuses, keeping the status; give one of body, file and url.',
+      'A page sent instead of the response body for chosen statuses, keeping the status; give one of body, file, url and service.',
   },
 );
 

@@ -261,6 +261,10 @@ function referenceIssues(
     services = names;
   }
   const unknownService = (name: string) => `no service named "${name}" (${servicesKnown(config.services)})`;
+  config.errorPages?.forEach((page, k) => {
+    if (page.service !== undefined && !services.has(page.service))
+      add(['errorPages', k, 'service'], unknownService(page.service));
+  });
 
   // The listeners routes may name: those that serve HTTP.
   const httpListeners = config.listeners
@@ -287,6 +291,10 @@ function referenceIssues(
     });
     if (route.mirror !== undefined && !services.has(route.mirror.service))
       add(['routes', i, 'mirror', 'service'], unknownService(route.mirror.service));
+    route.errorPages?.forEach((page, k) => {
+      if (page.service !== undefined && !services.has(page.service))
+        add(['routes', i, 'errorPages', k, 'service'], unknownService(page.service));
+    });
     route.paths.forEach((path, j) => {
       const at = ['routes', i, 'paths', j];
       if (path.service !== undefined && !services.has(path.service))
@@ -472,8 +480,8 @@ function routeIssues(route: RouteConfig, i: number, add: AddIssue): void {
 
 /** errorPageIssues checks that an error page says where its page comes from, once. */
 function errorPageIssues(page: ErrorPageConfig, at: (string | number)[], add: AddIssue): void {
-  const sources = [page.body, page.file, page.url].filter((s) => s !== undefined).length;
-  if (sources !== 1) add(at, 'give exactly one of `body`, `file` and `url`');
+  const sources = [page.body, page.file, page.url, page.service].filter((s) => s !== undefined).length;
+  if (sources !== 1) add(at, 'give exactly one of `body`, `file`, `url` and `service`');
 }
 
 /** ORIGIN is an origin as a browser sends it, or one with a `*.` subdomain wildcard: scheme://host[:port]. */

@@ -368,8 +368,8 @@ describe('validateConfig', () => {
         routes: [{ errorPages: [{ statuses: [502] }], paths: [{ path: '/', service: 'web' }] }],
       }).sort(),
       [
-        'errorPages[0]: give exactly one of `body`, `file` and `url`',
-        'routes[0].errorPages[0]: give exactly one of `body`, `file` and `url`',
+        'errorPages[0]: give exactly one of `body`, `file`, `url` and `service`',
+        'routes[0].errorPages[0]: give exactly one of `body`, `file`, `url` and `service`',
       ],
     );
     const bad = messages({

@@ -52,6 +52,11 @@ describe('custom error pages: Portico’s errors and upstream ones, the status k
         },
         { host: 'plain.example', paths: [{ path: '/', service: 'app' }] },
         {
+          host: 'svc.example',
+          errorPages: [{ statuses: [502], service: 'renderer' }],
+          paths: [{ path: '/', service: 'app' }],
+        },
+        {
           host: 'empty.example',
           errorPages: [{ statuses: [503], body: 'no one home' }],
           paths: [{ path: '/', service: 'none' }],
@@ -60,6 +65,7 @@ describe('custom error pages: Portico’s errors and upstream ones, the status k
       services: [
         { name: 'app', endpoints: endpointsOf(app) },
         { name: 'none', endpoints: [] },
+        { name: 'renderer', endpoints: endpointsOf(renderer) },
       ],
     });
   });
@@ -106,6 +112,14 @@ describe('custom error pages: Portico’s errors and upstream ones, the status k
     const failed = await get('www.example', '/418');
     assert.equal(failed.status, 418);
     assert.equal(failed.body, "418 I'm a Teapot\n", 'a failed renderer: the plain answer');
+  });
+
+  it('asks a renderer that is a service of the config at one of its endpoints', async () => {
+    rendered.length = 0;
+    const res = await get('svc.example', '/502');
+    assert.equal(res.status, 502);
+    assert.deepEqual(JSON.parse(res.body), { code: 502 });
+    assert.equal(rendered[0]!['x-original-uri'], '/502');
   });
 
   it('keeps the client connection and the proxy healthy across many error pages', async () => {

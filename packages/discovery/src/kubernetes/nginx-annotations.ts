@@ -643,7 +643,7 @@ export const NGINX_ANNOTATIONS: Readonly<Record<string, NginxAnnotation>> = {
   'custom-http-errors': {
     support: 'partly',
     security: false,
-    note: 'With default-backend: those statuses are answered by that Service, asked at `http://<service>.<namespace>.svc.cluster.local:<port>/` with X-Code, X-Format, X-Original-URI (cluster DNS must resolve from Portico; the status is kept). Without default-backend it is not read.',
+    note: "With default-backend: those statuses (Portico's and the upstream's) are answered by that Service, asked at one of its endpoints with X-Code, X-Format, X-Original-URI and X-Request-ID, the status kept. Without default-backend it is not read.",
     parse: (value, s) => {
       const statuses = list(value).map((v) => integer(v, 400, 599));
       if (statuses.length === 0 || statuses.some((v) => v === undefined))

@@ -53,7 +53,7 @@ export function nginxFindingIssues(
 
 /**
  * nginxSettings completes what an Ingress's ingress-nginx annotations ask for with what they refer to
- * (the basic auth Secret, the upstream TLS Secret, the custom errors' Service) and ingress-nginx's
+ * (the basic auth Secret, the upstream TLS Secret) and ingress-nginx's
  * defaults (a 1m body limit). A basic auth Secret that cannot be read leaves the Ingress with no user,
  * so every request gets 401: auth fails closed.
  */
@@ -112,21 +112,7 @@ export function nginxSettings(
       ...(cert === undefined || key === undefined ? {} : { cert, key }),
     };
   }
-  if (s.customErrors !== undefined && s.errorBackend !== undefined) {
-    const key = `${namespace}/${s.errorBackend}`;
-    depend(`service:${key}`);
-    const port = state.services.get(key)?.spec?.ports?.[0]?.port;
-    if (port === undefined)
-      issue(
-        'PORTICO_KUBE_SERVICE_MISSING',
-        `metadata.annotations["${NGINX_PREFIX}default-backend"]`,
-        `Service ${key} (custom-http-errors) does not exist or has no port; error pages are Portico's own`,
-      );
-    else
-      route.errorPages = [
-        { statuses: s.customErrors, url: `http://${s.errorBackend}.${namespace}.svc.cluster.local:${port}/` },
-      ];
-  } else if (s.customErrors !== undefined)
+  if (s.customErrors !== undefined && s.errorBackend === undefined)
     issue(
       'PORTICO_KUBE_NGINX_UNSUPPORTED',
       `metadata.annotations["${NGINX_PREFIX}custom-http-errors"]`,

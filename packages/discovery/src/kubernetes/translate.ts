@@ -398,6 +398,25 @@ function translateIngress(
       };
   });
 
+  const errors = nginx?.settings;
+  if (errors?.customErrors !== undefined && errors.errorBackend !== undefined) {
+    // custom-http-errors: the default-backend Service renders them, asked at its endpoints.
+    const port = state.services.get(`${namespace}/${errors.errorBackend}`)?.spec?.ports?.[0];
+    const renderer = backendService(
+      {
+        service: {
+          name: errors.errorBackend,
+          port: port?.name ? { name: port.name } : { number: port?.port ?? 80 },
+        },
+      },
+      `metadata.annotations["${NGINX_PREFIX}default-backend"]`,
+    );
+    if (renderer !== undefined)
+      settings = {
+        ...settings,
+        route: { ...settings.route, errorPages: [{ statuses: errors.customErrors, service: renderer }] },
+      };
+  }
   const canary = nginx?.settings.canary;
   if (canary !== undefined) {
     // A canary serves nothing of its own: its paths join its main Ingress's (mergeCanaries).

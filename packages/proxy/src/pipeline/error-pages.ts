@@ -27,7 +27,7 @@ interface ErrorPage {
  * listed, a page sent instead of the response body, keeping the status, whether the status is
  * Portico's own (404 without a route, 502 when no endpoint answers...) or an upstream's (whose body is
  * then dropped). A page is a body given inline, a file (read when the config is applied), or the answer
- * of a renderer asked with GET (ingress-nginx's custom-http-errors headers: X-Code, X-Format,
+ * of a renderer (at a URL, or at an endpoint of one of the config's services) asked with GET (ingress-nginx's custom-http-errors headers: X-Code, X-Format,
  * X-Original-URI, X-Request-ID); a renderer that fails or takes over 2 s gets the plain answer sent.
  */
 export class ErrorPages {
@@ -42,9 +42,11 @@ export class ErrorPages {
     const byStatus = new Map<number, ErrorPage>();
     for (const config of configs) {
       const page: ErrorPage =
-        config.url === undefined
-          ? new StaticPage(config.body ?? readPage(config.file!), config.contentType)
-          : new RenderedPage(config.url, dispatcher);
+        config.url !== undefined
+          ? new RenderedPage(config.url, undefined, dispatcher)
+          : config.service !== undefined
+            ? new RenderedPage(undefined, config.service, dispatcher)
+            : new StaticPage(config.body ?? readPage(config.file!), config.contentType);
       for (const status of config.statuses) if (!byStatus.has(status)) byStatus.set(status, page);
     }
     return new ErrorPages(byStatus);
@@ -79,13 +81,15 @@ class StaticPage implements ErrorPage {
   render(): void {}
 }
 
-/** RenderedPage asks a renderer for each page. */
+/** RenderedPage asks a renderer for each page: at a URL, or at an endpoint of a service. */
 class RenderedPage implements ErrorPage {
-  readonly #url: string;
+  readonly #url: string | undefined;
+  readonly #service: string | undefined;
   readonly #dispatcher: Dispatcher | undefined;
 
-  constructor(url: string, dispatcher: Dispatcher | undefined) {
+  constructor(url: string | undefined, service: string | undefined, dispatcher: Dispatcher | undefined) {
     this.#url = url;
+    this.#service = service;
     this.#dispatcher = dispatcher;
   }
 
@@ -108,7 +112,14 @@ class RenderedPage implements ErrorPage {
     };
     const requestId = exchange.header('x-request-id');
     if (requestId !== undefined) headers['x-request-id'] = requestId;
-    const res = await request(this.#url, {
+    let url = this.#url;
+    if (url === undefined) {
+      const endpoint = exchange.endpointOf(this.#service!);
+      if (endpoint === undefined) return plainReply(status);
+      const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
+      url = `http://${host}:${endpoint.port}/`;
+    }
+    const res = await request(url, {
       headers,
       headersTimeout: RENDER_TIMEOUT_MS,
       bodyTimeout: RENDER_TIMEOUT_MS,

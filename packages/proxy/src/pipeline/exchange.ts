@@ -655,6 +655,10 @@ export class Exchange
     return joinedValues(req.fields, req.buf, req.fieldsStart, req.headEnd, name, separator);
   }
 
+  endpointOf(name: string): { readonly address: string; readonly port: number } | undefined {
+    return this.#snapshot?.services.get(name)?.choose(this, []).endpoint;
+  }
+
   requestFields(): string[] {
     const req = this.#req!;
     if (req.fields !== undefined) return [...req.fields];

@@ -55,6 +55,8 @@ export interface FilterExchange {
   requestFields(): string[];
   /** authorizedLines are the field lines an `authorize` hook's answer adds upstream (rendered, checked). */
   authorizedLines: string;
+  /** endpointOf picks an available endpoint of the service `name` (its balancer's choice), if any. */
+  endpointOf(name: string): { readonly address: string; readonly port: number } | undefined;
 }
 
 /**
