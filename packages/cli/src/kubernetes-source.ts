@@ -32,6 +32,10 @@ export interface KubernetesRunOptions {
   readonly nginxClass?: string;
   /** allowUnsafeAnnotations serves ingress-nginx Ingresses whose security-relevant annotations cannot be honoured. */
   readonly allowUnsafeAnnotations?: boolean;
+  /** gatewayApi: false does not watch the Gateway API even when its CRDs are installed. */
+  readonly gatewayApi?: boolean;
+  /** gatewayControllerName is the GatewayClass controllerName served: `portico.dev/gateway-controller`. */
+  readonly gatewayControllerName?: string;
   /** leaderElection: false lets this instance write status and Events without a Lease. */
   readonly leaderElection?: boolean;
   readonly electionNamespace?: string;
@@ -113,6 +117,10 @@ export async function createKubernetesDiscovery(
     sslRedirect: options.sslRedirect ?? false,
     ...(options.nginxClass === undefined ? {} : { nginxClass: options.nginxClass }),
     allowUnsafeAnnotations: options.allowUnsafeAnnotations ?? false,
+    gatewayApi: options.gatewayApi ?? true,
+    ...(options.gatewayControllerName === undefined
+      ? {}
+      : { gatewayControllerName: options.gatewayControllerName }),
     ...(options.watch === undefined ? {} : { watch: options.watch }),
     election:
       options.leaderElection === false

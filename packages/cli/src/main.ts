@@ -131,6 +131,12 @@ program
     'serve ingress-nginx Ingresses whose security-relevant annotations (snippets, ModSecurity...) cannot be honoured, without them (off: they are not served)',
     false,
   )
+  .option(
+    '--gateway-controller-name <name>',
+    'the GatewayClass controllerName served (docs/gateway-api.md)',
+    'portico.dev/gateway-controller',
+  )
+  .option('--no-gateway-api', 'do not watch the Gateway API, even when its CRDs are installed')
   .option('--no-leader-election', 'write Ingress status and Events without a Lease (one instance only)')
   .option(
     '--election-namespace <ns>',
@@ -169,6 +175,8 @@ program
       sslRedirect: boolean;
       ingressNginxClass?: string;
       allowUnsafeAnnotations: boolean;
+      gatewayControllerName: string;
+      gatewayApi: boolean;
       leaderElection: boolean;
       electionNamespace?: string;
       electionId: string;
@@ -206,6 +214,8 @@ program
                       ? {}
                       : { nginxClass: options.ingressNginxClass }),
                     allowUnsafeAnnotations: options.allowUnsafeAnnotations,
+                    gatewayApi: options.gatewayApi,
+                    gatewayControllerName: options.gatewayControllerName,
                     leaderElection: options.leaderElection,
                     ...(options.electionNamespace === undefined
                       ? {}

@@ -694,6 +694,14 @@ export const ListenerSchema = Type.Object(
       maximum: 65_535,
       description: 'TCP port to bind; 0 picks a free port.',
     }),
+    gatewayPort: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 65_535,
+        description:
+          "The port a Gateway API listener names to be served here, when it is not `port` (behind a NodePort, or a test's free port); default: `port`.",
+      }),
+    ),
     protocol: Defaulted(
       StringEnum(['http', 'https', 'tcp', 'tls-passthrough'] as const, {
         default: 'http',
@@ -801,6 +809,12 @@ export const ListenerSchema = Type.Object(
 export const BackendSchema = Type.Object(
   {
     service: Type.String({ minLength: 1, description: 'Name of the service.' }),
+    unresolved: Type.Optional(
+      Type.Boolean({
+        description:
+          'The backend could not be resolved (a Gateway API backendRef to a missing Service, or one not permitted): its share of requests is answered 500, and `service` only names it.',
+      }),
+    ),
     weight: Defaulted(
       Type.Integer({
         minimum: 0,
@@ -1085,7 +1099,8 @@ export const RouteSchema = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 253,
-        description: 'Host to match: `foo.example.com` or `*.example.com`; omitted matches any host.',
+        description:
+          'Host to match: `foo.example.com`, `*.example.com` (one label under it, as Ingress) or `**.example.com` (any number of labels, as the Gateway API); omitted matches any host.',
       }),
     ),
     paths: Type.Array(RoutePathSchema, { minItems: 1, description: 'Paths served under this host.' }),

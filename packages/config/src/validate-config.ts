@@ -304,7 +304,7 @@ function referenceIssues(
           add([...at, 'filters', k, 'mirror', 'service'], unknownService(filter.mirror.service));
       });
       path.backends?.forEach((backend, k) => {
-        if (!services.has(backend.service))
+        if (backend.unresolved !== true && !services.has(backend.service))
           add([...at, 'backends', k, 'service'], unknownService(backend.service));
       });
     });

@@ -64,6 +64,12 @@ export const PROXY_ERROR_CODES = {
     source: 'internal',
     meaning: 'The service has no endpoint to send to.',
   },
+  PORTICO_BACKEND_UNRESOLVED: {
+    status: 500,
+    source: 'internal',
+    meaning:
+      'The weighted backend chosen could not be resolved (a Gateway API backendRef to a missing Service or one not permitted), as the Gateway API asks: 500.',
+  },
   PORTICO_UPSTREAM_CONNECT: {
     status: 502,
     source: 'upstream',

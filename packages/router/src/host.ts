@@ -24,10 +24,14 @@ function hasUpperCase(value: string): boolean {
   return false;
 }
 
-/** HostPattern is a rule's host: exact, a one-label wildcard, or any host. */
+/**
+ * HostPattern is a rule's host: exact, a one-label wildcard (`*.example.com`, Ingress), a suffix wildcard
+ * (`**.example.com`: one label or more, as a Gateway API hostname's `*`), or any host.
+ */
 export type HostPattern =
   | { readonly kind: 'exact'; readonly name: string }
   | { readonly kind: 'wildcard'; readonly suffix: string }
+  | { readonly kind: 'suffix'; readonly suffix: string }
   | { readonly kind: 'any' };
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -35,7 +39,8 @@ const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 /**
  * parseHostPattern validates a rule's host as Kubernetes does (a DNS-1123 subdomain, optionally with one
- * leading `*` label; no IP address, no port) and returns its pattern, or a message saying what is wrong.
+ * leading `*` label, or `**` for any number of labels; no IP address, no port) and returns its pattern,
+ * or a message saying what is wrong.
  */
 export function parseHostPattern(host: string | undefined): HostPattern | string {
   if (host === undefined || host === '') return { kind: 'any' };
@@ -44,14 +49,17 @@ export function parseHostPattern(host: string | undefined): HostPattern | string
   if (name.includes(':')) return `"${host}" must not contain a port or be an IPv6 address`;
   if (IPV4.test(name)) return `"${host}" is an IP address; Ingress hosts must be DNS names`;
   if (name.length > 253) return `"${host}" is longer than 253 characters`;
-  const wildcard = name.startsWith('*.');
-  const labels = (wildcard ? name.slice(2) : name).split('.');
+  const deep = name.startsWith('**.');
+  const wildcard = deep || name.startsWith('*.');
+  const suffix = deep ? name.slice(3) : wildcard ? name.slice(2) : name;
+  const labels = suffix.split('.');
   for (const label of labels) {
     if (!LABEL.test(label)) {
       return label.includes('*')
-        ? `"${host}": "*" is allowed only as the whole first label ("*.example.com")`
+        ? `"${host}": "*" is allowed only as the whole first label ("*.example.com", or "**.example.com" for any depth)`
         : `"${host}": label "${label}" must be 1-63 lowercase letters, digits or "-", not starting or ending with "-"`;
     }
   }
-  return wildcard ? { kind: 'wildcard', suffix: name.slice(2) } : { kind: 'exact', name };
+  if (deep) return { kind: 'suffix', suffix };
+  return wildcard ? { kind: 'wildcard', suffix } : { kind: 'exact', name };
 }

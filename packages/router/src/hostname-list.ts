@@ -23,7 +23,7 @@ export class HostnameList {
       const pattern = parseHostPattern(hostname);
       if (typeof pattern === 'string') return pattern;
       if (pattern.kind === 'exact') exact.add(pattern.name);
-      else if (pattern.kind === 'wildcard') suffixes.push(`.${pattern.suffix}`);
+      else if (pattern.kind === 'wildcard' || pattern.kind === 'suffix') suffixes.push(`.${pattern.suffix}`);
       else return 'a hostname must not be empty';
     }
     return new HostnameList(exact, suffixes);

@@ -51,18 +51,29 @@ const MAX_REGEX_LENGTH = 1_024;
  * server blocks do. Build it with `compileRouteTable`; derive a changed one with `withHosts`.
  */
 export class RouteTable<T> {
-  /** #exact and #wildcard hold each host's path table by name and by the suffix after `*.`. */
+  /**
+   * #exact, #wildcard and #suffix hold each host's path table by name, by the suffix after `*.` (one
+   * label), and by the suffix after `**.` (any number of labels).
+   */
   #exact: LayeredMap<string, PathTable<T>>;
   #wildcard: LayeredMap<string, PathTable<T>>;
+  #suffix: LayeredMap<string, PathTable<T>>;
   #any: PathTable<T> | undefined;
   readonly #defaultRule: Rule<T> | undefined;
   /** #building holds the host tables `add` makes while a table is built, until `seal`. */
-  #building: { exact: Map<string, PathTable<T>>; wildcard: Map<string, PathTable<T>> } | undefined;
+  #building:
+    | {
+        exact: Map<string, PathTable<T>>;
+        wildcard: Map<string, PathTable<T>>;
+        suffix: Map<string, PathTable<T>>;
+      }
+    | undefined;
 
   /** @internal Use `compileRouteTable`. */
   constructor(defaultTarget: T | undefined, from?: RouteTable<T>) {
     this.#exact = from === undefined ? LayeredMap.from() : from.#exact;
     this.#wildcard = from === undefined ? LayeredMap.from() : from.#wildcard;
+    this.#suffix = from === undefined ? LayeredMap.from() : from.#suffix;
     this.#any = from === undefined ? undefined : from.#any;
     this.#defaultRule =
       defaultTarget === undefined
@@ -102,6 +113,13 @@ export class RouteTable<T> {
         if (wildcard) return wildcard;
       }
     }
+    if (this.#suffix.size > 0) {
+      // The longest suffix wins: a.b.example.com tries b.example.com, then example.com, then com.
+      for (let dot = name.indexOf('.'); dot > 0; dot = name.indexOf('.', dot + 1)) {
+        const suffix = this.#suffix.get(name.slice(dot + 1));
+        if (suffix) return suffix;
+      }
+    }
     return this.#any;
   }
 
@@ -114,6 +132,10 @@ export class RouteTable<T> {
     const suffix = dot > 0 ? name.slice(dot + 1) : undefined;
     const wildcard = suffix === undefined ? undefined : this.#wildcard.get(suffix);
     if (wildcard) return { kind: 'wildcard', pattern: `*.${suffix}`, table: wildcard };
+    for (let at = dot; at > 0; at = name.indexOf('.', at + 1)) {
+      const table = this.#suffix.get(name.slice(at + 1));
+      if (table) return { kind: 'wildcard', pattern: `**.${name.slice(at + 1)}`, table };
+    }
     if (this.#any) return { kind: 'any', pattern: undefined, table: this.#any };
     return { kind: 'none', pattern: undefined, table: undefined };
   }
@@ -123,13 +145,14 @@ export class RouteTable<T> {
     const out: Rule<T>[] = [];
     for (const table of this.#exact.values()) out.push(...table.rules());
     for (const table of this.#wildcard.values()) out.push(...table.rules());
+    for (const table of this.#suffix.values()) out.push(...table.rules());
     if (this.#any) out.push(...this.#any.rules());
     return out;
   }
 
   /** hostCount is the number of distinct host patterns with rules. */
   get hostCount(): number {
-    return this.#exact.size + this.#wildcard.size + (this.#any ? 1 : 0);
+    return this.#exact.size + this.#wildcard.size + this.#suffix.size + (this.#any ? 1 : 0);
   }
 
   /** defaultRule is the rule serving unmatched requests, if a default target was given. */
@@ -155,14 +178,18 @@ export class RouteTable<T> {
     addSpecs(built, specs, issues, (pattern) => patterns.has(patternKey(pattern)));
     const exact: [string, PathTable<T> | undefined][] = [];
     const wildcard: [string, PathTable<T> | undefined][] = [];
+    const suffix: [string, PathTable<T> | undefined][] = [];
     const next = new RouteTable<T>(this.#defaultRule?.target, this);
     for (const pattern of patterns.values()) {
       if (pattern.kind === 'any') next.#any = built.#any;
       else if (pattern.kind === 'exact') exact.push([pattern.name, built.#building?.exact.get(pattern.name)]);
-      else wildcard.push([pattern.suffix, built.#building?.wildcard.get(pattern.suffix)]);
+      else if (pattern.kind === 'wildcard')
+        wildcard.push([pattern.suffix, built.#building?.wildcard.get(pattern.suffix)]);
+      else suffix.push([pattern.suffix, built.#building?.suffix.get(pattern.suffix)]);
     }
     if (exact.length > 0) next.#exact = this.#exact.with(exact);
     if (wildcard.length > 0) next.#wildcard = this.#wildcard.with(wildcard);
+    if (suffix.length > 0) next.#suffix = this.#suffix.with(suffix);
     return { table: next, issues };
   }
 
@@ -176,8 +203,8 @@ export class RouteTable<T> {
       this.#any ??= new PathTable<T>();
       return this.#any;
     }
-    this.#building ??= { exact: new Map(), wildcard: new Map() };
-    const tables = pattern.kind === 'exact' ? this.#building.exact : this.#building.wildcard;
+    this.#building ??= { exact: new Map(), wildcard: new Map(), suffix: new Map() };
+    const tables = this.#building[pattern.kind];
     const key = pattern.kind === 'exact' ? pattern.name : pattern.suffix;
     let table = tables.get(key);
     if (!table) {
@@ -192,6 +219,7 @@ export class RouteTable<T> {
     if (this.#building !== undefined) {
       this.#exact = this.#exact.with(this.#building.exact);
       this.#wildcard = this.#wildcard.with(this.#building.wildcard);
+      this.#suffix = this.#suffix.with(this.#building.suffix);
       this.#building = undefined;
     }
     return this;
@@ -199,7 +227,9 @@ export class RouteTable<T> {
 }
 
 function patternKey(pattern: HostPattern): string {
-  return pattern.kind === 'any' ? '' : pattern.kind === 'exact' ? pattern.name : `*.${pattern.suffix}`;
+  if (pattern.kind === 'any') return '';
+  if (pattern.kind === 'exact') return pattern.name;
+  return pattern.kind === 'wildcard' ? `*.${pattern.suffix}` : `**.${pattern.suffix}`;
 }
 
 /** CompiledRoutes is the outcome of `compileRouteTable`: the table and what was wrong with the specs. */

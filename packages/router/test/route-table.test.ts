@@ -33,6 +33,28 @@ describe('RouteTable.match', () => {
     assert.equal(routes.match('foo.com', '/'), undefined);
   });
 
+  it('matches a suffix wildcard (**.) on any number of labels, the longest suffix first', () => {
+    const deep = table([
+      { host: '**.example.com', paths: [{ path: '/', type: 'Prefix', target: 'deep' }] },
+      { host: '**.foo.example.com', paths: [{ path: '/', type: 'Prefix', target: 'deeper' }] },
+      { host: '*.bar.example.com', paths: [{ path: '/', type: 'Prefix', target: 'one-label' }] },
+      { host: 'exact.foo.example.com', paths: [{ path: '/', type: 'Prefix', target: 'exact' }] },
+    ]);
+    assert.deepEqual(deep.issues, []);
+    const m = (host: string) => deep.table.match(host, '/')?.target;
+    assert.equal(m('a.example.com'), 'deep');
+    assert.equal(m('a.b.c.example.com'), 'deep');
+    assert.equal(m('example.com'), undefined, 'the suffix itself is not under it');
+    assert.equal(m('a.foo.example.com'), 'deeper');
+    assert.equal(m('x.y.foo.example.com'), 'deeper');
+    assert.equal(m('exact.foo.example.com'), 'exact');
+    assert.equal(m('a.bar.example.com'), 'one-label');
+    assert.equal(m('a.b.bar.example.com'), 'deep', 'the one-label wildcard covers one label only');
+    assert.equal(deep.table.selectHost('x.y.foo.example.com').pattern, '**.foo.example.com');
+    const changed = deep.table.withHosts(['**.foo.example.com'], []);
+    assert.equal(changed.table.match('a.foo.example.com', '/')?.target, 'deep');
+  });
+
   it('sends hosts matched by nothing else to rules without a host', () => {
     assert.equal(routes.match('other.example', '/any')?.target, 'any-exact');
     assert.equal(routes.match('other.example', '/any/'), undefined);

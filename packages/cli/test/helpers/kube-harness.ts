@@ -70,13 +70,14 @@ export async function startKubeHarness(
   setup: (api: FakeKubeApi) => void,
   options: Partial<KubernetesRunOptions> = {},
   api = new FakeKubeApi(),
+  baseConfig = BASE_CONFIG,
 ): Promise<KubeHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'portico-k8s-'));
   if (api.url.endsWith(':0')) await api.start();
   setup(api);
   const kubeconfig = await writeKubeconfig(dir, api.url);
   const base = join(dir, 'portico.yaml');
-  await writeFile(base, BASE_CONFIG);
+  await writeFile(base, baseConfig);
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {

@@ -20,7 +20,8 @@ async function listen(server: Server, address: string, port: number): Promise<nu
 
 /**
  * startPods starts one server per name on 127.0.0.2, 127.0.0.3... all on one port, as pods of a
- * Deployment share a container port. Each answers 200 with `{"pod": name}`.
+ * Deployment share a container port. Each answers 200 with `{"pod": name}` and what it received
+ * (`host`, `url`, `method`, `headers`).
  */
 export async function startPods(names: readonly string[], firstHost = 2): Promise<Pod[]> {
   const pods: Pod[] = [];
@@ -42,7 +43,22 @@ export async function startPods(names: readonly string[], firstHost = 2): Promis
       req.resume();
       req.on('end', () => {
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ pod: name, host: req.headers.host, url: req.url }));
+        // x-echo-set-header: "Name:value,Other:value" sets response fields, as the conformance echo server does.
+        const echo = req.headers['x-echo-set-header'];
+        if (typeof echo === 'string')
+          for (const pair of echo.split(',')) {
+            const colon = pair.indexOf(':');
+            if (colon > 0) res.appendHeader(pair.slice(0, colon).trim(), pair.slice(colon + 1).trim());
+          }
+        res.end(
+          JSON.stringify({
+            pod: name,
+            host: req.headers.host,
+            url: req.url,
+            method: req.method,
+            headers: req.headers,
+          }),
+        );
       });
     });
     server.on('connection', (socket: Socket) => {

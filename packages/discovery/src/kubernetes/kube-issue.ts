@@ -18,6 +18,12 @@ export const KUBERNETES_ISSUE_CODES = {
     'An Ingress backend is a `resource` backend or names no Service and port; the path is not served.',
   PORTICO_KUBE_SECRET_MISSING:
     'An Ingress `tls` entry names a Secret that does not exist, is not of type kubernetes.io/tls, or lacks tls.crt/tls.key; its hosts get the default certificate.',
+  PORTICO_KUBE_GATEWAY_LISTENER_INVALID:
+    "A Gateway listener cannot be served (a protocol Portico does not serve, no Portico listener on its port, a certificateRef that does not resolve, route kinds it cannot serve); the listener's status conditions say the same.",
+  PORTICO_KUBE_GATEWAY_ROUTE_NOT_ACCEPTED:
+    'An HTTPRoute or GRPCRoute is not accepted by a Gateway it names (no listener matches or allows it, no hostname intersects, a filter or match Portico does not serve); its parent status says why.',
+  PORTICO_KUBE_GATEWAY_REF_UNRESOLVED:
+    'A route backendRef does not resolve (an unknown kind, a missing Service or port, another namespace without a ReferenceGrant): its share of requests is answered 500, as the Gateway API says.',
   PORTICO_KUBE_INVALID_OBJECT:
     'Part of an object cannot become config (a bad path, host or field); that object is left out, every other one serves.',
 } as const;

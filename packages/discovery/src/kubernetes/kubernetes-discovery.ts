@@ -4,10 +4,28 @@ import type { FileProblem } from '../config-file.ts';
 import type { ConfigUpdate, Discovery } from '../discovery.ts';
 import { EndpointSliceIndex } from './endpoint-slice-index.ts';
 import { EventRecorder } from './event-recorder.ts';
+import {
+  GATEWAY_GROUP,
+  type Gateway,
+  type GatewayClass,
+  type GrpcRoute,
+  type HttpRoute,
+  type Namespace,
+  type ReferenceGrant,
+  trimGatewayObject,
+  trimNamespace,
+} from './gateway-objects.ts';
+import { GatewayStatusWriter } from './gateway-status-writer.ts';
+import {
+  DEFAULT_GATEWAY_CONTROLLER,
+  type GatewayState,
+  type GatewayTranslation,
+  translateGateways,
+} from './gateway-translate.ts';
 import { IngressStatusWriter, type PublishOptions } from './ingress-status-writer.ts';
-import { KubeClient } from './kube-client.ts';
+import { KubeApiError, KubeClient } from './kube-client.ts';
 import type { KubeConnection } from './kube-connection.ts';
-import type { KubeIssue } from './kube-issue.ts';
+import type { KubeIssue, ObjectRef } from './kube-issue.ts';
 import {
   type EndpointSlice,
   type Ingress,
@@ -84,6 +102,15 @@ export interface KubernetesDiscoveryOptions {
   readonly nginxClass?: string;
   /** allowUnsafeAnnotations serves ingress-nginx Ingresses whose security-relevant annotations cannot be honoured. */
   readonly allowUnsafeAnnotations?: boolean;
+  /**
+   * gatewayApi watches the Gateway API's kinds when their CRDs are installed (checked at start and every
+   * `gatewayProbeMs` until found): on by default.
+   */
+  readonly gatewayApi?: boolean;
+  /** gatewayControllerName is the GatewayClass `controllerName` served: `portico.dev/gateway-controller`. */
+  readonly gatewayControllerName?: string;
+  /** gatewayProbeMs is how often an absent Gateway API is looked for again: 30 s by default. */
+  readonly gatewayProbeMs?: number;
   readonly watch?: Partial<WatchOptions>;
   /** debounceMs gathers the events of this many milliseconds into one config: 5 ms by default. */
   readonly debounceMs?: number;
@@ -113,6 +140,8 @@ export interface KubernetesView {
     lastError?: string;
   };
   readonly status: { writes: number; failures: number; lastError?: string };
+  /** gatewayApi says whether the Gateway API's kinds are watched, and how its status writes went. */
+  readonly gatewayApi: { watched: boolean; statusWrites: number; statusFailures: number; lastError?: string };
   readonly events: { sent: number; failed: number };
   readonly issues: readonly KubeIssue[];
   /** rebuilds counts configs made from the cluster; unchanged ones are not reported to the proxy. */
@@ -187,6 +216,18 @@ export class KubernetesDiscovery implements Discovery {
   #rebuilds = 0;
   #statusTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** #gateway is the Gateway API's stores, once its CRDs are found. */
+  #gateway: GatewayState | undefined;
+  #gatewayProbe: NodeJS.Timeout | undefined;
+  readonly #gatewayStatus: GatewayStatusWriter;
+  #lastGateway: GatewayTranslation | undefined;
+  /** #makeReflectors makes (and registers) the reflectors of a kind, one per watched namespace. */
+  readonly #makeReflectors: <T extends KubeObject>(
+    resource: Omit<ResourcePath, 'namespace'>,
+    trim: (o: T) => T | undefined,
+    touched: (o: T) => string | undefined,
+    cluster?: boolean,
+  ) => Reflector<T>[];
 
   constructor(options: KubernetesDiscoveryOptions) {
     this.options = options;
@@ -229,6 +270,7 @@ export class KubernetesDiscovery implements Discovery {
         this.#reflectors.push(r as unknown as Reflector<KubeObject>);
         return r;
       });
+    this.#makeReflectors = make;
     const NET = '/apis/networking.k8s.io/v1';
     const stores = {
       ingresses: storeOf(
@@ -292,6 +334,10 @@ export class KubernetesDiscovery implements Discovery {
     this.#slices = new EndpointSliceIndex(stores.endpointSlices);
     this.#state = { ...stores, slicesOf: (service) => this.#slices.slicesOf(service) };
     this.#events = new EventRecorder(this.client, this.identity);
+    this.#gatewayStatus = new GatewayStatusWriter(
+      this.client,
+      options.gatewayControllerName ?? DEFAULT_GATEWAY_CONTROLLER,
+    );
     this.#status =
       options.publish === undefined ? undefined : new IngressStatusWriter(this.client, options.publish);
     if (options.election !== false) {
@@ -320,6 +366,7 @@ export class KubernetesDiscovery implements Discovery {
 
   async start(onUpdate: (update: ConfigUpdate) => void | Promise<void>): Promise<void> {
     this.#onUpdate = onUpdate;
+    if (this.options.gatewayApi !== false) await this.#probeGatewayApi();
     for (const r of this.#reflectors) r.start();
     this.#election?.start();
     await Promise.all(this.#reflectors.map((r) => r.whenSynced()));
@@ -331,6 +378,104 @@ export class KubernetesDiscovery implements Discovery {
     const refresh = this.options.statusRefreshMs ?? 60_000;
     this.#statusTimer = setInterval(() => void this.#leaderWork(), refresh);
     this.#statusTimer.unref();
+  }
+
+  /** #stable holds the last Gateway API routes and services by their JSON, to hand on the same objects. */
+  #stable = new Map<string, object>();
+
+  /**
+   * #stabilize replaces the Gateway API routes and services that equal last round's with last round's
+   * objects: unchanged parts stay identical, so the proxy and the validation memo skip them.
+   */
+  #stabilize(gateway: GatewayTranslation): void {
+    const next = new Map<string, object>();
+    const same = <T extends object>(list: T[]) => {
+      for (let i = 0; i < list.length; i++) {
+        const key = JSON.stringify(list[i]);
+        const kept = (this.#stable.get(key) as T | undefined) ?? list[i]!;
+        next.set(key, kept);
+        list[i] = kept;
+      }
+    };
+    same(gateway.routes);
+    same(gateway.services);
+    this.#stable = next;
+  }
+
+  /**
+   * #probeGatewayApi looks for the Gateway API's kinds (API discovery of its group) and, when they are
+   * served, adds their reflectors; when they are not (or the API cannot be asked), it looks again later.
+   */
+  async #probeGatewayApi(): Promise<boolean> {
+    if (this.#stopped || this.#gateway !== undefined) return true;
+    const served = async (version: string): Promise<Set<string>> => {
+      try {
+        const list = await this.client.json<{ resources?: { name: string }[] }>({
+          path: `/apis/${GATEWAY_GROUP}/${version}`,
+        });
+        return new Set((list.resources ?? []).map((r) => r.name));
+      } catch (error) {
+        if (error instanceof KubeApiError && error.status === 404) return new Set();
+        throw error;
+      }
+    };
+    let v1: Set<string>;
+    let grants: string | undefined;
+    try {
+      v1 = await served('v1');
+      grants = v1.has('referencegrants')
+        ? 'v1'
+        : v1.has('gateways')
+          ? (await served('v1beta1')).has('referencegrants')
+            ? 'v1beta1'
+            : undefined
+          : undefined;
+    } catch {
+      v1 = new Set();
+    }
+    if (!v1.has('gateways') || !v1.has('httproutes') || !v1.has('gatewayclasses')) {
+      this.#gatewayProbe ??= setInterval(() => {
+        void this.#probeGatewayApi().then((found) => {
+          if (!found) return;
+          clearInterval(this.#gatewayProbe);
+          this.#gatewayProbe = undefined;
+        });
+      }, this.options.gatewayProbeMs ?? 30_000);
+      this.#gatewayProbe.unref();
+      return false;
+    }
+    const GW = `/apis/${GATEWAY_GROUP}/v1`;
+    const make = this.#makeReflectors;
+    const before = this.#reflectors.length;
+    const gatewayKind = <T extends KubeObject>(kind: string, plural: string, prefix = GW, cluster = false) =>
+      storeOf(make<T>({ kind, prefix, plural }, trimGatewayObject as (o: T) => T, () => undefined, cluster));
+    const empty = storeOf<never>([]);
+    this.#gateway = {
+      gatewayClasses: gatewayKind<GatewayClass>('GatewayClass', 'gatewayclasses', GW, true),
+      gateways: gatewayKind<Gateway>('Gateway', 'gateways'),
+      httpRoutes: gatewayKind<HttpRoute>('HTTPRoute', 'httproutes'),
+      grpcRoutes: v1.has('grpcroutes') ? gatewayKind<GrpcRoute>('GRPCRoute', 'grpcroutes') : empty,
+      referenceGrants:
+        grants === undefined
+          ? empty
+          : gatewayKind<ReferenceGrant>(
+              'ReferenceGrant',
+              'referencegrants',
+              `/apis/${GATEWAY_GROUP}/${grants}`,
+            ),
+      namespaces: storeOf(
+        make<Namespace>(
+          { kind: 'Namespace', prefix: '/api/v1', plural: 'namespaces' },
+          trimNamespace,
+          () => undefined,
+          true,
+        ),
+      ),
+    };
+    // Found after start: these reflectors start now, and their first lists trigger a build.
+    if (this.#onUpdate !== undefined && this.#synced)
+      for (const r of this.#reflectors.slice(before)) r.start();
+    return true;
   }
 
   #changed(receivedAt: number): void {
@@ -364,12 +509,14 @@ export class KubernetesDiscovery implements Discovery {
       await this.#onUpdate?.({ ok: false, problems: result.problems, source });
       return;
     }
-    const { translation, config, extraIssues } = result;
+    const { translation, config, extraIssues, gateway } = result;
     this.#lastTranslation = translation;
+    this.#lastGateway = gateway;
     this.#issues = [...translation.issues, ...extraIssues];
     this.options.onIssues?.(this.issues);
     if (this.leading) void this.#events.record(this.issues);
     if (this.leading) void this.#writeStatus();
+    if (this.leading && gateway !== undefined) void this.#writeGatewayStatus(gateway);
     // Unchanged routes and services are the same objects (TranslationCache); the rest is small.
     const rest = JSON.stringify([config.certificates, config.defaultService ?? null]);
     const last = this.#last;
@@ -392,14 +539,20 @@ export class KubernetesDiscovery implements Discovery {
 
   /** #translateValid translates, validates, and leaves out the Ingresses whose part is invalid. */
   #translateValid():
-    | { ok: true; translation: Translation; config: PorticoConfig; extraIssues: KubeIssue[] }
+    | {
+        ok: true;
+        translation: Translation;
+        config: PorticoConfig;
+        extraIssues: KubeIssue[];
+        gateway: GatewayTranslation | undefined;
+      }
     | { ok: false; problems: FileProblem[] } {
     const base = this.options.base;
     const httpsAvailable = (base.listeners ?? []).some((l) => l.protocol === 'https');
     const exclude = new Set<string>();
     const extraIssues: KubeIssue[] = [];
     for (let round = 0; ; round++) {
-      const translation = translateCluster(this.#state, {
+      const ingresses = translateCluster(this.#state, {
         controller: this.options.controller ?? DEFAULT_CONTROLLER,
         ingressClass: this.options.ingressClass ?? DEFAULT_INGRESS_CLASS,
         allowExternalName: this.options.allowExternalName ?? false,
@@ -410,6 +563,22 @@ export class KubernetesDiscovery implements Discovery {
         exclude,
         cache: this.#cache,
       });
+      const gateway =
+        this.#gateway === undefined
+          ? undefined
+          : translateGateways(this.#gateway, this.#state, {
+              controllerName: this.options.gatewayControllerName ?? DEFAULT_GATEWAY_CONTROLLER,
+              listeners: (base.listeners ?? []).map((l) => ({
+                name: l.name ?? '',
+                port: l.gatewayPort ?? l.port ?? 0,
+                protocol: l.protocol ?? 'http',
+              })),
+              allowExternalName: this.options.allowExternalName ?? false,
+              addresses: (this.#addresses ?? []).map((a) => a.ip ?? a.hostname ?? '').filter((a) => a !== ''),
+              exclude,
+            });
+      if (gateway !== undefined) this.#stabilize(gateway);
+      const translation = gateway === undefined ? ingresses : withGateway(ingresses, gateway);
       const document: PorticoConfigInput = {
         ...base,
         routes: [...(base.routes ?? []), ...translation.routes],
@@ -422,7 +591,7 @@ export class KubernetesDiscovery implements Discovery {
       // In place: the document is built afresh each time, and the services it shares with the last one
       // are the same objects: the schema skips them, and the proxy keeps their balancers.
       const validation = validateConfig(document, { inPlace: true, memo: this.#validation });
-      if (validation.ok) return { ok: true, translation, config: validation.config, extraIssues };
+      if (validation.ok) return { ok: true, translation, config: validation.config, extraIssues, gateway };
       const problems = validation.issues.map((i) => ({ ...i, code: 'PORTICO_KUBE_INVALID_OBJECT' }));
       const { issues, baseProblems } = this.#blame(translation, problems, exclude);
       extraIssues.push(...issues);
@@ -449,7 +618,10 @@ export class KubernetesDiscovery implements Discovery {
     exclude?: Set<string>,
   ): { issues: KubeIssue[]; baseProblems: RouteCheckProblem[] } {
     if (problems.length === 0) return { issues: [], baseProblems: [] };
-    const byKey = new Map(translation.ingresses.map((i) => [keyOf(i), i]));
+    const byKey = new Map<string, ObjectRef>(
+      translation.ingresses.map((i) => [keyOf(i), refOf('Ingress', 'networking.k8s.io/v1', i)]),
+    );
+    for (const [key, ref] of (translation as GatewayAware).refs ?? []) byKey.set(key, ref);
     const issues: KubeIssue[] = [];
     const baseProblems: RouteCheckProblem[] = [];
     for (const problem of problems) {
@@ -460,17 +632,17 @@ export class KubernetesDiscovery implements Discovery {
         continue;
       }
       for (const key of origins) {
-        const ingress = byKey.get(key);
-        if (ingress === undefined) continue;
+        const object = byKey.get(key);
+        if (object === undefined) continue;
         exclude?.add(key);
         issues.push({
           code: problem.code,
-          object: refOf('Ingress', 'networking.k8s.io/v1', ingress),
+          object,
           field: this.#field(translation, problem.path),
           message:
             exclude === undefined
               ? problem.message
-              : `${problem.message}; this Ingress is left out until it is fixed`,
+              : `${problem.message}; this ${object.kind} is left out until it is fixed`,
         });
       }
     }
@@ -507,7 +679,7 @@ export class KubernetesDiscovery implements Discovery {
     const origins = this.#originsOf(translation, path);
     return origins === undefined
       ? (this.options.baseSource ?? 'base config')
-      : `Ingress ${origins.join(', ')}`;
+      : origins.map((o) => (o.includes(':') ? o.replace(':', ' ') : `Ingress ${o}`)).join(', ');
   }
 
   /** #offsets are how many routes, services and certificates the base config has before the cluster's. */
@@ -539,6 +711,20 @@ export class KubernetesDiscovery implements Discovery {
     if (!this.leading || this.#lastTranslation === undefined) return;
     await this.#events.record(this.issues);
     await this.#writeStatus(true);
+    if (this.#lastGateway !== undefined) await this.#writeGatewayStatus(this.#lastGateway);
+  }
+
+  #gatewayWriting: Promise<void> = Promise.resolve();
+
+  /** #writeGatewayStatus writes the Gateway API status of a translation, one write at a time. */
+  #writeGatewayStatus(gateway: GatewayTranslation): Promise<void> {
+    this.#gatewayWriting = this.#gatewayWriting
+      .then(async () => {
+        if (!this.leading || this.#stopped || gateway !== this.#lastGateway) return;
+        await this.#gatewayStatus.write(gateway.status);
+      })
+      .catch(() => {});
+    return this.#gatewayWriting;
   }
 
   #addresses: Awaited<ReturnType<IngressStatusWriter['addresses']>> | undefined;
@@ -595,6 +781,12 @@ export class KubernetesDiscovery implements Discovery {
         failures: this.#status?.failures ?? 0,
         ...(this.#status?.lastError === undefined ? {} : { lastError: this.#status.lastError }),
       },
+      gatewayApi: {
+        watched: this.#gateway !== undefined,
+        statusWrites: this.#gatewayStatus.writes,
+        statusFailures: this.#gatewayStatus.failures,
+        ...(this.#gatewayStatus.lastError === undefined ? {} : { lastError: this.#gatewayStatus.lastError }),
+      },
       events: { sent: this.#events.sent, failed: this.#events.failed },
       issues: this.issues,
       rebuilds: this.#rebuilds,
@@ -605,9 +797,34 @@ export class KubernetesDiscovery implements Discovery {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#statusTimer !== undefined) clearInterval(this.#statusTimer);
+    if (this.#gatewayProbe !== undefined) clearInterval(this.#gatewayProbe);
     await Promise.all(this.#reflectors.map((r) => r.stop()));
     await this.#election?.stop();
     await this.#building;
     await this.client.close();
   }
+}
+
+/** GatewayAware is a translation that also holds Gateway API routes: their origin keys name these objects. */
+interface GatewayAware extends Translation {
+  readonly refs?: ReadonlyMap<string, ObjectRef>;
+}
+
+/** withGateway adds the Gateway API's routes, services and certificates after the Ingresses'. */
+function withGateway(ingresses: Translation, gateway: GatewayTranslation): GatewayAware {
+  if (gateway.routes.length === 0 && gateway.services.length === 0 && gateway.certificates.length === 0)
+    return gateway.issues.length === 0
+      ? ingresses
+      : { ...ingresses, issues: [...ingresses.issues, ...gateway.issues], refs: gateway.refs };
+  return {
+    ...ingresses,
+    routes: [...ingresses.routes, ...gateway.routes],
+    routeOrigins: [...ingresses.routeOrigins, ...gateway.routeOrigins],
+    services: [...ingresses.services, ...gateway.services],
+    serviceOrigins: [...ingresses.serviceOrigins, ...gateway.serviceOrigins],
+    certificates: [...ingresses.certificates, ...gateway.certificates],
+    certificateOrigins: [...ingresses.certificateOrigins, ...gateway.certificateOrigins],
+    issues: [...ingresses.issues, ...gateway.issues],
+    refs: gateway.refs,
+  };
 }

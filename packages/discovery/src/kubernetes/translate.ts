@@ -515,7 +515,7 @@ function translateIngress(
 }
 
 /** tlsPem decodes a TLS Secret's certificate and key, or says what is wrong with it. */
-function tlsPem(secret: Secret | undefined): { cert: string; key: string } | string {
+export function tlsPem(secret: Secret | undefined): { cert: string; key: string } | string {
   if (secret === undefined) return 'does not exist';
   if (secret.type !== 'kubernetes.io/tls')
     return `is of type ${secret.type ?? 'Opaque'}, not kubernetes.io/tls`;
@@ -529,13 +529,13 @@ function tlsPem(secret: Secret | undefined): { cert: string; key: string } | str
 }
 
 /** resolveEndpoints finds a backend's pod endpoints: Service port -> its name -> EndpointSlice port. */
-function resolveEndpoints(
+export function resolveEndpoints(
   state: ClusterState,
   slices: readonly EndpointSlice[],
   namespace: string,
   serviceName: string,
   port: number | string,
-  options: TranslateOptions,
+  options: Pick<TranslateOptions, 'allowExternalName'>,
   issue: (code: KubernetesIssueCode, message: string) => void,
 ): EndpointInput[] {
   const service = state.services.get(`${namespace}/${serviceName}`);
@@ -604,7 +604,7 @@ function resolveEndpoints(
 }
 
 /** buildService makes a Portico service: Service affinity first, the Ingress's annotations over it. */
-function buildService(
+export function buildService(
   name: string,
   endpoints: EndpointInput[],
   service: Service | undefined,

@@ -26,6 +26,7 @@ interface Stored {
     uid: string;
     resourceVersion: string;
     creationTimestamp: string;
+    generation?: number;
     labels?: Record<string, string>;
     [k: string]: unknown;
   };
@@ -76,7 +77,48 @@ const KINDS: Record<string, { prefix: string; kind: string; apiVersion: string; 
     apiVersion: 'coordination.k8s.io/v1',
     namespaced: true,
   },
+  namespaces: { prefix: '/api/v1', kind: 'Namespace', apiVersion: 'v1', namespaced: false },
+  // The Gateway API's kinds, served when the server is made with `gatewayApi: true` (its CRDs installed).
+  gatewayclasses: {
+    prefix: '/apis/gateway.networking.k8s.io/v1',
+    kind: 'GatewayClass',
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    namespaced: false,
+  },
+  gateways: {
+    prefix: '/apis/gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    namespaced: true,
+  },
+  httproutes: {
+    prefix: '/apis/gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    namespaced: true,
+  },
+  grpcroutes: {
+    prefix: '/apis/gateway.networking.k8s.io/v1',
+    kind: 'GRPCRoute',
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    namespaced: true,
+  },
+  referencegrants: {
+    prefix: '/apis/gateway.networking.k8s.io/v1beta1',
+    kind: 'ReferenceGrant',
+    apiVersion: 'gateway.networking.k8s.io/v1beta1',
+    namespaced: true,
+  },
 };
+
+/** GATEWAY_PLURALS are the kinds that exist only when the Gateway API's CRDs are installed. */
+const GATEWAY_PLURALS = new Set([
+  'gatewayclasses',
+  'gateways',
+  'httproutes',
+  'grpcroutes',
+  'referencegrants',
+]);
 
 export type Plural = keyof typeof KINDS;
 
@@ -112,6 +154,8 @@ export interface FakeKubeApiOptions {
   readonly tls?: { cert: string; key: string };
   /** token, when set, is the only bearer token accepted (401 otherwise). */
   token?: string | undefined;
+  /** gatewayApi serves the Gateway API's kinds and their discovery documents, as if its CRDs were installed. */
+  readonly gatewayApi?: boolean;
 }
 
 export class FakeKubeApi {
@@ -266,6 +310,11 @@ export class FakeKubeApi {
     return c;
   }
 
+  /** #serves says whether a kind exists on this server (the Gateway API's only with its CRDs). */
+  #serves(plural: string): boolean {
+    return this.#options.gatewayApi === true || !GATEWAY_PLURALS.has(plural);
+  }
+
   #key(namespace: string | undefined, name: string): string {
     return namespace === undefined ? name : `${namespace}/${name}`;
   }
@@ -284,6 +333,11 @@ export class FakeKubeApi {
         : {}),
       uid: previous?.metadata.uid ?? randomUUID(),
       resourceVersion: String(this.#rv),
+      // generation counts changes of the spec (and of anything but status and metadata), as the API does.
+      generation:
+        previous === undefined
+          ? 1
+          : (previous.metadata.generation ?? 1) + (specOf(object) === specOf(previous) ? 0 : 1),
       creationTimestamp:
         previous?.metadata.creationTimestamp ?? new Date(Date.now() + this.#rv).toISOString(),
     };
@@ -326,7 +380,21 @@ export class FakeKubeApi {
     });
     if (this.#options.token !== undefined && req.headers.authorization !== `Bearer ${this.#options.token}`)
       return this.#status(res, 401, 'Unauthorized', 'Unauthorized');
-    if (route === undefined || KINDS[route.plural] === undefined)
+    const group = /^\/apis\/([^/]+)\/([^/]+)\/?$/.exec(url.pathname);
+    if (group !== null && req.method === 'GET') {
+      // API discovery: the resources of a group version (what `kubectl api-resources` reads).
+      const prefix = `/apis/${group[1]}/${group[2]}`;
+      const resources = Object.entries(KINDS)
+        .filter(([plural, info]) => info.prefix === prefix && this.#serves(plural))
+        .map(([plural, info]) => ({ name: plural, kind: info.kind, namespaced: info.namespaced }));
+      if (resources.length === 0) return this.#status(res, 404, 'NotFound', `${prefix} not found`);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ kind: 'APIResourceList', groupVersion: `${group[1]}/${group[2]}`, resources }),
+      );
+      return;
+    }
+    if (route === undefined || KINDS[route.plural] === undefined || !this.#serves(route.plural))
       return this.#status(
         res,
         404,
@@ -523,6 +591,12 @@ interface ParsedPath {
 }
 
 /** parsePath reads `/api/v1[/namespaces/ns]/plural[/name[/sub]]` and the `/apis/group/version` form. */
+/** specOf is what of an object counts for its generation: all but its metadata, status and type. */
+function specOf(object: object): string {
+  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = object as Record<string, unknown>;
+  return JSON.stringify(rest);
+}
+
 function parsePath(path: string): ParsedPath | undefined {
   const parts = path
     .split('/')

@@ -2,7 +2,7 @@
  * WeightedBackends splits a route path's requests between services (by name) by weight (`paths[].backends`:
  * canary and N-way splits) with smooth weighted round robin, so every window of `sum(weights)` requests gives each
  * service exactly its share, interleaved (nginx's algorithm). A weight of 0 sends nothing; when every
- * weight is 0 `pick` returns undefined.
+ * weight is 0 `pick` returns undefined. An `unresolved` backend is picked as the empty name.
  */
 export class WeightedBackends {
   readonly services: readonly string[];
@@ -10,8 +10,11 @@ export class WeightedBackends {
   readonly #current: number[];
   readonly #total: number;
 
-  constructor(backends: readonly { readonly service: string; readonly weight: number }[]) {
-    this.services = backends.map((b) => b.service);
+  constructor(
+    backends: readonly { readonly service: string; readonly weight: number; readonly unresolved?: boolean }[],
+  ) {
+    // An unresolved backend is the empty name, which no service has: its share is answered 500.
+    this.services = backends.map((b) => (b.unresolved === true ? '' : b.service));
     this.weights = backends.map((b) => b.weight);
     this.#current = backends.map(() => 0);
     this.#total = this.weights.reduce((a, b) => a + b, 0);

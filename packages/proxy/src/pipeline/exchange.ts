@@ -254,7 +254,11 @@ export class Exchange
     const name = target.backends === undefined ? target.service : target.backends.pick();
     this.#service = name === undefined ? undefined : snapshot.services.get(name);
     if (this.#service === undefined) {
-      this.fail(new PorticoProxyError('PORTICO_NO_ENDPOINT', 'no backend of the route has a weight'));
+      this.fail(
+        name === undefined
+          ? new PorticoProxyError('PORTICO_NO_ENDPOINT', 'no backend of the route has a weight')
+          : new PorticoProxyError('PORTICO_BACKEND_UNRESOLVED', 'the backend chosen could not be resolved'),
+      );
       return false;
     }
     return true;
