@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Pool } from 'undici';
 import { FakeKubeApi } from '../../discovery/test/helpers/fake-kube-api.ts';
-import { CASES, type Expect, type Req, type RouteStatusExpect } from './helpers/gateway-cases.ts';
+import {
+  CASES,
+  type Expect,
+  type GatewayStatusExpect,
+  type Req,
+  type RouteStatusExpect,
+} from './helpers/gateway-cases.ts';
 import {
   applyInfra,
   BACKENDS,
@@ -10,7 +16,7 @@ import {
   GATEWAY_BASE_CONFIG,
   INFRA,
 } from './helpers/gateway-infra.ts';
-import { type KubeHarness, startKubeHarness } from './helpers/kube-harness.ts';
+import { type KubeHarness, servedCertificateCn, startKubeHarness } from './helpers/kube-harness.ts';
 import { type Pod, startPods } from './helpers/pods.ts';
 
 /** listOf reads a header value as its comma-separated list (fields repeated or joined). */
@@ -28,6 +34,18 @@ describe('Gateway API conformance cases (HTTPRoute, Gateway), through portico ru
   let h: KubeHarness;
   let pods: Pod[];
   let pool: Pool;
+  /** tlsPools holds one HTTPS pool per SNI name. */
+  const tlsPools = new Map<string, Pool>();
+  const tlsPool = (servername: string) => {
+    let p = tlsPools.get(servername);
+    if (p === undefined) {
+      p = new Pool(`https://127.0.0.1:${h.httpsPort()}`, {
+        connect: { servername, rejectUnauthorized: false },
+      });
+      tlsPools.set(servername, p);
+    }
+    return p;
+  };
 
   before(async () => {
     pods = await startPods(BACKENDS.map((b) => b.name));
@@ -42,13 +60,14 @@ describe('Gateway API conformance cases (HTTPRoute, Gateway), through portico ru
 
   after(async () => {
     await pool.close();
+    for (const p of tlsPools.values()) await p.close();
     await h.close();
     await Promise.all(pods.map((p) => p.close()));
   });
 
   /** mismatch sends one request and says how its outcome differs from `expect` (undefined: it matches). */
   const mismatch = async (req: Req, expect: Expect): Promise<string | undefined> => {
-    const res = await pool.request({
+    const res = await (req.tls === true ? tlsPool(req.host ?? 'localhost') : pool).request({
       path: req.path,
       method: (req.method ?? 'GET') as 'GET',
       headers: { host: req.host ?? '127.0.0.1', ...req.headers },
@@ -58,6 +77,10 @@ describe('Gateway API conformance cases (HTTPRoute, Gateway), through portico ru
     const status = expect.status ?? 200;
     if (res.statusCode !== status)
       return `${what}: status ${res.statusCode}, wanted ${status} (${text.slice(0, 80)})`;
+    if (expect.certificateCn !== undefined) {
+      const cn = await servedCertificateCn(h.httpsPort(), req.host ?? 'localhost');
+      if (cn !== expect.certificateCn) return `${what}: certificate ${cn}, wanted ${expect.certificateCn}`;
+    }
     if (expect.redirect !== undefined) {
       const location = new URL(String(res.headers.location));
       const r = expect.redirect;
@@ -123,6 +146,60 @@ describe('Gateway API conformance cases (HTTPRoute, Gateway), through portico ru
     return undefined;
   };
 
+  /** gatewayMismatch says how a Gateway's status differs from what is expected. */
+  const gatewayMismatch = (s: GatewayStatusExpect): string | undefined => {
+    type C = { type: string; status: string; reason: string; observedGeneration?: number };
+    const gw = h.api.get('gateways', INFRA, s.gateway) as
+      | {
+          metadata: { generation?: number };
+          status?: {
+            conditions?: C[];
+            listeners?: {
+              name: string;
+              attachedRoutes: number;
+              supportedKinds: { kind: string }[];
+              conditions: C[];
+            }[];
+          };
+        }
+      | undefined;
+    if (gw?.status?.conditions === undefined) return `${s.gateway}: no status`;
+    const check = (
+      where: string,
+      conditions: C[],
+      type: string,
+      wanted: readonly [string, string] | undefined,
+    ) => {
+      if (wanted === undefined) return undefined;
+      const c = conditions.find((x) => x.type === type);
+      if (c?.status !== wanted[0] || c.reason !== wanted[1])
+        return `${where}: ${type} ${c?.status}/${c?.reason}, wanted ${wanted.join('/')}`;
+      if (c.observedGeneration !== gw.metadata.generation)
+        return `${where}: ${type} observedGeneration stale`;
+      return undefined;
+    };
+    const problems = [
+      check(s.gateway, gw.status.conditions, 'Accepted', s.accepted),
+      check(s.gateway, gw.status.conditions, 'Programmed', s.programmed),
+    ];
+    for (const [name, l] of Object.entries(s.listeners ?? {})) {
+      const status = gw.status.listeners?.find((x) => x.name === name);
+      if (status === undefined) return `${s.gateway}/${name}: no listener status`;
+      const where = `${s.gateway}/${name}`;
+      problems.push(
+        check(where, status.conditions, 'Accepted', l.accepted),
+        check(where, status.conditions, 'ResolvedRefs', l.resolvedRefs),
+        check(where, status.conditions, 'Programmed', l.programmed),
+      );
+      if (l.attachedRoutes !== undefined && status.attachedRoutes !== l.attachedRoutes)
+        problems.push(`${where}: attachedRoutes ${status.attachedRoutes}, wanted ${l.attachedRoutes}`);
+      const kinds = status.supportedKinds.map((k) => k.kind).join(',');
+      if (l.supportedKinds !== undefined && kinds !== l.supportedKinds.join(','))
+        problems.push(`${where}: supportedKinds ${kinds}, wanted ${l.supportedKinds.join(',')}`);
+    }
+    return problems.find((p) => p !== undefined);
+  };
+
   for (const c of CASES) {
     it(c.upstream, async () => {
       for (const o of c.objects) h.api.apply(o.plural, o.object);
@@ -137,6 +214,10 @@ describe('Gateway API conformance cases (HTTPRoute, Gateway), through portico ru
           }
           for (const s of c.routeStatus ?? []) {
             const problem = statusMismatch(s);
+            if (problem !== undefined) problems.push(problem);
+          }
+          for (const s of c.gatewayStatus ?? []) {
+            const problem = gatewayMismatch(s);
             if (problem !== undefined) problems.push(problem);
           }
           if (problems.length === 0) break;

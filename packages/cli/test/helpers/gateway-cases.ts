@@ -1,3 +1,5 @@
+import { tlsSecret } from '../../../discovery/test/helpers/kube-fixtures.ts';
+import { makeCert } from '../../../proxy/test/helpers/tls-certs.ts';
 import {
   type Applied,
   gateway,
@@ -21,6 +23,8 @@ export interface Req {
   readonly host?: string;
   readonly method?: string;
   readonly headers?: Record<string, string>;
+  /** tls sends it over Portico's HTTPS listener with SNI `host`. */
+  readonly tls?: boolean;
 }
 
 /** Expect is what a request must get: a backend (which pod), or a status; what the backend received. */
@@ -35,6 +39,8 @@ export interface Expect {
   readonly absentRequestHeaders?: readonly string[];
   readonly responseHeaders?: Record<string, string>;
   readonly absentResponseHeaders?: readonly string[];
+  /** certificateCn is the subject CN of the certificate served (with `tls`). */
+  readonly certificateCn?: string;
   /** redirect: the Location's parts (port '' means none). */
   readonly redirect?: { scheme?: string; host?: string; port?: string; path?: string };
 }
@@ -49,13 +55,49 @@ export interface RouteStatusExpect {
   readonly resolvedRefs?: readonly [string, string];
 }
 
+type Cond = readonly [string, string];
+
+/** GatewayStatusExpect is a Gateway's conditions and, per listener, its conditions, kinds and routes. */
+export interface GatewayStatusExpect {
+  readonly gateway: string;
+  readonly accepted?: Cond;
+  readonly programmed?: Cond;
+  readonly listeners?: Record<
+    string,
+    {
+      readonly attachedRoutes?: number;
+      readonly accepted?: Cond;
+      readonly resolvedRefs?: Cond;
+      readonly programmed?: Cond;
+      readonly supportedKinds?: readonly string[];
+    }
+  >;
+}
+
 export interface ConformanceCase {
   /** upstream is the conformance test's ShortName. */
   readonly upstream: string;
   readonly objects: readonly Applied[];
   readonly requests: readonly [Req, Expect][];
   readonly routeStatus?: readonly RouteStatusExpect[];
+  readonly gatewayStatus?: readonly GatewayStatusExpect[];
 }
+
+const SECURE = makeCert(['secure.example']);
+const OTHER = makeCert(['other.example']);
+/** httpsListener is a Gateway listener on port 443 terminating TLS with these certificateRefs. */
+const httpsListener = (name: string, hostname: string | undefined, certificateRefs: object[]) => ({
+  name,
+  port: 443,
+  protocol: 'HTTPS',
+  ...(hostname === undefined ? {} : { hostname }),
+  allowedRoutes: { namespaces: { from: 'Same' } },
+  tls: { certificateRefs },
+});
+const secret = (name: string, namespace: string, cert = SECURE): Applied => ({
+  plural: 'secrets',
+  object: tlsSecret(name, cert.cert, cert.key, namespace),
+});
 
 const V1 = 'infra-backend-v1';
 const V2 = 'infra-backend-v2';
@@ -932,6 +974,257 @@ export const CASES: readonly ConformanceCase[] = [
         accepted,
       },
       { route: 'not-selected', gateway: 'backend-namespaces', accepted: ['False', 'NotAllowedByListeners'] },
+    ],
+  },
+  {
+    upstream: 'HTTPRouteHTTPSListener (and GatewaySecretReferenceGrantSpecific)',
+    objects: [
+      secret('secure-cert', INFRA),
+      secret('other-cert', WEB, OTHER),
+      referenceGrant('allow-gateway-secrets', WEB, {
+        from: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: INFRA }],
+        to: [{ group: '', kind: 'Secret', name: 'other-cert' }],
+      }),
+      gateway('https-gateway', [
+        httpsListener('secure', 'secure.example', [{ name: 'secure-cert' }]),
+        httpsListener('other', 'other.example', [{ name: 'other-cert', namespace: WEB }]),
+      ]),
+      httpRoute('https-route', {
+        parentRefs: [{ name: 'https-gateway' }],
+        hostnames: ['secure.example', 'other.example'],
+        rules: [{ backendRefs: [backend(V1)] }],
+      }),
+    ],
+    requests: [
+      [
+        { tls: true, host: 'secure.example', path: '/' },
+        { backend: V1, certificateCn: 'secure.example' },
+      ],
+      [
+        { tls: true, host: 'other.example', path: '/' },
+        { backend: V1, certificateCn: 'other.example' },
+      ],
+      [{ host: 'secure.example', path: '/' }, { status: 404 }],
+    ],
+    gatewayStatus: [
+      {
+        gateway: 'https-gateway',
+        accepted: ['True', 'Accepted'],
+        programmed: ['True', 'Programmed'],
+        listeners: {
+          secure: {
+            attachedRoutes: 1,
+            resolvedRefs: ['True', 'ResolvedRefs'],
+            programmed: ['True', 'Programmed'],
+          },
+          other: { attachedRoutes: 1, resolvedRefs: ['True', 'ResolvedRefs'] },
+        },
+      },
+    ],
+  },
+  {
+    upstream: 'GatewayInvalidTLSConfiguration, GatewaySecretMissingReferenceGrant',
+    objects: [
+      secret('secret-elsewhere', WEB),
+      {
+        plural: 'secrets',
+        object: {
+          metadata: { name: 'malformed', namespace: INFRA },
+          type: 'kubernetes.io/tls',
+          data: {
+            'tls.crt': Buffer.from('not a certificate').toString('base64'),
+            'tls.key': Buffer.from('not a key').toString('base64'),
+          },
+        },
+      },
+      gateway('gateway-certificate-nonexistent-secret', [
+        httpsListener('https', undefined, [{ name: 'nonexistent' }]),
+      ]),
+      gateway('gateway-certificate-unsupported-group', [
+        httpsListener('https', undefined, [
+          { group: 'wrong.group.company.io', kind: 'Secret', name: 'secure-cert' },
+        ]),
+      ]),
+      gateway('gateway-certificate-unsupported-kind', [
+        httpsListener('https', undefined, [{ group: '', kind: 'WrongKind', name: 'secure-cert' }]),
+      ]),
+      gateway('gateway-certificate-malformed-secret', [
+        httpsListener('https', undefined, [{ name: 'malformed' }]),
+      ]),
+      gateway('gateway-secret-missing-reference-grant', [
+        httpsListener('https', undefined, [{ name: 'secret-elsewhere', namespace: WEB }]),
+      ]),
+    ],
+    requests: [],
+    gatewayStatus: [
+      ...['nonexistent-secret', 'unsupported-group', 'unsupported-kind', 'malformed-secret'].map((name) => ({
+        gateway: `gateway-certificate-${name}`,
+        listeners: {
+          https: {
+            resolvedRefs: ['False', 'InvalidCertificateRef'] as const,
+            programmed: ['False', 'Invalid'] as const,
+          },
+        },
+      })),
+      {
+        gateway: 'gateway-secret-missing-reference-grant',
+        listeners: {
+          https: { resolvedRefs: ['False', 'RefNotPermitted'], programmed: ['False', 'Invalid'] },
+        },
+      },
+    ],
+  },
+  {
+    upstream: 'GatewayInvalidRouteKind',
+    objects: [
+      gateway('gateway-only-invalid-route-kind', [
+        httpListener(
+          'http',
+          { from: 'All' },
+          { allowedRoutes: { namespaces: { from: 'All' }, kinds: [{ kind: 'InvalidRoute' }] } },
+        ),
+      ]),
+      gateway('gateway-supported-and-invalid-route-kind', [
+        httpListener(
+          'http',
+          { from: 'All' },
+          {
+            allowedRoutes: {
+              namespaces: { from: 'All' },
+              kinds: [{ kind: 'InvalidRoute' }, { kind: 'HTTPRoute' }],
+            },
+          },
+        ),
+      ]),
+    ],
+    requests: [],
+    gatewayStatus: [
+      {
+        gateway: 'gateway-only-invalid-route-kind',
+        listeners: { http: { resolvedRefs: ['False', 'InvalidRouteKinds'], supportedKinds: [] } },
+      },
+      {
+        gateway: 'gateway-supported-and-invalid-route-kind',
+        listeners: { http: { resolvedRefs: ['False', 'InvalidRouteKinds'], supportedKinds: ['HTTPRoute'] } },
+      },
+    ],
+  },
+  {
+    upstream: 'GatewayInvalidListenersUnsupportedProtocol',
+    objects: [
+      gateway('gateway-only-unsupported-protocols', [
+        { name: 'invalid', port: 80, protocol: 'example.com/unsupported' },
+      ]),
+      gateway('gateway-supported-and-unsupported-protocols', [
+        httpListener('http'),
+        { name: 'invalid', port: 80, protocol: 'example.com/unsupported' },
+      ]),
+    ],
+    requests: [],
+    gatewayStatus: [
+      {
+        gateway: 'gateway-only-unsupported-protocols',
+        accepted: ['False', 'ListenersNotValid'],
+        listeners: { invalid: { accepted: ['False', 'UnsupportedProtocol'], supportedKinds: [] } },
+      },
+      {
+        gateway: 'gateway-supported-and-unsupported-protocols',
+        accepted: ['True', 'ListenersNotValid'],
+        listeners: {
+          http: { accepted: ['True', 'Accepted'], supportedKinds: ['HTTPRoute', 'GRPCRoute'] },
+          invalid: { accepted: ['False', 'UnsupportedProtocol'], supportedKinds: [] },
+        },
+      },
+    ],
+  },
+  {
+    upstream: 'HTTPRouteDisallowedKind',
+    objects: [
+      gateway('grpc-only', [
+        httpListener(
+          'http',
+          { from: 'Same' },
+          { allowedRoutes: { namespaces: { from: 'Same' }, kinds: [{ kind: 'GRPCRoute' }] } },
+        ),
+      ]),
+      httpRoute('disallowed-kind', {
+        parentRefs: [{ name: 'grpc-only' }],
+        hostnames: ['disallowed.example'],
+        rules: [{ backendRefs: [backend(V1)] }],
+      }),
+    ],
+    requests: [[{ host: 'disallowed.example', path: '/' }, { status: 404 }]],
+    routeStatus: [
+      { route: 'disallowed-kind', gateway: 'grpc-only', accepted: ['False', 'NotAllowedByListeners'] },
+    ],
+    gatewayStatus: [
+      { gateway: 'grpc-only', listeners: { http: { attachedRoutes: 0, supportedKinds: ['GRPCRoute'] } } },
+    ],
+  },
+  {
+    upstream: 'GatewayWithAttachedRoutes',
+    objects: [
+      gateway('gateway-with-one-attached-route', [
+        httpListener('http', { from: 'Same' }, { hostname: 'attached.example' }),
+      ]),
+      gateway('gateway-with-two-attached-routes', [
+        httpListener('http', { from: 'Same' }, { hostname: 'two.example' }),
+      ]),
+      httpRoute('http-route-1', {
+        parentRefs: [{ name: 'gateway-with-one-attached-route' }],
+        rules: [{ backendRefs: [backend(V1)] }],
+      }),
+      httpRoute('http-route-2', {
+        parentRefs: [{ name: 'gateway-with-two-attached-routes' }],
+        rules: [{ matches: [prefix('/a')], backendRefs: [backend(V1)] }],
+      }),
+      httpRoute('http-route-3', {
+        parentRefs: [{ name: 'gateway-with-two-attached-routes' }],
+        rules: [{ matches: [prefix('/b')], backendRefs: [backend(V2)] }],
+      }),
+    ],
+    requests: [
+      [{ host: 'attached.example', path: '/' }, { backend: V1 }],
+      [{ host: 'two.example', path: '/b' }, { backend: V2 }],
+    ],
+    gatewayStatus: [
+      {
+        gateway: 'gateway-with-one-attached-route',
+        accepted: ['True', 'Accepted'],
+        programmed: ['True', 'Programmed'],
+        listeners: { http: { attachedRoutes: 1 } },
+      },
+      {
+        gateway: 'gateway-with-two-attached-routes',
+        listeners: { http: { attachedRoutes: 2, accepted: ['True', 'Accepted'] } },
+      },
+    ],
+  },
+  {
+    upstream: 'HTTPRouteWeight',
+    objects: [
+      httpRoute('weighted-backends', {
+        parentRefs: [{ name: 'same-namespace' }],
+        hostnames: ['weights.example'],
+        rules: [
+          {
+            backendRefs: [
+              backend(V1, { weight: 70 }),
+              backend(V2, { weight: 30 }),
+              backend(V3, { weight: 0 }),
+            ],
+          },
+        ],
+      }),
+      httpRoute('all-zero-weights', {
+        parentRefs: [{ name: 'same-namespace' }],
+        hostnames: ['zero.example'],
+        rules: [{ backendRefs: [backend(V1, { weight: 0 })] }],
+      }),
+    ],
+    requests: [
+      [{ host: 'weights.example', path: '/' }, {}],
+      [{ host: 'zero.example', path: '/' }, { status: 500 }],
     ],
   },
 ];

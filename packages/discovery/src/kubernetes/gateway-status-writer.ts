@@ -1,7 +1,7 @@
 import { type Condition, GATEWAY_GROUP, type RouteParentStatus } from './gateway-objects.ts';
 import type { GatewayStatusPlan } from './gateway-translate.ts';
 import type { KubeClient } from './kube-client.ts';
-import type { KubeObject } from './kube-objects.ts';
+import type { KubeObject, LoadBalancerIngress } from './kube-objects.ts';
 
 /**
  * withTimes gives each wanted condition its lastTransitionTime: the one it has now when its status did
@@ -46,7 +46,14 @@ export class GatewayStatusWriter {
     this.#controllerName = controllerName;
   }
 
-  async write(plan: GatewayStatusPlan): Promise<void> {
+  /**
+   * write brings the status of the plan's objects to what it says; `addresses` (IPs or names, as
+   * published to Ingress status) go to every Gateway's `status.addresses`.
+   */
+  async write(plan: GatewayStatusPlan, addresses: readonly LoadBalancerIngress[]): Promise<void> {
+    const published = addresses.map((a) =>
+      a.ip === undefined ? { type: 'Hostname', value: a.hostname ?? '' } : { type: 'IPAddress', value: a.ip },
+    );
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const seen = new Set<string>();
     for (const { object, conditions } of plan.classes) {
@@ -67,7 +74,7 @@ export class GatewayStatusWriter {
             now,
           ),
         })),
-        addresses: g.addresses,
+        addresses: published,
       });
     }
     for (const r of plan.routes) {

@@ -66,8 +66,6 @@ export interface GatewayTranslateOptions {
   readonly controllerName: string;
   readonly listeners: readonly PorticoListener[];
   readonly allowExternalName: boolean;
-  /** addresses are published in Gateway status (the same as Ingress status). */
-  readonly addresses?: readonly string[];
   /** exclude leaves these routes (`HTTPRoute:namespace/name`) out: their config was found invalid. */
   readonly exclude?: ReadonlySet<string>;
 }
@@ -86,7 +84,6 @@ export interface GatewayStatusPlan {
     object: Gateway;
     conditions: Condition[];
     listeners: ListenerStatus[];
-    addresses: { type: string; value: string }[];
   }[];
   readonly routes: RouteStatusPlan[];
 }
@@ -341,10 +338,6 @@ export function translateGateways(
         supportedKinds: m.supportedKinds,
         attachedRoutes: m.attachedRoutes,
         conditions: m.conditions,
-      })),
-      addresses: (options.addresses ?? []).map((value) => ({
-        type: /^[0-9.]+$|:/.test(value) ? 'IPAddress' : 'Hostname',
-        value,
       })),
     });
   }

@@ -574,7 +574,6 @@ export class KubernetesDiscovery implements Discovery {
                 protocol: l.protocol ?? 'http',
               })),
               allowExternalName: this.options.allowExternalName ?? false,
-              addresses: (this.#addresses ?? []).map((a) => a.ip ?? a.hostname ?? '').filter((a) => a !== ''),
               exclude,
             });
       if (gateway !== undefined) this.#stabilize(gateway);
@@ -721,7 +720,9 @@ export class KubernetesDiscovery implements Discovery {
     this.#gatewayWriting = this.#gatewayWriting
       .then(async () => {
         if (!this.leading || this.#stopped || gateway !== this.#lastGateway) return;
-        await this.#gatewayStatus.write(gateway.status);
+        if (this.#addresses === undefined && this.#status !== undefined)
+          this.#addresses = await this.#status.addresses().catch(() => undefined);
+        await this.#gatewayStatus.write(gateway.status, this.#addresses ?? []);
       })
       .catch(() => {});
     return this.#gatewayWriting;
