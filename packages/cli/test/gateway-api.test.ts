@@ -125,7 +125,7 @@ describe('portico run --kubernetes: the Gateway API', () => {
       5_000,
       'GatewayClass Accepted',
     );
-    const c = h.api.get('gatewayclasses', undefined, GATEWAY_CLASS) as {
+    const c = h.api.get('gatewayclasses', undefined, GATEWAY_CLASS) as unknown as {
       status: { conditions: Conditions };
       metadata: { generation: number };
     };
@@ -232,39 +232,42 @@ describe('portico run --kubernetes: the Gateway API', () => {
       }).object,
     );
     const call = (path: string, headers: Record<string, string> = {}) =>
-      new Promise<{ status: number; path?: string; seen?: string; grpcStatus?: string }>(
-        (resolve, reject) => {
-          const session = connect(`http://127.0.0.1:${h.httpPort()}`);
-          session.on('error', reject);
-          const stream = session.request({
-            ':method': 'POST',
-            ':path': path,
-            ':authority': 'grpc.example',
-            'content-type': 'application/grpc',
-            te: 'trailers',
-            ...headers,
+      new Promise<{
+        status: number;
+        path: string | undefined;
+        seen: string | undefined;
+        grpcStatus: string | undefined;
+      }>((resolve, reject) => {
+        const session = connect(`http://127.0.0.1:${h.httpPort()}`);
+        session.on('error', reject);
+        const stream = session.request({
+          ':method': 'POST',
+          ':path': path,
+          ':authority': 'grpc.example',
+          'content-type': 'application/grpc',
+          te: 'trailers',
+          ...headers,
+        });
+        let head: Record<string, unknown> = {};
+        stream.on('response', (h2) => {
+          head = h2;
+        });
+        stream.on('trailers', (t) => {
+          head = { ...head, 'grpc-status': t['grpc-status'] };
+        });
+        stream.resume();
+        stream.on('end', () => {
+          session.close();
+          resolve({
+            status: Number(head[':status']),
+            path: head['x-served-path'] as string | undefined,
+            seen: head['x-seen-header'] as string | undefined,
+            grpcStatus: head['grpc-status'] as string | undefined,
           });
-          let head: Record<string, unknown> = {};
-          stream.on('response', (h2) => {
-            head = h2;
-          });
-          stream.on('trailers', (t) => {
-            head = { ...head, 'grpc-status': t['grpc-status'] };
-          });
-          stream.resume();
-          stream.on('end', () => {
-            session.close();
-            resolve({
-              status: Number(head[':status']),
-              path: head['x-served-path'] as string | undefined,
-              seen: head['x-seen-header'] as string | undefined,
-              grpcStatus: head['grpc-status'] as string | undefined,
-            });
-          });
-          stream.on('error', reject);
-          stream.end(Buffer.from([0, 0, 0, 0, 0]));
-        },
-      );
+        });
+        stream.on('error', reject);
+        stream.end(Buffer.from([0, 0, 0, 0, 0]));
+      });
     await until(async () => (await call('/portico.test.Echo/Say')).status === 200, 5_000, 'the GRPCRoute');
     const said = await call('/portico.test.Echo/Say');
     assert.equal(said.path, '/portico.test.Echo/Say');

@@ -9,6 +9,18 @@ export {
 export type { ConfigUpdate, Discovery } from './discovery.ts';
 export { DISCOVERY_ERROR_CODES, type DiscoveryErrorCode, PorticoDiscoveryError } from './discovery-error.ts';
 export { EventRecorder } from './kubernetes/event-recorder.ts';
+export * from './kubernetes/gateway-objects.ts';
+export { GatewayStatusWriter } from './kubernetes/gateway-status-writer.ts';
+export {
+  DEFAULT_GATEWAY_CONTROLLER,
+  type GatewayState,
+  type GatewayStatusPlan,
+  type GatewayTranslateOptions,
+  type GatewayTranslation,
+  intersectHostnames,
+  parseDuration,
+  translateGateways,
+} from './kubernetes/gateway-translate.ts';
 export {
   ANNOTATION_PREFIX,
   ANNOTATIONS,

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { intersectHostnames, parseDuration, translateGateways } from '../src/kubernetes/gateway-translate.ts';
-import type { ObjectStore } from '../src/kubernetes/translate.ts';
+import { intersectHostnames, parseDuration, translateGateways } from '@portico/discovery';
+
+/** ObjectStore is what translation reads: objects by `namespace/name`. */
+interface ObjectStore<T> {
+  get(key: string): T | undefined;
+  values(): Iterable<T>;
+}
 
 /** store makes an ObjectStore of objects keyed `namespace/name` (or `name`). */
 function store<T extends { metadata: { name: string; namespace?: string } }>(items: T[]): ObjectStore<T> {
@@ -129,7 +134,7 @@ describe('Gateway API translation', () => {
     assert.equal(out.routes.length, 1);
     assert.equal(out.routes[0]!.host, '**.example.com');
     assert.deepEqual(out.routes[0]!.listeners, ['http']);
-    assert.deepEqual(out.routes[0]!.paths[0]!.backends, [{ service: 'gateway:ns/svc:8080', weight: 1 }]);
+    assert.deepEqual(out.routes[0]!.paths?.[0]?.backends, [{ service: 'gateway:ns/svc:8080', weight: 1 }]);
     assert.deepEqual(out.routeOrigins, ['HTTPRoute:ns/r']);
   });
 });
