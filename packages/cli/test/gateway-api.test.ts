@@ -1,20 +1,25 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { connect, createServer as createH2cServer, type Http2Server } from 'node:http2';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import { Pool } from 'undici';
 import { FakeKubeApi } from '../../discovery/test/helpers/fake-kube-api.ts';
 import { endpointSlice } from '../../discovery/test/helpers/kube-fixtures.ts';
+import { makeCert } from '../../proxy/test/helpers/tls-certs.ts';
 import {
   applyInfra,
   BACKENDS,
   CONTROLLER_NAME,
   GATEWAY_BASE_CONFIG,
   GATEWAY_CLASS,
+  gateway,
   grpcRoute,
   httpRoute,
   INFRA,
+  tlsRoute,
 } from './helpers/gateway-infra.ts';
 import { type KubeHarness, startKubeHarness, until } from './helpers/kube-harness.ts';
 import { type Pod, startPods } from './helpers/pods.ts';
@@ -32,6 +37,8 @@ describe('portico run --kubernetes: the Gateway API', () => {
   let pool: Pool;
   let grpc: Http2Server;
   let slow: Server;
+  let tlsBackend: Server;
+  const passthroughCert = makeCert(['passthrough.example']);
 
   before(async () => {
     pods = await startPods(BACKENDS.map((b) => b.name));
@@ -53,6 +60,12 @@ describe('portico run --kubernetes: the Gateway API', () => {
     });
     await new Promise<void>((resolve) => slow.listen(0, '127.0.0.11', resolve));
     const slowPort = (slow.address() as AddressInfo).port;
+    // tlsBackend terminates TLS itself: a passthrough route hands it the client's TLS untouched.
+    tlsBackend = createHttpsServer({ cert: passthroughCert.cert, key: passthroughCert.key }, (_req, res) =>
+      res.end('tls-backend'),
+    );
+    await new Promise<void>((resolve) => tlsBackend.listen(0, '127.0.0.12', resolve));
+    const tlsPort = (tlsBackend.address() as AddressInfo).port;
     h = await startKubeHarness(
       (api) => {
         applyInfra(api, pods);
@@ -60,6 +73,20 @@ describe('portico run --kubernetes: the Gateway API', () => {
           metadata: { name: 'grpc-backend', namespace: INFRA },
           spec: { ports: [{ name: 'grpc', port: 9000, protocol: 'TCP' }] },
         });
+        api.apply('services', {
+          metadata: { name: 'tls-backend', namespace: INFRA },
+          spec: { ports: [{ name: 'tls', port: 443, protocol: 'TCP' }] },
+        });
+        api.apply(
+          'endpointslices',
+          endpointSlice(
+            'tls-backend-1',
+            'tls-backend',
+            [{ address: '127.0.0.12' }],
+            [{ name: 'tls', port: tlsPort }],
+            INFRA,
+          ),
+        );
         api.apply('services', {
           metadata: { name: 'slow-backend', namespace: INFRA },
           spec: { ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] },
@@ -98,6 +125,8 @@ describe('portico run --kubernetes: the Gateway API', () => {
     await Promise.all(pods.map((p) => p.close()));
     await new Promise((resolve) => grpc.close(resolve));
     slow.closeAllConnections();
+    tlsBackend.closeAllConnections();
+    await new Promise((resolve) => tlsBackend.close(resolve));
     await new Promise((resolve) => slow.close(resolve));
   });
 
@@ -282,6 +311,59 @@ describe('portico run --kubernetes: the Gateway API', () => {
     const parent = route.status?.parents?.find((p) => p.controllerName === CONTROLLER_NAME);
     assert.equal(parent?.conditions.find((c) => c.type === 'Accepted')?.status, 'True');
     h.api.delete('grpcroutes', INFRA, 'grpc');
+  });
+
+  it('passes TLS through to the backend a TLSRoute names by SNI (TLS listener, Passthrough)', async () => {
+    h.api.apply(
+      'gateways',
+      gateway('tls-passthrough', [
+        {
+          name: 'tls',
+          port: 8443,
+          protocol: 'TLS',
+          tls: { mode: 'Passthrough' },
+          allowedRoutes: { namespaces: { from: 'Same' } },
+        },
+      ]).object,
+    );
+    h.api.apply(
+      'tlsroutes',
+      tlsRoute('passthrough', {
+        parentRefs: [{ name: 'tls-passthrough' }],
+        hostnames: ['passthrough.example'],
+        rules: [{ backendRefs: [{ name: 'tls-backend', port: 443 }] }],
+      }).object,
+    );
+    const port = h.portico.proxy.listeners().find((l) => l.name === 'passthrough')!.port;
+    const fetchOver = (servername: string) =>
+      new Promise<{ cn: string; body: string }>((resolve, reject) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
+          const cn = String(socket.getPeerCertificate().subject?.CN ?? '');
+          let body = '';
+          socket.on('data', (d: Buffer) => {
+            body += d.toString();
+          });
+          socket.on('end', () => resolve({ cn, body }));
+          socket.end(`GET / HTTP/1.1\r\nhost: ${servername}\r\nconnection: close\r\n\r\n`);
+        });
+        socket.on('error', reject);
+      });
+    await until(
+      async () =>
+        (await fetchOver('passthrough.example').catch(() => ({ cn: '' }))).cn === 'passthrough.example',
+      5_000,
+      'the passthrough route',
+    );
+    const { cn, body } = await fetchOver('passthrough.example');
+    assert.equal(cn, 'passthrough.example', "the backend's own certificate: Portico did not terminate");
+    assert.match(body, /tls-backend$/);
+    await assert.rejects(fetchOver('unknown.example'), 'no route for another name: the connection is closed');
+    const route = h.api.get('tlsroutes', INFRA, 'passthrough') as {
+      status?: { parents?: { conditions: Conditions }[] };
+    };
+    assert.equal(route.status?.parents?.[0]?.conditions.find((c) => c.type === 'Accepted')?.status, 'True');
+    h.api.delete('tlsroutes', INFRA, 'passthrough');
+    h.api.delete('gateways', INFRA, 'tls-passthrough');
   });
 
   it('copies requests to a RequestMirror backend and answers from the main one', async () => {

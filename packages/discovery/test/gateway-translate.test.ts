@@ -39,6 +39,7 @@ function translate(objects: { gateways?: object[]; httpRoutes?: object[]; servic
       gateways: store((objects.gateways ?? []) as never[]),
       httpRoutes: store((objects.httpRoutes ?? []) as never[]),
       grpcRoutes: store([]),
+      tlsRoutes: store([]),
       referenceGrants: store([]),
       namespaces: store([]),
     },

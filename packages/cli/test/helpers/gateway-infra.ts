@@ -15,10 +15,14 @@ export const APP = 'gateway-conformance-app-backend';
 export const GATEWAY_CLASS = 'portico';
 export const CONTROLLER_NAME = 'portico.dev/gateway-controller';
 
-/** GATEWAY_BASE_CONFIG: Portico's listeners serve Gateway ports 80 (HTTP, with h2c for gRPC) and 443. */
+/**
+ * GATEWAY_BASE_CONFIG: Portico's listeners serve Gateway ports 80 (HTTP, with h2c for gRPC), 443 (HTTPS)
+ * and 8443 (TLS passthrough, its SNI entries all from TLSRoutes).
+ */
 export const GATEWAY_BASE_CONFIG = `listeners:
   - { name: http, address: 127.0.0.1, port: 0, gatewayPort: 80, h2c: true }
   - { name: https, address: 127.0.0.1, port: 0, gatewayPort: 443, protocol: https, tls: {} }
+  - { name: passthrough, address: 127.0.0.1, port: 0, gatewayPort: 8443, protocol: tls-passthrough, sni: [] }
 admin: { address: 127.0.0.1, port: 0 }
 `;
 
@@ -61,6 +65,10 @@ export function gateway(
 
 export function httpRoute(name: string, spec: object, namespace = INFRA): Applied {
   return { plural: 'httproutes', object: { metadata: { name, namespace }, spec } };
+}
+
+export function tlsRoute(name: string, spec: object, namespace = INFRA): Applied {
+  return { plural: 'tlsroutes', object: { metadata: { name, namespace }, spec } };
 }
 
 export function grpcRoute(name: string, spec: object, namespace = INFRA): Applied {

@@ -194,6 +194,15 @@ export interface GrpcRoute extends KubeObject {
   readonly status?: { readonly parents?: readonly RouteParentStatus[] };
 }
 
+export interface TlsRoute extends KubeObject {
+  readonly spec?: {
+    readonly parentRefs?: readonly ParentReference[];
+    readonly hostnames?: readonly string[];
+    readonly rules?: readonly { readonly name?: string; readonly backendRefs?: readonly BackendRef[] }[];
+  };
+  readonly status?: { readonly parents?: readonly RouteParentStatus[] };
+}
+
 export interface ReferenceGrant extends KubeObject {
   readonly spec?: {
     readonly from?: readonly { readonly group: string; readonly kind: string; readonly namespace: string }[];

@@ -20,10 +20,11 @@ import {
   type RouteGroupKind,
   type RouteParentStatus,
   selects,
+  type TlsRoute,
   type ValueMatch,
 } from './gateway-objects.ts';
 import type { KubeIssue, ObjectRef } from './kube-issue.ts';
-import { type KubeObject, keyOf, type Secret } from './kube-objects.ts';
+import { type EndpointSlice, type KubeObject, keyOf, type Secret } from './kube-objects.ts';
 import {
   buildService,
   type ClusterState,
@@ -49,6 +50,7 @@ export interface GatewayState {
   readonly gateways: ObjectStore<Gateway>;
   readonly httpRoutes: ObjectStore<HttpRoute>;
   readonly grpcRoutes: ObjectStore<GrpcRoute>;
+  readonly tlsRoutes: ObjectStore<TlsRoute>;
   readonly referenceGrants: ObjectStore<ReferenceGrant>;
   readonly namespaces: ObjectStore<Namespace>;
 }
@@ -72,8 +74,8 @@ export interface GatewayTranslateOptions {
 
 /** RouteStatusPlan is the status Portico wants on one route: its parents' entries for this controller. */
 export interface RouteStatusPlan {
-  readonly plural: 'httproutes' | 'grpcroutes';
-  readonly object: HttpRoute | GrpcRoute;
+  readonly plural: 'httproutes' | 'grpcroutes' | 'tlsroutes';
+  readonly object: HttpRoute | GrpcRoute | TlsRoute;
   readonly parents: RouteParentStatus[];
 }
 
@@ -97,6 +99,10 @@ export interface GatewayTranslation {
   readonly serviceOrigins: string[][];
   readonly certificates: CertificateInput[];
   readonly certificateOrigins: string[][];
+  /** sni are TLSRoutes' passthrough entries for Portico's `tls-passthrough` listeners, by listener name. */
+  readonly sni: Map<string, { host: string; service: string }[]>;
+  /** sniOrigins are the TLSRoutes that made each listener's entries, in the same order. */
+  readonly sniOrigins: Map<string, string[]>;
   /** refs names the objects behind origin keys, for issues. */
   readonly refs: Map<string, ObjectRef>;
   readonly issues: KubeIssue[];
@@ -104,9 +110,15 @@ export interface GatewayTranslation {
 }
 
 const GATEWAY_API = `${GATEWAY_GROUP}/v1`;
-const ROUTE_KINDS = { HTTP: ['HTTPRoute', 'GRPCRoute'], HTTPS: ['HTTPRoute', 'GRPCRoute'] } as const;
+const ROUTE_KINDS = {
+  HTTP: ['HTTPRoute', 'GRPCRoute'],
+  HTTPS: ['HTTPRoute', 'GRPCRoute'],
+  TLS: ['TLSRoute'],
+} as const;
 /** PROTOCOLS maps a Gateway listener protocol to the Portico listener protocol that serves it. */
-const PROTOCOLS: Record<string, string> = { HTTP: 'http', HTTPS: 'https' };
+const PROTOCOLS: Record<string, string> = { HTTP: 'http', HTTPS: 'https', TLS: 'tls-passthrough' };
+/** HOSTNAME is a Gateway API hostname: a DNS name, optionally with a leading `*.` label. */
+const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 
 function gatewayRef(kind: string, object: KubeObject, apiVersion = GATEWAY_API): ObjectRef {
   const m = object.metadata;
@@ -261,6 +273,8 @@ export function translateGateways(
     serviceOrigins: [],
     certificates: [],
     certificateOrigins: [],
+    sni: new Map(),
+    sniOrigins: new Map(),
     refs: new Map(),
     issues: [],
     status: { classes: [], gateways: [], routes: [] },
@@ -293,9 +307,10 @@ export function translateGateways(
   }
 
   // Routes, oldest first (the Gateway API's tie-break between equal matches).
-  const routes: { kind: 'HTTPRoute' | 'GRPCRoute'; object: HttpRoute | GrpcRoute }[] = [
+  const routes: { kind: RouteKind; object: HttpRoute | GrpcRoute | TlsRoute }[] = [
     ...oldestFirst(state.httpRoutes.values()).map((object) => ({ kind: 'HTTPRoute' as const, object })),
     ...oldestFirst(state.grpcRoutes.values()).map((object) => ({ kind: 'GRPCRoute' as const, object })),
+    ...oldestFirst(state.tlsRoutes.values()).map((object) => ({ kind: 'TLSRoute' as const, object })),
   ];
   routes.sort((a, b) => {
     const ta = a.object.metadata.creationTimestamp ?? '';
@@ -401,9 +416,16 @@ function listenerModel(
     conditions,
   });
   if (protocol === undefined) {
-    const message = `protocol ${listener.protocol} is not served (HTTP and HTTPS are)`;
+    const message = `protocol ${listener.protocol} is not served (HTTP, HTTPS and TLS passthrough are)`;
     problem(message);
     make(false, 'UnsupportedProtocol', message);
+    return model(false, []);
+  }
+  if (listener.protocol === 'TLS' && listener.tls?.mode !== 'Passthrough') {
+    const message =
+      'TLS listeners are served in Passthrough mode only (terminate TLS with an HTTPS listener)';
+    problem(message);
+    make(false, 'UnsupportedValue', message);
     return model(false, []);
   }
   if (listener.protocol === 'HTTPS' && (listener.tls?.mode ?? 'Terminate') !== 'Terminate') {
@@ -531,10 +553,12 @@ interface Attachment {
   readonly hosts: Map<string | undefined, Set<string>>;
 }
 
-/** translateRoute attaches one HTTPRoute or GRPCRoute to its parents and makes its routes. */
+type RouteKind = 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute';
+
+/** translateRoute attaches one route to its parents and makes its routes (or SNI entries). */
 function translateRoute(
-  kind: 'HTTPRoute' | 'GRPCRoute',
-  route: HttpRoute | GrpcRoute,
+  kind: RouteKind,
+  route: HttpRoute | GrpcRoute | TlsRoute,
   state: GatewayState,
   cluster: ClusterState,
   options: GatewayTranslateOptions,
@@ -550,7 +574,19 @@ function translateRoute(
   const parents: RouteParentStatus[] = [];
   const hosts = new Map<string | undefined, Set<string>>();
   const routeHostnames = route.spec?.hostnames ?? [];
-  const resolution = routeBackends(kind, route, state, cluster, options, out, serviceIndex, origin);
+  const resolution =
+    kind === 'TLSRoute'
+      ? tlsBackend(route as TlsRoute, state, cluster, options, out, serviceIndex, origin)
+      : routeBackends(
+          kind,
+          route as HttpRoute | GrpcRoute,
+          state,
+          cluster,
+          options,
+          out,
+          serviceIndex,
+          origin,
+        );
   for (const parent of route.spec?.parentRefs ?? []) {
     const group = parent.group ?? GATEWAY_GROUP;
     const parentKind = parent.kind ?? 'Gateway';
@@ -611,10 +647,25 @@ function translateRoute(
   }
   if (parents.length > 0)
     out.status.routes.push({
-      plural: kind === 'HTTPRoute' ? 'httproutes' : 'grpcroutes',
+      plural: `${kind.toLowerCase()}s` as RouteStatusPlan['plural'],
       object: route,
       parents,
     });
+  if (kind === 'TLSRoute') {
+    if (resolution.passthrough === undefined) return;
+    for (const [host, listeners] of hosts) {
+      if (host === undefined) continue;
+      for (const listener of listeners) {
+        const entries = out.sni.get(listener) ?? [];
+        const origins = out.sniOrigins.get(listener) ?? [];
+        entries.push({ host: routerHost(host)!, service: resolution.passthrough });
+        origins.push(origin);
+        out.sni.set(listener, entries);
+        out.sniOrigins.set(listener, origins);
+      }
+    }
+    return;
+  }
   if (hosts.size === 0 || resolution.paths.length === 0) return;
   for (const [host, listeners] of hosts) {
     const routerName = routerHost(host);
@@ -689,16 +740,20 @@ function attachment(
 /** RouteResolution is what a route's rules become: paths, and the first reference or value problem. */
 interface RouteResolution {
   readonly paths: PathInput[];
+  /** passthrough is a TLSRoute's service. */
+  passthrough?: string | undefined;
   /** refProblem is the ResolvedRefs reason and message when a backend did not resolve. */
   refProblem: [string, string] | undefined;
   /** unsupported says why the route cannot be accepted at all (a filter Portico lacks). */
   unsupported: string | undefined;
 }
 
-/** routeBackends makes a route's paths: its matches with their filters, timeouts and weighted backends. */
-function routeBackends(
-  kind: 'HTTPRoute' | 'GRPCRoute',
-  route: HttpRoute | GrpcRoute,
+/**
+ * tlsBackend resolves a TLSRoute: one backend (its connections are spliced whole, so a split by weight
+ * is not offered), and a hostname for every SNI entry.
+ */
+function tlsBackend(
+  route: TlsRoute,
   state: GatewayState,
   cluster: ClusterState,
   options: GatewayTranslateOptions,
@@ -707,17 +762,56 @@ function routeBackends(
   origin: string,
 ): RouteResolution {
   const resolution: RouteResolution = { paths: [], refProblem: undefined, unsupported: undefined };
+  const refs = (route.spec?.rules ?? [])
+    .flatMap((rule) => rule.backendRefs ?? [])
+    .filter((b) => (b.weight ?? 1) > 0);
+  if (refs.length !== 1) {
+    resolution.unsupported = `a TLSRoute is served with exactly one backendRef of non-zero weight (it has ${refs.length})`;
+    return resolution;
+  }
+  for (const name of route.spec?.hostnames ?? [])
+    if (typeof name !== 'string' || name.length > 253 || !HOSTNAME.test(name)) {
+      resolution.unsupported = `hostname ${JSON.stringify(name).slice(0, 80)} is not a DNS name`;
+      return resolution;
+    }
+  const backend = backendResolver(
+    'TLSRoute',
+    route,
+    state,
+    cluster,
+    options,
+    out,
+    serviceIndex,
+    origin,
+    resolution,
+  );
+  resolution.passthrough = backend(refs[0]!, 'spec.rules[0].backendRefs[0]');
+  return resolution;
+}
+
+/** backendResolver returns a function resolving backendRefs of a route to Portico service names. */
+function backendResolver(
+  kind: RouteKind,
+  route: HttpRoute | GrpcRoute | TlsRoute,
+  state: GatewayState,
+  cluster: ClusterState,
+  options: GatewayTranslateOptions,
+  out: GatewayTranslation,
+  serviceIndex: Map<string, number>,
+  origin: string,
+  resolution: RouteResolution,
+): (b: BackendRef, field: string) => string | undefined {
   const namespace = route.metadata.namespace ?? 'default';
   const ref = gatewayRef(kind, route);
-  let slices: Map<string, import('./kube-objects.ts').EndpointSlice[]> | undefined;
+  let slices: Map<string, EndpointSlice[]> | undefined;
   const slicesOf =
     cluster.slicesOf ??
     ((service: string) => {
       slices ??= slicesByService(cluster.endpointSlices.values());
       return slices.get(service) ?? [];
     });
-  /** backend resolves one backendRef to a Portico service name, or undefined (answered 500). */
-  const backend = (b: BackendRef, field: string): string | undefined => {
+  // The resolver: one backendRef to a Portico service name, or undefined (its share answered 500).
+  return (b: BackendRef, field: string): string | undefined => {
     const group = b.group ?? '';
     const backendKind = b.kind ?? 'Service';
     const backendNamespace = b.namespace ?? namespace;
@@ -783,7 +877,31 @@ function routeBackends(
     out.serviceOrigins.push([origin]);
     return name;
   };
+}
 
+/** routeBackends makes a route's paths: its matches with their filters, timeouts and weighted backends. */
+function routeBackends(
+  kind: 'HTTPRoute' | 'GRPCRoute',
+  route: HttpRoute | GrpcRoute,
+  state: GatewayState,
+  cluster: ClusterState,
+  options: GatewayTranslateOptions,
+  out: GatewayTranslation,
+  serviceIndex: Map<string, number>,
+  origin: string,
+): RouteResolution {
+  const resolution: RouteResolution = { paths: [], refProblem: undefined, unsupported: undefined };
+  const backend = backendResolver(
+    kind,
+    route,
+    state,
+    cluster,
+    options,
+    out,
+    serviceIndex,
+    origin,
+    resolution,
+  );
   const rules = route.spec?.rules ?? [];
   rules.forEach((rule, r) => {
     const field = `spec.rules[${r}]`;

@@ -12,6 +12,7 @@ import {
   type HttpRoute,
   type Namespace,
   type ReferenceGrant,
+  type TlsRoute,
   trimGatewayObject,
   trimNamespace,
 } from './gateway-objects.ts';
@@ -421,6 +422,7 @@ export class KubernetesDiscovery implements Discovery {
     };
     let v1: Set<string>;
     let grants: string | undefined;
+    let tls: string | undefined;
     try {
       v1 = await served('v1');
       grants = v1.has('referencegrants')
@@ -429,6 +431,11 @@ export class KubernetesDiscovery implements Discovery {
           ? (await served('v1beta1')).has('referencegrants')
             ? 'v1beta1'
             : undefined
+          : undefined;
+      tls = v1.has('tlsroutes')
+        ? 'v1'
+        : v1.has('gateways') && (await served('v1alpha2')).has('tlsroutes')
+          ? 'v1alpha2'
           : undefined;
     } catch {
       v1 = new Set();
@@ -455,6 +462,10 @@ export class KubernetesDiscovery implements Discovery {
       gateways: gatewayKind<Gateway>('Gateway', 'gateways'),
       httpRoutes: gatewayKind<HttpRoute>('HTTPRoute', 'httproutes'),
       grpcRoutes: v1.has('grpcroutes') ? gatewayKind<GrpcRoute>('GRPCRoute', 'grpcroutes') : empty,
+      tlsRoutes:
+        tls === undefined
+          ? empty
+          : gatewayKind<TlsRoute>('TLSRoute', 'tlsroutes', `/apis/${GATEWAY_GROUP}/${tls}`),
       referenceGrants:
         grants === undefined
           ? empty
@@ -580,6 +591,7 @@ export class KubernetesDiscovery implements Discovery {
       const translation = gateway === undefined ? ingresses : withGateway(ingresses, gateway);
       const document: PorticoConfigInput = {
         ...base,
+        ...(gateway === undefined || gateway.sni.size === 0 ? {} : { listeners: withSni(base, gateway) }),
         routes: [...(base.routes ?? []), ...translation.routes],
         services: [...(base.services ?? []), ...translation.services],
         certificates: [...(base.certificates ?? []), ...translation.certificates],
@@ -696,6 +708,14 @@ export class KubernetesDiscovery implements Discovery {
    * (`services[12].endpoints`), or undefined for a part of the base config.
    */
   #originsOf(translation: Translation, path: string): readonly string[] | undefined {
+    const sni = /^listeners\[(\d+)\]\.sni\[(\d+)\]/.exec(path);
+    if (sni !== null) {
+      const listener = this.options.base.listeners?.[Number(sni[1])];
+      const j = Number(sni[2]) - (listener?.sni?.length ?? 0);
+      const origin =
+        listener?.name === undefined ? undefined : this.#lastGateway?.sniOrigins.get(listener.name)?.[j];
+      return j < 0 || origin === undefined ? undefined : [origin];
+    }
     const m = /^(routes|services|certificates)\[(\d+)\]/.exec(path);
     if (m === null) return undefined;
     const kind = m[1] as 'routes' | 'services' | 'certificates';
@@ -828,4 +848,15 @@ function withGateway(ingresses: Translation, gateway: GatewayTranslation): Gatew
     issues: [...ingresses.issues, ...gateway.issues],
     refs: gateway.refs,
   };
+}
+
+/** withSni adds TLSRoutes' SNI entries after a base listener's own (`listeners[].sni`). */
+function withSni(
+  base: PorticoConfigInput,
+  gateway: GatewayTranslation,
+): NonNullable<PorticoConfigInput['listeners']> {
+  return (base.listeners ?? []).map((listener) => {
+    const entries = listener.name === undefined ? undefined : gateway.sni.get(listener.name);
+    return entries === undefined ? listener : { ...listener, sni: [...(listener.sni ?? []), ...entries] };
+  });
 }

@@ -103,6 +103,12 @@ const KINDS: Record<string, { prefix: string; kind: string; apiVersion: string; 
     apiVersion: 'gateway.networking.k8s.io/v1',
     namespaced: true,
   },
+  tlsroutes: {
+    prefix: '/apis/gateway.networking.k8s.io/v1alpha2',
+    kind: 'TLSRoute',
+    apiVersion: 'gateway.networking.k8s.io/v1alpha2',
+    namespaced: true,
+  },
   referencegrants: {
     prefix: '/apis/gateway.networking.k8s.io/v1beta1',
     kind: 'ReferenceGrant',
@@ -113,6 +119,7 @@ const KINDS: Record<string, { prefix: string; kind: string; apiVersion: string; 
 
 /** GATEWAY_PLURALS are the kinds that exist only when the Gateway API's CRDs are installed. */
 const GATEWAY_PLURALS = new Set([
+  'tlsroutes',
   'gatewayclasses',
   'gateways',
   'httproutes',
