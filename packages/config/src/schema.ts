@@ -899,6 +899,14 @@ export const RedirectSchema = Type.Object(
         description: "Path of the target; default: the request's (query kept).",
       }),
     ),
+    prefix: Type.Optional(
+      Type.String({
+        pattern: WIRE_PATH,
+        maxLength: 4_096,
+        description:
+          "Replaces the prefix the rule matched in the target's path (Prefix paths; the rest and the query are kept), as the Gateway API's ReplacePrefixMatch.",
+      }),
+    ),
     status: Type.Optional(
       Type.Unsafe<301 | 302 | 303 | 307 | 308>({
         type: 'integer',

@@ -410,10 +410,14 @@ function routeIssues(route: RouteConfig, i: number, add: AddIssue): void {
     add(['routes', i, 'rewrite'], 'give either `fullPath` or `prefix`, not both');
   if (route.rewrite !== undefined && route.rewriteTarget !== undefined)
     add(['routes', i, 'rewrite'], 'give either `rewrite` or `rewriteTarget`, not both');
+  if (route.redirect?.path !== undefined && route.redirect.prefix !== undefined)
+    add(['routes', i, 'redirect'], 'give either `path` or `prefix`, not both');
   route.paths.forEach((path, j) => {
     const at = ['routes', i, 'paths', j];
     if (route.rewrite?.prefix !== undefined && (path.type === 'Exact' || path.regex))
       add([...at, 'type'], '`rewrite.prefix` replaces a matched prefix: use Prefix paths');
+    if (route.redirect?.prefix !== undefined && (path.type === 'Exact' || path.regex))
+      add([...at, 'type'], '`redirect.prefix` replaces a matched prefix: use Prefix paths');
     const redirects = route.redirect !== undefined || path.filters?.some((f) => f.redirect) === true;
     if (path.service !== undefined && path.backends !== undefined) {
       add(at, 'give either `service` or `backends`, not both');
@@ -539,6 +543,11 @@ function pathFilterIssues(path: RoutePathConfig, at: (string | number)[], add: A
     if (type !== 'mirror' && seen.has(type))
       add(where, `a second \`${type}\` filter: only \`mirror\` may be given more than once`);
     seen.add(type);
+    const redirect = filter.redirect;
+    if (redirect?.path !== undefined && redirect.prefix !== undefined)
+      add([...where, 'redirect'], 'give either `path` or `prefix`, not both');
+    if (redirect?.prefix !== undefined && (path.type === 'Exact' || path.regex))
+      add([...where, 'redirect', 'prefix'], '`prefix` replaces a matched prefix: use a Prefix path');
     const rewrite = filter.rewrite;
     if (rewrite?.fullPath !== undefined && rewrite.prefix !== undefined)
       add([...where, 'rewrite'], 'give either `fullPath` or `prefix`, not both');

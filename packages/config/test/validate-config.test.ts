@@ -216,6 +216,33 @@ describe('validateConfig', () => {
     ]);
   });
 
+  it('refuses a redirect prefix with a path, or on a path that matched no prefix', () => {
+    const listeners = [{ name: 'web', port: 0 }];
+    const routes = [
+      {
+        paths: [
+          { path: '/a', type: 'Exact', filters: [{ redirect: { prefix: '/b' } }] },
+          { path: '/c', filters: [{ redirect: { prefix: '/d', path: '/e' } }] },
+          { path: '/f', filters: [{ redirect: { prefix: 'no-slash' } }] },
+        ],
+      },
+      {
+        redirect: { prefix: '/g', path: '/h' },
+        paths: [{ path: '/i', regex: true, type: 'ImplementationSpecific' }],
+      },
+    ];
+    assert.deepEqual(messages({ listeners, services: [], routes }).sort(), [
+      'routes[0].paths[2].filters[0].redirect.prefix: must start with "/" and hold only visible ASCII (no spaces, control characters or non-ASCII), got "no-slash"',
+    ]);
+    routes[0]!.paths.pop();
+    assert.deepEqual(messages({ listeners, services: [], routes }).sort(), [
+      'routes[0].paths[0].filters[0].redirect.prefix: `prefix` replaces a matched prefix: use a Prefix path',
+      'routes[0].paths[1].filters[0].redirect: give either `path` or `prefix`, not both',
+      'routes[1].paths[0].type: `redirect.prefix` replaces a matched prefix: use Prefix paths',
+      'routes[1].redirect: give either `path` or `prefix`, not both',
+    ]);
+  });
+
   it('refuses bad access lists and rate limits, naming each field', () => {
     assert.deepEqual(
       messages({

@@ -857,11 +857,50 @@ export const CASES: readonly ConformanceCase[] = [
               },
             ],
           },
+          {
+            matches: [prefix('/original-prefix')],
+            filters: [
+              {
+                type: 'RequestRedirect',
+                requestRedirect: {
+                  path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/replacement-prefix' },
+                },
+              },
+            ],
+          },
+          {
+            matches: [prefix('/strip-prefix')],
+            filters: [
+              {
+                type: 'RequestRedirect',
+                requestRedirect: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } },
+              },
+            ],
+          },
+          {
+            matches: [prefix('/path-and-host')],
+            filters: [
+              {
+                type: 'RequestRedirect',
+                requestRedirect: {
+                  hostname: 'example.org',
+                  path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/replacement-prefix' },
+                },
+              },
+            ],
+          },
         ],
       }),
     ],
     requests: [
       [{ path: '/full/path/original' }, { status: 302, redirect: { path: '/full-path-replacement' } }],
+      [{ path: '/original-prefix/lemon' }, { status: 302, redirect: { path: '/replacement-prefix/lemon' } }],
+      [{ path: '/strip-prefix/three' }, { status: 302, redirect: { path: '/three' } }],
+      [{ path: '/strip-prefix' }, { status: 302, redirect: { path: '/' } }],
+      [
+        { path: '/path-and-host/lemon' },
+        { status: 302, redirect: { host: 'example.org', path: '/replacement-prefix/lemon' } },
+      ],
     ],
   },
   {

@@ -1087,8 +1087,6 @@ function pathFilter(
     case 'RequestRedirect': {
       if (kind === 'GRPCRoute') return 'RequestRedirect is not a GRPCRoute filter';
       const r = f.requestRedirect ?? {};
-      if (r.path?.type === 'ReplacePrefixMatch')
-        return 'RequestRedirect with ReplacePrefixMatch is not supported yet';
       const status = r.statusCode ?? 302;
       if (status !== 301 && status !== 302 && status !== 303 && status !== 307 && status !== 308)
         return `RequestRedirect statusCode ${status} is not a redirect status`;
@@ -1097,7 +1095,12 @@ function pathFilter(
           ...(r.scheme === undefined ? {} : { scheme: r.scheme as 'http' | 'https' }),
           ...(r.hostname === undefined ? {} : { host: r.hostname }),
           ...(r.port === undefined ? {} : { port: r.port }),
-          ...(r.path?.replaceFullPath === undefined ? {} : { path: r.path.replaceFullPath }),
+          ...(r.path?.type === 'ReplaceFullPath' && r.path.replaceFullPath !== undefined
+            ? { path: r.path.replaceFullPath }
+            : {}),
+          ...(r.path?.type === 'ReplacePrefixMatch' && r.path.replacePrefixMatch !== undefined
+            ? { prefix: r.path.replacePrefixMatch }
+            : {}),
           status,
         },
       };

@@ -8,12 +8,14 @@ export type RedirectInput = Pick<RequestHead, 'method' | 'host' | 'target' | 'pa
 /**
  * redirectTarget computes a route's redirect: `Location` built from the route's scheme, host, port and
  * path, each defaulting to the request's (the query is kept; a scheme change drops the request's port),
- * with 301 for GET and HEAD and 308 otherwise unless the route names a status.
+ * with 301 for GET and HEAD and 308 otherwise unless the route names a status. `rewrittenPath` is the
+ * request's path with the matched prefix replaced (`redirect.prefix`).
  */
 export function redirectTarget(
   req: RedirectInput,
   redirect: RedirectConfig,
   scheme: 'http' | 'https',
+  rewrittenPath?: string,
 ): { status: number; location: string } {
   const targetScheme = redirect.scheme ?? scheme;
   let host = redirect.host ?? req.host;
@@ -23,7 +25,7 @@ export function redirectTarget(
   if (redirect.port !== undefined) host = `${stripPort(host)}:${redirect.port}`;
   const q = req.target.indexOf('?');
   const query = q < 0 ? '' : req.target.slice(q);
-  const path = redirect.path ?? req.path;
+  const path = redirect.path ?? rewrittenPath ?? req.path;
   const status = redirect.status ?? (req.method === 'GET' || req.method === 'HEAD' ? 301 : 308);
   return { status, location: `${targetScheme}://${host}${path}${query}` };
 }
