@@ -1,6 +1,7 @@
 import { tlsSecret } from '../../../discovery/test/helpers/kube-fixtures.ts';
 import { makeCert } from '../../../proxy/test/helpers/tls-certs.ts';
 import {
+  APP,
   type Applied,
   gateway,
   httpListener,
@@ -1264,6 +1265,200 @@ export const CASES: readonly ConformanceCase[] = [
     requests: [
       [{ host: 'weights.example', path: '/' }, {}],
       [{ host: 'zero.example', path: '/' }, { status: 500 }],
+    ],
+  },
+  {
+    upstream: 'HTTPRoutePathMatchOrder',
+    objects: [
+      httpRoute('path-matching-order', {
+        ...same,
+        rules: (
+          [
+            ['Exact', '/match', V1],
+            ['Exact', '/match/exact', V2],
+            ['Exact', '/match/exact/one', V3],
+            ['PathPrefix', '/match/', V3],
+            ['PathPrefix', '/match/prefix/', V1],
+            ['PathPrefix', '/match/prefix/one', V2],
+          ] as const
+        ).map(([type, value, to]) => ({ matches: [{ path: { type, value } }], backendRefs: [backend(to)] })),
+      }),
+    ],
+    requests: [
+      [{ path: '/match/exact/one' }, { backend: V3 }],
+      [{ path: '/match/exact' }, { backend: V2 }],
+      [{ path: '/match' }, { backend: V1 }],
+      [{ path: '/match/prefix/one/any' }, { backend: V2 }],
+      [{ path: '/match/prefix/any' }, { backend: V1 }],
+      [{ path: '/match/any' }, { backend: V3 }],
+    ],
+  },
+  {
+    upstream: 'HTTPRouteMatchingAcrossRoutes',
+    objects: [
+      httpRoute('matching-part1', {
+        ...same,
+        hostnames: ['example.com', 'example.net'],
+        rules: [
+          { matches: [prefix('/'), { headers: [header('version', 'one')] }], backendRefs: [backend(V1)] },
+        ],
+      }),
+      httpRoute('matching-part2', {
+        ...same,
+        hostnames: ['example.com'],
+        rules: [
+          { matches: [prefix('/v2'), { headers: [header('version', 'two')] }], backendRefs: [backend(V2)] },
+        ],
+      }),
+    ],
+    requests: [
+      [{ host: 'example.com', path: '/' }, { backend: V1 }],
+      [{ host: 'example.net', path: '/example' }, { backend: V1 }],
+      [{ host: 'example.com', path: '/example', headers: { Version: 'one' } }, { backend: V1 }],
+      [{ host: 'example.com', path: '/v2' }, { backend: V2 }],
+      [{ host: 'example.net', path: '/v2' }, { backend: V1 }],
+      [{ host: 'example.com', path: '/v2/example' }, { backend: V2 }],
+      [{ host: 'example.com', path: '/', headers: { Version: 'two' } }, { backend: V2 }],
+    ],
+  },
+  {
+    upstream: 'GatewayHTTPListenerIsolation',
+    objects: [
+      gateway('http-listener-isolation', [
+        httpListener('empty-hostname', { from: 'All' }),
+        httpListener('wildcard-example-com', { from: 'All' }, { hostname: '*.example.com' }),
+        httpListener('wildcard-foo-example-com', { from: 'All' }, { hostname: '*.foo.example.com' }),
+        httpListener('abc-foo-example-com', { from: 'All' }, { hostname: 'abc.foo.example.com' }),
+      ]),
+      ...['empty-hostname', 'wildcard-example-com', 'wildcard-foo-example-com', 'abc-foo-example-com'].map(
+        (section) =>
+          httpRoute(`attaches-to-${section}`, {
+            parentRefs: [{ name: 'http-listener-isolation', sectionName: section }],
+            rules: [{ matches: [prefix(`/${section}`)], backendRefs: [backend(V1)] }],
+          }),
+      ),
+    ],
+    requests: (
+      [
+        ['bar.com', 'empty-hostname'],
+        ['bar.example.com', 'wildcard-example-com'],
+        ['bar.foo.example.com', 'wildcard-foo-example-com'],
+        ['abc.foo.example.com', 'abc-foo-example-com'],
+      ] as const
+    ).flatMap(([host, served]) =>
+      ['empty-hostname', 'wildcard-example-com', 'wildcard-foo-example-com', 'abc-foo-example-com'].map(
+        (section): [Req, Expect] => [
+          { host, path: `/${section}` },
+          section === served ? { backend: V1 } : { status: 404 },
+        ],
+      ),
+    ),
+  },
+  {
+    upstream:
+      'HTTPRoute303Redirect, HTTPRoute307Redirect, HTTPRoute308Redirect, HTTPRouteRedirectPortAndScheme',
+    objects: [
+      httpRoute('redirect-statuses', {
+        ...same,
+        rules: [
+          ...[303, 307, 308].map((statusCode) => ({
+            matches: [prefix(`/status-${statusCode}`)],
+            filters: [{ type: 'RequestRedirect', requestRedirect: { statusCode, hostname: 'example.org' } }],
+          })),
+          {
+            matches: [prefix('/scheme-https-and-port')],
+            filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', port: 8443 } }],
+          },
+          {
+            matches: [prefix('/scheme-https-and-443')],
+            filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', port: 443 } }],
+          },
+        ],
+      }),
+    ],
+    requests: [
+      [{ path: '/status-303' }, { status: 303, redirect: { host: 'example.org' } }],
+      [{ path: '/status-307' }, { status: 307, redirect: { host: 'example.org' } }],
+      [{ path: '/status-308' }, { status: 308, redirect: { host: 'example.org' } }],
+      [{ path: '/scheme-https-and-port' }, { status: 302, redirect: { scheme: 'https', port: '8443' } }],
+      [{ path: '/scheme-https-and-443' }, { status: 302, redirect: { scheme: 'https', port: '' } }],
+    ],
+  },
+  {
+    upstream: 'HTTPRouteNoBackendRefs, HTTPRouteNamedRule',
+    objects: [
+      httpRoute('no-backends', {
+        ...same,
+        hostnames: ['nobackends.example'],
+        rules: [{ name: 'no-backends-rule', matches: [prefix('/')] }],
+      }),
+      httpRoute('named-rule', {
+        ...same,
+        hostnames: ['named.example'],
+        rules: [{ name: 'named-rule-one', backendRefs: [backend(V2)] }],
+      }),
+    ],
+    requests: [
+      [{ host: 'nobackends.example', path: '/' }, { status: 500 }],
+      [{ host: 'named.example', path: '/' }, { backend: V2 }],
+    ],
+    routeStatus: [{ route: 'named-rule', gateway: 'same-namespace', accepted, resolvedRefs: resolved }],
+  },
+  {
+    upstream: 'HTTPRouteListenerPortMatching, HTTPRouteInvalidParentRefSectionNameNotMatchingPort',
+    objects: [
+      httpRoute('port-matching', {
+        parentRefs: [{ name: 'same-namespace', port: 80 }],
+        hostnames: ['port.example'],
+        rules: [{ backendRefs: [backend(V3)] }],
+      }),
+      httpRoute('section-and-wrong-port', {
+        parentRefs: [{ name: 'same-namespace', sectionName: 'http', port: 81 }],
+        hostnames: ['wrong-port.example'],
+        rules: [{ backendRefs: [backend(V3)] }],
+      }),
+    ],
+    requests: [
+      [{ host: 'port.example', path: '/' }, { backend: V3 }],
+      [{ host: 'wrong-port.example', path: '/' }, { status: 404 }],
+    ],
+    routeStatus: [
+      { route: 'port-matching', gateway: 'same-namespace', accepted },
+      { route: 'section-and-wrong-port', gateway: 'same-namespace', accepted: ['False', 'NoMatchingParent'] },
+    ],
+  },
+  {
+    upstream: 'GatewaySecretReferenceGrantAllInNamespace, GatewaySecretInvalidReferenceGrant',
+    objects: [
+      secret('all-in-namespace', APP),
+      secret('invalid-grant', WEB),
+      referenceGrant('all-secrets', APP, {
+        from: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: INFRA }],
+        to: [{ group: '', kind: 'Secret' }],
+      }),
+      referenceGrant('wrong-from-kind', WEB, {
+        from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: INFRA }],
+        to: [{ group: '', kind: 'Secret', name: 'invalid-grant' }],
+      }),
+      gateway('gateway-secret-all-in-namespace', [
+        httpsListener('https', 'grant-all.example', [{ name: 'all-in-namespace', namespace: APP }]),
+      ]),
+      gateway('gateway-secret-invalid-reference-grant', [
+        httpsListener('https', 'grant-invalid.example', [{ name: 'invalid-grant', namespace: WEB }]),
+      ]),
+    ],
+    requests: [],
+    gatewayStatus: [
+      {
+        gateway: 'gateway-secret-all-in-namespace',
+        listeners: { https: { resolvedRefs: ['True', 'ResolvedRefs'], programmed: ['True', 'Programmed'] } },
+      },
+      {
+        gateway: 'gateway-secret-invalid-reference-grant',
+        listeners: {
+          https: { resolvedRefs: ['False', 'RefNotPermitted'], programmed: ['False', 'Invalid'] },
+        },
+      },
     ],
   },
 ];
