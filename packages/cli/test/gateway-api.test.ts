@@ -74,6 +74,20 @@ describe('portico run --kubernetes: the Gateway API', () => {
           spec: { ports: [{ name: 'grpc', port: 9000, protocol: 'TCP' }] },
         });
         api.apply('services', {
+          metadata: { name: 'h2c-backend', namespace: INFRA },
+          spec: { ports: [{ name: 'h2c', port: 8081, protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' }] },
+        });
+        api.apply(
+          'endpointslices',
+          endpointSlice(
+            'h2c-backend-1',
+            'h2c-backend',
+            [{ address: '127.0.0.10' }],
+            [{ name: 'h2c', port: grpcPort }],
+            INFRA,
+          ),
+        );
+        api.apply('services', {
           metadata: { name: 'tls-backend', namespace: INFRA },
           spec: { ports: [{ name: 'tls', port: 443, protocol: 'TCP' }] },
         });
@@ -311,6 +325,27 @@ describe('portico run --kubernetes: the Gateway API', () => {
     const parent = route.status?.parents?.find((p) => p.controllerName === CONTROLLER_NAME);
     assert.equal(parent?.conditions.find((c) => c.type === 'Accepted')?.status, 'True');
     h.api.delete('grpcroutes', INFRA, 'grpc');
+  });
+
+  it('speaks h2c to a Service port whose appProtocol is kubernetes.io/h2c (HTTPRouteBackendProtocolH2C)', async () => {
+    h.api.apply(
+      'httproutes',
+      httpRoute('h2c', {
+        parentRefs: [{ name: 'same-namespace' }],
+        hostnames: ['h2c.example'],
+        rules: [{ backendRefs: [{ name: 'h2c-backend', port: 8081 }] }],
+      }).object,
+    );
+    const get = async () => {
+      const res = await pool.request({ path: '/h2c-path', method: 'GET', headers: { host: 'h2c.example' } });
+      await res.body.dump();
+      return res;
+    };
+    await until(async () => (await get()).statusCode !== 404, 5_000, 'the route');
+    const res = await get();
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['x-served-path'], '/h2c-path', 'the HTTP/2-only backend answered');
+    h.api.delete('httproutes', INFRA, 'h2c');
   });
 
   it('passes TLS through to the backend a TLSRoute names by SNI (TLS listener, Passthrough)', async () => {
