@@ -7,13 +7,18 @@ import { fileURLToPath } from 'node:url';
 import { validateConfig } from '@portico/config';
 import {
   DEFAULT_CONTROLLER,
+  DEFAULT_GATEWAY_CONTROLLER,
   type EndpointSlice,
+  type Gateway,
+  type GatewayClass,
+  type HttpRoute,
   type Ingress,
   type IngressClass,
   keyOf,
   type Secret,
   type Service,
   translateCluster,
+  translateGateways,
 } from '@portico/discovery';
 import { parseAllDocuments } from 'yaml';
 
@@ -105,6 +110,83 @@ describe('examples/kubernetes: the manifests docs/kubernetes.md walks through', 
     assert.deepEqual(verbsOf(cluster.rules, 'leases'), [], 'the Lease is not cluster-wide');
     assert.deepEqual(verbsOf(role.rules, 'leases'), ['create', 'get', 'update']);
     assert.equal(role.metadata.namespace, 'portico-system');
+  });
+
+  it('RBAC lets Portico read the Gateway API and write only its status', () => {
+    const cluster = find('ClusterRole', 'portico') as Any;
+    const verbsOf = (resource: string) =>
+      cluster.rules
+        .filter((r: Any) => r.resources.includes(resource))
+        .flatMap((r: Any) => r.verbs)
+        .sort();
+    for (const kind of [
+      'gatewayclasses',
+      'gateways',
+      'httproutes',
+      'grpcroutes',
+      'tlsroutes',
+      'referencegrants',
+    ])
+      assert.deepEqual(verbsOf(kind), ['get', 'list', 'watch'], kind);
+    for (const kind of ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'tlsroutes'])
+      assert.deepEqual(verbsOf(`${kind}/status`), ['patch', 'update'], `${kind}/status`);
+    assert.deepEqual(verbsOf('referencegrants/status'), []);
+    assert.deepEqual(verbsOf('namespaces'), ['get', 'list', 'watch']);
+  });
+
+  it('the Gateway API example translates to routes on both listeners, with its certificate and a redirect', () => {
+    const byKey = <T extends { metadata: { name: string; namespace?: string } }>(list: T[]) =>
+      new Map(list.map((o) => [keyOf(o), o]));
+    const store = <T extends { metadata: { name: string; namespace?: string } }>(list: T[]) => byKey(list);
+    const service = find('Service', 'echo') as unknown as Service;
+    const secret = find('Secret', 'echo-tls') as unknown as Secret;
+    const t = translateGateways(
+      {
+        gatewayClasses: store([find('GatewayClass', 'portico') as unknown as GatewayClass]),
+        gateways: store([find('Gateway', 'edge') as unknown as Gateway]),
+        httpRoutes: store([find('HTTPRoute', 'echo') as unknown as HttpRoute]),
+        grpcRoutes: store([]),
+        tlsRoutes: store([]),
+        referenceGrants: store([]),
+        namespaces: store([]),
+      },
+      {
+        ingresses: store([]),
+        ingressClasses: store([]),
+        services: store([service]),
+        endpointSlices: store([]),
+        secrets: store([secret]),
+      },
+      {
+        controllerName: DEFAULT_GATEWAY_CONTROLLER,
+        listeners: [
+          { name: 'http', port: 80, protocol: 'http' },
+          { name: 'https', port: 443, protocol: 'https' },
+        ],
+        allowExternalName: false,
+      },
+    );
+    assert.deepEqual(t.issues, []);
+    assert.deepEqual(
+      t.routes.map((r) => [r.host, r.listeners]),
+      [['echo.example.com', ['http', 'https']]],
+    );
+    assert.deepEqual(t.routes[0]!.paths?.[0]?.filters, [{ redirect: { prefix: '/hostname', status: 301 } }]);
+    assert.deepEqual(
+      t.certificates.map((c) => [c.name, c.hosts]),
+      [['gateway:demo/echo-tls', ['*.example.com']]],
+    );
+    const document = {
+      listeners: [
+        { name: 'http', port: 0 },
+        { name: 'https', port: 0, protocol: 'https', tls: {} },
+      ],
+      routes: t.routes,
+      services: t.services,
+      certificates: t.certificates,
+    };
+    const result = validateConfig(document);
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.issues));
   });
 
   it("the IngressClass names Portico's controller", () => {

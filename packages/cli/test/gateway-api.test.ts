@@ -173,6 +173,23 @@ describe('portico run --kubernetes: the Gateway API', () => {
       metadata: { generation: number };
     };
     assert.equal(c.status.conditions[0]!.observedGeneration, c.metadata.generation);
+    // GatewayClassObservedGenerationBump: a spec change bumps the generation; the status follows.
+    h.api.apply('gatewayclasses', {
+      metadata: { name: GATEWAY_CLASS },
+      spec: { controllerName: CONTROLLER_NAME, description: 'bumped' },
+      status: c.status,
+    });
+    const bumped = () =>
+      h.api.get('gatewayclasses', undefined, GATEWAY_CLASS) as unknown as {
+        status?: { conditions: Conditions };
+        metadata: { generation: number };
+      };
+    assert.equal(bumped().metadata.generation, c.metadata.generation + 1);
+    await until(
+      () => bumped().status?.conditions[0]?.observedGeneration === c.metadata.generation + 1,
+      5_000,
+      'observedGeneration follows the bump',
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
     const other = h.api.get('gatewayclasses', undefined, 'someone-else') as { status?: unknown };
     assert.equal(other.status, undefined, 'the status of a class Portico does not serve is not written');
