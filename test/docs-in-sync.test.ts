@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { CONFIG_ERROR_CODES } from '@portico/config';
+import { CONFIG_ERROR_CODES, renderConfigValidator } from '@portico/config';
 import { DISCOVERY_ERROR_CODES, KUBERNETES_ISSUE_CODES } from '@portico/discovery';
 import { PROXY_ERROR_CODES, TLS_ISSUE_CODES } from '@portico/proxy';
 import { ROUTE_ISSUE_CODES } from '@portico/router';
@@ -79,6 +79,13 @@ describe('docs stay true to the code', () => {
   it('docs/config.md and schema/portico.schema.json are generated from the current schema (pnpm docs:generate)', () => {
     assert.equal(read('docs/config.md'), renderConfigReference());
     assert.equal(read('schema/portico.schema.json'), renderSchema());
+  });
+
+  it('the precompiled config validator is compiled from the current schema (pnpm docs:generate)', async () => {
+    assert.ok(
+      read('packages/config/src/generated/config-validator.ts') === (await renderConfigValidator()),
+      'packages/config/src/generated/config-validator.ts is stale: run pnpm docs:generate',
+    );
   });
 
   it('docs/migrate-from-ingress-nginx.md has the annotation table the translation uses (pnpm docs:generate)', () => {

@@ -1,16 +1,11 @@
 #!/usr/bin/env -S node --max-semi-space-size=16
-import { PorticoDiscoveryError } from '@portico/discovery';
+// Only commander and the version load up front: each command imports what it needs when it runs
+// (`portico --version` and `--help` answer without loading the config schema, the proxy or Kubernetes).
 import { Command, InvalidArgumentError } from 'commander';
-import { pino } from 'pino';
-import { certGenerateCommand } from './commands/cert-generate.ts';
-import { runDemo } from './commands/demo.ts';
-import { explainCommand } from './commands/explain.ts';
-import { migrateCommand } from './commands/migrate.ts';
-import { ConfigRejectedError, type RunningPortico, startPortico } from './commands/run.ts';
-import { validateCommand } from './commands/validate.ts';
-import { DEFAULT_ADMIN_URL, endpointsView, routesView, statusView } from './commands/views.ts';
+import type { Logger } from 'pino';
+import { DEFAULT_ADMIN_URL } from './admin-url.ts';
+import type { RunningPortico } from './commands/run.ts';
 import { VERSION } from './version.ts';
-import { runDataPlaneWorker } from './workers/data-plane-worker.ts';
 import { WORKER_COMMAND } from './workers/worker-messages.ts';
 
 function sampleRate(value: string): number {
@@ -35,7 +30,7 @@ function workers(value: string): number | 'auto' {
 }
 
 /** stopOnSignals drains `running` on SIGTERM or SIGINT and exits 0; a second signal exits at once. */
-function stopOnSignals(running: RunningPortico, log: pino.Logger, drainTimeoutMs: number | undefined): void {
+function stopOnSignals(running: RunningPortico, log: Logger, drainTimeoutMs: number | undefined): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -186,6 +181,11 @@ program
       watchIdleTimeoutMs?: number;
       workers?: number | 'auto';
     }) => {
+      const [{ pino }, { ConfigRejectedError, startPortico }, { PorticoDiscoveryError }] = await Promise.all([
+        import('pino'),
+        import('./commands/run.ts'),
+        import('@portico/discovery'),
+      ]);
       const log = pino({ level: options.logLevel, base: { pid: process.pid } });
       if (!options.kubernetes && options.config === undefined) {
         log.error("portico run needs --config <file>, or --kubernetes to serve the cluster's Ingresses");
@@ -246,7 +246,9 @@ program
   );
 
 // A data-plane worker of `portico run --workers N`, started by the primary over IPC; not for people.
-program.command(WORKER_COMMAND, { hidden: true }).action(() => runDataPlaneWorker());
+program
+  .command(WORKER_COMMAND, { hidden: true })
+  .action(async () => (await import('./workers/data-plane-worker.ts')).runDataPlaneWorker());
 
 program
   .command('cert')
@@ -258,6 +260,7 @@ program
   .option('--cert <file>', 'certificate output file', 'tls.crt')
   .option('--key <file>', 'private key output file', 'tls.key')
   .action(async (options: { host: string[]; days: number; cert: string; key: string }) => {
+    const { certGenerateCommand } = await import('./commands/cert-generate.ts');
     process.exitCode = await certGenerateCommand(
       { hosts: options.host, days: options.days, certOut: options.cert, keyOut: options.key },
       (line) => console.log(line),
@@ -271,6 +274,7 @@ program
   )
   .argument('<file>', 'YAML or JSON config file')
   .action(async (file: string) => {
+    const { validateCommand } = await import('./commands/validate.ts');
     process.exitCode = await validateCommand(file, (line) => console.log(line));
   });
 
@@ -300,6 +304,7 @@ program
         json: boolean;
       },
     ) => {
+      const { migrateCommand } = await import('./commands/migrate.ts');
       process.exitCode = await migrateCommand({ files, ...options }, (line) => console.log(line));
     },
   );
@@ -317,6 +322,7 @@ program
     '\nExample:\n  portico explain --config portico.yaml http://shop.example.com/api/users',
   )
   .action(async (url: string, options: { config: string; json: boolean }) => {
+    const { explainCommand } = await import('./commands/explain.ts');
     process.exitCode = await explainCommand(options.config, url, options.json, (line) => console.log(line));
   });
 
@@ -335,13 +341,21 @@ program
   .command('status')
   .description('show the config in force, readiness, listeners and connections of a running Portico')
   .option(...adminOption)
-  .action((options: { admin: string }) => view(() => statusView(options.admin, (l) => console.log(l)))());
+  .action((options: { admin: string }) =>
+    view(async () =>
+      (await import('./commands/views.ts')).statusView(options.admin, (l) => console.log(l)),
+    )(),
+  );
 
 program
   .command('routes')
   .description('list the routes of a running Portico')
   .option(...adminOption)
-  .action((options: { admin: string }) => view(() => routesView(options.admin, (l) => console.log(l)))());
+  .action((options: { admin: string }) =>
+    view(async () =>
+      (await import('./commands/views.ts')).routesView(options.admin, (l) => console.log(l)),
+    )(),
+  );
 
 program
   .command('endpoints')
@@ -349,14 +363,16 @@ program
   .argument('<service>', 'service name')
   .option(...adminOption)
   .action((service: string, options: { admin: string }) =>
-    view(() => endpointsView(options.admin, service, (l) => console.log(l)))(),
+    view(async () =>
+      (await import('./commands/views.ts')).endpointsView(options.admin, service, (l) => console.log(l)),
+    )(),
   );
 
 program
   .command('demo')
   .description('start two demo backends and Portico in front of them, from examples/static/portico.yaml')
   .action(async () => {
-    await runDemo();
+    await (await import('./commands/demo.ts')).runDemo();
   });
 
 await program.parseAsync(process.argv);

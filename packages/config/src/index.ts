@@ -7,6 +7,7 @@ export {
   jsonPath,
   PorticoConfigError,
 } from './config-error.ts';
+export { renderConfigValidator } from './config-validator-source.ts';
 export * from './defaults.ts';
 export { pathDestination } from './path-destination.ts';
 export {

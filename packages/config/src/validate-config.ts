@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { parseCidr } from './cidr.ts';
 import { type ConfigIssue, jsonPath, PorticoConfigError } from './config-error.ts';
+import { validate as compiledSchema } from './generated/config-validator.ts';
 import {
   type AccessListConfig,
   type CorsConfig,
@@ -9,7 +10,6 @@ import {
   type HeaderRulesConfig,
   PATH_FILTERS,
   type PorticoConfig,
-  PorticoConfigSchema,
   type RouteConfig,
   type RoutePathConfig,
   type ServiceConfig,
@@ -18,8 +18,11 @@ import { REDACTED } from './secrets.ts';
 import type { ValidationMemo } from './validation-memo.ts';
 import { AUTHORITY, HOST_NAME, WIRE_MEANINGS } from './wire-safe.ts';
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
-const checkSchema = ajv.compile(PorticoConfigSchema);
+/**
+ * checkSchema is the schema compiled ahead of time (`src/generated/config-validator.ts`, written by
+ * `pnpm docs:generate` with the options of `VALIDATOR_OPTIONS`): every error, defaults filled in.
+ */
+const checkSchema = compiledSchema as ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
 /** ConfigValidation is the outcome of `validateConfig`. */
 export type ConfigValidation =

@@ -1,8 +1,5 @@
 import { request } from 'undici';
 
-/** DEFAULT_ADMIN_URL is where the views look for the admin API unless told otherwise. */
-export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9901';
-
 async function fetchJson(base: string, path: string): Promise<unknown> {
   const res = await request(`${base.replace(/\/$/, '')}${path}`, {
     headersTimeout: 5_000,
