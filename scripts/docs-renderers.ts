@@ -1,4 +1,4 @@
-import { PorticoConfigSchema } from '@portico/config';
+import { PorticoConfigSchema } from '@portico/config/schema';
 import { NGINX_ANNOTATIONS } from '@portico/discovery';
 
 /** JsonSchema is the part of a JSON Schema these renderers read. */

@@ -24,6 +24,13 @@ import {
   DEFAULT_UPSTREAM_POOL,
   DEFAULT_WORKERS,
 } from './defaults.ts';
+import {
+  BALANCERS,
+  ESCAPED_SLASH_ACTIONS,
+  HASH_SOURCES,
+  PATH_TYPES,
+  TLS_VERSIONS,
+} from './schema-constants.ts';
 import { StringEnum } from './string-enum.ts';
 import {
   AUTHORITY,
@@ -36,18 +43,6 @@ import {
   TOKEN,
   WIRE_PATH,
 } from './wire-safe.ts';
-
-/** PATH_TYPES are the Kubernetes Ingress v1 path types. */
-export const PATH_TYPES = ['Exact', 'Prefix', 'ImplementationSpecific'] as const;
-
-/** BALANCERS are the load-balancing policies a service may name. */
-export const BALANCERS = ['round-robin', 'random', 'least-request', 'ewma', 'ring-hash', 'maglev'] as const;
-
-/** HASH_SOURCES are where a hash policy or header affinity takes its key from. */
-export const HASH_SOURCES = ['source-ip', 'header', 'cookie', 'path', 'query'] as const;
-
-/** ESCAPED_SLASH_ACTIONS are what `%2F` and `%5C` in a request path do. */
-export const ESCAPED_SLASH_ACTIONS = ['keep', 'decode', 'reject'] as const;
 
 /**
  * Defaulted marks a field that has a default: optional in the document (and in the published JSON
@@ -69,9 +64,6 @@ export const SniRouteSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-
-/** TLS_VERSIONS are the protocol versions a listener may set as its minimum. */
-export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 
 const Pem = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
 /**
@@ -1010,16 +1002,6 @@ export const RouteRetriesSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-
-export const PATH_FILTERS = [
-  'requestHeaders',
-  'responseHeaders',
-  'redirect',
-  'rewrite',
-  'mirror',
-  'timeouts',
-  'retries',
-] as const;
 
 export const PathFilterSchema = Type.Object(
   {

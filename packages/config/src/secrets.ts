@@ -1,11 +1,11 @@
-import type { TSchema } from '@sinclair/typebox';
 import { jsonPath } from './config-error.ts';
-import { PorticoConfigSchema } from './schema.ts';
+import { configSchema } from './generated/config-validator.ts';
 
 /** REDACTED is what every secret field (`writeOnly` in the schema) shows outside the process. */
 export const REDACTED = '<redacted>';
 
-type Schema = TSchema & {
+/** Schema is the part of the config's JSON Schema the walk reads (the schema as the validator holds it). */
+type Schema = {
   readonly writeOnly?: boolean;
   readonly properties?: Record<string, Schema>;
   readonly items?: Schema;
@@ -18,7 +18,7 @@ type Schema = TSchema & {
  * the one place that knows which fields are secret: the admin API, logs and errors go through it.
  */
 export function redactSecrets<T>(config: T): T {
-  return walk(PorticoConfigSchema as Schema, config, undefined, [], () => REDACTED) as T;
+  return walk(configSchema as Schema, config, undefined, [], () => REDACTED) as T;
 }
 
 /**
@@ -32,7 +32,7 @@ export function restoreSecrets(
   current: unknown,
 ): { readonly document: unknown; readonly unresolved: readonly string[] } {
   const unresolved: string[] = [];
-  const restored = walk(PorticoConfigSchema as Schema, document, current, [], (value, kept, at) => {
+  const restored = walk(configSchema as Schema, document, current, [], (value, kept, at) => {
     if (value !== REDACTED) return value;
     if (typeof kept === 'string') return kept;
     unresolved.push(jsonPath(at));

@@ -3,17 +3,17 @@ import type { ErrorObject } from 'ajv';
 import { parseCidr } from './cidr.ts';
 import { type ConfigIssue, jsonPath, PorticoConfigError } from './config-error.ts';
 import { validate as compiledSchema } from './generated/config-validator.ts';
-import {
-  type AccessListConfig,
-  type CorsConfig,
-  type ErrorPageConfig,
-  type HeaderRulesConfig,
-  PATH_FILTERS,
-  type PorticoConfig,
-  type RouteConfig,
-  type RoutePathConfig,
-  type ServiceConfig,
+import type {
+  AccessListConfig,
+  CorsConfig,
+  ErrorPageConfig,
+  HeaderRulesConfig,
+  PorticoConfig,
+  RouteConfig,
+  RoutePathConfig,
+  ServiceConfig,
 } from './schema.ts';
+import { PATH_FILTERS } from './schema-constants.ts';
 import { REDACTED } from './secrets.ts';
 import type { ValidationMemo } from './validation-memo.ts';
 import { AUTHORITY, HOST_NAME, WIRE_MEANINGS } from './wire-safe.ts';

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { type TLSSocket, Server as TlsServer } from 'node:tls';
 import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_TLS, type ListenerConfig, type PorticoConfig } from '@portico/config';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import type { ServiceBalancer } from './balancer/service-balancer.ts';
 import { ServiceRegistry } from './balancer/service-state.ts';
 import { DeadlineSweeper } from './deadline-sweeper.ts';
@@ -22,6 +22,7 @@ import { trustsSource } from './l4/l4-route.ts';
 import { readProxyPreamble } from './l4/proxy-preamble.ts';
 import type { ProxyHeader } from './l4/proxy-protocol.ts';
 import { type L4Context, TcpSession } from './l4/tcp-session.ts';
+import { undici } from './lazy-undici.ts';
 import { createCounters, type ProxyCounters } from './proxy-counters.ts';
 import { PorticoProxyError } from './proxy-error.ts';
 import { GlobalRateLimits } from './rate-limit/global-rate-limits.ts';
@@ -90,7 +91,10 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   /** globalLimits count the `global` rate limits in the shared store (`rateLimitStore`). */
   readonly globalLimits = new GlobalRateLimits();
   /** #authAgent sends forward-auth requests, keeping connections to auth services alive. */
-  readonly #authAgent = new Agent({ keepAliveTimeout: 30_000 });
+  #authAgent: Agent | undefined;
+  /** #authDispatcher makes the agent on first use (undici loads then). */
+  readonly #authDispatcher = (): Agent =>
+    (this.#authAgent ??= new (undici().Agent)({ keepAliveTimeout: 30_000 }));
   readonly #health = new ActiveHealthChecker();
   /** #connections maps each open connection to its listener's counters (undefined: counted by its TLS socket). */
   readonly #connections = new Map<HttpConnection | TcpSession, L4Counters | undefined>();
@@ -155,7 +159,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       this.#certificates,
       ++this.#version,
       previous,
-      { globalLimits: this.globalLimits, authDispatcher: this.#authAgent },
+      { globalLimits: this.globalLimits, authDispatcher: this.#authDispatcher },
     );
   }
 
@@ -641,7 +645,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     this.#health.stop();
     this.sweeper.stop();
     this.globalLimits.close();
-    await Promise.all([...closed, this.#authAgent.close()]);
+    await Promise.all([...closed, this.#authAgent?.close()]);
   }
 }
 

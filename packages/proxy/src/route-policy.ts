@@ -53,7 +53,7 @@ export interface PolicyContext {
   /** globalLimits count `global` rate limits in the shared store; without them such limits count locally. */
   readonly globalLimits?: GlobalRateLimits | undefined;
   /** authDispatcher sends forward-auth requests (undici's global dispatcher when undefined). */
-  readonly authDispatcher?: Dispatcher | undefined;
+  readonly authDispatcher?: (() => Dispatcher) | undefined;
 }
 
 /**

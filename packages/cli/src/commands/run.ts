@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { type AdminServer, startAdminServer } from '@portico/admin';
+import type { AdminServer } from '@portico/admin';
 import { type Discovery, formatProblem, KubernetesDiscovery, StaticFileDiscovery } from '@portico/discovery';
 import {
   createProxy,
@@ -174,6 +174,8 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       },
       reload: () => discovery.reload(),
     });
+    // Loaded only when configured, after the proxy serves (Fastify and prom-client are ~140 modules).
+    const { startAdminServer } = await import('@portico/admin');
     // With workers, the data plane's counters are theirs, added up when the admin API is asked.
     admin = await startAdminServer(workers?.adminSource(source) ?? source, adminConfig);
     log.info({ url: admin.url }, `admin API on ${admin.url}`);

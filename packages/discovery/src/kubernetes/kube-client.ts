@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import { PorticoDiscoveryError } from '../discovery-error.ts';
 import type { KubeConnection } from './kube-connection.ts';
+import { undici } from './lazy-undici.ts';
 
 /** KubeApiError is a failed API request: `status` is the HTTP status (0 when no response came). */
 export class KubeApiError extends PorticoDiscoveryError {
@@ -56,7 +57,7 @@ export class KubeClient {
 
   constructor(connection: KubeConnection) {
     this.connection = connection;
-    this.#agent = new Agent({
+    this.#agent = new (undici().Agent)({
       connect: {
         ...(connection.ca === undefined ? {} : { ca: connection.ca }),
         ...(connection.cert === undefined ? {} : { cert: connection.cert }),
@@ -123,7 +124,7 @@ export class KubeClient {
       headers['content-type'] = req.contentType ?? 'application/json';
     }
     try {
-      return await request(url, {
+      return await undici().request(url, {
         method: req.method ?? 'GET',
         headers,
         ...(body === undefined ? {} : { body }),

@@ -1,7 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { HealthCheckConfig } from '@portico/config';
-import { type buildConnector, Client } from 'undici';
+import type { buildConnector, Client } from 'undici';
+import { undici } from '../lazy-undici.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 
 /** CheckTarget is one endpoint and the check a service asks for it. */
@@ -109,7 +110,7 @@ class Probe {
     const { address, port, tls } = this.endpoint;
     const host = address.includes(':') ? `[${address}]` : address;
     const timeout = this.#check.timeoutMs;
-    this.#client ??= new Client(`${tls === undefined ? 'http' : 'https'}://${host}:${port}`, {
+    this.#client ??= new (undici().Client)(`${tls === undefined ? 'http' : 'https'}://${host}:${port}`, {
       connect: probeConnector(this.endpoint, timeout),
       headersTimeout: timeout,
       bodyTimeout: timeout,

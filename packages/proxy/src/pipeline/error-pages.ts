@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { ErrorPageConfig } from '@portico/config';
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from '../lazy-undici.ts';
 import type { FilterExchange } from './filter.ts';
 import type { LocalReply } from './local-reply.ts';
 
@@ -38,7 +39,10 @@ export class ErrorPages {
   }
 
   /** compile reads the pages' files (throwing when one cannot be read) and indexes pages by status. */
-  static compile(configs: readonly ErrorPageConfig[], dispatcher: Dispatcher | undefined): ErrorPages {
+  static compile(
+    configs: readonly ErrorPageConfig[],
+    dispatcher: (() => Dispatcher) | undefined,
+  ): ErrorPages {
     const byStatus = new Map<number, ErrorPage>();
     for (const config of configs) {
       const page: ErrorPage =
@@ -85,9 +89,13 @@ class StaticPage implements ErrorPage {
 class RenderedPage implements ErrorPage {
   readonly #url: string | undefined;
   readonly #service: string | undefined;
-  readonly #dispatcher: Dispatcher | undefined;
+  readonly #dispatcher: (() => Dispatcher) | undefined;
 
-  constructor(url: string | undefined, service: string | undefined, dispatcher: Dispatcher | undefined) {
+  constructor(
+    url: string | undefined,
+    service: string | undefined,
+    dispatcher: (() => Dispatcher) | undefined,
+  ) {
     this.#url = url;
     this.#service = service;
     this.#dispatcher = dispatcher;
@@ -119,12 +127,12 @@ class RenderedPage implements ErrorPage {
       const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
       url = `http://${host}:${endpoint.port}/`;
     }
-    const res = await request(url, {
+    const res = await undici().request(url, {
       headers,
       headersTimeout: RENDER_TIMEOUT_MS,
       bodyTimeout: RENDER_TIMEOUT_MS,
       signal: AbortSignal.timeout(RENDER_TIMEOUT_MS),
-      ...(this.#dispatcher === undefined ? {} : { dispatcher: this.#dispatcher }),
+      ...(this.#dispatcher === undefined ? {} : { dispatcher: this.#dispatcher() }),
     });
     const body = Buffer.from(await res.body.arrayBuffer());
     if (res.statusCode >= 500 || body.length > MAX_PAGE_BYTES) return plainReply(status);

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
+
+/** forge loads node-forge (42 modules) the first time a certificate is generated, not at start. */
+let forgeModule: typeof import('node-forge') | undefined;
+function forge(): typeof import('node-forge') {
+  forgeModule ??= createRequire(import.meta.url)('node-forge') as typeof import('node-forge');
+  return forgeModule;
+}
 
 /** SelfSignedOptions describe a generated certificate. */
 export interface SelfSignedOptions {
@@ -26,8 +33,9 @@ export interface PemPair {
 export function generateSelfSigned(options: SelfSignedOptions): PemPair {
   const { hosts, days = 365, keyBits = 2048, commonName = hosts[0] } = options;
   if (hosts.length === 0) throw new Error('a certificate needs at least one host');
-  const keys = forge.pki.rsa.generateKeyPair({ bits: keyBits });
-  const cert = forge.pki.createCertificate();
+  const { pki, md } = forge();
+  const keys = pki.rsa.generateKeyPair({ bits: keyBits });
+  const cert = pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = `01${randomBytes(15).toString('hex')}`; // positive, 128 bits of randomness
   const now = Date.now();
@@ -47,8 +55,8 @@ export function generateSelfSigned(options: SelfSignedOptions): PemPair {
       ),
     },
   ]);
-  cert.sign(keys.privateKey, forge.md.sha256.create());
-  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey) };
+  cert.sign(keys.privateKey, md.sha256.create());
+  return { cert: pki.certificateToPem(cert), key: pki.privateKeyToPem(keys.privateKey) };
 }
 
 /** DEFAULT_CERTIFICATE_NAME is the CN of the certificate served when no configured one fits. */

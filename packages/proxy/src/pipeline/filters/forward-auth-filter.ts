@@ -1,7 +1,8 @@
 import type { ForwardAuthConfig } from '@portico/config';
 import { LRUCache } from 'lru-cache';
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { CONNECTION_SPECIFIC_FIELDS } from '../../http/connection-specific-fields.ts';
+import { undici } from '../../lazy-undici.ts';
 import type { AuthorizationSink, Filter, FilterExchange } from '../filter.ts';
 import { HeadEditor } from '../head-editor.ts';
 import type { LocalReply } from '../local-reply.ts';
@@ -39,14 +40,14 @@ type Answer =
 export class ForwardAuthFilter implements Filter {
   readonly name = 'forward-auth';
   readonly #config: ForwardAuthConfig;
-  readonly #dispatcher: Dispatcher | undefined;
+  readonly #dispatcher: (() => Dispatcher) | undefined;
   readonly #forwarded: ReadonlySet<string> | undefined;
   /** #copied are the lower-case names copied from a 2xx answer upstream (and dropped from the client's). */
   readonly #copied: ReadonlySet<string>;
   readonly #cache: LRUCache<string, Answer> | undefined;
   readonly #cacheKeys: readonly string[];
 
-  constructor(config: ForwardAuthConfig, dispatcher: Dispatcher | undefined) {
+  constructor(config: ForwardAuthConfig, dispatcher: (() => Dispatcher) | undefined) {
     this.#config = config;
     this.#dispatcher = dispatcher;
     this.#forwarded =
@@ -108,13 +109,13 @@ export class ForwardAuthFilter implements Filter {
       'x-real-ip': client,
     });
     const timeoutMs = this.#config.timeoutMs;
-    const res = await request(this.#config.url, {
+    const res = await undici().request(this.#config.url, {
       method: (this.#config.method === 'original' ? req.method : 'GET') as Dispatcher.HttpMethod,
       headers,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       signal: AbortSignal.timeout(timeoutMs),
-      ...(this.#dispatcher === undefined ? {} : { dispatcher: this.#dispatcher }),
+      ...(this.#dispatcher === undefined ? {} : { dispatcher: this.#dispatcher() }),
     });
     const status = res.statusCode;
     const body = await boundedText(res.body);
