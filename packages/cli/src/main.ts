@@ -184,7 +184,7 @@ program
       const [{ pino }, { ConfigRejectedError, startPortico }, { PorticoDiscoveryError }] = await Promise.all([
         import('pino'),
         import('./commands/run.ts'),
-        import('@portico/discovery'),
+        import('@portico/discovery/file'),
       ]);
       const log = pino({ level: options.logLevel, base: { pid: process.pid } });
       if (!options.kubernetes && options.config === undefined) {

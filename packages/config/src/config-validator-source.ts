@@ -1,9 +1,12 @@
-/** VALIDATOR_OPTIONS are the Ajv options the config is checked with: every error, defaults filled in. */
+/**
+ * VALIDATOR_OPTIONS are the Ajv options the config is checked with: every error, defaults filled in; not
+ * verbose (validate-config.ts finds an error's schema and value from its paths).
+ */
 export const VALIDATOR_OPTIONS = {
   allErrors: true,
   useDefaults: true,
   strict: false,
-  verbose: true,
+  verbose: false,
 } as const;
 
 /**

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { ErrorObject } from 'ajv';
 import { parseCidr } from './cidr.ts';
 import { type ConfigIssue, jsonPath, PorticoConfigError } from './config-error.ts';
-import { validate as compiledSchema } from './generated/config-validator.ts';
+import { validate as compiledSchema, configSchema } from './generated/config-validator.ts';
 import type {
   AccessListConfig,
   CorsConfig,
@@ -57,10 +57,10 @@ export function validateConfig(input: unknown, options: ValidateOptions = {}): C
   let fresh: object[] | undefined;
   if (memo !== undefined) {
     const checked = checkSchemaSkipping(config as Record<string, unknown>, memo);
-    if (!Array.isArray(checked)) return { ok: false, issues: schemaIssues(checked.errors) };
+    if (!Array.isArray(checked)) return { ok: false, issues: schemaIssues(checked.errors, config) };
     fresh = checked;
   } else if (!checkSchema(config)) {
-    return { ok: false, issues: schemaIssues(checkSchema.errors ?? []) };
+    return { ok: false, issues: schemaIssues(checkSchema.errors ?? [], config) };
   }
   const valid = config as PorticoConfig;
   const { issues, names, listeners } = referenceIssues(valid, memo);
@@ -127,7 +127,30 @@ export function parseConfig(input: unknown, source = 'config'): PorticoConfig {
   return result.config;
 }
 
-function schemaIssues(errors: readonly ErrorObject[]): ConfigIssue[] {
+/**
+ * schemaAt returns the schema an error's keyword belongs to (`#/properties/port/minimum` -> the schema
+ * of `port`): the validator is compiled without Ajv's verbose errors, which made it a third larger.
+ */
+function schemaAt(schemaPath: string): Record<string, unknown> | undefined {
+  let at: unknown = configSchema;
+  for (const part of schemaPath.split('/').slice(1, -1)) {
+    if (typeof at !== 'object' || at === null) return undefined;
+    at = (at as Record<string, unknown>)[part.replaceAll('~1', '/').replaceAll('~0', '~')];
+  }
+  return typeof at === 'object' && at !== null ? (at as Record<string, unknown>) : undefined;
+}
+
+/** valueAt returns the value at a JSON pointer's segments in the document. */
+function valueAt(document: unknown, segments: readonly (string | number)[]): unknown {
+  let at = document;
+  for (const part of segments) {
+    if (typeof at !== 'object' || at === null) return undefined;
+    at = (at as Record<string | number, unknown>)[part];
+  }
+  return at;
+}
+
+function schemaIssues(errors: readonly ErrorObject[], document: unknown): ConfigIssue[] {
   const seen = new Set<string>();
   const issues: ConfigIssue[] = [];
   // A value that is none of a field's alternatives gets one message naming them, not one per alternative.
@@ -141,7 +164,7 @@ function schemaIssues(errors: readonly ErrorObject[]): ConfigIssue[] {
         const key = part.replaceAll('~1', '/').replaceAll('~0', '~');
         return /^\d+$/.test(key) ? Number(key) : key;
       });
-    const message = describe(error);
+    const message = describe(error, schemaAt(error.schemaPath), valueAt(document, segments));
     const key = `${jsonPath(segments)}\0${message}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -170,10 +193,11 @@ const PATTERN_MEANINGS: Record<string, string> = {
   ...WIRE_MEANINGS,
 };
 
-function describe(error: ErrorObject): string {
+/** describe says what is wrong in words; `schema` is the failing field's schema and `data` its value. */
+function describe(error: ErrorObject, schema: Record<string, unknown> | undefined, data: unknown): string {
   const p = error.params as Record<string, unknown>;
   // A secret field's value never appears in a message, whatever is wrong with it.
-  const got = error.parentSchema?.['writeOnly'] === true ? REDACTED : JSON.stringify(error.data);
+  const got = schema?.['writeOnly'] === true ? REDACTED : JSON.stringify(data);
   switch (error.keyword) {
     case 'enum':
       return `must be one of ${(p['allowedValues'] as unknown[]).join(', ')}, got ${got}`;
@@ -181,7 +205,7 @@ function describe(error: ErrorObject): string {
       return `missing required field "${String(p['missingProperty'])}"`;
     case 'additionalProperties': {
       const field = String(p['additionalProperty']);
-      const known = Object.keys((error.parentSchema?.['properties'] as object | undefined) ?? {});
+      const known = Object.keys((schema?.['properties'] as object | undefined) ?? {});
       const near = closest(field, known);
       return `unknown field "${field}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`;
     }
@@ -193,7 +217,7 @@ function describe(error: ErrorObject): string {
     case 'exclusiveMaximum':
       return `must be ${String(p['comparison'])} ${String(p['limit'])}, got ${got}`;
     case 'anyOf': {
-      const branches = (error.parentSchema?.['anyOf'] as Record<string, unknown>[] | undefined) ?? [];
+      const branches = (schema?.['anyOf'] as Record<string, unknown>[] | undefined) ?? [];
       return `must be ${branches.map(alternative).join(' or ')}, got ${got}`;
     }
     case 'minProperties':

@@ -1,4 +1,4 @@
-import { formatProblem, loadConfigFile } from '@portico/discovery';
+import { formatProblem, loadConfigFile } from '@portico/discovery/file';
 import { pathFilterNames } from '@portico/proxy';
 import { compileRouteTable, describeRule, explain } from '@portico/router';
 import { explanationJson } from '../explanation-json.ts';

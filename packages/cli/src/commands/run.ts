@@ -1,6 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { AdminServer } from '@portico/admin';
-import { type Discovery, formatProblem, KubernetesDiscovery, StaticFileDiscovery } from '@portico/discovery';
+import type { KubernetesDiscovery } from '@portico/discovery';
+import { type Discovery, formatProblem, StaticFileDiscovery } from '@portico/discovery/file';
 import {
   createProxy,
   ENDPOINT_CHANNEL,
@@ -15,7 +16,7 @@ import { startAccessLog } from '../access-log.ts';
 import { adminSource, type RunState } from '../admin-adapter.ts';
 import { checkFiles } from '../check-files.ts';
 import { withRouteCheck } from '../check-routes.ts';
-import { createKubernetesDiscovery, type KubernetesRunOptions } from '../kubernetes-source.ts';
+import type { KubernetesRunOptions } from '../kubernetes-source.ts';
 import { logStoreState } from '../log-store-state.ts';
 import { DataPlaneWorkers, workerCount } from '../workers/data-plane-workers.ts';
 
@@ -57,14 +58,17 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   let workers: DataPlaneWorkers | undefined;
   let startError: Error | undefined;
   let discovery: Discovery & { reload(): Promise<void> };
+  let kubernetes: KubernetesDiscovery | undefined;
   if (options.kubernetes !== undefined) {
-    discovery = await createKubernetesDiscovery(options.kubernetes, options.config, log);
+    // The Kubernetes source's modules load only in this mode.
+    const { createKubernetesDiscovery } = await import('../kubernetes-source.ts');
+    kubernetes = await createKubernetesDiscovery(options.kubernetes, options.config, log);
+    discovery = kubernetes;
   } else if (options.config !== undefined) {
     discovery = new StaticFileDiscovery(options.config, { check: withRouteCheck });
   } else {
     throw new ConfigRejectedError('portico run needs --config <file> or --kubernetes');
   }
-  const kubernetes = discovery instanceof KubernetesDiscovery ? discovery : undefined;
   const state: RunState = {
     source: options.config ?? 'kubernetes',
     appliedAt: new Date(),

@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { formatProblem, loadConfigFile, resolveReferencedFiles } from '@portico/discovery';
+import { formatProblem, loadConfigFile, resolveReferencedFiles } from '@portico/discovery/file';
 import { checkFiles } from '../check-files.ts';
 import { checkRoutes } from '../check-routes.ts';
 

@@ -2,13 +2,22 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type BasicAuthConfig, htpasswdProblem } from '@portico/config';
-import bcrypt from 'bcryptjs';
 import { LRUCache } from 'lru-cache';
 import type { Filter, FilterExchange } from '../filter.ts';
 import type { LocalReply } from '../local-reply.ts';
 
-/** aprMd5 is Apache's apr1 MD5 crypt (the `apache-md5` package, CommonJS). */
-const aprMd5 = createRequire(import.meta.url)('apache-md5') as (password: string, salt: string) => string;
+const load = createRequire(import.meta.url);
+/** hashers loads bcryptjs and apache-md5 (Apache's apr1 MD5 crypt) the first time a password is checked. */
+let hashers:
+  | {
+      bcrypt: { compareSync(password: string, hash: string): boolean };
+      aprMd5: (password: string, salt: string) => string;
+    }
+  | undefined;
+function hasher() {
+  hashers ??= { bcrypt: load('bcryptjs'), aprMd5: load('apache-md5') };
+  return hashers;
+}
 
 /** VERIFIED_TTL_MS is how long a verified user and password skip bcrypt (which costs tens of ms). */
 const VERIFIED_TTL_MS = 60_000;
@@ -76,8 +85,8 @@ export class BasicAuthFilter implements Filter {
       .digest('base64');
     if (this.#verified.has(digest)) return true;
     let ok: boolean;
-    if (hash.startsWith('$2')) ok = bcrypt.compareSync(password, hash);
-    else if (hash.startsWith('$apr1$')) ok = same(aprMd5(password, hash), hash);
+    if (hash.startsWith('$2')) ok = hasher().bcrypt.compareSync(password, hash);
+    else if (hash.startsWith('$apr1$')) ok = same(hasher().aprMd5(password, hash), hash);
     else ok = same(`{SHA}${createHash('sha1').update(password).digest('base64')}`, hash);
     if (ok) this.#verified.set(digest, true);
     return ok;
