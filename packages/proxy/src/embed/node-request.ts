@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionContext } from '../http/connection-context.ts';
 import type { RequestHead } from '../http/request-head.ts';
 import type { ResponseHead } from '../http/response-head.ts';
+import { STATUS_CODES } from '../http/status-codes.ts';
 import { ChunkedDecoder } from '../http2/chunked-decoder.ts';
 import { responseHeaders } from '../http2/h2-response-headers.ts';
 import { ClientInfo } from '../pipeline/client-info.ts';

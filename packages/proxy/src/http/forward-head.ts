@@ -1,7 +1,7 @@
-import { STATUS_CODES } from 'node:http';
 import type { HeadPlan } from './assemble-head.ts';
 import type { RequestHead } from './request-head.ts';
 import type { ResponseHead } from './response-head.ts';
+import { STATUS_CODES } from './status-codes.ts';
 
 const plan: HeadPlan = {
   src: Buffer.alloc(0),

@@ -1,5 +1,5 @@
-import { STATUS_CODES } from 'node:http';
 import type { LocalReply } from '../pipeline/local-reply.ts';
+import { STATUS_CODES } from './status-codes.ts';
 
 const cache = new Map<string, Buffer>();
 

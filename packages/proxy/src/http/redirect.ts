@@ -1,6 +1,6 @@
-import { STATUS_CODES } from 'node:http';
 import type { RedirectConfig } from '@portico/config';
 import type { RequestHead } from './request-head.ts';
+import { STATUS_CODES } from './status-codes.ts';
 
 /** RedirectInput is what a redirect needs from the request. */
 export type RedirectInput = Pick<RequestHead, 'method' | 'host' | 'target' | 'path'>;

@@ -1,9 +1,9 @@
-import { STATUS_CODES } from 'node:http';
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Deadline } from '../deadline-sweeper.ts';
 import type { ConnectionContext } from '../http/connection-context.ts';
 import type { RequestHead } from '../http/request-head.ts';
 import type { ResponseHead } from '../http/response-head.ts';
+import { STATUS_CODES } from '../http/status-codes.ts';
 import type { ClientInfo } from '../pipeline/client-info.ts';
 import type { Downstream } from '../pipeline/downstream.ts';
 import { Exchange } from '../pipeline/exchange.ts';
