@@ -1,3 +1,12 @@
+export {
+  type AccessLogFormat,
+  COMBINED,
+  compileTemplate,
+  consoleLine,
+  escapeLogValue,
+  LOG_VARIABLES,
+  timeLocal,
+} from './access-log-format.ts';
 export { checkRoutes, type RouteCheck } from './check-routes.ts';
 export { explainCommand } from './commands/explain.ts';
 export { ConfigRejectedError, type RunningPortico, type RunOptions, startPortico } from './commands/run.ts';

@@ -14,6 +14,11 @@ function sampleRate(value: string): number {
   return n;
 }
 
+function accessLogFormat(value: string): 'json' | 'combined' | 'console' {
+  if (value === 'json' || value === 'combined' || value === 'console') return value;
+  throw new InvalidArgumentError('must be json, combined or console (or give --access-log-template)');
+}
+
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of milliseconds');
@@ -55,6 +60,11 @@ function stopOnSignals(running: RunningPortico, log: Logger, drainTimeoutMs: num
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // As nginx: logrotate moves the access log file, then SIGUSR1 makes Portico (and its workers) open it again.
+  process.on('SIGUSR1', () => {
+    running.reopenLogs();
+    log.info('access log reopened');
+  });
 }
 
 const program = new Command()
@@ -82,6 +92,15 @@ program
     'write one JSON line per request to a file, or to standard output with no file or "-"',
   )
   .option('--access-log-sample <share>', 'log this share of requests, 0 to 1 (5xx always)', sampleRate, 1)
+  .option(
+    '--access-log-format <format>',
+    'json, combined (nginx), or console (short, for a terminal); default json, or console on a terminal',
+    accessLogFormat,
+  )
+  .option(
+    '--access-log-template <template>',
+    'a line of nginx-style $variables instead, e.g. \'$remote_addr [$time_local] "$request" $status $request_time\' (docs/admin.md)',
+  )
   .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
   .option(
     '--drain-timeout-ms <ms>',
@@ -157,6 +176,8 @@ program
       config?: string;
       accessLog?: string | true;
       accessLogSample: number;
+      accessLogFormat?: 'json' | 'combined' | 'console';
+      accessLogTemplate?: string;
       logLevel: string;
       drainTimeoutMs?: number;
       kubernetes: boolean;
@@ -198,6 +219,11 @@ program
           {
             ...(options.config === undefined ? {} : { config: options.config }),
             ...(accessLog === undefined ? {} : { accessLog, accessLogSample: options.accessLogSample }),
+            ...(options.accessLogTemplate !== undefined
+              ? { accessLogFormat: { template: options.accessLogTemplate } }
+              : options.accessLogFormat !== undefined
+                ? { accessLogFormat: options.accessLogFormat }
+                : {}),
             ...(options.workers === undefined ? {} : { workers: options.workers }),
             ...(options.kubernetes
               ? {

@@ -124,4 +124,20 @@ export interface RequestOutcome {
   /** requestBytes and responseBytes count body bytes (framing excluded). */
   readonly requestBytes: number;
   readonly responseBytes: number;
+  /** query is the request target's query, without `?` ('' when none). */
+  readonly query: string | undefined;
+  /** protocol is the client's HTTP version: `HTTP/1.0`, `HTTP/1.1`, `HTTP/2`. */
+  readonly protocol: string;
+  readonly userAgent: string | undefined;
+  readonly referer: string | undefined;
+  /** listener is the name of the listener the request came in on ('' when embedded). */
+  readonly listener: string;
+  /** tls is the connection's TLS, when Portico terminated it: version, cipher suite and SNI. */
+  readonly tls:
+    | {
+        readonly version: string | undefined;
+        readonly cipher: string | undefined;
+        readonly sni: string | undefined;
+      }
+    | undefined;
 }

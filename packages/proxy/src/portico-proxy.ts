@@ -67,9 +67,6 @@ interface ListenerRuntime {
   tls: { server: TlsServer; id: string } | undefined;
 }
 
-/** NO_TLS_FIELDS is the SecureInfo of a TLS connection that adds no fields. */
-const NO_TLS_FIELDS: SecureInfo = { lines: '', drop: undefined, servername: undefined };
-
 /** H2C_PREFACE_START is how an HTTP/2 prior-knowledge connection begins (`PRI * HTTP/2.0`). */
 const H2C_PREFACE_START = Buffer.from('PRI * HTTP/2.0', 'latin1');
 
@@ -580,14 +577,13 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     const raw = streamUnder(socket);
     const origin = raw === undefined ? undefined : this.#origins.get(raw);
     const servername = typeof socket.servername === 'string' ? socket.servername.toLowerCase() : undefined;
-    const secure: SecureInfo =
-      tls.subjectHeader === undefined && servername === undefined
-        ? NO_TLS_FIELDS
-        : {
-            lines: tls.subjectHeader === undefined ? '' : clientCertificateLines(socket, tls.subjectHeader),
-            drop: tls.subjectDrop,
-            servername,
-          };
+    const secure: SecureInfo = {
+      lines: tls.subjectHeader === undefined ? '' : clientCertificateLines(socket, tls.subjectHeader),
+      drop: tls.subjectHeader === undefined ? undefined : tls.subjectDrop,
+      servername,
+      version: socket.getProtocol() ?? undefined,
+      cipher: socket.getCipher()?.name,
+    };
     if (socket.alpnProtocol === 'h2') {
       this.#acceptHttp2(socket, runtime, origin, secure);
       return;

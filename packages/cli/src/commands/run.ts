@@ -12,7 +12,8 @@ import {
   type RateLimitStoreEvent,
 } from '@portico/proxy';
 import type { Logger } from 'pino';
-import { startAccessLog } from '../access-log.ts';
+import { accessLogProblem, startAccessLog } from '../access-log.ts';
+import type { AccessLogFormat } from '../access-log-format.ts';
 import { adminSource, type RunState } from '../admin-adapter.ts';
 import { checkFiles } from '../check-files.ts';
 import { withRouteCheck } from '../check-routes.ts';
@@ -30,6 +31,8 @@ export interface RunOptions {
   readonly accessLog?: string;
   /** accessLogSample is the share of requests logged (errors always are): 1 by default. */
   readonly accessLogSample?: number;
+  /** accessLogFormat is how lines look: json (default), combined, console, or a `$variable` template. */
+  readonly accessLogFormat?: AccessLogFormat;
   /** workers overrides the config's `workers`: data-plane processes, or `auto` for one per core. */
   readonly workers?: number | 'auto';
 }
@@ -41,6 +44,8 @@ export interface RunningPortico {
   readonly kubernetes: KubernetesDiscovery | undefined;
   /** adminUrl is where the admin API listens, when the config has an `admin` section. */
   readonly adminUrl: string | undefined;
+  /** reopenLogs opens the access log file again by its name, here and in every worker (SIGUSR1). */
+  reopenLogs(): void;
   stop(drainTimeoutMs?: number): Promise<void>;
 }
 
@@ -59,6 +64,16 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   let startError: Error | undefined;
   let discovery: Discovery & { reload(): Promise<void> };
   let kubernetes: KubernetesDiscovery | undefined;
+  const templateProblem = accessLogProblem(options.accessLogFormat);
+  if (templateProblem !== undefined) throw new ConfigRejectedError(templateProblem);
+  const accessLogOptions =
+    options.accessLog === undefined
+      ? undefined
+      : {
+          destination: options.accessLog,
+          sampleRate: options.accessLogSample ?? 1,
+          ...(options.accessLogFormat === undefined ? {} : { format: options.accessLogFormat }),
+        };
   if (options.kubernetes !== undefined) {
     // The Kubernetes source's modules load only in this mode.
     const { createKubernetesDiscovery } = await import('../kubernetes-source.ts');
@@ -147,10 +162,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     } else {
       // The primary keeps the proxy for what it owns (validation, health checks, the admin API's view)
       // and never binds; the workers serve.
-      const accessLog =
-        options.accessLog === undefined
-          ? {}
-          : { accessLog: { destination: options.accessLog, sampleRate: options.accessLogSample ?? 1 } };
+      const accessLog = accessLogOptions === undefined ? {} : { accessLog: accessLogOptions };
       workers = await DataPlaneWorkers.start(running, count, { main: process.argv[1]!, log, ...accessLog });
       const started = workers;
       state.workers = () => started.workers();
@@ -191,14 +203,16 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   };
   subscribe(RATE_LIMIT_STORE_CHANNEL, onStore);
   // With workers, each writes its own requests (the primary serves none).
-  const stopAccessLog =
-    options.accessLog === undefined || workers !== undefined
-      ? undefined
-      : startAccessLog({ destination: options.accessLog, sampleRate: options.accessLogSample ?? 1 });
+  const accessLog =
+    accessLogOptions === undefined || workers !== undefined ? undefined : startAccessLog(accessLogOptions);
   return {
     proxy: running,
     kubernetes,
     adminUrl: admin?.url,
+    reopenLogs() {
+      accessLog?.reopen();
+      workers?.reopenLogs();
+    },
     async stop(drainTimeoutMs) {
       // Listeners close synchronously inside close(), before anything here awaits: no new connection
       // is accepted from the moment stop() is called.
@@ -208,7 +222,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       await closing;
       await draining;
       await admin?.close();
-      stopAccessLog?.();
+      accessLog?.stop();
       stopAvailabilityLog();
       unsubscribe(RATE_LIMIT_STORE_CHANNEL, onStore);
     },

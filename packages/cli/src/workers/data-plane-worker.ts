@@ -29,9 +29,9 @@ const STATS_INTERVAL_MS = 500;
 export function runDataPlaneWorker(): void {
   let proxy: PorticoProxy | undefined;
   const accessLog = process.env[ACCESS_LOG_ENV];
-  const stopAccessLog = accessLog === undefined ? undefined : startAccessLog(JSON.parse(accessLog));
+  const log = accessLog === undefined ? undefined : startAccessLog(JSON.parse(accessLog));
   const exit = (code: number) => {
-    stopAccessLog?.();
+    log?.stop();
     process.exit(code);
   };
   let version = 0;
@@ -105,7 +105,8 @@ export function runDataPlaneWorker(): void {
       });
     else if (message.type === 'views') {
       if (proxy !== undefined) send({ type: 'views', id: message.id, views: dataPlaneViews(proxy) });
-    } else if (message.type === 'drain')
+    } else if (message.type === 'reopen-logs') log?.reopen();
+    else if (message.type === 'drain')
       void pending.then(() => proxy?.close({ drainTimeoutMs: message.drainTimeoutMs })).then(() => exit(0));
   });
   const stats = setInterval(() => {

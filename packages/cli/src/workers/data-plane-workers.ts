@@ -74,6 +74,11 @@ export class DataPlaneWorkers {
     return withWorkerViews(source, this.#pool);
   }
 
+  /** reopenLogs asks every worker to open its access log file again. */
+  reopenLogs(): void {
+    this.#pool.reopenLogs();
+  }
+
   /** drain stops forwarding verdicts and drains every worker. */
   async drain(drainTimeoutMs: number): Promise<void> {
     this.#stopVerdicts();

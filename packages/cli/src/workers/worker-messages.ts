@@ -29,7 +29,8 @@ export type ToWorker =
   | { readonly type: 'delta'; readonly version: number; readonly delta: ConfigDelta }
   | { readonly type: 'verdicts'; readonly verdicts: readonly EndpointVerdict[] }
   | { readonly type: 'views'; readonly id: number }
-  | { readonly type: 'drain'; readonly drainTimeoutMs: number };
+  | { readonly type: 'drain'; readonly drainTimeoutMs: number }
+  | { readonly type: 'reopen-logs' };
 
 /** FromWorker is what a data-plane worker tells the primary. */
 export type FromWorker =
@@ -57,5 +58,5 @@ export type FromWorker =
 /** WORKER_COMMAND is the hidden `portico` command a data-plane worker runs. */
 export const WORKER_COMMAND = '__data-plane-worker';
 
-/** ACCESS_LOG_ENV carries a worker's access log settings (`{ destination, sampleRate }`, as JSON); internal, so lower case. */
+/** ACCESS_LOG_ENV carries a worker's access log settings (`AccessLogOptions`, as JSON); internal, so lower case. */
 export const ACCESS_LOG_ENV = 'portico_worker_access_log';

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import type { WorkerStatusView } from '@portico/admin';
 import type { PorticoConfig } from '@portico/config';
 import type { Logger } from 'pino';
+import type { AccessLogOptions } from '../access-log.ts';
 import { logStoreState } from '../log-store-state.ts';
 import { diffConfig } from './config-delta.ts';
 import {
@@ -47,7 +48,7 @@ export interface WorkerPoolOptions {
   /** verdicts lists the endpoint verdicts in force, for a worker that starts (or restarts). */
   readonly verdicts: () => EndpointVerdict[];
   /** accessLog, when set, makes every worker write its requests there (`-`: standard output). */
-  readonly accessLog?: { readonly destination: string; readonly sampleRate: number };
+  readonly accessLog?: AccessLogOptions;
 }
 
 /**
@@ -119,6 +120,11 @@ export class WorkerPool {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** reopenLogs asks every worker to open its access log file again (after logrotate). */
+  reopenLogs(): void {
+    for (const slot of this.#slots) this.#send(slot, { type: 'reopen-logs' });
   }
 
   /** sendVerdicts tells every worker of endpoint availability changes the primary saw. */

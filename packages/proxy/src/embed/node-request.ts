@@ -59,6 +59,10 @@ export class NodeRequest implements Downstream {
     return this.#bodyBytes;
   }
 
+  get protocol(): string {
+    return `HTTP/${this.#req.httpVersion}`;
+  }
+
   /** start runs the exchange for `head`, or answers `error` when the request could not be mapped. */
   start(head: RequestHead | PorticoProxyError): void {
     if (!('method' in head)) {
@@ -184,7 +188,12 @@ export class NodeRequest implements Downstream {
 function clientOf(socket: Socket): ClientInfo {
   let client = clients.get(socket);
   if (client === undefined) {
-    const tls = socket as Socket & { encrypted?: boolean; servername?: string | false };
+    const tls = socket as Socket & {
+      encrypted?: boolean;
+      servername?: string | false;
+      getProtocol?(): string | null;
+      getCipher?(): { name: string } | undefined;
+    };
     client = new ClientInfo(
       socket.remoteAddress ?? '',
       socket.localPort ?? 0,
@@ -194,6 +203,8 @@ function clientOf(socket: Socket): ClientInfo {
             lines: '',
             drop: undefined,
             servername: typeof tls.servername === 'string' ? tls.servername.toLowerCase() : undefined,
+            version: tls.getProtocol?.() ?? undefined,
+            cipher: tls.getCipher?.()?.name,
           }
         : undefined,
     );

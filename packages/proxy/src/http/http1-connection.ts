@@ -94,6 +94,10 @@ export class HttpConnection implements Deadline, Downstream {
     return this.#reqFramer.bodyBytes;
   }
 
+  get protocol(): string {
+    return this.#req?.version === 10 ? 'HTTP/1.0' : 'HTTP/1.1';
+  }
+
   /** drain asks the connection to close: now if idle, after the current response otherwise. */
   drain(): void {
     if (this.#state === IDLE) this.#destroy();

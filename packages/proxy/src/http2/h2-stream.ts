@@ -100,6 +100,8 @@ export class H2Stream implements Downstream, Deadline {
     return this.#bodyBytes;
   }
 
+  readonly protocol = 'HTTP/2';
+
   /** start runs the exchange for `req`, or answers `error` when the request could not be mapped. */
   start(req: RequestHead | PorticoProxyError): void {
     if (req instanceof PorticoProxyError) {

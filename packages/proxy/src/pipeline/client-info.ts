@@ -9,6 +9,9 @@ export interface SecureInfo {
   readonly drop: ReadonlySet<string> | undefined;
   /** servername is the SNI the client sent (lower case), if any. */
   readonly servername: string | undefined;
+  /** version is the TLS version negotiated (`TLSv1.3`), and cipher its cipher suite, for access logs. */
+  readonly version?: string | undefined;
+  readonly cipher?: string | undefined;
 }
 
 /**

@@ -14,6 +14,8 @@ export interface Downstream {
   readonly client: ClientInfo;
   /** requestBodyBytes counts the request body bytes received (framing excluded), for the outcome. */
   readonly requestBodyBytes: number;
+  /** protocol is the HTTP version the client speaks, for the outcome: `HTTP/1.1`, `HTTP/2`. */
+  readonly protocol: string;
   /** draining is true once the proxy is stopping: a codec then closes after the current exchange. */
   readonly draining: boolean;
   /** startRequestBody delivers the request body to the exchange from now on (held bytes first). */

@@ -1336,6 +1336,8 @@ export class Exchange
     const channel = this.#ctx.requestChannel;
     if (!channel.hasSubscribers) return;
     const req = this.#req;
+    const secure = this.#down.client.secure;
+    const q = req === undefined ? -1 : req.target.indexOf('?');
     channel.publish({
       client: this.#client === '' ? this.#down.client.peer : this.#client,
       requestId: this.#requestId,
@@ -1358,6 +1360,15 @@ export class Exchange
           : this.#res?.fields === undefined
             ? this.#resFramer.bodyBytes
             : this.#h2Bytes,
+      query: req === undefined ? undefined : q < 0 ? '' : req.target.slice(q + 1),
+      protocol: this.#down.protocol,
+      userAgent: req === undefined ? undefined : this.#fieldValues('user-agent', ', '),
+      referer: req === undefined ? undefined : this.#fieldValues('referer', ', '),
+      listener: this.#down.client.listener,
+      tls:
+        secure === undefined
+          ? undefined
+          : { version: secure.version, cipher: secure.cipher, sni: secure.servername },
     });
   }
 
