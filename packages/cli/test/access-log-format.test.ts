@@ -44,9 +44,11 @@ describe('access log formats', () => {
     assert.equal(timeLocal(new Date('2026-01-05T00:00:09Z')), '05/Jan/2026:00:00:09 +0000');
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: nginx-style ${name} variables, not a JS template.
   it('renders every template variable, $name and ${name}, and - for what is missing', () => {
     assert.equal(
       render(
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: nginx-style ${name} variables, not a JS template.
         '${remote_addr}|$request_method|$request_uri|$uri|$args|$host|$server_protocol|$status|$request_time',
       ),
       '203.0.113.7|GET|/cart?id=7&x=1|/cart|id=7&x=1|shop.example|HTTP/1.1|200|0.012',
