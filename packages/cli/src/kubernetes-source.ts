@@ -152,6 +152,10 @@ export async function createKubernetesDiscovery(
       }
       logged = now;
     },
+    onLeadership: (leading) =>
+      leading
+        ? log.info({ leading }, 'leader gained: this instance now writes status and Events')
+        : log.warn({ leading }, 'leader lost: another instance writes status and Events'),
     onWatchError: (error, kind, namespace) =>
       log.warn(
         { kind, namespace: namespace ?? '*', err: error.message },

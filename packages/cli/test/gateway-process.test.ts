@@ -106,6 +106,7 @@ describe('the portico binary as a Gateway API implementation', () => {
         10_000,
         'status written by the new leader',
       );
+      await portico.waitForLog((l) => String(l['msg']).startsWith('leader gained'));
       const status = gatewayStatus()!;
       assert.deepEqual(status.addresses, [{ type: 'IPAddress', value: '192.0.2.10' }]);
       assert.equal(status.conditions?.find((c) => c.type === 'Programmed')?.status, 'True');

@@ -96,7 +96,9 @@ describe('config file changes while serving', () => {
       afterSwitch.every((s) => s.backend === 'green'),
       'no request went back to the old backend',
     );
-    assert.ok(logs.some((l) => l['msg'] === 'config applied'));
+    const applied = logs.find((l) => l['msg'] === 'config applied');
+    assert.ok(applied, 'the change is logged');
+    assert.match(String(applied['summary']), /services changed: /, 'and what it changed');
   });
 
   it('keeps the last good config serving when the file breaks, and reports the error', async () => {

@@ -121,8 +121,13 @@ describe('certificate files rotate while serving', () => {
     })();
     await new Promise((resolve) => setTimeout(resolve, 200));
     const second = makeCert(['app.example']);
+    const logsBefore = logs.length;
     await install(second.cert, second.key);
     assert.ok(await servedWithin(fingerprint(second.cert), 1_000), 'the new certificate serves within 1 s');
+    const loaded = logs.slice(logsBefore).find((l) => String(l['msg']).includes('" loaded: '));
+    assert.ok(loaded, 'the new version is logged as loaded');
+    assert.match(String(loaded['msg']), /^certificate "\S+" loaded: app\.example, expires in \d+ days$/);
+    assert.equal(loaded['fingerprint256'], fingerprint(second.cert));
     await new Promise((resolve) => setTimeout(resolve, 200));
     stop = true;
     await loop;

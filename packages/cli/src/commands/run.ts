@@ -10,6 +10,7 @@ import {
   type PorticoProxy,
   RATE_LIMIT_STORE_CHANNEL,
   type RateLimitStoreEvent,
+  type Snapshot,
 } from '@portico/proxy';
 import type { Logger } from 'pino';
 import { accessLogProblem, startAccessLog } from '../access-log.ts';
@@ -17,6 +18,7 @@ import type { AccessLogFormat } from '../access-log-format.ts';
 import { adminSource, type RunState } from '../admin-adapter.ts';
 import { checkFiles } from '../check-files.ts';
 import { withRouteCheck } from '../check-routes.ts';
+import { changeCounts, configChange, describeChange } from '../config-change.ts';
 import type { KubernetesRunOptions } from '../kubernetes-source.ts';
 import { logStoreState } from '../log-store-state.ts';
 import { DataPlaneWorkers, workerCount } from '../workers/data-plane-workers.ts';
@@ -123,9 +125,11 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       applied();
       reportRouteIssues(proxy, kubernetes);
       logTlsIssues(proxy, log);
+      logCertificatesLoaded(undefined, proxy.snapshot, log);
       return;
     }
     const started = performance.now();
+    const before = proxy.snapshot;
     try {
       const snapshot = await proxy.apply(update.config);
       await workers?.apply(snapshot.version, update.config);
@@ -136,8 +140,20 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       // Convergence: from the watch event's arrival to the route being live in the data plane.
       if (update.receivedAt !== undefined) state.convergence.observe(now - update.receivedAt);
       reportRouteIssues(proxy, kubernetes);
-      log.info({ source: update.source, version: snapshot.version, applyMs }, 'config applied');
+      const change = configChange(before.config, snapshot.config);
+      // The message stays `config applied` (alerts match it); what changed is in `summary` and `changes`.
+      log.info(
+        {
+          source: update.source,
+          version: snapshot.version,
+          applyMs,
+          summary: describeChange(change),
+          changes: changeCounts(change),
+        },
+        'config applied',
+      );
       logTlsIssues(proxy, log);
+      logCertificatesLoaded(before, snapshot, log);
     } catch (error) {
       // Nothing of it was applied (prepare failed): report it as a refused config.
       const code = (error as { code?: string }).code ?? 'PORTICO_APPLY_FAILED';
@@ -280,6 +296,29 @@ function reportRouteIssues(proxy: PorticoProxy, kubernetes: KubernetesDiscovery 
 }
 
 /** logTlsIssues logs the certificate problems of the current snapshot: refusals as errors, expiry as warnings. */
+/**
+ * logCertificatesLoaded logs each certificate a snapshot serves that the one before did not (new, or a
+ * new version of it): its name, subject, issuer, names and expiry.
+ */
+function logCertificatesLoaded(before: Snapshot | undefined, after: Snapshot, log: Logger): void {
+  const served = new Map(before?.tls.certificates.map((c) => [c.name, c.info.fingerprint256]) ?? []);
+  for (const c of after.tls.certificates) {
+    if (c.stale || served.get(c.name) === c.info.fingerprint256) continue;
+    const days = Math.floor((c.info.notAfter.getTime() - Date.now()) / 86_400_000);
+    log.info(
+      {
+        certificate: c.name,
+        subject: c.info.subject,
+        issuer: c.info.issuer,
+        hosts: c.hosts,
+        notAfter: c.info.notAfter.toISOString(),
+        fingerprint256: c.info.fingerprint256,
+      },
+      `certificate "${c.name}" loaded: ${c.info.dnsNames.slice(0, 5).join(', ')}, expires in ${days} days`,
+    );
+  }
+}
+
 function logTlsIssues(proxy: PorticoProxy, log: Logger): void {
   for (const issue of proxy.snapshot.tls.issues) {
     const fields = { code: issue.code, certificate: issue.certificate };

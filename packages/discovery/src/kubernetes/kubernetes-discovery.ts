@@ -123,6 +123,8 @@ export interface KubernetesDiscoveryOptions {
   readonly statusRefreshMs?: number;
   /** onIssues is told the issues of each new config (the whole list). */
   readonly onIssues?: (issues: readonly KubeIssue[]) => void;
+  /** onLeadership is told when this instance becomes the leader (writes status and Events) or stops. */
+  readonly onLeadership?: (leading: boolean, holder: string) => void;
   /** onWatchError is told of each failed list or watch (the watch retries by itself). */
   readonly onWatchError?: (error: Error, kind: string, namespace: string | undefined) => void;
 }
@@ -350,6 +352,7 @@ export class KubernetesDiscovery implements Discovery {
         identity: this.identity,
       };
       this.#election = new LeaseElection(this.client, election, (leading) => {
+        options.onLeadership?.(leading, this.#election?.holder ?? '');
         if (leading) void this.#leaderWork();
       });
     }
