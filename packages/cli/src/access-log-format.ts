@@ -66,6 +66,8 @@ export const LOG_VARIABLES: Readonly<Record<string, (o: RequestOutcome, now: Dat
   portico_listener: (o) => dash(o.listener),
   portico_error: (o) => dash(o.errorCode),
   portico_phase: (o) => o.phase,
+  trace_id: (o) => dash(o.trace?.traceId),
+  span_id: (o) => dash(o.trace?.spanId),
 };
 
 const hex = (byte: number) => `\\x${byte.toString(16).toUpperCase().padStart(2, '0')}`;

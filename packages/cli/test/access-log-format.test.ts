@@ -26,6 +26,12 @@ const OUTCOME: RequestOutcome = {
   userAgent: 'curl/8.5.0',
   referer: 'https://shop.example/',
   listener: 'web',
+  trace: {
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+    parentSpanId: undefined,
+    sampled: true,
+  },
   tls: { version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', sni: 'shop.example' },
 };
 
@@ -61,9 +67,9 @@ describe('access log formats', () => {
     );
     assert.equal(
       render(
-        '$portico_route $portico_service $portico_listener $portico_error $portico_phase $time_iso8601 $msec',
+        '$portico_route $portico_service $portico_listener $portico_error $portico_phase $time_iso8601 $msec $trace_id $span_id',
       ),
-      'shop cart web - complete 2026-12-03T06:45:12.345Z 1796280312.345',
+      'shop cart web - complete 2026-12-03T06:45:12.345Z 1796280312.345 4bf92f3577b34da6a3ce929d0e0e4736 00f067aa0ba902b7',
     );
     const bare: RequestOutcome = {
       ...OUTCOME,

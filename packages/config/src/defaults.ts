@@ -239,3 +239,9 @@ export const DEFAULT_HSTS = {
  * machine the origin, the kernel and the load share them (docs/architecture.md has the figures).
  */
 export const DEFAULT_WORKERS = 1;
+
+/**
+ * DEFAULT_TRACE_SAMPLE_RATIO is the share of requests without a sampled `traceparent` that start a sampled
+ * trace when `tracing` is configured: 10%, enough to see every route without exporting every request.
+ */
+export const DEFAULT_TRACE_SAMPLE_RATIO = 0.1;

@@ -44,6 +44,7 @@ export type {
   RoutePathConfig,
   ServiceConfig,
   TimeoutsConfig,
+  TracingConfig,
   UpstreamPoolConfig,
   UpstreamTlsConfig,
   UrlRewriteConfig,

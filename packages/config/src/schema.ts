@@ -21,6 +21,7 @@ import {
   DEFAULT_SHUTDOWN,
   DEFAULT_TIMEOUTS,
   DEFAULT_TLS,
+  DEFAULT_TRACE_SAMPLE_RATIO,
   DEFAULT_UPSTREAM_POOL,
   DEFAULT_WORKERS,
 } from './defaults.ts';
@@ -1584,6 +1585,64 @@ export const AdminSchema = Type.Object(
   { additionalProperties: false, description: 'The admin API: health, routes, services, metrics, drain.' },
 );
 
+export const TracingSchema = Type.Object(
+  {
+    sampleRatio: Defaulted(
+      Type.Number({
+        minimum: 0,
+        maximum: 1,
+        default: DEFAULT_TRACE_SAMPLE_RATIO,
+        description:
+          'Share of requests that start a sampled trace when they come without one; a request whose `traceparent` says sampled is always traced.',
+      }),
+    ),
+    serviceName: Defaulted(
+      Type.String({
+        pattern: '^[!-~]+$',
+        maxLength: 256,
+        default: 'portico',
+        description: "The spans' `service.name`.",
+      }),
+    ),
+    otlp: Type.Optional(
+      Type.Object(
+        {
+          endpoint: Type.String({
+            pattern: '^https?://[!-~]+$',
+            maxLength: 2_048,
+            description: 'OTLP/HTTP traces URL, e.g. `http://otel-collector:4318/v1/traces`.',
+          }),
+          headers: Type.Optional(
+            Secret(
+              Type.Record(Type.String({ pattern: TOKEN, maxLength: 256 }), HeaderValue, {
+                description: 'Fields sent with each export (an API key). Secret: never shown.',
+              }),
+            ),
+          ),
+          timeoutMs: Defaulted(
+            Type.Integer({
+              minimum: 1,
+              maximum: 600_000,
+              default: 10_000,
+              description: 'Time allowed for one export.',
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Export spans over OTLP/HTTP (JSON) with the OpenTelemetry SDK, in batches, off the request path.',
+        },
+      ),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'W3C trace context: Portico continues the trace a request carries (`traceparent`, `tracestate` passed on) or starts one, sends its own span id upstream, and exports a span per sampled request when `otlp` is set.',
+  },
+);
+
 /** PorticoConfigSchema is the whole config document (`portico.yaml`). */
 export const RateLimitStoreSchema = Type.Object(
   {
@@ -1652,6 +1711,7 @@ export const PorticoConfigSchema = Type.Object(
     admin: Type.Optional(AdminSchema),
     rateLimitStore: Type.Optional(RateLimitStoreSchema),
     errorPages: Type.Optional(ErrorPagesSchema),
+    tracing: Type.Optional(TracingSchema),
     workers: Defaulted(
       Type.Union([Type.Integer({ minimum: 1, maximum: 1_024 }), Type.Literal('auto')], {
         default: DEFAULT_WORKERS,
@@ -1679,6 +1739,7 @@ type DeepPartial<T> = T extends readonly (infer U)[]
 
 /** PorticoConfigInput is a config document as written, before validation and defaults. */
 export type PorticoConfigInput = DeepPartial<PorticoConfig>;
+export type TracingConfig = NonNullable<PorticoConfig['tracing']>;
 export type ListenerConfig = PorticoConfig['listeners'][number];
 export type ListenerTlsConfig = NonNullable<ListenerConfig['tls']>;
 export type ClientCertificateConfig = NonNullable<ListenerTlsConfig['clientCertificate']>;

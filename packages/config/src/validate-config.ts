@@ -133,11 +133,18 @@ export function parseConfig(input: unknown, source = 'config'): PorticoConfig {
  */
 function schemaAt(schemaPath: string): Record<string, unknown> | undefined {
   let at: unknown = configSchema;
+  let secret = false;
   for (const part of schemaPath.split('/').slice(1, -1)) {
-    if (typeof at !== 'object' || at === null) return undefined;
-    at = (at as Record<string, unknown>)[part.replaceAll('~1', '/').replaceAll('~0', '~')];
+    if (typeof at !== 'object' || at === null) break;
+    // A schema path is a URI fragment: its segments are percent-encoded JSON pointer tokens.
+    at = (at as Record<string, unknown>)[
+      decodeURIComponent(part).replaceAll('~1', '/').replaceAll('~0', '~')
+    ];
+    // Inside a secret (a map of API keys), every value is secret too.
+    if ((at as Record<string, unknown> | undefined)?.['writeOnly'] === true) secret = true;
   }
-  return typeof at === 'object' && at !== null ? (at as Record<string, unknown>) : undefined;
+  if (typeof at !== 'object' || at === null) return secret ? { writeOnly: true } : undefined;
+  return secret ? { ...(at as Record<string, unknown>), writeOnly: true } : (at as Record<string, unknown>);
 }
 
 /** valueAt returns the value at a JSON pointer's segments in the document. */

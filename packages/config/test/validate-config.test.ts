@@ -318,6 +318,28 @@ describe('validateConfig', () => {
     );
   });
 
+  it('refuses tracing settings it cannot use, without ever repeating an export header', () => {
+    const bad = messages({
+      listeners: minimal.listeners,
+      tracing: {
+        sampleRatio: 1.5,
+        serviceName: 'with space',
+        otlp: { endpoint: 'collector:4318', headers: { 'x-api-key': 'hunter2\r\n' }, timeoutMs: 0 },
+      },
+    }).sort();
+    assert.equal(bad.length, 5, bad.join('\n'));
+    assert.ok(
+      bad.every((m) => !m.includes('hunter2')),
+      'the headers, a secret, are never repeated',
+    );
+    assert.match(bad.join('\n'), /tracing\.sampleRatio: must be <= 1, got 1\.5/);
+    assert.match(bad.join('\n'), /tracing\.otlp\.endpoint: /);
+    assert.match(bad.join('\n'), /tracing\.otlp\.timeoutMs: must be >= 1, got 0/);
+    const defaults = validateConfig({ listeners: minimal.listeners, tracing: {} });
+    assert.ok(defaults.ok);
+    assert.deepEqual(defaults.config.tracing, { sampleRatio: 0.1, serviceName: 'portico' });
+  });
+
   it('refuses a global rate limit without a store, or with a burst, and a store it cannot use', () => {
     const base = { listeners: minimal.listeners, services: [{ name: 'web', endpoints: [] }] };
     const store = { redis: { url: 'redis://:password@cache:6379/0' } };

@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import type { TraceContext } from './pipeline/trace-context.ts';
 
 /**
  * REQUEST_CHANNEL is published once per request when it ends, with `RequestOutcome`. Subscribe with
@@ -132,6 +133,8 @@ export interface RequestOutcome {
   readonly referer: string | undefined;
   /** listener is the name of the listener the request came in on ('' when embedded). */
   readonly listener: string;
+  /** trace is the exchange's W3C trace context (Portico's span), when `tracing` is configured. */
+  readonly trace: TraceContext | undefined;
   /** tls is the connection's TLS, when Portico terminated it: version, cipher suite and SNI. */
   readonly tls:
     | {

@@ -44,6 +44,7 @@ export { InFlightFilter } from './pipeline/filters/in-flight-filter.ts';
 export { RateLimitFilter } from './pipeline/filters/rate-limit-filter.ts';
 export { HeadEditor } from './pipeline/head-editor.ts';
 export type { LocalReply } from './pipeline/local-reply.ts';
+export { parseTraceparent, type TraceContext } from './pipeline/trace-context.ts';
 export {
   type BoundListener,
   type CloseOptions,

@@ -21,6 +21,7 @@ import { withRouteCheck } from '../check-routes.ts';
 import { changeCounts, configChange, describeChange } from '../config-change.ts';
 import type { KubernetesRunOptions } from '../kubernetes-source.ts';
 import { logStoreState } from '../log-store-state.ts';
+import { TraceExport } from '../trace-export.ts';
 import { DataPlaneWorkers, workerCount } from '../workers/data-plane-workers.ts';
 
 /** RunOptions are the options of `portico run`: a config file, or Kubernetes (with an optional base file). */
@@ -76,6 +77,8 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
           sampleRate: options.accessLogSample ?? 1,
           ...(options.accessLogFormat === undefined ? {} : { format: options.accessLogFormat }),
         };
+  // Spans of the requests this process serves (with workers, each worker exports its own).
+  const traces = new TraceExport((message) => log.warn(message));
   if (options.kubernetes !== undefined) {
     // The Kubernetes source's modules load only in this mode.
     const { createKubernetesDiscovery } = await import('../kubernetes-source.ts');
@@ -154,6 +157,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       );
       logTlsIssues(proxy, log);
       logCertificatesLoaded(before, snapshot, log);
+      if (workers === undefined) void traces.update(snapshot.config.tracing);
     } catch (error) {
       // Nothing of it was applied (prepare failed): report it as a refused config.
       const code = (error as { code?: string }).code ?? 'PORTICO_APPLY_FAILED';
@@ -218,6 +222,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     logStoreState(log, state, text, {});
   };
   subscribe(RATE_LIMIT_STORE_CHANNEL, onStore);
+  if (workers === undefined) await traces.update(running.snapshot.config.tracing);
   // With workers, each writes its own requests (the primary serves none).
   const accessLog =
     accessLogOptions === undefined || workers !== undefined ? undefined : startAccessLog(accessLogOptions);
@@ -239,6 +244,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       await draining;
       await admin?.close();
       accessLog?.stop();
+      await traces.stop();
       stopAvailabilityLog();
       unsubscribe(RATE_LIMIT_STORE_CHANNEL, onStore);
     },

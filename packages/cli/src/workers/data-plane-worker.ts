@@ -11,6 +11,7 @@ import {
 } from '@portico/proxy';
 import { startAccessLog } from '../access-log.ts';
 import { adminSource } from '../admin-adapter.ts';
+import { TraceExport } from '../trace-export.ts';
 import { patchConfig } from './config-delta.ts';
 import { ACCESS_LOG_ENV, type DataPlaneViews, type FromWorker, type ToWorker } from './worker-messages.ts';
 
@@ -37,6 +38,8 @@ export function runDataPlaneWorker(): void {
   let version = 0;
   let pending: Promise<void> = Promise.resolve();
   const send = (message: FromWorker) => process.send?.(message);
+  // Each worker exports the spans of the requests it serves (the primary serves none).
+  const traces = new TraceExport((message) => process.stderr.write(`${message}\n`));
   const apply = async (next: number, config: PorticoConfig) => {
     try {
       if (proxy === undefined) {
@@ -53,6 +56,7 @@ export function runDataPlaneWorker(): void {
       }
       version = next;
       send({ type: 'applied', version });
+      void traces.update(config.tracing);
     } catch (error) {
       const { code = 'PORTICO_APPLY_FAILED', message } = error as Error & { code?: string };
       send({ type: 'refused', version: next, code, message });
@@ -107,7 +111,10 @@ export function runDataPlaneWorker(): void {
       if (proxy !== undefined) send({ type: 'views', id: message.id, views: dataPlaneViews(proxy) });
     } else if (message.type === 'reopen-logs') log?.reopen();
     else if (message.type === 'drain')
-      void pending.then(() => proxy?.close({ drainTimeoutMs: message.drainTimeoutMs })).then(() => exit(0));
+      void pending
+        .then(() => proxy?.close({ drainTimeoutMs: message.drainTimeoutMs }))
+        .then(() => traces.stop())
+        .then(() => exit(0));
   });
   const stats = setInterval(() => {
     if (proxy !== undefined)

@@ -34,6 +34,10 @@ import type { AuthorizationSink, Filter, FilterExchange } from './filter.ts';
 import { HeadEditor } from './head-editor.ts';
 import type { LocalReply } from './local-reply.ts';
 import { type ContentCoding, type EncodedSink, ResponseEncoder } from './response-encoder.ts';
+import { type TraceContext, traceContextFor, traceparentLine } from './trace-context.ts';
+
+/** TRACEPARENT is the field Portico replaces with its own span's when tracing is configured. */
+const TRACEPARENT: ReadonlySet<string> = new Set(['traceparent']);
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const LFLF = Buffer.from('\n\n', 'latin1');
@@ -146,6 +150,8 @@ export class Exchange
   #ttfbMs = -1;
   #connectStartedAt = 0;
   #requestId: string | undefined;
+  /** #trace is the exchange's place in a W3C trace, when `tracing` is configured. */
+  #trace: TraceContext | undefined;
   /** #heldBody is the validated part of the body that arrived with the head, sent right after it. */
   #heldBody: Buffer | undefined;
   /** #sentBody is the whole body when it was sent in one piece with the head, so it can be replayed. */
@@ -367,6 +373,13 @@ export class Exchange
       lines += `x-request-id: ${this.#requestId}\r\n`;
     } else {
       this.#requestId = req.requestId;
+    }
+    const tracing = snapshot.config.tracing;
+    if (tracing !== undefined) {
+      // Continue the client's trace (or start one) with a span of Portico's own as the upstream's parent.
+      this.#trace = traceContextFor(this.#fieldValues('traceparent', ','), tracing.sampleRatio);
+      head.removeAll(TRACEPARENT);
+      lines += traceparentLine(this.#trace);
     }
     for (const filter of this.#route!.policy.filters.upstreamRequest) filter.upstreamRequest!(this, head);
     if (head.managed !== undefined) lines = withoutFields(lines, head.managed);
@@ -1252,6 +1265,7 @@ export class Exchange
     this.#service = undefined;
     this.#setCookie = undefined;
     this.#requestId = undefined;
+    this.#trace = undefined;
     this.#client = '';
     this.#connectMs = -1;
     this.#ttfbMs = -1;
@@ -1365,6 +1379,7 @@ export class Exchange
       userAgent: req === undefined ? undefined : this.#fieldValues('user-agent', ', '),
       referer: req === undefined ? undefined : this.#fieldValues('referer', ', '),
       listener: this.#down.client.listener,
+      trace: this.#trace,
       tls:
         secure === undefined
           ? undefined
