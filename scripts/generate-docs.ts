@@ -13,6 +13,11 @@ writeFileSync(
   await renderConfigValidator(),
 );
 writeFileSync(new URL('docs/config.md', root), renderConfigReference());
+// The demo config the `portico` package ships (for `portico demo` outside a checkout).
+writeFileSync(
+  new URL('packages/cli/demo/portico.yaml', root),
+  readFileSync(new URL('examples/static/portico.yaml', root)),
+);
 const migrate = new URL('docs/migrate-from-ingress-nginx.md', root);
 writeFileSync(migrate, withAnnotationTable(readFileSync(migrate, 'utf8')));
 console.log(

@@ -81,6 +81,10 @@ describe('docs stay true to the code', () => {
     assert.equal(read('schema/portico.schema.json'), renderSchema());
   });
 
+  it('the portico package ships the demo config of examples/static (pnpm docs:generate)', () => {
+    assert.equal(read('packages/cli/demo/portico.yaml'), read('examples/static/portico.yaml'));
+  });
+
   it('the precompiled config validator is compiled from the current schema (pnpm docs:generate)', async () => {
     assert.ok(
       read('packages/config/src/generated/config-validator.ts') === (await renderConfigValidator()),

@@ -353,12 +353,18 @@ program
   });
 
 const adminOption = ['--admin <url>', 'admin API of the running Portico', DEFAULT_ADMIN_URL] as const;
-const view = (run: () => Promise<unknown>) => async () => {
+const jsonOption = ['--json', "print the admin API's answer as JSON", false] as const;
+const view = (admin: string, run: () => Promise<unknown>) => async () => {
   try {
     const code = await run();
     process.exitCode = typeof code === 'number' ? code : 0;
   } catch (error) {
-    console.error(`cannot read the admin API: ${(error as Error).message}`);
+    const { code, message } = error as Error & { code?: string };
+    console.error(
+      code === 'ECONNREFUSED'
+        ? `nothing answers at ${admin}: is Portico running with an admin API? Add \`admin: { port: 9901 }\` to its config (loopback only by default), or give --admin <url>.`
+        : `cannot read the admin API at ${admin}: ${message}`,
+    );
     process.exitCode = 1;
   }
 };
@@ -367,9 +373,10 @@ program
   .command('status')
   .description('show the config in force, readiness, listeners and connections of a running Portico')
   .option(...adminOption)
-  .action((options: { admin: string }) =>
-    view(async () =>
-      (await import('./commands/views.ts')).statusView(options.admin, (l) => console.log(l)),
+  .option(...jsonOption)
+  .action((options: { admin: string; json: boolean }) =>
+    view(options.admin, async () =>
+      (await import('./commands/views.ts')).statusView(options.admin, (l) => console.log(l), options.json),
     )(),
   );
 
@@ -377,9 +384,10 @@ program
   .command('routes')
   .description('list the routes of a running Portico')
   .option(...adminOption)
-  .action((options: { admin: string }) =>
-    view(async () =>
-      (await import('./commands/views.ts')).routesView(options.admin, (l) => console.log(l)),
+  .option(...jsonOption)
+  .action((options: { admin: string; json: boolean }) =>
+    view(options.admin, async () =>
+      (await import('./commands/views.ts')).routesView(options.admin, (l) => console.log(l), options.json),
     )(),
   );
 
@@ -388,9 +396,15 @@ program
   .description("show a service's endpoints: state, weight, requests in flight, failures, latency")
   .argument('<service>', 'service name')
   .option(...adminOption)
-  .action((service: string, options: { admin: string }) =>
-    view(async () =>
-      (await import('./commands/views.ts')).endpointsView(options.admin, service, (l) => console.log(l)),
+  .option(...jsonOption)
+  .action((service: string, options: { admin: string; json: boolean }) =>
+    view(options.admin, async () =>
+      (await import('./commands/views.ts')).endpointsView(
+        options.admin,
+        service,
+        (l) => console.log(l),
+        options.json,
+      ),
     )(),
   );
 

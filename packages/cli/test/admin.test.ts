@@ -226,7 +226,32 @@ admin: { port: 0, token: ${TOKEN} }
     assert.match(status.stdout, /ready: true {2}draining: false/);
     const down = await runPortico(['status', '--admin', 'http://127.0.0.1:1']);
     assert.equal(down.code, 1);
-    assert.match(down.stderr, /cannot read the admin API/);
+    assert.match(down.stderr, /nothing answers at http:\/\/127\.0\.0\.1:1: .*Add `admin: \{ port: 9901 \}`/);
+  });
+
+  it('portico status, routes and endpoints print JSON with --json', async () => {
+    const routes = await runPortico(['routes', '--admin', admin, '--json']);
+    assert.equal(routes.code, 0, routes.stderr);
+    const table = JSON.parse(routes.stdout) as { host: string; service: string }[];
+    assert.deepEqual(
+      table.map((r) => [r.host, r.service]),
+      [['shop.example', 'web']],
+    );
+    const endpoints = JSON.parse(
+      (await runPortico(['endpoints', 'web', '--admin', admin, '--json'])).stdout,
+    ) as {
+      name: string;
+      endpoints: { endpoint: string }[];
+    };
+    assert.equal(endpoints.name, 'web');
+    assert.equal(endpoints.endpoints[0]!.endpoint, `127.0.0.1:${a.port}`);
+    const status = JSON.parse((await runPortico(['status', '--admin', admin, '--json'])).stdout) as {
+      version: number;
+      ready: boolean;
+      listeners: unknown[];
+    };
+    assert.equal(status.ready, true);
+    assert.equal(status.listeners.length, 1);
   });
 
   it('diffs a proposed config, and PUT /config applies one guarded by If-Match', async () => {

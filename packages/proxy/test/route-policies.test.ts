@@ -247,6 +247,13 @@ describe('request outcomes', () => {
           ttfbMs: 0,
           requestBytes: 0,
           responseBytes: 0,
+          query: 'y=1',
+          protocol: 'HTTP/1.1',
+          userAgent: undefined,
+          referer: undefined,
+          listener: 'test',
+          trace: undefined,
+          tls: undefined,
         },
       );
     } finally {

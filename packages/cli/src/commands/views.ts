@@ -21,10 +21,15 @@ export function table(header: string[], rows: (string | number)[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** statusView prints what a running Portico is doing. */
-export async function statusView(admin: string, out: (line: string) => void): Promise<void> {
+/** statusView prints what a running Portico is doing (`json`: the admin API's answers, as JSON). */
+export async function statusView(admin: string, out: (line: string) => void, json = false): Promise<void> {
   const status = (await fetchJson(admin, '/status')) as Record<string, unknown>;
   const ready = (await fetchJson(admin, '/readyz').catch(() => ({ ready: false }))) as { ready: boolean };
+  if (json) {
+    const listeners = await fetchJson(admin, '/listeners');
+    out(JSON.stringify({ ...status, ready: ready.ready, listeners }, null, 2));
+    return;
+  }
   out(
     `config v${status['version']} from ${status['source']}, applied ${status['appliedAt']}\n` +
       `ready: ${ready.ready}  draining: ${status['draining']}  connections: ${status['connections']}  uptime: ${status['uptimeSeconds']} s`,
@@ -44,8 +49,8 @@ export async function statusView(admin: string, out: (line: string) => void): Pr
   );
 }
 
-/** routesView prints the route table. */
-export async function routesView(admin: string, out: (line: string) => void): Promise<void> {
+/** routesView prints the route table (`json`: as the admin API gives it). */
+export async function routesView(admin: string, out: (line: string) => void, json = false): Promise<void> {
   const routes = (await fetchJson(admin, '/routes')) as {
     host: string | null;
     path: string;
@@ -55,6 +60,10 @@ export async function routesView(admin: string, out: (line: string) => void): Pr
     filters: string[];
     route: string;
   }[];
+  if (json) {
+    out(JSON.stringify(routes, null, 2));
+    return;
+  }
   out(
     table(
       ['HOST', 'PATH', 'TYPE', 'MATCH', 'SERVICE', 'FILTERS', 'ROUTE'],
@@ -76,6 +85,7 @@ export async function endpointsView(
   admin: string,
   service: string,
   out: (line: string) => void,
+  json = false,
 ): Promise<number> {
   const services = (await fetchJson(admin, '/services')) as {
     name: string;
@@ -87,6 +97,10 @@ export async function endpointsView(
   if (found === undefined) {
     out(`no service named "${service}" (known: ${services.map((s) => s.name).join(', ') || 'none'})`);
     return 1;
+  }
+  if (json) {
+    out(JSON.stringify(found, null, 2));
+    return 0;
   }
   out(
     `${found.name}: ${found.balancer}${found.panic ? ' (PANIC: too few available, balancing over all)' : ''}`,
