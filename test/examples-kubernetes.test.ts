@@ -84,7 +84,12 @@ describe('examples/kubernetes: the manifests docs/kubernetes.md walks through', 
     const document = parseAllDocuments(cm.data['portico.yaml'])[0]!.toJS();
     const result = validateConfig(document);
     assert.ok(result.ok, JSON.stringify(!result.ok && result.issues));
-    assert.deepEqual(result.config.admin, { address: '127.0.0.1', port: 9901, allowRemote: false });
+    assert.deepEqual(result.config.admin, {
+      address: '127.0.0.1',
+      port: 9901,
+      allowRemote: false,
+      historyIntervalMs: 5_000,
+    });
     assert.deepEqual(
       result.config.listeners.map((l) => `${l.protocol}:${l.port}`),
       ['http:80', 'https:443'],

@@ -1,13 +1,19 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import swagger from '@fastify/swagger';
 import type { AdminConfig } from '@portico/config';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AdminSource } from './admin-source.ts';
 import { createPorticoMetrics } from './metrics.ts';
+import { MetricsHistory } from './metrics-history.ts';
 import { tokenMatches } from './token-guard.ts';
 
-/** DASHBOARD is the one-page live view, served as is: no build step. */
+/** DASHBOARD is the dashboard, served as is: no build step. */
 const DASHBOARD = readFileSync(new URL('../src/dashboard/dashboard.html', import.meta.url), 'utf8');
+/** UPLOT is the charting library the dashboard draws with (uPlot, from npm), and its stylesheet. */
+const uplotFile = (name: string) =>
+  readFileSync(createRequire(import.meta.url).resolve(`uplot/dist/${name}`), 'utf8');
+const UPLOT = { js: uplotFile('uPlot.iife.min.js'), css: uplotFile('uPlot.min.css') };
 
 /** AdminServer is the admin API: an HTTP server on its own port, never on the data path. */
 export interface AdminServer {
@@ -22,9 +28,12 @@ export interface AdminServer {
  * the port (loopback by default); every call that changes state needs `Authorization: Bearer <token>`,
  * compared in constant time, and is refused (403) when no token is configured.
  */
-export function adminPlugin(source: AdminSource, token: string | undefined) {
+export function adminPlugin(source: AdminSource, token: string | undefined, historyIntervalMs = 5_000) {
   return async (app: FastifyInstance): Promise<void> => {
     const metrics = createPorticoMetrics(source);
+    const history = new MetricsHistory(source, historyIntervalMs);
+    history.start();
+    app.addHook('onClose', async () => history.stop());
     const guard = async (request: FastifyRequest, reply: FastifyReply) => {
       if (token === undefined) {
         return reply
@@ -76,8 +85,24 @@ export function adminPlugin(source: AdminSource, token: string | undefined) {
       return source.traffic();
     });
     app.get('/dashboard', { schema: { hide: true } }, async (_request, reply) =>
-      reply.type('text/html; charset=utf-8').send(DASHBOARD),
+      reply
+        .type('text/html; charset=utf-8')
+        .header(
+          'content-security-policy',
+          "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'",
+        )
+        .send(DASHBOARD),
     );
+    app.get('/dashboard/uplot.js', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=86400').send(UPLOT.js),
+    );
+    app.get('/dashboard/uplot.css', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=86400').send(UPLOT.css),
+    );
+    app.get('/history', async () => history.view());
+    app.get('/certificates', async () => source.certificates?.() ?? { certificates: [], uncovered: [] });
+    app.get('/timeline', async () => source.timeline?.() ?? []);
+    app.get('/config/history', async () => source.configHistory?.() ?? []);
     app.get('/listeners', async () => {
       await fresh();
       return source.listeners();
@@ -187,7 +212,7 @@ export async function startAdminServer(source: AdminSource, config: AdminConfig)
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  await app.register(adminPlugin(source, config.token));
+  await app.register(adminPlugin(source, config.token, config.historyIntervalMs));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   const url = await app.listen({ host: config.address, port: config.port });
   return { app, url, close: () => app.close() };

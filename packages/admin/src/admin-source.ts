@@ -40,6 +40,51 @@ export interface AdminSource {
    * processes of `portico run --workers N`); the admin API awaits it before answering those views.
    */
   refresh?(): Promise<void>;
+  /** certificates lists the certificates served, and the TLS hosts none covers (the dashboard's view). */
+  certificates?(): CertificatesView;
+  /** timeline lists the last endpoint availability changes, newest last, with their reasons. */
+  timeline?(): EndpointEventView[];
+  /** configHistory lists the last configs applied, newest last, with what each changed. */
+  configHistory?(): ConfigHistoryEntry[];
+}
+
+/** CertificateView is one certificate Portico serves. */
+export interface CertificateView {
+  readonly name: string;
+  /** hosts are the names it is chosen for by SNI. */
+  readonly hosts: readonly string[];
+  readonly subject: string;
+  readonly issuer: string;
+  readonly notAfter: string;
+  readonly daysLeft: number;
+  /** stale is true when its newest version was refused and the last good one serves. */
+  readonly stale: boolean;
+}
+
+export interface CertificatesView {
+  readonly certificates: readonly CertificateView[];
+  /** uncovered are route hosts served over HTTPS that no certificate names (they get the default one). */
+  readonly uncovered: readonly string[];
+}
+
+/** EndpointEventView is one endpoint starting or stopping to take requests. */
+export interface EndpointEventView {
+  readonly at: string;
+  readonly service: string;
+  readonly endpoint: string;
+  readonly available: boolean;
+  /** reason is `health-check`, `ejected`, `maintenance`...; detail says more (`HTTP 503`). */
+  readonly reason: string;
+  readonly detail?: string | undefined;
+}
+
+/** ConfigHistoryEntry is one applied config. */
+export interface ConfigHistoryEntry {
+  readonly version: number;
+  readonly at: string;
+  readonly source: string;
+  /** summary says what changed: `routes changed: shop; services added: cart`. */
+  readonly summary: string;
 }
 
 export interface StatusView {
@@ -78,6 +123,8 @@ export interface RouteView {
   readonly match: string | null;
   /** filters are the rule's filters (its route's, then its own), by name, in the order they run. */
   readonly filters: readonly string[];
+  /** requests counts the requests this rule matched since its route was last compiled (this process). */
+  readonly requests?: number;
 }
 
 export interface EndpointView {

@@ -1,9 +1,13 @@
 export { type AdminServer, adminPlugin, startAdminServer } from './admin-server.ts';
 export type {
   AdminSource,
+  CertificatesView,
+  CertificateView,
   ConfigDiffView,
+  ConfigHistoryEntry,
   CountersView,
   DiscoveryView,
+  EndpointEventView,
   EndpointView,
   HistogramView,
   ListenerView,
@@ -19,4 +23,12 @@ export type {
   WorkerStatusView,
 } from './admin-source.ts';
 export { createMetrics, createPorticoMetrics, type Metrics } from './metrics.ts';
+export {
+  HISTORY_WINDOW_MS,
+  type HistoryPoint,
+  type HistoryView,
+  MetricsHistory,
+  quantile,
+  type SeriesPoint,
+} from './metrics-history.ts';
 export { tokenMatches } from './token-guard.ts';

@@ -1,7 +1,10 @@
 import { rename, writeFile } from 'node:fs/promises';
 import type {
   AdminSource,
+  CertificatesView,
   ConfigDiffView,
+  ConfigHistoryEntry,
+  EndpointEventView,
   HistogramView,
   ProblemView,
   WorkerStatusView,
@@ -39,6 +42,51 @@ export interface RunState {
   readonly kubernetes: KubernetesDiscovery | undefined;
   /** workers describes the data-plane worker processes, when `portico run` has any. */
   workers?: () => readonly WorkerStatusView[];
+  /** timeline holds the last endpoint availability changes (at most TIMELINE_SIZE), oldest first. */
+  readonly timeline: EndpointEventView[];
+  /** history holds the last configs applied (at most HISTORY_SIZE), oldest first. */
+  readonly history: ConfigHistoryEntry[];
+}
+
+/** TIMELINE_SIZE and HISTORY_SIZE bound what the dashboard's timeline and config history keep. */
+export const TIMELINE_SIZE = 200;
+export const HISTORY_SIZE = 20;
+
+/** remember appends to a bounded list, dropping the oldest. */
+export function remember<T>(list: T[], item: T, size: number): void {
+  list.push(item);
+  if (list.length > size) list.splice(0, list.length - size);
+}
+
+/** certificatesView lists the certificates served and the HTTPS route hosts none of them names. */
+function certificatesView(proxy: PorticoProxy): CertificatesView {
+  const snapshot = proxy.snapshot;
+  const served = snapshot.tls.certificates;
+  const now = Date.now();
+  const names = new Set(served.flatMap((c) => [...c.hosts, ...c.info.dnsNames]));
+  const covered = (host: string) => {
+    if (names.has(host)) return true;
+    const dot = host.indexOf('.');
+    return dot > 0 && names.has(`*${host.slice(dot)}`);
+  };
+  const https = snapshot.config.listeners.some((l) => l.protocol === 'https');
+  const hosts = new Set(
+    snapshot.config.routes
+      .map((r) => r.host)
+      .filter((h): h is string => h !== undefined && !h.startsWith('*')),
+  );
+  return {
+    certificates: served.map((c) => ({
+      name: c.name,
+      hosts: c.hosts,
+      subject: c.info.subject,
+      issuer: c.info.issuer,
+      notAfter: c.info.notAfter.toISOString(),
+      daysLeft: Math.floor((c.info.notAfter.getTime() - now) / 86_400_000),
+      stale: c.stale,
+    })),
+    uncovered: https ? [...hosts].filter((h) => !covered(h)).sort() : [],
+  };
 }
 
 /** AdminActions are what the admin API may ask `portico run` to do. */
@@ -97,7 +145,11 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
         service: rule.target.destination,
         match: rule.conditions?.describe() ?? null,
         filters: rule.target.policy.filters.all.map((f) => f.name),
+        requests: rule.target.hits.requests,
       })),
+    certificates: () => certificatesView(proxy),
+    timeline: () => state.timeline,
+    configHistory: () => state.history,
     explain: (url) => {
       let target: URL;
       try {

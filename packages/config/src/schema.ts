@@ -1581,6 +1581,14 @@ export const AdminSchema = Type.Object(
         description: 'Allow binding an address other than loopback (put the token and a firewall in front).',
       }),
     ),
+    historyIntervalMs: Defaulted(
+      Type.Integer({
+        minimum: 100,
+        maximum: 60_000,
+        default: 5_000,
+        description: "How often the dashboard's charts sample the counters (the last 15 minutes are kept).",
+      }),
+    ),
   },
   { additionalProperties: false, description: 'The admin API: health, routes, services, metrics, drain.' },
 );

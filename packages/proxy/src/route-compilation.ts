@@ -110,6 +110,7 @@ function compileSpec(
         destination: pathDestination(route, path),
         service: path.service,
         backends: path.backends === undefined ? undefined : new WeightedBackends(path.backends),
+        hits: { requests: 0 },
       },
     })),
   };
@@ -126,6 +127,7 @@ function defaultTargetOf(
     service: config.defaultService,
     backends: undefined,
     destination: config.defaultService,
+    hits: { requests: 0 },
   };
 }
 

@@ -33,6 +33,8 @@ export interface RouteTarget {
   readonly backends: WeightedBackends | undefined;
   /** destination says where the path sends requests, in words (`pathDestination`), for explain and routes. */
   readonly destination: string;
+  /** hits counts the requests this rule matched since it was compiled (per path, for the dashboard). */
+  readonly hits: { requests: number };
 }
 
 /**

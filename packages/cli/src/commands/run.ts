@@ -15,7 +15,7 @@ import {
 import type { Logger } from 'pino';
 import { accessLogProblem, startAccessLog } from '../access-log.ts';
 import type { AccessLogFormat } from '../access-log-format.ts';
-import { adminSource, type RunState } from '../admin-adapter.ts';
+import { adminSource, HISTORY_SIZE, type RunState, remember, TIMELINE_SIZE } from '../admin-adapter.ts';
 import { checkFiles } from '../check-files.ts';
 import { withRouteCheck } from '../check-routes.ts';
 import { changeCounts, configChange, describeChange } from '../config-change.ts';
@@ -100,6 +100,8 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     startedAt: Date.now(),
     convergence: new LatencyHistogram(),
     kubernetes,
+    timeline: [],
+    history: [],
   };
   await discovery.start(async (received) => {
     let update = received;
@@ -129,6 +131,16 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       reportRouteIssues(proxy, kubernetes);
       logTlsIssues(proxy, log);
       logCertificatesLoaded(undefined, proxy.snapshot, log);
+      remember(
+        state.history,
+        {
+          version: proxy.snapshot.version,
+          at: new Date().toISOString(),
+          source: update.source,
+          summary: describeChange(configChange(undefined, proxy.snapshot.config)),
+        },
+        HISTORY_SIZE,
+      );
       return;
     }
     const started = performance.now();
@@ -144,6 +156,16 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       if (update.receivedAt !== undefined) state.convergence.observe(now - update.receivedAt);
       reportRouteIssues(proxy, kubernetes);
       const change = configChange(before.config, snapshot.config);
+      remember(
+        state.history,
+        {
+          version: snapshot.version,
+          at: new Date().toISOString(),
+          source: update.source,
+          summary: describeChange(change),
+        },
+        HISTORY_SIZE,
+      );
       // The message stays `config applied` (alerts match it); what changed is in `summary` and `changes`.
       log.info(
         {
@@ -216,7 +238,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     admin = await startAdminServer(workers?.adminSource(source) ?? source, adminConfig);
     log.info({ url: admin.url }, `admin API on ${admin.url}`);
   }
-  const stopAvailabilityLog = logAvailability(log);
+  const stopAvailabilityLog = logAvailability(log, state);
   const onStore = (message: unknown) => {
     const { state, message: text } = message as RateLimitStoreEvent;
     logStoreState(log, state, text, {});
@@ -255,9 +277,21 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
  * logAvailability logs each endpoint that stops taking requests (warn: failed health checks, ejection,
  * maintenance) or takes them again (info), from `portico:endpoint:availability`; returns the unsubscriber.
  */
-function logAvailability(log: Logger): () => void {
+function logAvailability(log: Logger, state: RunState): () => void {
   const onChange = (message: unknown) => {
     const change = message as EndpointAvailability;
+    remember(
+      state.timeline,
+      {
+        at: new Date().toISOString(),
+        service: change.service,
+        endpoint: change.endpoint,
+        available: change.available,
+        reason: change.reason,
+        detail: change.detail,
+      },
+      TIMELINE_SIZE,
+    );
     const fields = {
       service: change.service,
       endpoint: change.endpoint,

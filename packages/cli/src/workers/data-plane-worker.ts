@@ -147,6 +147,8 @@ function dataPlaneViews(proxy: PorticoProxy): DataPlaneViews {
       startedAt: Date.now(),
       convergence: new LatencyHistogram(),
       kubernetes: undefined,
+      timeline: [],
+      history: [],
     },
     { drain: async () => {}, reload: async () => {} },
   );

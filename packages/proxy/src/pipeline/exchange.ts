@@ -248,6 +248,7 @@ export class Exchange
     }
     this.#rule = rule;
     this.#route = rule.target;
+    rule.target.hits.requests++;
     const filters = rule.target.policy.filters;
     if (filters.request.length > 0 && this.#answered(filters.request)) return false;
     this.#passed = filters.request.length;
