@@ -116,6 +116,7 @@ admin: { port: 0, token: ${TOKEN} }
         service: 'web',
         match: null,
         filters: [],
+        requests: 0,
       },
     ]);
     const explained = (await get(`/routes?explain=${encodeURIComponent('http://shop.example/cart')}`)).json();
