@@ -410,7 +410,9 @@ program
 
 program
   .command('demo')
-  .description('start two demo backends and Portico in front of them, from examples/static/portico.yaml')
+  .description(
+    'start three demo backends and Portico in front of them (examples/static/portico.yaml), with the admin API and its dashboard',
+  )
   .action(async () => {
     await (await import('./commands/demo.ts')).runDemo();
   });
