@@ -3,11 +3,8 @@ import type {
   AdminSource,
   CertificatesView,
   ConfigDiffView,
-  ConfigHistoryEntry,
-  EndpointEventView,
   HistogramView,
   ProblemView,
-  WorkerStatusView,
 } from '@portico/admin';
 import {
   type ConfigIssue,
@@ -18,45 +15,13 @@ import {
   restoreSecrets,
   validateConfig,
 } from '@portico/config';
-import type { FileProblem, KubernetesDiscovery } from '@portico/discovery';
+import type { FileProblem } from '@portico/discovery';
 import { LATENCY_BUCKETS_MS, type LatencyHistogram, type PorticoProxy } from '@portico/proxy';
 import { explain } from '@portico/router';
 import { stringify } from 'yaml';
 import { checkRoutes } from './check-routes.ts';
 import { explanationJson } from './explanation-json.ts';
-
-/** RunState is what `portico run` knows beyond the proxy: where the config came from and how it went. */
-export interface RunState {
-  source: string;
-  appliedAt: Date;
-  applies: number;
-  refused: number;
-  lastProblems: readonly FileProblem[];
-  ready: boolean;
-  /** lastApplyMs is how long the last config apply took, in ms. */
-  lastApplyMs: number;
-  readonly startedAt: number;
-  /** convergence times changes from their arrival (a watch event) to live in the data plane, in ms. */
-  readonly convergence: LatencyHistogram;
-  /** kubernetes is the Kubernetes source, when there is one. */
-  readonly kubernetes: KubernetesDiscovery | undefined;
-  /** workers describes the data-plane worker processes, when `portico run` has any. */
-  workers?: () => readonly WorkerStatusView[];
-  /** timeline holds the last endpoint availability changes (at most TIMELINE_SIZE), oldest first. */
-  readonly timeline: EndpointEventView[];
-  /** history holds the last configs applied (at most HISTORY_SIZE), oldest first. */
-  readonly history: ConfigHistoryEntry[];
-}
-
-/** TIMELINE_SIZE and HISTORY_SIZE bound what the dashboard's timeline and config history keep. */
-export const TIMELINE_SIZE = 200;
-export const HISTORY_SIZE = 20;
-
-/** remember appends to a bounded list, dropping the oldest. */
-export function remember<T>(list: T[], item: T, size: number): void {
-  list.push(item);
-  if (list.length > size) list.splice(0, list.length - size);
-}
+import type { RunState } from './run-state.ts';
 
 /** certificatesView lists the certificates served and the HTTPS route hosts none of them names. */
 function certificatesView(proxy: PorticoProxy): CertificatesView {

@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { availableParallelism } from 'node:os';
 import type { AdminServer } from '@portico/admin';
 import type { KubernetesDiscovery } from '@portico/discovery';
 import { type Discovery, formatProblem, StaticFileDiscovery } from '@portico/discovery/file';
@@ -15,14 +16,14 @@ import {
 import type { Logger } from 'pino';
 import { accessLogProblem, startAccessLog } from '../access-log.ts';
 import type { AccessLogFormat } from '../access-log-format.ts';
-import { adminSource, HISTORY_SIZE, type RunState, remember, TIMELINE_SIZE } from '../admin-adapter.ts';
 import { checkFiles } from '../check-files.ts';
 import { withRouteCheck } from '../check-routes.ts';
 import { changeCounts, configChange, describeChange } from '../config-change.ts';
 import type { KubernetesRunOptions } from '../kubernetes-source.ts';
 import { logStoreState } from '../log-store-state.ts';
+import { HISTORY_SIZE, type RunState, remember, TIMELINE_SIZE } from '../run-state.ts';
 import { TraceExport } from '../trace-export.ts';
-import { DataPlaneWorkers, workerCount } from '../workers/data-plane-workers.ts';
+import type { DataPlaneWorkers } from '../workers/data-plane-workers.ts';
 
 /** RunOptions are the options of `portico run`: a config file, or Kubernetes (with an optional base file). */
 export interface RunOptions {
@@ -196,7 +197,8 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     throw startError ?? new ConfigRejectedError(`${options.config ?? 'the Kubernetes config'} is invalid`);
   }
   const running: PorticoProxy = proxy;
-  const count = workerCount(options.workers ?? running.snapshot.config.workers);
+  const wanted = options.workers ?? running.snapshot.config.workers;
+  const count = wanted === 'auto' ? availableParallelism() : wanted;
   try {
     if (count === 1) {
       for (const listener of await running.listen())
@@ -205,6 +207,8 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       // The primary keeps the proxy for what it owns (validation, health checks, the admin API's view)
       // and never binds; the workers serve.
       const accessLog = accessLogOptions === undefined ? {} : { accessLog: accessLogOptions };
+      // The workers' modules load only when there are workers.
+      const { DataPlaneWorkers } = await import('../workers/data-plane-workers.ts');
       workers = await DataPlaneWorkers.start(running, count, { main: process.argv[1]!, log, ...accessLog });
       const started = workers;
       state.workers = () => started.workers();
@@ -225,6 +229,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   let admin: AdminServer | undefined;
   const adminConfig = running.snapshot.config.admin;
   if (adminConfig !== undefined) {
+    const { adminSource } = await import('../admin-adapter.ts');
     const source = adminSource(running, state, {
       drain: async () => {
         await workers?.drain(running.snapshot.config.shutdown.drainTimeoutMs);

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { availableParallelism } from 'node:os';
 import type { AdminSource } from '@portico/admin';
 import type { ListenerConfig, PorticoConfig } from '@portico/config';
 import { ENDPOINT_CHANNEL, type EndpointAvailability, type PorticoProxy } from '@portico/proxy';
@@ -9,11 +8,6 @@ import { WorkerConfigs } from './worker-config.ts';
 import type { EndpointVerdict } from './worker-messages.ts';
 import { WorkerPool, type WorkerPoolOptions, type WorkerView } from './worker-pool.ts';
 import { withWorkerViews } from './worker-views.ts';
-
-/** workerCount turns `workers` (a count or `auto`) into a number of data-plane processes. */
-export function workerCount(workers: number | 'auto'): number {
-  return workers === 'auto' ? availableParallelism() : workers;
-}
 
 /**
  * DataPlaneWorkers is what the primary of `portico run --workers N` does for its workers: it gives each
