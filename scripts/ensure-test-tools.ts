@@ -1,7 +1,8 @@
 /**
  * Makes sure the Debian programs the tests run for real are installed: Chromium for the dashboard's
- * browser test (`test/dashboard.test.ts`) and redis-server for the global rate limit tests
- * (`packages/cli/test/global-rate-limit.test.ts`). Nothing to do when both exist; as root on Debian,
+ * browser test (`test/dashboard.test.ts`), redis-server for the global rate limit tests
+ * (`packages/cli/test/global-rate-limit.test.ts`) and pebble, Let's Encrypt's test CA, for the ACME
+ * tests (`packages/cli/test/acme.test.ts`). Nothing to do when all exist; as root on Debian,
  * installs what is missing with apt-get (about 20 s); otherwise stops with what to run. No test downloads
  * a browser or a server of its own.
  */
@@ -12,6 +13,7 @@ import { existsSync } from 'node:fs';
 const TOOLS: Record<string, string> = {
   '/usr/bin/chromium': 'chromium',
   '/usr/bin/redis-server': 'redis-server',
+  '/usr/bin/pebble': 'pebble',
 };
 
 const missing = Object.entries(TOOLS)
@@ -20,7 +22,7 @@ const missing = Object.entries(TOOLS)
 if (missing.length > 0) {
   if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
     console.error(
-      `The tests need Debian's ${missing.join(' and ')}: run "sudo apt-get install -y ${missing.join(' ')}" first.`,
+      `The tests need Debian's ${missing.join(', ')}: run "sudo apt-get install -y ${missing.join(' ')}" first.`,
     );
     process.exit(1);
   }

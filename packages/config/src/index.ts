@@ -12,6 +12,7 @@ export * from './defaults.ts';
 export { pathDestination } from './path-destination.ts';
 export type {
   AccessListConfig,
+  AcmeConfig,
   AdminConfig,
   AffinityConfig,
   BasicAuthConfig,

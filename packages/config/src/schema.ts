@@ -1593,6 +1593,79 @@ export const AdminSchema = Type.Object(
   { additionalProperties: false, description: 'The admin API: health, routes, services, metrics, drain.' },
 );
 
+export const AcmeSchema = Type.Object(
+  {
+    directoryUrl: Type.String({
+      pattern: '^https://[!-~]+$',
+      maxLength: 2_048,
+      description:
+        "The ACME server's directory (RFC 8555), e.g. Let's Encrypt staging: `https://acme-staging-v02.api.letsencrypt.org/directory`.",
+    }),
+    email: Type.Optional(
+      Type.String({
+        pattern: '^[^\\s@]+@[^\\s@]+$',
+        maxLength: 254,
+        description: 'Contact for the account (expiry notices from the CA).',
+      }),
+    ),
+    storageDir: Type.String({
+      minLength: 1,
+      description:
+        "Where the account key and each host's certificate and key are kept (created, mode 0700); instances sharing it take turns with lock files.",
+    }),
+    hosts: Type.Array(Type.String({ pattern: HOST_NAME, maxLength: 253 }), {
+      minItems: 1,
+      maxItems: 100,
+      uniqueItems: true,
+      description:
+        'The hosts to get certificates for, one certificate each (no wildcards: HTTP-01 cannot prove them).',
+    }),
+    challenge: Defaulted(
+      StringEnum(['http-01'] as const, {
+        default: 'http-01',
+        description:
+          'How ownership is proven: `http-01`, answered by Portico on its HTTP listeners (port 80 for a public CA).',
+      }),
+    ),
+    caFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "CA certificates (PEM) to trust for the ACME server's own TLS, for a private CA or a test server.",
+      }),
+    ),
+    renewAtRatio: Defaulted(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1,
+        default: 2 / 3,
+        description: "When in a certificate's lifetime it is renewed: 2/3 by default (day 60 of 90).",
+      }),
+    ),
+    checkIntervalMs: Defaulted(
+      Type.Integer({
+        minimum: 1_000,
+        maximum: 86_400_000,
+        default: 3_600_000,
+        description: 'How often certificates are checked for renewal.',
+      }),
+    ),
+    retryMinMs: Defaulted(
+      Type.Integer({
+        minimum: 1_000,
+        maximum: 86_400_000,
+        default: 60_000,
+        description: 'The first wait after a failed order; doubled after each failure, up to 6 hours.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "Automatic HTTPS: certificates from an ACME CA (Let's Encrypt) for `hosts`, ordered, stored and renewed by Portico, served on the https listeners.",
+  },
+);
+
 export const TracingSchema = Type.Object(
   {
     sampleRatio: Defaulted(
@@ -1720,6 +1793,7 @@ export const PorticoConfigSchema = Type.Object(
     rateLimitStore: Type.Optional(RateLimitStoreSchema),
     errorPages: Type.Optional(ErrorPagesSchema),
     tracing: Type.Optional(TracingSchema),
+    acme: Type.Optional(AcmeSchema),
     workers: Defaulted(
       Type.Union([Type.Integer({ minimum: 1, maximum: 1_024 }), Type.Literal('auto')], {
         default: DEFAULT_WORKERS,
@@ -1747,6 +1821,7 @@ type DeepPartial<T> = T extends readonly (infer U)[]
 
 /** PorticoConfigInput is a config document as written, before validation and defaults. */
 export type PorticoConfigInput = DeepPartial<PorticoConfig>;
+export type AcmeConfig = NonNullable<PorticoConfig['acme']>;
 export type TracingConfig = NonNullable<PorticoConfig['tracing']>;
 export type ListenerConfig = PorticoConfig['listeners'][number];
 export type ListenerTlsConfig = NonNullable<ListenerConfig['tls']>;

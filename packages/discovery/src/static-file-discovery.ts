@@ -88,9 +88,12 @@ export class StaticFileDiscovery implements Discovery {
     }
   }
 
-  /** reload reads the file now and reports it if it changed since the last report. */
-  async reload(): Promise<void> {
-    this.#loading = this.#loading.then(() => this.#reload());
+  /**
+   * reload reads the file now and reports it if it changed since the last report, or whatever it holds
+   * with `force` (something the config does not name changed: a certificate ACME renewed).
+   */
+  async reload(force = false): Promise<void> {
+    this.#loading = this.#loading.then(() => this.#reload(force));
     await this.#loading;
   }
 

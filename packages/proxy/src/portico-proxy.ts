@@ -23,6 +23,7 @@ import { readProxyPreamble } from './l4/proxy-preamble.ts';
 import type { ProxyHeader } from './l4/proxy-protocol.ts';
 import { type L4Context, TcpSession } from './l4/tcp-session.ts';
 import { undici } from './lazy-undici.ts';
+import { AcmeChallenges } from './pipeline/acme-challenges.ts';
 import { createCounters, type ProxyCounters } from './proxy-counters.ts';
 import { PorticoProxyError } from './proxy-error.ts';
 import { GlobalRateLimits } from './rate-limit/global-rate-limits.ts';
@@ -81,6 +82,8 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   readonly pool: UpstreamPool;
   readonly h2pool: H2UpstreamPool;
   readonly requestChannel = requestChannel;
+  /** acmeChallenges are the HTTP-01 answers an ACME client gives through Portico (`setAcmeChallenge`). */
+  readonly acmeChallenges = new AcmeChallenges();
   readonly #registry = new EndpointRegistry();
   readonly #serviceStates = new ServiceRegistry();
   /** routeStats holds each route's traffic counters by name, across config changes. */

@@ -16,6 +16,7 @@ import {
 import type { Logger } from 'pino';
 import { accessLogProblem, startAccessLog } from '../access-log.ts';
 import type { AccessLogFormat } from '../access-log-format.ts';
+import type { AcmeManager } from '../acme/acme-manager.ts';
 import { checkFiles } from '../check-files.ts';
 import { withRouteCheck } from '../check-routes.ts';
 import { changeCounts, configChange, describeChange } from '../config-change.ts';
@@ -66,7 +67,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   /** workers are the data-plane processes, with `workers` above 1 (the proxy then binds nothing). */
   let workers: DataPlaneWorkers | undefined;
   let startError: Error | undefined;
-  let discovery: Discovery & { reload(): Promise<void> };
+  let discovery: Discovery & { reload(force?: boolean): Promise<void> };
   let kubernetes: KubernetesDiscovery | undefined;
   const templateProblem = accessLogProblem(options.accessLogFormat);
   if (templateProblem !== undefined) throw new ConfigRejectedError(templateProblem);
@@ -80,6 +81,8 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
         };
   // Spans of the requests this process serves (with workers, each worker exports its own).
   const traces = new TraceExport((message) => log.warn(message));
+  /** acme gets and renews the certificates of `acme.hosts` (read at start; loaded only when configured). */
+  let acme: AcmeManager | undefined;
   if (options.kubernetes !== undefined) {
     // The Kubernetes source's modules load only in this mode.
     const { createKubernetesDiscovery } = await import('../kubernetes-source.ts');
@@ -119,6 +122,14 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       if (proxy === undefined) startError = new ConfigRejectedError(`${update.source} is invalid`);
       else log.warn({ source: update.source }, 'config rejected; the last good config keeps serving');
       return;
+    }
+    if (update.ok && update.config.acme !== undefined) {
+      // Certificates already stored serve from the first config on; new ones come with a reload.
+      if (acme === undefined) {
+        const { AcmeManager } = await import('../acme/acme-manager.ts');
+        acme = new AcmeManager(update.config.acme, log, () => void discovery.reload(true));
+      }
+      update = { ...update, config: await acme.withCertificates(update.config) };
     }
     const applied = () => {
       state.lastProblems = [];
@@ -250,6 +261,13 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   };
   subscribe(RATE_LIMIT_STORE_CHANNEL, onStore);
   if (workers === undefined) await traces.update(running.snapshot.config.tracing);
+  if (acme !== undefined) {
+    if (workers === undefined) acme.start(running.acmeChallenges);
+    else
+      log.error(
+        'acme: not served with --workers yet (the workers would not answer the challenges); run one process',
+      );
+  }
   // With workers, each writes its own requests (the primary serves none).
   const accessLog =
     accessLogOptions === undefined || workers !== undefined ? undefined : startAccessLog(accessLogOptions);
@@ -270,6 +288,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       await closing;
       await draining;
       await admin?.close();
+      acme?.stop();
       accessLog?.stop();
       await traces.stop();
       stopAvailabilityLog();

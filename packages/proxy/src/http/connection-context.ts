@@ -1,5 +1,6 @@
 import type { Channel } from 'node:diagnostics_channel';
 import type { DeadlineSweeper } from '../deadline-sweeper.ts';
+import type { AcmeChallenges } from '../pipeline/acme-challenges.ts';
 import type { ProxyCounters } from '../proxy-counters.ts';
 import type { Snapshot } from '../snapshot.ts';
 import type { H2UpstreamPool } from '../upstream/h2-upstream-pool.ts';
@@ -19,5 +20,7 @@ export interface ConnectionContext {
   readonly draining: boolean;
   /** requestChannel is `portico:http:request`, published once per request when it has subscribers. */
   readonly requestChannel: Channel;
+  /** acmeChallenges are the HTTP-01 answers held while an ACME order is validated. */
+  readonly acmeChallenges: AcmeChallenges;
   connectionClosed(connection: HttpConnection): void;
 }

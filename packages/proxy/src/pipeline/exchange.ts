@@ -228,6 +228,15 @@ export class Exchange
     }
     // The client's address as Portico trusts it, for access lists, rate limits and affinity.
     this.#client = snapshot.forwarding.clientAddress(req, client.trusted(snapshot), client.peer);
+    // An ACME validator's HTTP-01 request is answered before anything else may redirect or refuse it.
+    const acme = this.#ctx.acmeChallenges;
+    if (acme.size > 0) {
+      const reply = acme.reply(req.method, req.path);
+      if (reply !== undefined) {
+        this.#reply(reply);
+        return false;
+      }
+    }
     const listenerFilters = snapshot.listenerFilters.get(client.listener);
     if (listenerFilters !== undefined && this.#answered(listenerFilters)) return false;
     if (snapshot.listenerHostnames.size > 0 && !this.#listenerServes(req.host, snapshot)) {

@@ -1,0 +1,155 @@
+import { readFile } from 'node:fs/promises';
+import { Agent } from 'node:https';
+import type { AcmeConfig, CertificateConfig, PorticoConfig } from '@portico/config';
+import type { Logger } from 'pino';
+import { AcmeStore } from './acme-store.ts';
+
+/** MAX_RETRY_MS bounds the wait after failed orders: 6 hours. */
+const MAX_RETRY_MS = 6 * 3_600_000;
+
+/** ChallengeSink is where HTTP-01 answers go while the CA validates: the proxy's `acmeChallenges`. */
+export interface ChallengeSink {
+  set(token: string, keyAuthorization: string): void;
+  delete(token: string): void;
+}
+
+/** HostState is what the manager knows of one host between checks. */
+interface HostState {
+  failures: number;
+  /** retryAt is when the next order may start after a failure (ms since the epoch). */
+  retryAt: number;
+  ordering: boolean;
+}
+
+/**
+ * AcmeManager gets and renews certificates for `acme.hosts` from an ACME CA (RFC 8555, through
+ * acme-client): it proves each host with HTTP-01, answered by the proxy itself before any route or
+ * redirect; stores the account key, certificates and keys on disk (`AcmeStore`); renews at
+ * `renewAtRatio` of a certificate's lifetime; after a failure it waits `retryMinMs`, doubled each time
+ * up to 6 hours, and the last good certificate keeps serving. `withCertificates` adds the stored
+ * certificates to a config; `onIssued` is told when one is new, so the config is applied again.
+ */
+export class AcmeManager {
+  readonly config: AcmeConfig;
+  readonly store: AcmeStore;
+  readonly #log: Logger;
+  readonly #onIssued: () => void;
+  readonly #hosts = new Map<string, HostState>();
+  #sink: ChallengeSink | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #checking: Promise<void> = Promise.resolve();
+  #stopped = false;
+  /** orders counts orders started (the tests read it: a restart with stored certificates orders none). */
+  orders = 0;
+
+  constructor(config: AcmeConfig, log: Logger, onIssued: () => void) {
+    this.config = config;
+    this.store = new AcmeStore(config.storageDir);
+    this.#log = log;
+    this.#onIssued = onIssued;
+    for (const host of config.hosts) this.#hosts.set(host, { failures: 0, retryAt: 0, ordering: false });
+  }
+
+  /** withCertificates adds the stored certificates (those on disk now) to `config`'s certificates. */
+  async withCertificates(config: PorticoConfig): Promise<PorticoConfig> {
+    const stored: CertificateConfig[] = [];
+    for (const host of this.config.hosts) {
+      const found = await this.store.read(host);
+      if (found === undefined) continue;
+      stored.push({ name: `acme:${host}`, certFile: found.certFile, keyFile: found.keyFile, hosts: [host] });
+    }
+    return stored.length === 0 ? config : { ...config, certificates: [...config.certificates, ...stored] };
+  }
+
+  /** start begins checking (now, then every `checkIntervalMs`), answering challenges through `sink`. */
+  start(sink: ChallengeSink): void {
+    this.#sink = sink;
+    this.check();
+    this.#timer = setInterval(
+      () => this.check(),
+      Math.min(this.config.checkIntervalMs, this.config.retryMinMs),
+    );
+    this.#timer.unref();
+  }
+
+  /** check orders a certificate for each host that has none, or whose renewal is due (one check at a time). */
+  check(): Promise<void> {
+    this.#checking = this.#checking.then(() => this.#check()).catch(() => {});
+    return this.#checking;
+  }
+
+  async #check(): Promise<void> {
+    const now = Date.now();
+    for (const [host, state] of this.#hosts) {
+      if (this.#stopped || state.ordering || now < state.retryAt) continue;
+      const stored = await this.store.read(host);
+      if (stored !== undefined) {
+        const life = stored.notAfter.getTime() - stored.notBefore.getTime();
+        const due = stored.notBefore.getTime() + life * this.config.renewAtRatio;
+        if (now < due) continue;
+      }
+      state.ordering = true;
+      try {
+        await this.#order(host, stored === undefined ? 'issue' : 'renew');
+        state.failures = 0;
+        state.retryAt = 0;
+      } catch (error) {
+        state.failures++;
+        const wait = Math.min(MAX_RETRY_MS, this.config.retryMinMs * 2 ** (state.failures - 1));
+        state.retryAt = Date.now() + wait;
+        this.#log.warn(
+          { host, failures: state.failures, retryInMs: wait, err: (error as Error).message },
+          `ACME order for ${host} failed: ${(error as Error).message}; ${stored === undefined ? 'the default certificate serves it' : 'its current certificate keeps serving'}, next try in ${Math.round(wait / 1000)} s`,
+        );
+      } finally {
+        state.ordering = false;
+      }
+    }
+  }
+
+  async #order(host: string, why: 'issue' | 'renew'): Promise<void> {
+    const release = await this.store.lock(host);
+    if (release === undefined) {
+      this.#log.info({ host }, `ACME: another instance is ordering ${host}; this one waits`);
+      return;
+    }
+    try {
+      this.orders++;
+      const acme = await import('acme-client');
+      if (this.config.caFile !== undefined)
+        acme.axios.defaults.httpsAgent = new Agent({ ca: await readFile(this.config.caFile) });
+      const accountKey = await this.store.accountKey(() => acme.crypto.createPrivateKey());
+      const client = new acme.Client({ directoryUrl: this.config.directoryUrl, accountKey });
+      const [key, csr] = await acme.crypto.createCsr({ commonName: host, altNames: [host] });
+      const sink = this.#sink!;
+      this.#log.info({ host, why }, `ACME: ordering a certificate for ${host} (${why})`);
+      const cert = await client.auto({
+        csr,
+        ...(this.config.email === undefined ? {} : { email: this.config.email }),
+        termsOfServiceAgreed: true,
+        challengePriority: ['http-01'],
+        skipChallengeVerification: true,
+        challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
+          sink.set(challenge.token, keyAuthorization);
+        },
+        challengeRemoveFn: async (_authz, challenge) => {
+          sink.delete(challenge.token);
+        },
+      });
+      await this.store.write(host, cert, key);
+      const stored = await this.store.read(host);
+      this.#log.info(
+        { host, notAfter: stored?.notAfter.toISOString(), serialNumber: stored?.serialNumber },
+        `ACME: certificate for ${host} ${why === 'issue' ? 'issued' : 'renewed'}, valid until ${stored?.notAfter.toISOString()}`,
+      );
+      this.#onIssued();
+    } finally {
+      await release();
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+  }
+}
