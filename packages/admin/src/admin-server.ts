@@ -103,6 +103,7 @@ export function adminPlugin(source: AdminSource, token: string | undefined, hist
     app.get('/certificates', async () => source.certificates?.() ?? { certificates: [], uncovered: [] });
     app.get('/timeline', async () => source.timeline?.() ?? []);
     app.get('/config/history', async () => source.configHistory?.() ?? []);
+    app.get('/acme', async () => source.acme?.() ?? []);
     app.get('/listeners', async () => {
       await fresh();
       return source.listeners();

@@ -46,6 +46,17 @@ export interface AdminSource {
   timeline?(): EndpointEventView[];
   /** configHistory lists the last configs applied, newest last, with what each changed. */
   configHistory?(): ConfigHistoryEntry[];
+  /** acme describes each ACME host: orders made and failed, the last error, when its certificate ends. */
+  acme?(): AcmeHostView[];
+}
+
+/** AcmeHostView is one host Portico gets certificates for from an ACME CA. */
+export interface AcmeHostView {
+  readonly host: string;
+  readonly issued: number;
+  readonly failed: number;
+  readonly lastError: string | undefined;
+  readonly notAfter: string | undefined;
 }
 
 /** CertificateView is one certificate Portico serves. */

@@ -1,5 +1,6 @@
 export { type AdminServer, adminPlugin, startAdminServer } from './admin-server.ts';
 export type {
+  AcmeHostView,
   AdminSource,
   CertificatesView,
   CertificateView,

@@ -234,6 +234,26 @@ export function createMetrics(source: AdminSource): Registry {
   metric('portico_discovery_leader', '1 when this instance holds the leader Lease.', [], (set) =>
     set({}, source.discovery().leader === true ? 1 : 0),
   );
+  metric(
+    'portico_certificate_expiry_timestamp_seconds',
+    'When each certificate served ends (its notAfter), in seconds since the epoch.',
+    ['certificate'],
+    (set) => {
+      for (const c of source.certificates?.().certificates ?? [])
+        set({ certificate: c.name }, Math.floor(new Date(c.notAfter).getTime() / 1000));
+    },
+  );
+  metric(
+    'portico_acme_orders_total',
+    'ACME orders by host and result (issued, failed).',
+    ['host', 'result'],
+    (set) => {
+      for (const h of source.acme?.() ?? []) {
+        set({ host: h.host, result: 'issued' }, h.issued);
+        set({ host: h.host, result: 'failed' }, h.failed);
+      }
+    },
+  );
   metric('portico_listener_connections_active', 'Connections open per listener.', ['listener'], (set) => {
     for (const l of source.listeners()) set({ listener: l.name }, l.active);
   });

@@ -115,6 +115,7 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
     certificates: () => certificatesView(proxy),
     timeline: () => state.timeline,
     configHistory: () => state.history,
+    acme: () => state.acme?.() ?? [],
     explain: (url) => {
       let target: URL;
       try {

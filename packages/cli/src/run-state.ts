@@ -1,4 +1,4 @@
-import type { ConfigHistoryEntry, EndpointEventView, WorkerStatusView } from '@portico/admin';
+import type { AcmeHostView, ConfigHistoryEntry, EndpointEventView, WorkerStatusView } from '@portico/admin';
 import type { FileProblem, KubernetesDiscovery } from '@portico/discovery';
 import type { LatencyHistogram } from '@portico/proxy';
 
@@ -23,6 +23,8 @@ export interface RunState {
   readonly timeline: EndpointEventView[];
   /** history holds the last configs applied (at most HISTORY_SIZE), oldest first. */
   readonly history: ConfigHistoryEntry[];
+  /** acme describes the ACME hosts, when `acme` is configured. */
+  acme?: () => AcmeHostView[];
 }
 
 /** TIMELINE_SIZE and HISTORY_SIZE bound what the dashboard's timeline and config history keep. */

@@ -180,7 +180,8 @@ acme:
   caFile: ${pebbleCa}
   checkIntervalMs: 1000
   retryMinMs: 1000
-${extra}`,
+${extra}admin: { address: 127.0.0.1, port: 0 }
+`,
     );
     const logs: Record<string, unknown>[] = [];
     const sink = new Writable({
@@ -223,6 +224,19 @@ ${extra}`,
         'the failing host keeps the default certificate',
       );
       assert.ok(messages(logs).some((m) => /certificate for acme-one\.test issued, valid until/.test(m)));
+      // Metrics: the orders by result, and when the certificate ends.
+      const metrics = await (await request(`${running.adminUrl}/metrics`)).body.text();
+      assert.match(metrics, /portico_acme_orders_total\{host="acme-one\.test",result="issued"\} 1\n/);
+      assert.match(metrics, /portico_acme_orders_total\{host="acme-fail\.test",result="failed"\} [1-9]/);
+      assert.match(
+        metrics,
+        /portico_certificate_expiry_timestamp_seconds\{certificate="acme:acme-one\.test"\} \d{10}/,
+      );
+      const hosts = (await (await request(`${running.adminUrl}/acme`)).body.json()) as {
+        host: string;
+        lastError?: string;
+      }[];
+      assert.match(String(hosts.find((h) => h.host === 'acme-fail.test')?.lastError), /./);
     } finally {
       await running.stop(200);
     }

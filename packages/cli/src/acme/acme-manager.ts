@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
+import type { AcmeHostView } from '@portico/admin';
 import type { AcmeConfig, CertificateConfig, PorticoConfig } from '@portico/config';
 import type { Logger } from 'pino';
 import { AcmeStore } from './acme-store.ts';
@@ -15,7 +16,12 @@ export interface ChallengeSink {
 
 /** HostState is what the manager knows of one host between checks. */
 interface HostState {
+  /** failures counts the failures since the last success (for the backoff). */
   failures: number;
+  issued: number;
+  failed: number;
+  lastError: string | undefined;
+  notAfter: string | undefined;
   /** retryAt is when the next order may start after a failure (ms since the epoch). */
   retryAt: number;
   ordering: boolean;
@@ -47,7 +53,16 @@ export class AcmeManager {
     this.store = new AcmeStore(config.storageDir);
     this.#log = log;
     this.#onIssued = onIssued;
-    for (const host of config.hosts) this.#hosts.set(host, { failures: 0, retryAt: 0, ordering: false });
+    for (const host of config.hosts)
+      this.#hosts.set(host, {
+        failures: 0,
+        issued: 0,
+        failed: 0,
+        lastError: undefined,
+        notAfter: undefined,
+        retryAt: 0,
+        ordering: false,
+      });
   }
 
   /** withCertificates adds the stored certificates (those on disk now) to `config`'s certificates. */
@@ -83,6 +98,7 @@ export class AcmeManager {
     for (const [host, state] of this.#hosts) {
       if (this.#stopped || state.ordering || now < state.retryAt) continue;
       const stored = await this.store.read(host);
+      state.notAfter = stored?.notAfter.toISOString();
       if (stored !== undefined) {
         const life = stored.notAfter.getTime() - stored.notBefore.getTime();
         const due = stored.notBefore.getTime() + life * this.config.renewAtRatio;
@@ -90,11 +106,18 @@ export class AcmeManager {
       }
       state.ordering = true;
       try {
-        await this.#order(host, stored === undefined ? 'issue' : 'renew');
+        const notAfter = await this.#order(host, stored === undefined ? 'issue' : 'renew');
+        if (notAfter !== undefined) {
+          state.issued++;
+          state.notAfter = notAfter;
+          state.lastError = undefined;
+        }
         state.failures = 0;
         state.retryAt = 0;
       } catch (error) {
         state.failures++;
+        state.failed++;
+        state.lastError = (error as Error).message;
         const wait = Math.min(MAX_RETRY_MS, this.config.retryMinMs * 2 ** (state.failures - 1));
         state.retryAt = Date.now() + wait;
         this.#log.warn(
@@ -107,11 +130,12 @@ export class AcmeManager {
     }
   }
 
-  async #order(host: string, why: 'issue' | 'renew'): Promise<void> {
+  /** #order gets a certificate for `host` and returns its notAfter, or undefined when another instance holds the lock. */
+  async #order(host: string, why: 'issue' | 'renew'): Promise<string | undefined> {
     const release = await this.store.lock(host);
     if (release === undefined) {
       this.#log.info({ host }, `ACME: another instance is ordering ${host}; this one waits`);
-      return;
+      return undefined;
     }
     try {
       this.orders++;
@@ -143,9 +167,21 @@ export class AcmeManager {
         `ACME: certificate for ${host} ${why === 'issue' ? 'issued' : 'renewed'}, valid until ${stored?.notAfter.toISOString()}`,
       );
       this.#onIssued();
+      return stored?.notAfter.toISOString();
     } finally {
       await release();
     }
+  }
+
+  /** view describes each host for the admin API and metrics. */
+  view(): AcmeHostView[] {
+    return [...this.#hosts].map(([host, s]) => ({
+      host,
+      issued: s.issued,
+      failed: s.failed,
+      lastError: s.lastError,
+      notAfter: s.notAfter,
+    }));
   }
 
   stop(): void {

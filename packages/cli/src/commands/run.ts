@@ -262,8 +262,11 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   subscribe(RATE_LIMIT_STORE_CHANNEL, onStore);
   if (workers === undefined) await traces.update(running.snapshot.config.tracing);
   if (acme !== undefined) {
-    if (workers === undefined) acme.start(running.acmeChallenges);
-    else
+    if (workers === undefined) {
+      const manager = acme;
+      state.acme = () => manager.view();
+      acme.start(running.acmeChallenges);
+    } else
       log.error(
         'acme: not served with --workers yet (the workers would not answer the challenges); run one process',
       );
