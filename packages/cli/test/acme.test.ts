@@ -1,64 +1,15 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { type PeerCertificate, connect as tlsConnect } from 'node:tls';
 import { pino } from 'pino';
 import { type RunningPortico, startPortico } from 'portico';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { type Backend, startBackend } from '../../proxy/test/helpers/backend.ts';
-import { makeCert } from '../../proxy/test/helpers/tls-certs.ts';
 import { until } from './helpers/kube-harness.ts';
-
-/** freePort finds a free TCP port on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** listening resolves once something accepts TCP connections on the port (bounded: 10 s). */
-async function listening(port: number): Promise<void> {
-  await until(
-    () =>
-      new Promise<boolean>((resolve) => {
-        const socket = tcpConnect({ host: '127.0.0.1', port }, () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.on('error', () => resolve(false));
-      }),
-    10_000,
-    `port ${port}`,
-  );
-}
-
-/** served returns the certificate Portico's HTTPS listener serves for `servername`, verified against `ca` when given. */
-function served(
-  port: number,
-  servername: string,
-  ca?: string,
-): Promise<{ cert: PeerCertificate; authorized: boolean }> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect(
-      { host: '127.0.0.1', port, servername, rejectUnauthorized: false, ...(ca === undefined ? {} : { ca }) },
-      () => {
-        resolve({ cert: socket.getPeerCertificate(), authorized: socket.authorized });
-        socket.end();
-      },
-    );
-    socket.on('error', reject);
-  });
-}
-
-const PEBBLE = '/usr/bin/pebble';
+import { freePort, type Pebble, served, startPebble } from './helpers/pebble.ts';
 
 /**
  * ACME against a real ACME server: Let's Encrypt's test CA, pebble (Debian's package, with its mock DNS
@@ -67,95 +18,23 @@ const PEBBLE = '/usr/bin/pebble';
  * is reported and keeps the default certificate; a restart serves the stored certificate without
  * ordering again; a due certificate is renewed.
  */
-describe('ACME: certificates from pebble, proven by HTTP-01 on Portico itself', {
-  skip: !existsSync(PEBBLE) && 'pebble is not installed (scripts/ensure-test-tools.ts installs it)',
-}, () => {
-  const children: ChildProcess[] = [];
+describe('ACME: certificates from pebble, proven by HTTP-01 on Portico itself', () => {
   let dir: string;
   let backend: Backend;
-  let ports: {
-    acme: number;
-    management: number;
-    dns: number;
-    dnsManagement: number;
-    http: number;
-    https: number;
-  };
-  let pebbleCa: string;
-  let root: string;
+  let ports: { http: number; https: number };
+  let pebble: Pebble;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'portico-acme-'));
     backend = await startBackend('site');
-    ports = {
-      acme: await freePort(),
-      management: await freePort(),
-      dns: await freePort(),
-      dnsManagement: await freePort(),
-      http: await freePort(),
-      https: await freePort(),
-    };
-    const tls = makeCert(['127.0.0.1']);
-    pebbleCa = join(dir, 'pebble-tls.pem');
-    await writeFile(pebbleCa, tls.cert);
-    await writeFile(join(dir, 'pebble-tls.key'), tls.key);
-    await writeFile(
-      join(dir, 'pebble.json'),
-      JSON.stringify({
-        pebble: {
-          listenAddress: `127.0.0.1:${ports.acme}`,
-          managementListenAddress: `127.0.0.1:${ports.management}`,
-          certificate: pebbleCa,
-          privateKey: join(dir, 'pebble-tls.key'),
-          httpPort: ports.http,
-          tlsPort: ports.https,
-          ocspResponderURL: '',
-          externalAccountBindingRequired: false,
-        },
-      }),
-    );
-    assert.ok(existsSync(PEBBLE), 'pebble is installed (scripts/ensure-test-tools.ts installs it)');
-    const quietly = { stdio: 'ignore' as const };
-    children.push(
-      spawn(
-        '/usr/bin/pebble-challtestsrv',
-        [
-          '-dns01',
-          `127.0.0.1:${ports.dns}`,
-          '-http01',
-          '',
-          '-https01',
-          '',
-          '-tlsalpn01',
-          '',
-          '-management',
-          `127.0.0.1:${ports.dnsManagement}`,
-          '-defaultIPv6',
-          '',
-        ],
-        quietly,
-      ),
-      spawn(PEBBLE, ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${ports.dns}`], {
-        ...quietly,
-        env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' },
-      }),
-    );
-    await listening(ports.dnsManagement);
-    await listening(ports.acme);
+    ports = { http: await freePort(), https: await freePort() };
+    pebble = await startPebble(dir, ports.http, ports.https);
     // acme-fail.test resolves to 127.0.0.2, where nothing listens: its HTTP-01 validation cannot succeed.
-    const added = await request(`http://127.0.0.1:${ports.dnsManagement}/add-a`, {
-      method: 'POST',
-      body: JSON.stringify({ host: 'acme-fail.test.', addresses: ['127.0.0.2'] }),
-    });
-    await added.body.dump();
-    const trust = new Agent({ connect: { ca: tls.cert } });
-    const roots = await request(`https://127.0.0.1:${ports.management}/roots/0`, { dispatcher: trust });
-    root = await roots.body.text();
-    await trust.close();
+    await pebble.addA('acme-fail.test', ['127.0.0.2']);
   });
 
   after(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    pebble?.stop();
     await backend.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -173,11 +52,11 @@ routes:
 services:
   - { name: site, endpoints: [{ address: 127.0.0.1, port: ${backend.port} }] }
 acme:
-  directoryUrl: https://127.0.0.1:${ports.acme}/dir
+  directoryUrl: ${pebble.directoryUrl}
   email: ops@example.test
   storageDir: ${join(dir, 'acme')}
   hosts: ${JSON.stringify(hosts)}
-  caFile: ${pebbleCa}
+  caFile: ${pebble.caFile}
   checkIntervalMs: 1000
   retryMinMs: 1000
 ${extra}admin: { address: 127.0.0.1, port: 0 }
@@ -203,7 +82,7 @@ ${extra}admin: { address: 127.0.0.1, port: 0 }
         30_000,
         'a certificate from pebble served for acme-one.test',
       );
-      const { cert, authorized } = await served(ports.https, 'acme-one.test', root);
+      const { cert, authorized } = await served(ports.https, 'acme-one.test', pebble.root);
       assert.equal(cert.subject?.CN, 'acme-one.test');
       assert.ok(authorized, "the chain verifies against pebble's root");
       // The challenge answer came before the route's HTTPS redirect: the redirect still works for the rest.
@@ -245,7 +124,7 @@ ${extra}admin: { address: 127.0.0.1, port: 0 }
   it('a restart serves the stored certificate at once and orders nothing', async () => {
     const { running, logs } = await run(['acme-one.test']);
     try {
-      const { cert } = await served(ports.https, 'acme-one.test', root);
+      const { cert } = await served(ports.https, 'acme-one.test', pebble.root);
       assert.match(String(cert.issuer?.CN), /Pebble/, 'served from the first connection');
       await new Promise((resolve) => setTimeout(resolve, 1_500)); // a check ran
       assert.ok(!messages(logs).some((m) => m.startsWith('ACME: ordering')), messages(logs).join('\n'));

@@ -1608,18 +1608,22 @@ export const AcmeSchema = Type.Object(
         description: 'Contact for the account (expiry notices from the CA).',
       }),
     ),
-    storageDir: Type.String({
-      minLength: 1,
-      description:
-        "Where the account key and each host's certificate and key are kept (created, mode 0700); instances sharing it take turns with lock files.",
-    }),
-    hosts: Type.Array(Type.String({ pattern: HOST_NAME, maxLength: 253 }), {
-      minItems: 1,
-      maxItems: 100,
-      uniqueItems: true,
-      description:
-        'The hosts to get certificates for, one certificate each (no wildcards: HTTP-01 cannot prove them).',
-    }),
+    storageDir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "Static config: where the account key and each host's certificate and key are kept (created, mode 0700); instances sharing it take turns with lock files. With --kubernetes they are Secrets.",
+      }),
+    ),
+    hosts: Type.Optional(
+      Type.Array(Type.String({ pattern: HOST_NAME, maxLength: 253 }), {
+        minItems: 1,
+        maxItems: 100,
+        uniqueItems: true,
+        description:
+          'Static config: the hosts to get certificates for, one each (no wildcards: HTTP-01 cannot prove them). With --kubernetes, the TLS hosts of Ingresses annotated `portico.dev/acme: "true"`.',
+      }),
+    ),
     challenge: Defaulted(
       StringEnum(['http-01'] as const, {
         default: 'http-01',

@@ -45,6 +45,7 @@ export {
 } from './kubernetes/kube-issue.ts';
 export * from './kubernetes/kube-objects.ts';
 export {
+  type AcmeRequest,
   KubernetesDiscovery,
   type KubernetesDiscoveryOptions,
   type KubernetesView,

@@ -1,18 +1,17 @@
-import { readFile } from 'node:fs/promises';
-import { Agent } from 'node:https';
 import type { AcmeHostView } from '@portico/admin';
 import type { AcmeConfig, CertificateConfig, PorticoConfig } from '@portico/config';
 import type { Logger } from 'pino';
+import { type ChallengeSink, orderCertificate } from './acme-order.ts';
 import { AcmeStore } from './acme-store.ts';
+
+/** StaticAcmeConfig is `acme` as a static config has it: with the hosts and the storage directory. */
+export type StaticAcmeConfig = AcmeConfig & {
+  readonly storageDir: string;
+  readonly hosts: readonly string[];
+};
 
 /** MAX_RETRY_MS bounds the wait after failed orders: 6 hours. */
 const MAX_RETRY_MS = 6 * 3_600_000;
-
-/** ChallengeSink is where HTTP-01 answers go while the CA validates: the proxy's `acmeChallenges`. */
-export interface ChallengeSink {
-  set(token: string, keyAuthorization: string): void;
-  delete(token: string): void;
-}
 
 /** HostState is what the manager knows of one host between checks. */
 interface HostState {
@@ -36,7 +35,7 @@ interface HostState {
  * certificates to a config; `onIssued` is told when one is new, so the config is applied again.
  */
 export class AcmeManager {
-  readonly config: AcmeConfig;
+  readonly config: StaticAcmeConfig;
   readonly store: AcmeStore;
   readonly #log: Logger;
   readonly #onIssued: () => void;
@@ -48,7 +47,7 @@ export class AcmeManager {
   /** orders counts orders started (the tests read it: a restart with stored certificates orders none). */
   orders = 0;
 
-  constructor(config: AcmeConfig, log: Logger, onIssued: () => void) {
+  constructor(config: StaticAcmeConfig, log: Logger, onIssued: () => void) {
     this.config = config;
     this.store = new AcmeStore(config.storageDir);
     this.#log = log;
@@ -139,26 +138,13 @@ export class AcmeManager {
     }
     try {
       this.orders++;
-      const acme = await import('acme-client');
-      if (this.config.caFile !== undefined)
-        acme.axios.defaults.httpsAgent = new Agent({ ca: await readFile(this.config.caFile) });
-      const accountKey = await this.store.accountKey(() => acme.crypto.createPrivateKey());
-      const client = new acme.Client({ directoryUrl: this.config.directoryUrl, accountKey });
-      const [key, csr] = await acme.crypto.createCsr({ commonName: host, altNames: [host] });
-      const sink = this.#sink!;
       this.#log.info({ host, why }, `ACME: ordering a certificate for ${host} (${why})`);
-      const cert = await client.auto({
-        csr,
-        ...(this.config.email === undefined ? {} : { email: this.config.email }),
-        termsOfServiceAgreed: true,
-        challengePriority: ['http-01'],
-        skipChallengeVerification: true,
-        challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
-          sink.set(challenge.token, keyAuthorization);
-        },
-        challengeRemoveFn: async (_authz, challenge) => {
-          sink.delete(challenge.token);
-        },
+      const { cert, key } = await orderCertificate(host, {
+        directoryUrl: this.config.directoryUrl,
+        email: this.config.email,
+        caFile: this.config.caFile,
+        accountKey: (create) => this.store.accountKey(create),
+        challenges: this.#sink!,
       });
       await this.store.write(host, cert, key);
       const stored = await this.store.read(host);

@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { accessLogProblem, startAccessLog } from '../access-log.ts';
 import type { AccessLogFormat } from '../access-log-format.ts';
 import type { AcmeManager } from '../acme/acme-manager.ts';
+import type { KubernetesAcme } from '../acme/kubernetes-acme.ts';
 import { checkFiles } from '../check-files.ts';
 import { withRouteCheck } from '../check-routes.ts';
 import { changeCounts, configChange, describeChange } from '../config-change.ts';
@@ -125,11 +126,25 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     }
     if (update.ok && update.config.acme !== undefined) {
       // Certificates already stored serve from the first config on; new ones come with a reload.
-      if (acme === undefined) {
-        const { AcmeManager } = await import('../acme/acme-manager.ts');
-        acme = new AcmeManager(update.config.acme, log, () => void discovery.reload(true));
+      const settings = update.config.acme;
+      if (kubernetes !== undefined) {
+        // With --kubernetes, certificates live in Secrets the Ingresses name: KubernetesAcme (below).
+      } else if (settings.storageDir === undefined || settings.hosts === undefined) {
+        const problem = 'acme: a static config needs acme.hosts and acme.storageDir';
+        if (proxy === undefined) startError = new ConfigRejectedError(problem);
+        log.error(problem);
+        return;
+      } else {
+        if (acme === undefined) {
+          const { AcmeManager } = await import('../acme/acme-manager.ts');
+          acme = new AcmeManager(
+            { ...settings, storageDir: settings.storageDir, hosts: settings.hosts },
+            log,
+            () => void discovery.reload(true),
+          );
+        }
+        update = { ...update, config: await acme.withCertificates(update.config) };
       }
-      update = { ...update, config: await acme.withCertificates(update.config) };
     }
     const applied = () => {
       state.lastProblems = [];
@@ -261,6 +276,20 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   };
   subscribe(RATE_LIMIT_STORE_CHANNEL, onStore);
   if (workers === undefined) await traces.update(running.snapshot.config.tracing);
+  let kubernetesAcme: KubernetesAcme | undefined;
+  const acmeSettings = running.snapshot.config.acme;
+  if (kubernetes !== undefined && acmeSettings !== undefined) {
+    if (workers === undefined) {
+      const { KubernetesAcme } = await import('../acme/kubernetes-acme.ts');
+      const controller = new KubernetesAcme(acmeSettings, kubernetes, log);
+      kubernetesAcme = controller;
+      state.acme = () => controller.view();
+      controller.start(running.acmeChallenges);
+    } else
+      log.error(
+        'acme: not served with --workers yet (the workers would not answer the challenges); run one process',
+      );
+  }
   if (acme !== undefined) {
     if (workers === undefined) {
       const manager = acme;
@@ -292,6 +321,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       await draining;
       await admin?.close();
       acme?.stop();
+      await kubernetesAcme?.stop();
       accessLog?.stop();
       await traces.stop();
       stopAvailabilityLog();

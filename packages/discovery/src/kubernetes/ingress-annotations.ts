@@ -90,6 +90,8 @@ function redirect(status: 301 | 302): Parse {
  * returns what is wrong with a value, or undefined once it has applied it. docs/kubernetes.md lists them.
  */
 export const ANNOTATIONS: Readonly<Record<string, Parse>> = {
+  // Read by the ACME controller (acmeRequests), not by translation: the hosts of spec.tls get certificates.
+  acme: (value) => (value === 'true' || value === 'false' ? undefined : 'must be true or false'),
   'load-balance': (value, s) => {
     if (!(BALANCERS as readonly string[]).includes(value)) return `must be one of ${BALANCERS.join(', ')}`;
     s.service.balancer = value as (typeof BALANCERS)[number];

@@ -60,6 +60,7 @@ import {
   type ClusterState,
   DEFAULT_CONTROLLER,
   DEFAULT_INGRESS_CLASS,
+  isPorticoIngress,
   type ObjectStore,
   refOf,
   type Translation,
@@ -356,6 +357,41 @@ export class KubernetesDiscovery implements Discovery {
         if (leading) void this.#leaderWork();
       });
     }
+  }
+
+  /**
+   * acmeRequests lists the certificates Ingresses ask Portico to get from an ACME CA: each `spec.tls`
+   * entry (its Secret, its non-wildcard hosts) of the Ingresses of Portico's classes annotated
+   * `portico.dev/acme: "true"`, or carrying cert-manager's `cert-manager.io/cluster-issuer` or
+   * `cert-manager.io/issuer` (understood as "get a certificate from the configured ACME CA").
+   */
+  acmeRequests(): AcmeRequest[] {
+    const requests: AcmeRequest[] = [];
+    const options = {
+      controller: this.options.controller ?? DEFAULT_CONTROLLER,
+      ingressClass: this.options.ingressClass ?? DEFAULT_INGRESS_CLASS,
+      ...(this.options.nginxClass === undefined ? {} : { nginxClass: this.options.nginxClass }),
+    };
+    for (const ingress of this.#state.ingresses.values()) {
+      const a = ingress.metadata.annotations ?? {};
+      const wanted =
+        a['portico.dev/acme'] === 'true' ||
+        (a['portico.dev/acme'] !== 'false' &&
+          (a['cert-manager.io/cluster-issuer'] !== undefined || a['cert-manager.io/issuer'] !== undefined));
+      if (!wanted || !isPorticoIngress(ingress, this.#state.ingressClasses, options)) continue;
+      const namespace = ingress.metadata.namespace ?? 'default';
+      for (const tls of ingress.spec?.tls ?? []) {
+        const hosts = (tls.hosts ?? []).filter((h) => !h.startsWith('*'));
+        if (tls.secretName === undefined || tls.secretName === '' || hosts.length === 0) continue;
+        requests.push({ namespace, secretName: tls.secretName, hosts, ingress: keyOf(ingress) });
+      }
+    }
+    return requests;
+  }
+
+  /** tlsSecret returns a watched TLS Secret (`namespace/name`), as the store holds it. */
+  tlsSecret(key: string): Secret | undefined {
+    return this.#state.secrets.get(key);
   }
 
   /** leading says whether this instance writes status and Events (always, without election). */
@@ -827,6 +863,15 @@ export class KubernetesDiscovery implements Discovery {
     await this.#building;
     await this.client.close();
   }
+}
+
+/** AcmeRequest is one certificate an Ingress asks for: stored in `namespace/secretName`, for `hosts`. */
+export interface AcmeRequest {
+  readonly namespace: string;
+  readonly secretName: string;
+  readonly hosts: readonly string[];
+  /** ingress is the Ingress asking (`namespace/name`). */
+  readonly ingress: string;
 }
 
 /** GatewayAware is a translation that also holds Gateway API routes: their origin keys name these objects. */

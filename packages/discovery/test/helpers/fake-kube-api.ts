@@ -78,6 +78,7 @@ const KINDS: Record<string, { prefix: string; kind: string; apiVersion: string; 
     namespaced: true,
   },
   namespaces: { prefix: '/api/v1', kind: 'Namespace', apiVersion: 'v1', namespaced: false },
+  configmaps: { prefix: '/api/v1', kind: 'ConfigMap', apiVersion: 'v1', namespaced: true },
   // The Gateway API's kinds, served when the server is made with `gatewayApi: true` (its CRDs installed).
   gatewayclasses: {
     prefix: '/apis/gateway.networking.k8s.io/v1',

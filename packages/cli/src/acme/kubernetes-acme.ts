@@ -1,0 +1,287 @@
+import { X509Certificate } from 'node:crypto';
+import type { AcmeHostView } from '@portico/admin';
+import type { AcmeConfig } from '@portico/config';
+import {
+  type AcmeRequest,
+  DEFAULT_WATCH_OPTIONS,
+  KubeApiError,
+  type KubeObject,
+  type KubernetesDiscovery,
+  Reflector,
+} from '@portico/discovery';
+import type { Logger } from 'pino';
+import { type ChallengeSink, orderCertificate } from './acme-order.ts';
+
+/** CHALLENGES_CONFIGMAP holds the HTTP-01 answers of orders in progress, for every instance to give. */
+export const CHALLENGES_CONFIGMAP = 'portico-acme-challenges';
+/** ACCOUNT_SECRET holds the ACME account key, in Portico's namespace. */
+export const ACCOUNT_SECRET = 'portico-acme-account';
+/** PROPAGATION_MS is how long the leader waits after its own watch shows a token, for the others' watches. */
+const PROPAGATION_MS = 300;
+const MAX_RETRY_MS = 6 * 3_600_000;
+
+interface ConfigMap extends KubeObject {
+  readonly data?: Readonly<Record<string, string>>;
+}
+
+interface RequestState {
+  issued: number;
+  failed: number;
+  failures: number;
+  retryAt: number;
+  lastError: string | undefined;
+  notAfter: string | undefined;
+}
+
+/**
+ * KubernetesAcme gets and renews, from an ACME CA, the certificates Ingresses ask for
+ * (`KubernetesDiscovery.acmeRequests`), for a fleet of instances: the Lease leader alone orders and
+ * renews; HTTP-01 answers go to a ConfigMap (`portico-acme-challenges`) every instance watches and
+ * answers from, so the CA may reach any edge node; the certificate is written to the `kubernetes.io/tls`
+ * Secret the Ingress names, which every instance then serves through the usual Secret path. The account
+ * key is a Secret too. Renewal at `renewAtRatio` of the lifetime; after a failure, `retryMinMs` doubled
+ * up to 6 hours, the current certificate serving meanwhile.
+ */
+export class KubernetesAcme {
+  readonly #config: AcmeConfig;
+  readonly #discovery: KubernetesDiscovery;
+  readonly #log: Logger;
+  readonly #namespace: string;
+  readonly #states = new Map<string, RequestState>();
+  #challenges: Reflector<ConfigMap> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #checking: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(config: AcmeConfig, discovery: KubernetesDiscovery, log: Logger) {
+    this.#config = config;
+    this.#discovery = discovery;
+    this.#log = log;
+    this.#namespace = discovery.options.connection.namespace;
+  }
+
+  /** start watches the challenge ConfigMap into `answers` (every instance) and checks certificates (the leader). */
+  start(answers: {
+    set(token: string, value: string): void;
+    delete(token: string): void;
+    size: number;
+  }): void {
+    let held = new Set<string>();
+    this.#challenges = new Reflector<ConfigMap>(
+      this.#discovery.client,
+      {
+        kind: 'ConfigMap',
+        prefix: '/api/v1',
+        plural: 'configmaps',
+        namespace: this.#namespace,
+        fieldSelector: `metadata.name=${CHALLENGES_CONFIGMAP}`,
+      },
+      {
+        transform: (o) => o,
+        onChange: () => {
+          const data = this.#challenges?.store.get(`${this.#namespace}/${CHALLENGES_CONFIGMAP}`)?.data ?? {};
+          const now = new Set(Object.keys(data));
+          for (const token of held) if (!now.has(token)) answers.delete(token);
+          for (const [token, value] of Object.entries(data)) answers.set(token, value);
+          held = now;
+        },
+      },
+      DEFAULT_WATCH_OPTIONS,
+    );
+    this.#challenges.start();
+    void this.check();
+    this.#timer = setInterval(
+      () => void this.check(),
+      Math.min(this.#config.checkIntervalMs, this.#config.retryMinMs),
+    );
+    this.#timer.unref();
+  }
+
+  /** check orders what is missing or due, when this instance leads (one check at a time). */
+  check(): Promise<void> {
+    this.#checking = this.#checking.then(() => this.#check()).catch(() => {});
+    return this.#checking;
+  }
+
+  async #check(): Promise<void> {
+    if (this.#stopped || !this.#discovery.leading) return;
+    const now = Date.now();
+    for (const request of this.#discovery.acmeRequests()) {
+      const key = `${request.namespace}/${request.secretName}`;
+      let state = this.#states.get(key);
+      if (state === undefined) {
+        state = { issued: 0, failed: 0, failures: 0, retryAt: 0, lastError: undefined, notAfter: undefined };
+        this.#states.set(key, state);
+      }
+      if (now < state.retryAt || this.#stopped) continue;
+      const current = this.#current(key, request.hosts);
+      state.notAfter = current?.notAfter;
+      if (current !== undefined && now < current.dueAt) continue;
+      try {
+        await this.#order(request, current === undefined ? 'issue' : 'renew', state);
+        state.failures = 0;
+        state.retryAt = 0;
+      } catch (error) {
+        state.failures++;
+        state.failed++;
+        state.lastError = (error as Error).message;
+        const wait = Math.min(MAX_RETRY_MS, this.#config.retryMinMs * 2 ** (state.failures - 1));
+        state.retryAt = Date.now() + wait;
+        this.#log.warn(
+          { secret: key, hosts: request.hosts, failures: state.failures, retryInMs: wait },
+          `ACME order for ${request.hosts.join(', ')} (Secret ${key}) failed: ${(error as Error).message}; next try in ${Math.round(wait / 1000)} s`,
+        );
+      }
+    }
+  }
+
+  /** #current reads the Secret's certificate: when it is due for renewal, or undefined when it is missing or names other hosts. */
+  #current(key: string, hosts: readonly string[]): { notAfter: string; dueAt: number } | undefined {
+    const crt = this.#discovery.tlsSecret(key)?.data?.['tls.crt'];
+    if (crt === undefined) return undefined;
+    try {
+      const leaf = new X509Certificate(Buffer.from(crt, 'base64'));
+      if (!hosts.every((h) => leaf.checkHost(h) !== undefined)) return undefined;
+      const from = new Date(leaf.validFrom).getTime();
+      const to = new Date(leaf.validTo).getTime();
+      return { notAfter: new Date(to).toISOString(), dueAt: from + (to - from) * this.#config.renewAtRatio };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #order(request: AcmeRequest, why: 'issue' | 'renew', state: RequestState): Promise<void> {
+    const key = `${request.namespace}/${request.secretName}`;
+    this.#log.info(
+      { secret: key, hosts: request.hosts, why },
+      `ACME: ordering a certificate for ${request.hosts.join(', ')} (${why})`,
+    );
+    const { cert, key: privateKey } = await orderCertificate(request.hosts, {
+      directoryUrl: this.#config.directoryUrl,
+      email: this.#config.email,
+      caFile: this.#config.caFile,
+      accountKey: (create) => this.#accountKey(create),
+      challenges: this.#sink(),
+    });
+    await this.#writeSecret(request, cert, privateKey);
+    const leaf = new X509Certificate(cert);
+    state.issued++;
+    state.lastError = undefined;
+    state.notAfter = new Date(leaf.validTo).toISOString();
+    this.#log.info(
+      { secret: key, hosts: request.hosts, notAfter: state.notAfter },
+      `ACME: certificate for ${request.hosts.join(', ')} ${why === 'issue' ? 'issued' : 'renewed'} into Secret ${key}, valid until ${state.notAfter}`,
+    );
+  }
+
+  /** #sink publishes challenge answers in the ConfigMap, and waits until this instance's watch has them. */
+  #sink(): ChallengeSink {
+    const path = `/api/v1/namespaces/${encodeURIComponent(this.#namespace)}/configmaps`;
+    const patch = async (data: Record<string, string | null>) => {
+      try {
+        await this.#discovery.client.json({
+          method: 'PATCH',
+          path: `${path}/${CHALLENGES_CONFIGMAP}`,
+          contentType: 'application/merge-patch+json',
+          body: { data },
+        });
+      } catch (error) {
+        if (!(error instanceof KubeApiError) || error.status !== 404) throw error;
+        await this.#discovery.client.json({
+          method: 'POST',
+          path,
+          body: {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: CHALLENGES_CONFIGMAP, namespace: this.#namespace },
+            data,
+          },
+        });
+      }
+    };
+    return {
+      set: async (token, keyAuthorization) => {
+        await patch({ [token]: keyAuthorization });
+        const deadline = Date.now() + 5_000;
+        const key = `${this.#namespace}/${CHALLENGES_CONFIGMAP}`;
+        while (this.#challenges?.store.get(key)?.data?.[token] === undefined && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        await new Promise((resolve) => setTimeout(resolve, PROPAGATION_MS));
+      },
+      delete: async (token) => {
+        await patch({ [token]: null });
+      },
+    };
+  }
+
+  async #accountKey(create: () => Promise<Buffer>): Promise<Buffer> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(this.#namespace)}/secrets`;
+    try {
+      const secret = await this.#discovery.client.json<{ data?: Record<string, string> }>({
+        path: `${path}/${ACCOUNT_SECRET}`,
+      });
+      const stored = secret.data?.['account.key'];
+      if (stored !== undefined) return Buffer.from(stored, 'base64');
+    } catch (error) {
+      if (!(error instanceof KubeApiError) || error.status !== 404) throw error;
+    }
+    const key = await create();
+    await this.#discovery.client.json({
+      method: 'POST',
+      path,
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: { name: ACCOUNT_SECRET, namespace: this.#namespace },
+        data: { 'account.key': key.toString('base64') },
+      },
+    });
+    return key;
+  }
+
+  async #writeSecret(request: AcmeRequest, cert: string, key: Buffer): Promise<void> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(request.namespace)}/secrets`;
+    const body = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/tls',
+      metadata: {
+        name: request.secretName,
+        namespace: request.namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'portico' },
+        annotations: { 'portico.dev/acme-hosts': request.hosts.join(',') },
+      },
+      data: { 'tls.crt': Buffer.from(cert).toString('base64'), 'tls.key': key.toString('base64') },
+    };
+    try {
+      const current = await this.#discovery.client.json<{ metadata: { resourceVersion: string } }>({
+        path: `${path}/${encodeURIComponent(request.secretName)}`,
+      });
+      await this.#discovery.client.json({
+        method: 'PUT',
+        path: `${path}/${encodeURIComponent(request.secretName)}`,
+        body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } },
+      });
+    } catch (error) {
+      if (!(error instanceof KubeApiError) || error.status !== 404) throw error;
+      await this.#discovery.client.json({ method: 'POST', path, body });
+    }
+  }
+
+  view(): AcmeHostView[] {
+    return [...this.#states].map(([secret, s]) => ({
+      host: secret,
+      issued: s.issued,
+      failed: s.failed,
+      lastError: s.lastError,
+      notAfter: s.notAfter,
+    }));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#challenges?.stop();
+  }
+}

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer, connect as tcpConnect } from 'node:net';
+import { join } from 'node:path';
+import { type PeerCertificate, connect as tlsConnect } from 'node:tls';
+import { Agent, request } from 'undici';
+import { makeCert } from '../../../proxy/test/helpers/tls-certs.ts';
+import { until } from './kube-harness.ts';
+
+const PEBBLE = '/usr/bin/pebble';
+const CHALLTESTSRV = '/usr/bin/pebble-challtestsrv';
+
+/** freePort finds a free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** listening resolves once something accepts TCP connections on the port (bounded: 10 s). */
+async function listening(port: number): Promise<void> {
+  await until(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = tcpConnect({ host: '127.0.0.1', port }, () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.on('error', () => resolve(false));
+      }),
+    10_000,
+    `port ${port}`,
+  );
+}
+
+/** served returns the certificate a TLS listener serves for `servername`, verified against `ca` when given. */
+export function served(
+  port: number,
+  servername: string,
+  ca?: string,
+): Promise<{ cert: PeerCertificate; authorized: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect(
+      { host: '127.0.0.1', port, servername, rejectUnauthorized: false, ...(ca === undefined ? {} : { ca }) },
+      () => {
+        resolve({ cert: socket.getPeerCertificate(), authorized: socket.authorized });
+        socket.end();
+      },
+    );
+    socket.on('error', reject);
+  });
+}
+
+/** Pebble is Let's Encrypt's test CA running, with its mock DNS server answering 127.0.0.1 for every name. */
+export interface Pebble {
+  /** directoryUrl is the ACME directory. */
+  readonly directoryUrl: string;
+  /** caFile holds the certificate of pebble's own TLS listener, to trust (`acme.caFile`). */
+  readonly caFile: string;
+  /** root is pebble's root CA (PEM): what the certificates it issues chain to. */
+  readonly root: string;
+  /** addA makes `host` resolve to `addresses` in the mock DNS. */
+  addA(host: string, addresses: string[]): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * startPebble runs Debian's pebble and pebble-challtestsrv in `dir`, validating HTTP-01 on `httpPort` and
+ * TLS-ALPN-01 on `tlsPort` of whatever address the mock DNS gives (127.0.0.1 unless told otherwise).
+ */
+export async function startPebble(dir: string, httpPort: number, tlsPort: number): Promise<Pebble> {
+  assert.ok(existsSync(PEBBLE), 'pebble is installed (scripts/ensure-test-tools.ts installs it)');
+  const ports = {
+    acme: await freePort(),
+    management: await freePort(),
+    dns: await freePort(),
+    dnsManagement: await freePort(),
+  };
+  const tls = makeCert(['127.0.0.1']);
+  const caFile = join(dir, 'pebble-tls.pem');
+  await writeFile(caFile, tls.cert);
+  await writeFile(join(dir, 'pebble-tls.key'), tls.key);
+  await writeFile(
+    join(dir, 'pebble.json'),
+    JSON.stringify({
+      pebble: {
+        listenAddress: `127.0.0.1:${ports.acme}`,
+        managementListenAddress: `127.0.0.1:${ports.management}`,
+        certificate: caFile,
+        privateKey: join(dir, 'pebble-tls.key'),
+        httpPort,
+        tlsPort,
+        ocspResponderURL: '',
+        externalAccountBindingRequired: false,
+      },
+    }),
+  );
+  const children: ChildProcess[] = [
+    spawn(
+      CHALLTESTSRV,
+      [
+        ...['-dns01', `127.0.0.1:${ports.dns}`, '-http01', '', '-https01', '', '-tlsalpn01', ''],
+        ...['-management', `127.0.0.1:${ports.dnsManagement}`, '-defaultIPv6', ''],
+      ],
+      { stdio: 'ignore' },
+    ),
+    spawn(PEBBLE, ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${ports.dns}`], {
+      stdio: 'ignore',
+      env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' },
+    }),
+  ];
+  const stop = () => {
+    for (const child of children) child.kill('SIGKILL');
+  };
+  try {
+    await listening(ports.dnsManagement);
+    await listening(ports.acme);
+    const trust = new Agent({ connect: { ca: tls.cert } });
+    const roots = await request(`https://127.0.0.1:${ports.management}/roots/0`, { dispatcher: trust });
+    const root = await roots.body.text();
+    await trust.close();
+    return {
+      directoryUrl: `https://127.0.0.1:${ports.acme}/dir`,
+      caFile,
+      root,
+      async addA(host, addresses) {
+        const res = await request(`http://127.0.0.1:${ports.dnsManagement}/add-a`, {
+          method: 'POST',
+          body: JSON.stringify({ host: host.endsWith('.') ? host : `${host}.`, addresses }),
+        });
+        await res.body.dump();
+      },
+      stop,
+    };
+  } catch (error) {
+    stop();
+    throw error;
+  }
+}
