@@ -1,19 +1,42 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
 import { FakeKubeApi } from '../../discovery/test/helpers/fake-kube-api.ts';
 import { endpointSlice, ingress, ingressClass, service } from '../../discovery/test/helpers/kube-fixtures.ts';
 import { type Backend, startBackend } from '../../proxy/test/helpers/backend.ts';
 import { type KubeHarness, startKubeHarness, until } from './helpers/kube-harness.ts';
 import { freePort, type Pebble, served, startPebble } from './helpers/pebble.ts';
 
+/** rbacRules are the rules base/rbac.yaml and acme/rbac.yaml grant Portico (a Role's, in its namespace). */
+function rbacRules(): { resources: string[]; verbs: string[]; namespace: string | undefined }[] {
+  const files = ['base/rbac.yaml', 'acme/rbac.yaml'].map((f) =>
+    readFileSync(new URL(`../../../examples/kubernetes/${f}`, import.meta.url), 'utf8'),
+  );
+  return files.flatMap((text) =>
+    parseAllDocuments(text).flatMap((doc) => {
+      const m = doc.toJS() as {
+        kind: string;
+        metadata: { namespace?: string };
+        rules?: { resources: string[]; verbs: string[] }[];
+      };
+      if (m.kind !== 'ClusterRole' && m.kind !== 'Role') return [];
+      return (m.rules ?? []).map((r) => ({
+        ...r,
+        namespace: m.kind === 'Role' ? m.metadata.namespace : undefined,
+      }));
+    }),
+  );
+}
+
 /**
  * ACME for a fleet in Kubernetes: two instances watch one (fake) API server; the Lease leader orders the
- * certificate an annotated Ingress asks for from pebble, the HTTP-01 answer goes through a ConfigMap
- * both watch, and pebble validates against the other instance (the non-leader), which answers it; the
- * certificate lands in the Ingress's TLS Secret and both instances serve it.
+ * certificates annotated Ingresses ask for from pebble, the HTTP-01 and TLS-ALPN-01 answers go through a
+ * ConfigMap both watch, and pebble validates against the other instance (the non-leader), which answers
+ * them; each certificate lands in its Ingress's TLS Secret and both instances serve it.
  */
 describe('ACME in Kubernetes: the leader orders, any instance answers the challenge', () => {
   let dir: string;
@@ -28,7 +51,7 @@ describe('ACME in Kubernetes: the leader orders, any instance answers the challe
     dir = await mkdtemp(join(tmpdir(), 'portico-acme-k8s-'));
     backend = await startBackend('site');
     otherPorts = { http: await freePort(), https: await freePort() };
-    // Pebble validates HTTP-01 on the second instance's port: the one that does not lead.
+    // Pebble validates on the second instance's ports: the one that does not lead.
     pebble = await startPebble(dir, otherPorts.http, otherPorts.https);
     api = new FakeKubeApi();
     await api.start();
@@ -44,6 +67,35 @@ describe('ACME in Kubernetes: the leader orders, any instance answers the challe
         host: 'acme-k8s.test',
         paths: [{ service: 'site', port: 80 }],
         tls: [{ hosts: ['acme-k8s.test'], secretName: 'site-tls' }],
+        annotations: { 'portico.dev/acme': 'true' },
+      }),
+    );
+    api.apply(
+      'ingresses',
+      ingress('site-alpn', {
+        host: 'alpn-k8s.test',
+        paths: [{ service: 'site', port: 80 }],
+        tls: [{ hosts: ['alpn-k8s.test'], secretName: 'site-alpn-tls' }],
+        annotations: {
+          'cert-manager.io/cluster-issuer': 'letsencrypt',
+          'portico.dev/acme-challenge': 'tls-alpn-01',
+        },
+      }),
+    );
+    // A Secret someone else manages, which an Ingress names: Portico must not overwrite it.
+    api.apply('secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: { name: 'database-password', namespace: 'default' },
+      data: { password: Buffer.from('s3cret').toString('base64') },
+    } as never);
+    api.apply(
+      'ingresses',
+      ingress('hijack', {
+        host: 'hijack-k8s.test',
+        paths: [{ service: 'site', port: 80 }],
+        tls: [{ hosts: ['hijack-k8s.test'], secretName: 'database-password' }],
         annotations: { 'portico.dev/acme': 'true' },
       }),
     );
@@ -82,39 +134,84 @@ acme:
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('the certificate lands in the Ingress Secret and both instances serve it', async () => {
+  it('the certificates land in the Ingress Secrets and both instances serve them (HTTP-01 and TLS-ALPN-01)', async () => {
     assert.equal(other.portico.kubernetes?.leading, false, 'the second instance does not lead');
-    await until(
-      () => api.get('secrets', 'default', 'site-tls') !== undefined,
-      30_000,
-      'the TLS Secret written',
-    );
-    const secret = api.get('secrets', 'default', 'site-tls') as unknown as {
-      type: string;
-      data: Record<string, string>;
-    };
-    assert.equal(secret.type, 'kubernetes.io/tls');
-    assert.match(Buffer.from(secret.data['tls.crt']!, 'base64').toString(), /BEGIN CERTIFICATE/);
-    for (const port of [leader.httpsPort(), otherPorts.https]) {
+    for (const [secretName, host] of [
+      ['site-tls', 'acme-k8s.test'],
+      ['site-alpn-tls', 'alpn-k8s.test'],
+    ] as const) {
       await until(
-        async () => /Pebble/.test(String((await served(port, 'acme-k8s.test')).cert.issuer?.CN)),
-        10_000,
-        `the certificate served on ${port}`,
-      );
-      const { authorized } = await served(port, 'acme-k8s.test', pebble.root);
-      assert.ok(authorized, "the chain verifies against pebble's root");
+        () => api.get('secrets', 'default', secretName) !== undefined,
+        30_000,
+        `the TLS Secret ${secretName} written`,
+      ).catch((error: Error) => {
+        const acme = (logs: Record<string, unknown>[]) =>
+          logs.filter((l) => /ACME/.test(String(l['msg']))).map((l) => l['msg']);
+        throw new Error(`${error.message}\n${[...acme(leader.logs), ...acme(other.logs)].join('\n')}`);
+      });
+      const secret = api.get('secrets', 'default', secretName) as unknown as {
+        type: string;
+        data: Record<string, string>;
+      };
+      assert.equal(secret.type, 'kubernetes.io/tls');
+      assert.match(Buffer.from(secret.data['tls.crt']!, 'base64').toString(), /BEGIN CERTIFICATE/);
+      for (const port of [leader.httpsPort(), otherPorts.https]) {
+        await until(
+          async () => /Pebble/.test(String((await served(port, host)).cert.issuer?.CN)),
+          10_000,
+          `the certificate for ${host} served on ${port}`,
+        );
+        const { authorized } = await served(port, host, pebble.root);
+        assert.ok(authorized, "the chain verifies against pebble's root");
+      }
     }
     const ordered = (logs: Record<string, unknown>[]) =>
       logs.filter((l) => String(l['msg']).startsWith('ACME: ordering')).length;
     assert.equal(
       ordered(leader.logs),
-      1,
-      `the leader ordered once: ${leader.logs
+      2,
+      `the leader ordered once per Secret: ${leader.logs
         .map((l) => l['msg'])
         .filter((m) => String(m).startsWith('ACME'))
         .join(' | ')}`,
     );
     assert.equal(ordered(other.logs), 0, 'the other instance ordered nothing');
+    // The Secret it does not manage is untouched, and the refusal says why.
+    const untouched = api.get('secrets', 'default', 'database-password') as unknown as {
+      type: string;
+      data: Record<string, string>;
+    };
+    assert.equal(untouched.type, 'Opaque');
+    assert.deepEqual(Object.keys(untouched.data), ['password']);
+    assert.ok(
+      leader.logs.some((l) =>
+        /ACME order for hijack-k8s\.test .*is not managed by Portico/.test(String(l['msg'])),
+      ),
+      'the refusal is logged',
+    );
+    // Every Secret and ConfigMap call the instances made is one examples/kubernetes grants with acme/rbac.yaml.
+    const rules = rbacRules();
+    for (const r of api.requests.filter((q) => q.plural === 'secrets' || q.plural === 'configmaps')) {
+      const namespace = /^\/api\/v1\/namespaces\/([^/]+)\//.exec(r.path)?.[1];
+      const named = /\/(secrets|configmaps)\/[^/]+$/.test(r.path);
+      const verb = r.watch
+        ? 'watch'
+        : (
+            { GET: named ? 'get' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch' } as Record<
+              string,
+              string
+            >
+          )[r.method];
+      assert.ok(
+        rules.some(
+          (rule) =>
+            rule.resources.includes(r.plural) &&
+            rule.verbs.includes(String(verb)) &&
+            (rule.namespace === undefined || rule.namespace === namespace),
+        ),
+        `${r.method} ${r.path} (${verb}) is granted by examples/kubernetes`,
+      );
+    }
     // The answer went through the ConfigMap, which is empty again.
     const challenges = api.get('configmaps', 'portico-system', 'portico-acme-challenges') as unknown as {
       data?: Record<string, string>;

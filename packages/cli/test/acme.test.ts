@@ -18,7 +18,7 @@ import { freePort, type Pebble, served, startPebble } from './helpers/pebble.ts'
  * is reported and keeps the default certificate; a restart serves the stored certificate without
  * ordering again; a due certificate is renewed.
  */
-describe('ACME: certificates from pebble, proven by HTTP-01 on Portico itself', () => {
+describe('ACME: certificates from pebble, proven by HTTP-01 and TLS-ALPN-01 on Portico itself', () => {
   let dir: string;
   let backend: Backend;
   let ports: { http: number; https: number };
@@ -39,14 +39,13 @@ describe('ACME: certificates from pebble, proven by HTTP-01 on Portico itself', 
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** run starts Portico with ACME for `hosts`, returning it and its log lines. */
-  const run = async (hosts: string[], extra = '') => {
+  /** run starts Portico with ACME for `hosts` (and an HTTP listener unless told), returning it and its log lines. */
+  const run = async (hosts: string[], extra = '', httpListener = true) => {
     const config = join(dir, 'portico.yaml');
     await writeFile(
       config,
       `listeners:
-  - { name: http, address: 127.0.0.1, port: ${ports.http} }
-  - { name: https, address: 127.0.0.1, port: ${ports.https}, protocol: https, tls: {} }
+${httpListener ? `  - { name: http, address: 127.0.0.1, port: ${ports.http} }\n` : ''}  - { name: https, address: 127.0.0.1, port: ${ports.https}, protocol: https, tls: {} }
 routes:
   - { name: site, host: acme-one.test, httpsRedirect: true, paths: [{ path: /, service: site }] }
 services:
@@ -149,6 +148,29 @@ ${extra}admin: { address: 127.0.0.1, port: 0 }
       });
       assert.ok(messages(logs).some((m) => /certificate for acme-one\.test renewed/.test(m)));
       assert.notEqual((await readFile(join(dir, 'acme', 'acme-one.test', 'cert.pem'))).toString(), before);
+    } finally {
+      await running.stop(200);
+    }
+  });
+
+  it('TLS-ALPN-01: a host is proven on the https listener alone (no HTTP listener at all)', async () => {
+    const { running, logs } = await run(['acme-alpn.test'], '  challenge: tls-alpn-01\n', false);
+    try {
+      await until(
+        async () => /Pebble/.test(String((await served(ports.https, 'acme-alpn.test')).cert.issuer?.CN)),
+        30_000,
+        'a certificate from pebble served for acme-alpn.test',
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}\n${messages(logs).join('\n')}`);
+      });
+      const { cert, authorized } = await served(ports.https, 'acme-alpn.test', pebble.root);
+      assert.equal(cert.subject?.CN, 'acme-alpn.test');
+      assert.ok(authorized, "the chain verifies against pebble's root");
+      assert.equal(
+        running.proxy.acmeChallenges.tlsAlpnSize,
+        0,
+        'the challenge certificate is gone after the order',
+      );
     } finally {
       await running.stop(200);
     }

@@ -1621,14 +1621,14 @@ export const AcmeSchema = Type.Object(
         maxItems: 100,
         uniqueItems: true,
         description:
-          'Static config: the hosts to get certificates for, one each (no wildcards: HTTP-01 cannot prove them). With --kubernetes, the TLS hosts of Ingresses annotated `portico.dev/acme: "true"`.',
+          'Static config: the hosts to get certificates for, one each (no wildcards: HTTP-01 and TLS-ALPN-01 cannot prove them). With --kubernetes, the TLS hosts of Ingresses annotated `portico.dev/acme: "true"`.',
       }),
     ),
     challenge: Defaulted(
-      StringEnum(['http-01'] as const, {
+      StringEnum(['http-01', 'tls-alpn-01'] as const, {
         default: 'http-01',
         description:
-          'How ownership is proven: `http-01`, answered by Portico on its HTTP listeners (port 80 for a public CA).',
+          'How ownership is proven: `http-01`, answered by Portico on its HTTP listeners (port 80 for a public CA), or `tls-alpn-01` (RFC 8737), answered on its `https` listeners (port 443) to handshakes offering `acme-tls/1`.',
       }),
     ),
     caFile: Type.Optional(

@@ -38,7 +38,7 @@ export {
   type ProxyParse,
   parseProxyHeader,
 } from './l4/proxy-protocol.ts';
-export { ACME_CHALLENGE_PREFIX, AcmeChallenges } from './pipeline/acme-challenges.ts';
+export { ACME_CHALLENGE_PREFIX, ACME_TLS_ALPN, AcmeChallenges } from './pipeline/acme-challenges.ts';
 export type { Filter, FilterChain, FilterExchange, FilterRequest } from './pipeline/filter.ts';
 export { AccessListFilter } from './pipeline/filters/access-list-filter.ts';
 export { InFlightFilter } from './pipeline/filters/in-flight-filter.ts';

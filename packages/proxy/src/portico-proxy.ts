@@ -30,6 +30,7 @@ import { GlobalRateLimits } from './rate-limit/global-rate-limits.ts';
 import type { ServiceChanges } from './service-compilation.ts';
 import { compileSnapshot, type Snapshot } from './snapshot.ts';
 import { SourceLimits } from './source-limits.ts';
+import { AcmeTlsAlpnResponder, readClientHello } from './tls/acme-tls-alpn.ts';
 import { CertificateStore, type ListenerTls } from './tls/certificate-store.ts';
 import { clientCertificateLines } from './tls/client-certificate.ts';
 import { HandshakeGate } from './tls/handshake-gate.ts';
@@ -82,8 +83,9 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   readonly pool: UpstreamPool;
   readonly h2pool: H2UpstreamPool;
   readonly requestChannel = requestChannel;
-  /** acmeChallenges are the HTTP-01 answers an ACME client gives through Portico (`setAcmeChallenge`). */
+  /** acmeChallenges are the HTTP-01 and TLS-ALPN-01 answers an ACME client gives through Portico. */
   readonly acmeChallenges = new AcmeChallenges();
+  readonly #acmeTlsAlpn = new AcmeTlsAlpnResponder(this.acmeChallenges);
   readonly #registry = new EndpointRegistry();
   readonly #serviceStates = new ServiceRegistry();
   /** routeStats holds each route's traffic counters by name, across config changes. */
@@ -491,7 +493,17 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     runtime: ListenerRuntime,
     origin: { address: string; port: number } | undefined,
     rest: Buffer | undefined,
+    helloRead = false,
   ): void {
+    if (!helloRead && this.acmeChallenges.tlsAlpnSize > 0) {
+      // A TLS-ALPN-01 validation may come: read the ClientHello first, to answer it with its own certificate.
+      const waitMs = this.#snapshot.tls.listeners.get(runtime.config.name)?.handshakeTimeoutMs;
+      readClientHello(socket, rest, waitMs ?? DEFAULT_TLS.handshakeTimeoutMs, (read, hello) => {
+        if (this.#acmeTlsAlpn.answers(hello)) this.#acmeTlsAlpn.answer(socket, read);
+        else this.#startTls(socket, runtime, origin, read.length > 0 ? read : undefined, true);
+      });
+      return;
+    }
     this.#refreshTls(runtime);
     const tls = runtime.tls;
     if (tls === undefined) {

@@ -1,8 +1,9 @@
 import type { AcmeHostView } from '@portico/admin';
 import type { AcmeConfig, CertificateConfig, PorticoConfig } from '@portico/config';
 import type { Logger } from 'pino';
-import { type ChallengeSink, orderCertificate } from './acme-order.ts';
+import { orderCertificate } from './acme-order.ts';
 import { AcmeStore } from './acme-store.ts';
+import type { ChallengeSink } from './challenge-sink.ts';
 
 /** StaticAcmeConfig is `acme` as a static config has it: with the hosts and the storage directory. */
 export type StaticAcmeConfig = AcmeConfig & {
@@ -144,6 +145,7 @@ export class AcmeManager {
         email: this.config.email,
         caFile: this.config.caFile,
         accountKey: (create) => this.store.accountKey(create),
+        challenge: this.config.challenge,
         challenges: this.#sink!,
       });
       await this.store.write(host, cert, key);

@@ -9,16 +9,28 @@ import {
   type KubernetesDiscovery,
   Reflector,
 } from '@portico/discovery';
+import type { AcmeChallenges } from '@portico/proxy';
 import type { Logger } from 'pino';
-import { type ChallengeSink, orderCertificate } from './acme-order.ts';
+import { orderCertificate } from './acme-order.ts';
+import { alpnCertificate, type Challenge, type ChallengeSink } from './challenge-sink.ts';
 
-/** CHALLENGES_CONFIGMAP holds the HTTP-01 answers of orders in progress, for every instance to give. */
+/**
+ * CHALLENGES_CONFIGMAP holds the answers of orders in progress, for every instance to give: an HTTP-01
+ * token's key authorization under the token, a TLS-ALPN-01 key authorization under `tls-alpn-01.<host>`
+ * (each instance makes the challenge certificate from it, so no key travels).
+ */
 export const CHALLENGES_CONFIGMAP = 'portico-acme-challenges';
 /** ACCOUNT_SECRET holds the ACME account key, in Portico's namespace. */
 export const ACCOUNT_SECRET = 'portico-acme-account';
 /** PROPAGATION_MS is how long the leader waits after its own watch shows a token, for the others' watches. */
 const PROPAGATION_MS = 300;
 const MAX_RETRY_MS = 6 * 3_600_000;
+const ALPN_PREFIX = 'tls-alpn-01.';
+
+/** entryOf is a challenge's key in the ConfigMap (HTTP-01 tokens are base64url: they hold no dot). */
+function entryOf(challenge: Challenge): string {
+  return challenge.type === 'http-01' ? challenge.token : `${ALPN_PREFIX}${challenge.host}`;
+}
 
 interface ConfigMap extends KubeObject {
   readonly data?: Readonly<Record<string, string>>;
@@ -31,13 +43,15 @@ interface RequestState {
   retryAt: number;
   lastError: string | undefined;
   notAfter: string | undefined;
+  /** written is the certificate this instance last wrote, until the Secret watch shows it. */
+  written: { notAfter: string; dueAt: number; hosts: string } | undefined;
 }
 
 /**
  * KubernetesAcme gets and renews, from an ACME CA, the certificates Ingresses ask for
  * (`KubernetesDiscovery.acmeRequests`), for a fleet of instances: the Lease leader alone orders and
- * renews; HTTP-01 answers go to a ConfigMap (`portico-acme-challenges`) every instance watches and
- * answers from, so the CA may reach any edge node; the certificate is written to the `kubernetes.io/tls`
+ * renews; challenge answers (HTTP-01 or TLS-ALPN-01) go to a ConfigMap (`portico-acme-challenges`)
+ * every instance watches and answers from, so the CA may reach any edge node; the certificate is written to the `kubernetes.io/tls`
  * Secret the Ingress names, which every instance then serves through the usual Secret path. The account
  * key is a Secret too. Renewal at `renewAtRatio` of the lifetime; after a failure, `retryMinMs` doubled
  * up to 6 hours, the current certificate serving meanwhile.
@@ -49,6 +63,7 @@ export class KubernetesAcme {
   readonly #namespace: string;
   readonly #states = new Map<string, RequestState>();
   #challenges: Reflector<ConfigMap> | undefined;
+  #answers: AcmeChallenges | undefined;
   #timer: NodeJS.Timeout | undefined;
   #checking: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -61,12 +76,8 @@ export class KubernetesAcme {
   }
 
   /** start watches the challenge ConfigMap into `answers` (every instance) and checks certificates (the leader). */
-  start(answers: {
-    set(token: string, value: string): void;
-    delete(token: string): void;
-    size: number;
-  }): void {
-    let held = new Set<string>();
+  start(answers: AcmeChallenges): void {
+    let held = new Map<string, string>();
     this.#challenges = new Reflector<ConfigMap>(
       this.#discovery.client,
       {
@@ -80,14 +91,23 @@ export class KubernetesAcme {
         transform: (o) => o,
         onChange: () => {
           const data = this.#challenges?.store.get(`${this.#namespace}/${CHALLENGES_CONFIGMAP}`)?.data ?? {};
-          const now = new Set(Object.keys(data));
-          for (const token of held) if (!now.has(token)) answers.delete(token);
-          for (const [token, value] of Object.entries(data)) answers.set(token, value);
+          const now = new Map(Object.entries(data));
+          for (const entry of held.keys()) {
+            if (now.has(entry)) continue;
+            if (entry.startsWith(ALPN_PREFIX)) answers.deleteTlsAlpn(entry.slice(ALPN_PREFIX.length));
+            else answers.delete(entry);
+          }
+          for (const [entry, keyAuthorization] of now) {
+            if (held.get(entry) === keyAuthorization) continue;
+            if (entry.startsWith(ALPN_PREFIX)) void this.#holdAlpn(answers, entry, keyAuthorization);
+            else answers.set(entry, keyAuthorization);
+          }
           held = now;
         },
       },
       DEFAULT_WATCH_OPTIONS,
     );
+    this.#answers = answers;
     this.#challenges.start();
     void this.check();
     this.#timer = setInterval(
@@ -95,6 +115,23 @@ export class KubernetesAcme {
       Math.min(this.#config.checkIntervalMs, this.#config.retryMinMs),
     );
     this.#timer.unref();
+  }
+
+  /** #holdAlpn makes the challenge certificate for a `tls-alpn-01.<host>` entry, unless it went meanwhile. */
+  async #holdAlpn(answers: AcmeChallenges, entry: string, keyAuthorization: string): Promise<void> {
+    const host = entry.slice(ALPN_PREFIX.length);
+    try {
+      const { cert, key } = await alpnCertificate(host, keyAuthorization);
+      const current = this.#challenges?.store.get(`${this.#namespace}/${CHALLENGES_CONFIGMAP}`)?.data?.[
+        entry
+      ];
+      if (current === keyAuthorization) answers.setTlsAlpn(host, cert, key);
+    } catch (error) {
+      this.#log.warn(
+        { host },
+        `ACME: TLS-ALPN-01 challenge certificate for ${host}: ${(error as Error).message}`,
+      );
+    }
   }
 
   /** check orders what is missing or due, when this instance leads (one check at a time). */
@@ -110,11 +147,25 @@ export class KubernetesAcme {
       const key = `${request.namespace}/${request.secretName}`;
       let state = this.#states.get(key);
       if (state === undefined) {
-        state = { issued: 0, failed: 0, failures: 0, retryAt: 0, lastError: undefined, notAfter: undefined };
+        state = {
+          issued: 0,
+          failed: 0,
+          failures: 0,
+          retryAt: 0,
+          lastError: undefined,
+          notAfter: undefined,
+          written: undefined,
+        };
         this.#states.set(key, state);
       }
       if (now < state.retryAt || this.#stopped) continue;
-      const current = this.#current(key, request.hosts);
+      const stored = this.#current(key, request.hosts);
+      const current =
+        state.written !== undefined &&
+        state.written.hosts === request.hosts.join(',') &&
+        (stored === undefined || stored.dueAt < state.written.dueAt)
+          ? state.written
+          : stored;
       state.notAfter = current?.notAfter;
       if (current !== undefined && now < current.dueAt) continue;
       try {
@@ -152,6 +203,7 @@ export class KubernetesAcme {
 
   async #order(request: AcmeRequest, why: 'issue' | 'renew', state: RequestState): Promise<void> {
     const key = `${request.namespace}/${request.secretName}`;
+    await this.#ownedSecret(request); // before the CA is asked: a refused Secret costs no order
     this.#log.info(
       { secret: key, hosts: request.hosts, why },
       `ACME: ordering a certificate for ${request.hosts.join(', ')} (${why})`,
@@ -161,6 +213,7 @@ export class KubernetesAcme {
       email: this.#config.email,
       caFile: this.#config.caFile,
       accountKey: (create) => this.#accountKey(create),
+      challenge: request.challenge ?? this.#config.challenge,
       challenges: this.#sink(),
     });
     await this.#writeSecret(request, cert, privateKey);
@@ -168,6 +221,13 @@ export class KubernetesAcme {
     state.issued++;
     state.lastError = undefined;
     state.notAfter = new Date(leaf.validTo).toISOString();
+    const from = new Date(leaf.validFrom).getTime();
+    const to = new Date(leaf.validTo).getTime();
+    state.written = {
+      notAfter: state.notAfter,
+      dueAt: from + (to - from) * this.#config.renewAtRatio,
+      hosts: request.hosts.join(','),
+    };
     this.#log.info(
       { secret: key, hosts: request.hosts, notAfter: state.notAfter },
       `ACME: certificate for ${request.hosts.join(', ')} ${why === 'issue' ? 'issued' : 'renewed'} into Secret ${key}, valid until ${state.notAfter}`,
@@ -200,16 +260,20 @@ export class KubernetesAcme {
       }
     };
     return {
-      set: async (token, keyAuthorization) => {
-        await patch({ [token]: keyAuthorization });
+      set: async (challenge) => {
+        const entry = entryOf(challenge);
+        await patch({ [entry]: challenge.keyAuthorization });
         const deadline = Date.now() + 5_000;
-        const key = `${this.#namespace}/${CHALLENGES_CONFIGMAP}`;
-        while (this.#challenges?.store.get(key)?.data?.[token] === undefined && Date.now() < deadline)
-          await new Promise((resolve) => setTimeout(resolve, 20));
+        const seen = () =>
+          challenge.type === 'http-01'
+            ? this.#challenges?.store.get(`${this.#namespace}/${CHALLENGES_CONFIGMAP}`)?.data?.[entry] !==
+              undefined
+            : this.#answers?.tlsAlpnContext(challenge.host) !== undefined;
+        while (!seen() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
         await new Promise((resolve) => setTimeout(resolve, PROPAGATION_MS));
       },
-      delete: async (token) => {
-        await patch({ [token]: null });
+      delete: async (challenge) => {
+        await patch({ [entryOf(challenge)]: null });
       },
     };
   }
@@ -254,18 +318,39 @@ export class KubernetesAcme {
       },
       data: { 'tls.crt': Buffer.from(cert).toString('base64'), 'tls.key': key.toString('base64') },
     };
-    try {
-      const current = await this.#discovery.client.json<{ metadata: { resourceVersion: string } }>({
-        path: `${path}/${encodeURIComponent(request.secretName)}`,
-      });
-      await this.#discovery.client.json({
-        method: 'PUT',
-        path: `${path}/${encodeURIComponent(request.secretName)}`,
-        body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } },
-      });
-    } catch (error) {
-      if (!(error instanceof KubeApiError) || error.status !== 404) throw error;
+    const resourceVersion = await this.#ownedSecret(request);
+    if (resourceVersion === undefined) {
       await this.#discovery.client.json({ method: 'POST', path, body });
+      return;
+    }
+    await this.#discovery.client.json({
+      method: 'PUT',
+      path: `${path}/${encodeURIComponent(request.secretName)}`,
+      body: { ...body, metadata: { ...body.metadata, resourceVersion } },
+    });
+  }
+
+  /**
+   * #ownedSecret returns the resourceVersion of the request's Secret, or undefined when there is none;
+   * it throws when the Secret exists and is not Portico's (labelled `app.kubernetes.io/managed-by:
+   * portico`): an Ingress must not make Portico overwrite a Secret someone else manages.
+   */
+  async #ownedSecret(request: AcmeRequest): Promise<string | undefined> {
+    const name = `${request.namespace}/${request.secretName}`;
+    try {
+      const current = await this.#discovery.client.json<{
+        metadata: { resourceVersion: string; labels?: Record<string, string> };
+      }>({
+        path: `/api/v1/namespaces/${encodeURIComponent(request.namespace)}/secrets/${encodeURIComponent(request.secretName)}`,
+      });
+      if (current.metadata.labels?.['app.kubernetes.io/managed-by'] !== 'portico')
+        throw new Error(
+          `Secret ${name} exists and is not managed by Portico (no label app.kubernetes.io/managed-by=portico): name another secretName in the Ingress's spec.tls, or delete the Secret`,
+        );
+      return current.metadata.resourceVersion;
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) return undefined;
+      throw error;
     }
   }
 

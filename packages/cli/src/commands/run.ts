@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { accessLogProblem, startAccessLog } from '../access-log.ts';
 import type { AccessLogFormat } from '../access-log-format.ts';
 import type { AcmeManager } from '../acme/acme-manager.ts';
+import { proxySink } from '../acme/challenge-sink.ts';
 import type { KubernetesAcme } from '../acme/kubernetes-acme.ts';
 import { checkFiles } from '../check-files.ts';
 import { withRouteCheck } from '../check-routes.ts';
@@ -294,7 +295,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     if (workers === undefined) {
       const manager = acme;
       state.acme = () => manager.view();
-      acme.start(running.acmeChallenges);
+      acme.start(proxySink(running.acmeChallenges));
     } else
       log.error(
         'acme: not served with --workers yet (the workers would not answer the challenges); run one process',

@@ -92,6 +92,8 @@ function redirect(status: 301 | 302): Parse {
 export const ANNOTATIONS: Readonly<Record<string, Parse>> = {
   // Read by the ACME controller (acmeRequests), not by translation: the hosts of spec.tls get certificates.
   acme: (value) => (value === 'true' || value === 'false' ? undefined : 'must be true or false'),
+  'acme-challenge': (value) =>
+    value === 'http-01' || value === 'tls-alpn-01' ? undefined : 'must be http-01 or tls-alpn-01',
   'load-balance': (value, s) => {
     if (!(BALANCERS as readonly string[]).includes(value)) return `must be one of ${BALANCERS.join(', ')}`;
     s.service.balancer = value as (typeof BALANCERS)[number];

@@ -363,7 +363,8 @@ export class KubernetesDiscovery implements Discovery {
    * acmeRequests lists the certificates Ingresses ask Portico to get from an ACME CA: each `spec.tls`
    * entry (its Secret, its non-wildcard hosts) of the Ingresses of Portico's classes annotated
    * `portico.dev/acme: "true"`, or carrying cert-manager's `cert-manager.io/cluster-issuer` or
-   * `cert-manager.io/issuer` (understood as "get a certificate from the configured ACME CA").
+   * `cert-manager.io/issuer` (understood as "get a certificate from the configured ACME CA"), proven
+   * by `portico.dev/acme-challenge` when set.
    */
   acmeRequests(): AcmeRequest[] {
     const requests: AcmeRequest[] = [];
@@ -380,10 +381,17 @@ export class KubernetesDiscovery implements Discovery {
           (a['cert-manager.io/cluster-issuer'] !== undefined || a['cert-manager.io/issuer'] !== undefined));
       if (!wanted || !isPorticoIngress(ingress, this.#state.ingressClasses, options)) continue;
       const namespace = ingress.metadata.namespace ?? 'default';
+      const challenge = a['portico.dev/acme-challenge'];
       for (const tls of ingress.spec?.tls ?? []) {
         const hosts = (tls.hosts ?? []).filter((h) => !h.startsWith('*'));
         if (tls.secretName === undefined || tls.secretName === '' || hosts.length === 0) continue;
-        requests.push({ namespace, secretName: tls.secretName, hosts, ingress: keyOf(ingress) });
+        requests.push({
+          namespace,
+          secretName: tls.secretName,
+          hosts,
+          ingress: keyOf(ingress),
+          ...(challenge === 'http-01' || challenge === 'tls-alpn-01' ? { challenge } : {}),
+        });
       }
     }
     return requests;
@@ -872,6 +880,8 @@ export interface AcmeRequest {
   readonly hosts: readonly string[];
   /** ingress is the Ingress asking (`namespace/name`). */
   readonly ingress: string;
+  /** challenge is how the hosts are proven (`portico.dev/acme-challenge`); undefined: `acme.challenge`. */
+  readonly challenge?: 'http-01' | 'tls-alpn-01';
 }
 
 /** GatewayAware is a translation that also holds Gateway API routes: their origin keys name these objects. */
