@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Agent, request } from 'undici';
 import { parseAllDocuments } from 'yaml';
 import { FakeKubeApi } from '../../discovery/test/helpers/fake-kube-api.ts';
 import { endpointSlice, ingress, ingressClass, service } from '../../discovery/test/helpers/kube-fixtures.ts';
@@ -53,7 +54,7 @@ describe('ACME in Kubernetes: the leader orders, any instance answers the challe
     otherPorts = { http: await freePort(), https: await freePort() };
     // Pebble validates on the second instance's ports: the one that does not lead.
     pebble = await startPebble(dir, otherPorts.http, otherPorts.https);
-    api = new FakeKubeApi();
+    api = new FakeKubeApi({ gatewayApi: true });
     await api.start();
     api.apply('ingressclasses', ingressClass('portico'));
     api.apply('services', service('site'));
@@ -82,6 +83,35 @@ describe('ACME in Kubernetes: the leader orders, any instance answers the challe
         },
       }),
     );
+    // A Gateway whose HTTPS listener has no certificateRefs and asks for an ACME certificate instead.
+    api.apply('gatewayclasses', {
+      metadata: { name: 'portico' },
+      spec: { controllerName: 'portico.dev/gateway-controller' },
+    } as never);
+    api.apply('gateways', {
+      metadata: { name: 'edge', namespace: 'default' },
+      spec: {
+        gatewayClassName: 'portico',
+        listeners: [
+          { name: 'http', port: 80, protocol: 'HTTP' },
+          {
+            name: 'https',
+            port: 443,
+            protocol: 'HTTPS',
+            hostname: 'gw-k8s.test',
+            tls: { mode: 'Terminate', options: { 'portico.dev/acme': 'true' } },
+          },
+        ],
+      },
+    } as never);
+    api.apply('httproutes', {
+      metadata: { name: 'gw-site', namespace: 'default' },
+      spec: {
+        parentRefs: [{ name: 'edge' }],
+        hostnames: ['gw-k8s.test'],
+        rules: [{ backendRefs: [{ name: 'site', port: 80 }] }],
+      },
+    } as never);
     // A Secret someone else manages, which an Ingress names: Portico must not overwrite it.
     api.apply('secrets', {
       apiVersion: 'v1',
@@ -100,8 +130,8 @@ describe('ACME in Kubernetes: the leader orders, any instance answers the challe
       }),
     );
     const acme = (http: string, https: string) => `listeners:
-  - { name: http, address: 127.0.0.1, port: ${http} }
-  - { name: https, address: 127.0.0.1, port: ${https}, protocol: https, tls: {} }
+  - { name: http, address: 127.0.0.1, port: ${http}, gatewayPort: 80 }
+  - { name: https, address: 127.0.0.1, port: ${https}, gatewayPort: 443, protocol: https, tls: {} }
 admin: { address: 127.0.0.1, port: 0 }
 acme:
   directoryUrl: ${pebble.directoryUrl}
@@ -139,6 +169,7 @@ acme:
     for (const [secretName, host] of [
       ['site-tls', 'acme-k8s.test'],
       ['site-alpn-tls', 'alpn-k8s.test'],
+      ['edge-https-acme', 'gw-k8s.test'],
     ] as const) {
       await until(
         () => api.get('secrets', 'default', secretName) !== undefined,
@@ -169,13 +200,36 @@ acme:
       logs.filter((l) => String(l['msg']).startsWith('ACME: ordering')).length;
     assert.equal(
       ordered(leader.logs),
-      2,
+      3,
       `the leader ordered once per Secret: ${leader.logs
         .map((l) => l['msg'])
         .filter((m) => String(m).startsWith('ACME'))
         .join(' | ')}`,
     );
     assert.equal(ordered(other.logs), 0, 'the other instance ordered nothing');
+    // The Gateway listener is programmed once its certificate exists, and serves its route over HTTPS.
+    await until(
+      () => {
+        const gw = api.get('gateways', 'default', 'edge') as unknown as {
+          status?: { listeners?: { name: string; conditions: { type: string; status: string }[] }[] };
+        };
+        const https = gw.status?.listeners?.find((l) => l.name === 'https');
+        return https?.conditions.find((c) => c.type === 'ResolvedRefs')?.status === 'True';
+      },
+      10_000,
+      'the https listener ResolvedRefs True',
+    );
+    const dispatcher = new Agent({ connect: { ca: pebble.root, servername: 'gw-k8s.test' } });
+    try {
+      const res = await request(`https://127.0.0.1:${otherPorts.https}/`, {
+        headers: { host: 'gw-k8s.test' },
+        dispatcher,
+      });
+      assert.equal(res.statusCode, 200);
+      assert.equal(((await res.body.json()) as { backend: string }).backend, 'site');
+    } finally {
+      await dispatcher.close();
+    }
     // The Secret it does not manage is untouched, and the refusal says why.
     const untouched = api.get('secrets', 'default', 'database-password') as unknown as {
       type: string;

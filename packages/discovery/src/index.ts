@@ -8,6 +8,7 @@ export {
 } from './config-file.ts';
 export type { ConfigUpdate, Discovery } from './discovery.ts';
 export { DISCOVERY_ERROR_CODES, type DiscoveryErrorCode, PorticoDiscoveryError } from './discovery-error.ts';
+export type { AcmeRequest } from './kubernetes/acme-request.ts';
 export { EventRecorder } from './kubernetes/event-recorder.ts';
 export * from './kubernetes/gateway-objects.ts';
 export { GatewayStatusWriter } from './kubernetes/gateway-status-writer.ts';
@@ -45,7 +46,6 @@ export {
 } from './kubernetes/kube-issue.ts';
 export * from './kubernetes/kube-objects.ts';
 export {
-  type AcmeRequest,
   KubernetesDiscovery,
   type KubernetesDiscoveryOptions,
   type KubernetesView,

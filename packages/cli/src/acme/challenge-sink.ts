@@ -1,5 +1,3 @@
-import type { AcmeChallenges } from '@portico/proxy';
-
 /** Challenge is one answer the CA will ask for: an HTTP-01 token, or a TLS-ALPN-01 certificate for a host. */
 export type Challenge =
   | { readonly type: 'http-01'; readonly token: string; readonly keyAuthorization: string }
@@ -30,8 +28,20 @@ export async function alpnCertificate(
   return { cert: cert.toString(), key: key.toString() };
 }
 
-/** proxySink answers challenges from this process's proxy (static mode). */
-export function proxySink(answers: AcmeChallenges): ChallengeSink {
+/**
+ * ChallengeAnswers are the answers the data plane gives: this process's proxy (`AcmeChallenges`), or
+ * with `--workers` every worker's (`WorkerChallenges`).
+ */
+export interface ChallengeAnswers {
+  set(token: string, keyAuthorization: string): void;
+  delete(token: string): void;
+  setTlsAlpn(host: string, cert: string, key: string): void;
+  deleteTlsAlpn(host: string): void;
+  holdsTlsAlpn(host: string): boolean;
+}
+
+/** proxySink answers challenges from the data plane of this process (static mode). */
+export function proxySink(answers: ChallengeAnswers): ChallengeSink {
   return {
     async set(challenge) {
       if (challenge.type === 'http-01') answers.set(challenge.token, challenge.keyAuthorization);

@@ -9,10 +9,14 @@ import {
   type KubernetesDiscovery,
   Reflector,
 } from '@portico/discovery';
-import type { AcmeChallenges } from '@portico/proxy';
 import type { Logger } from 'pino';
 import { orderCertificate } from './acme-order.ts';
-import { alpnCertificate, type Challenge, type ChallengeSink } from './challenge-sink.ts';
+import {
+  alpnCertificate,
+  type Challenge,
+  type ChallengeAnswers,
+  type ChallengeSink,
+} from './challenge-sink.ts';
 
 /**
  * CHALLENGES_CONFIGMAP holds the answers of orders in progress, for every instance to give: an HTTP-01
@@ -63,7 +67,7 @@ export class KubernetesAcme {
   readonly #namespace: string;
   readonly #states = new Map<string, RequestState>();
   #challenges: Reflector<ConfigMap> | undefined;
-  #answers: AcmeChallenges | undefined;
+  #answers: ChallengeAnswers | undefined;
   #timer: NodeJS.Timeout | undefined;
   #checking: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -76,7 +80,7 @@ export class KubernetesAcme {
   }
 
   /** start watches the challenge ConfigMap into `answers` (every instance) and checks certificates (the leader). */
-  start(answers: AcmeChallenges): void {
+  start(answers: ChallengeAnswers): void {
     let held = new Map<string, string>();
     this.#challenges = new Reflector<ConfigMap>(
       this.#discovery.client,
@@ -118,7 +122,7 @@ export class KubernetesAcme {
   }
 
   /** #holdAlpn makes the challenge certificate for a `tls-alpn-01.<host>` entry, unless it went meanwhile. */
-  async #holdAlpn(answers: AcmeChallenges, entry: string, keyAuthorization: string): Promise<void> {
+  async #holdAlpn(answers: ChallengeAnswers, entry: string, keyAuthorization: string): Promise<void> {
     const host = entry.slice(ALPN_PREFIX.length);
     try {
       const { cert, key } = await alpnCertificate(host, keyAuthorization);
@@ -205,8 +209,8 @@ export class KubernetesAcme {
     const key = `${request.namespace}/${request.secretName}`;
     await this.#ownedSecret(request); // before the CA is asked: a refused Secret costs no order
     this.#log.info(
-      { secret: key, hosts: request.hosts, why },
-      `ACME: ordering a certificate for ${request.hosts.join(', ')} (${why})`,
+      { secret: key, hosts: request.hosts, why, for: request.origin },
+      `ACME: ordering a certificate for ${request.hosts.join(', ')} (${why}, for ${request.origin})`,
     );
     const { cert, key: privateKey } = await orderCertificate(request.hosts, {
       directoryUrl: this.#config.directoryUrl,
@@ -268,7 +272,7 @@ export class KubernetesAcme {
           challenge.type === 'http-01'
             ? this.#challenges?.store.get(`${this.#namespace}/${CHALLENGES_CONFIGMAP}`)?.data?.[entry] !==
               undefined
-            : this.#answers?.tlsAlpnContext(challenge.host) !== undefined;
+            : this.#answers?.holdsTlsAlpn(challenge.host) === true;
         while (!seen() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
         await new Promise((resolve) => setTimeout(resolve, PROPAGATION_MS));
       },

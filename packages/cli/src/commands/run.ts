@@ -279,27 +279,19 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   if (workers === undefined) await traces.update(running.snapshot.config.tracing);
   let kubernetesAcme: KubernetesAcme | undefined;
   const acmeSettings = running.snapshot.config.acme;
+  // With workers, every worker gives the challenge answers: the CA's validation may reach any of them.
+  const answers = workers?.acmeChallenges ?? running.acmeChallenges;
   if (kubernetes !== undefined && acmeSettings !== undefined) {
-    if (workers === undefined) {
-      const { KubernetesAcme } = await import('../acme/kubernetes-acme.ts');
-      const controller = new KubernetesAcme(acmeSettings, kubernetes, log);
-      kubernetesAcme = controller;
-      state.acme = () => controller.view();
-      controller.start(running.acmeChallenges);
-    } else
-      log.error(
-        'acme: not served with --workers yet (the workers would not answer the challenges); run one process',
-      );
+    const { KubernetesAcme } = await import('../acme/kubernetes-acme.ts');
+    const controller = new KubernetesAcme(acmeSettings, kubernetes, log);
+    kubernetesAcme = controller;
+    state.acme = () => controller.view();
+    controller.start(answers);
   }
   if (acme !== undefined) {
-    if (workers === undefined) {
-      const manager = acme;
-      state.acme = () => manager.view();
-      acme.start(proxySink(running.acmeChallenges));
-    } else
-      log.error(
-        'acme: not served with --workers yet (the workers would not answer the challenges); run one process',
-      );
+    const manager = acme;
+    state.acme = () => manager.view();
+    acme.start(proxySink(answers));
   }
   // With workers, each writes its own requests (the primary serves none).
   const accessLog =

@@ -107,7 +107,12 @@ export function runDataPlaneWorker(): void {
           told = false;
         }
       });
-    else if (message.type === 'views') {
+    else if (message.type === 'acme') {
+      const answers = proxy?.acmeChallenges;
+      answers?.clear();
+      for (const [token, keyAuthorization] of message.answers.http) answers?.set(token, keyAuthorization);
+      for (const [host, cert, key] of message.answers.alpn) answers?.setTlsAlpn(host, cert, key);
+    } else if (message.type === 'views') {
       if (proxy !== undefined) send({ type: 'views', id: message.id, views: dataPlaneViews(proxy) });
     } else if (message.type === 'reopen-logs') log?.reopen();
     else if (message.type === 'drain')

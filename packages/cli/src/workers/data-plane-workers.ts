@@ -3,9 +3,11 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { AdminSource } from '@portico/admin';
 import type { ListenerConfig, PorticoConfig } from '@portico/config';
 import { ENDPOINT_CHANNEL, type EndpointAvailability, type PorticoProxy } from '@portico/proxy';
+import type { ChallengeAnswers } from '../acme/challenge-sink.ts';
 import { ResolvedPorts } from './resolved-ports.ts';
+import { WorkerChallenges } from './worker-challenges.ts';
 import { WorkerConfigs } from './worker-config.ts';
-import type { EndpointVerdict } from './worker-messages.ts';
+import type { AcmeAnswers, EndpointVerdict } from './worker-messages.ts';
 import { WorkerPool, type WorkerPoolOptions, type WorkerView } from './worker-pool.ts';
 import { withWorkerViews } from './worker-views.ts';
 
@@ -46,6 +48,14 @@ export class DataPlaneWorkers {
       throw error;
     }
     return workers;
+  }
+
+  /** acmeChallenges are the ACME challenge answers every worker gives. */
+  readonly acmeChallenges: ChallengeAnswers = new WorkerChallenges(this);
+
+  /** sendAcme gives every worker the ACME challenge answers in force (see WorkerChallenges). */
+  sendAcme(answers: AcmeAnswers): void {
+    this.#pool.sendAcme(answers);
   }
 
   /** listeners are the listeners the workers bind, their ports fixed. */

@@ -22,12 +22,21 @@ export interface DataPlaneViews {
   readonly listeners: ListenerView[];
 }
 
+/** AcmeAnswers are every ACME challenge answer in force, for each worker to give (the whole set each time). */
+export interface AcmeAnswers {
+  /** http are HTTP-01 tokens and their key authorizations. */
+  readonly http: readonly (readonly [token: string, keyAuthorization: string])[];
+  /** alpn are TLS-ALPN-01 challenge certificates and keys (PEM) by host. */
+  readonly alpn: readonly (readonly [host: string, cert: string, key: string])[];
+}
+
 /** ToWorker is what the primary sends a data-plane worker over its IPC channel. */
 export type ToWorker =
   | { readonly type: 'config'; readonly version: number; readonly config: PorticoConfig }
   /** delta is the next config as the change from the one the worker was sent last (`delta.from`). */
   | { readonly type: 'delta'; readonly version: number; readonly delta: ConfigDelta }
   | { readonly type: 'verdicts'; readonly verdicts: readonly EndpointVerdict[] }
+  | { readonly type: 'acme'; readonly answers: AcmeAnswers }
   | { readonly type: 'views'; readonly id: number }
   | { readonly type: 'drain'; readonly drainTimeoutMs: number }
   | { readonly type: 'reopen-logs' };

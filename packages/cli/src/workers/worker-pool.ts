@@ -7,6 +7,7 @@ import { logStoreState } from '../log-store-state.ts';
 import { diffConfig } from './config-delta.ts';
 import {
   ACCESS_LOG_ENV,
+  type AcmeAnswers,
   type DataPlaneViews,
   type EndpointVerdict,
   type FromWorker,
@@ -62,6 +63,7 @@ export class WorkerPool {
   readonly #options: WorkerPoolOptions;
   readonly #slots: Slot[];
   #current: { version: number; config: PorticoConfig } | undefined;
+  #acme: AcmeAnswers | undefined;
   #stopping = false;
   #viewRequests = 0;
 
@@ -120,6 +122,12 @@ export class WorkerPool {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** sendAcme gives every worker (and each one started later) the ACME challenge answers in force. */
+  sendAcme(answers: AcmeAnswers): void {
+    this.#acme = answers;
+    for (const slot of this.#slots) this.#send(slot, { type: 'acme', answers });
   }
 
   /** reopenLogs asks every worker to open its access log file again (after logrotate). */
@@ -264,6 +272,7 @@ export class WorkerPool {
       slot.sent = current.version;
       const verdicts = this.#options.verdicts();
       if (verdicts.length > 0) this.#send(slot, { type: 'verdicts', verdicts });
+      if (this.#acme !== undefined) this.#send(slot, { type: 'acme', answers: this.#acme });
     }
   }
 

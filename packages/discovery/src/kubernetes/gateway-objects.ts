@@ -51,6 +51,8 @@ export interface GatewayListener {
   readonly tls?: {
     readonly mode?: string;
     readonly certificateRefs?: readonly SecretObjectReference[];
+    /** options are implementation-specific settings; Portico reads `portico.dev/acme`. */
+    readonly options?: Readonly<Record<string, string>>;
   };
   readonly allowedRoutes?: {
     readonly namespaces?: { readonly from?: string; readonly selector?: LabelSelector };
@@ -224,10 +226,19 @@ function meta(m: ObjectMeta, labels = false): ObjectMeta {
   };
 }
 
+/** KEPT_ANNOTATIONS are the annotations read on Gateway API objects: those asking for ACME certificates. */
+const KEPT_ANNOTATIONS = ['portico.dev/acme', 'cert-manager.io/cluster-issuer', 'cert-manager.io/issuer'];
+
 /** trimGatewayObject keeps an object's identity, spec and status (the Gateway API kinds are small). */
 export function trimGatewayObject<T extends KubeObject & { spec?: unknown; status?: unknown }>(o: T): T {
+  const annotations = Object.entries(o.metadata.annotations ?? {}).filter(([k]) =>
+    KEPT_ANNOTATIONS.includes(k),
+  );
   return {
-    metadata: meta(o.metadata),
+    metadata: {
+      ...meta(o.metadata),
+      ...(annotations.length === 0 ? {} : { annotations: Object.fromEntries(annotations) }),
+    },
     ...(o.spec === undefined ? {} : { spec: o.spec }),
     ...(o.status === undefined ? {} : { status: o.status }),
   } as T;

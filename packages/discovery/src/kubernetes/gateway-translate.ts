@@ -1,5 +1,6 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { PorticoConfigInput } from '@portico/config';
+import { acmeListenerSecret } from './gateway-acme.ts';
 import {
   type BackendRef,
   type Condition,
@@ -454,9 +455,17 @@ function listenerModel(
   }
   // Certificates.
   if (listener.protocol === 'HTTPS') {
-    const refsOf = listener.tls?.certificateRefs ?? [];
+    const acmeSecret = acmeListenerSecret(gateway, listener);
+    const refsOf =
+      acmeSecret !== undefined && (listener.tls?.certificateRefs ?? []).length === 0
+        ? [{ name: acmeSecret }]
+        : (listener.tls?.certificateRefs ?? []);
     let bad: [string, string] | undefined;
-    if (refsOf.length === 0) bad = ['InvalidCertificateRef', 'an HTTPS listener needs tls.certificateRefs'];
+    if (refsOf.length === 0)
+      bad = [
+        'InvalidCertificateRef',
+        'an HTTPS listener needs tls.certificateRefs, or tls.options portico.dev/acme: "true" and a hostname',
+      ];
     refsOf.forEach((ref, r) => {
       const group = ref.group ?? '';
       const kind = ref.kind ?? 'Secret';
@@ -483,6 +492,13 @@ function listenerModel(
         return;
       }
       const secret = cluster.secrets.get(`${secretNamespace}/${ref.name}`);
+      if (secret === undefined && ref.name === acmeSecret) {
+        bad ??= [
+          'InvalidCertificateRef',
+          `waiting for the ACME certificate (Secret ${secretNamespace}/${ref.name})`,
+        ];
+        return;
+      }
       const pem = tlsPem(secret);
       const wrong = pemProblem(secret, pem);
       if (wrong !== undefined || typeof pem === 'string') {

@@ -2,8 +2,10 @@ import { hostname } from 'node:os';
 import { type PorticoConfig, type PorticoConfigInput, ValidationMemo, validateConfig } from '@portico/config';
 import type { FileProblem } from '../config-file.ts';
 import type { ConfigUpdate, Discovery } from '../discovery.ts';
+import { type AcmeRequest, wantsAcme } from './acme-request.ts';
 import { EndpointSliceIndex } from './endpoint-slice-index.ts';
 import { EventRecorder } from './event-recorder.ts';
+import { gatewayAcmeRequests } from './gateway-acme.ts';
 import {
   GATEWAY_GROUP,
   type Gateway,
@@ -360,11 +362,12 @@ export class KubernetesDiscovery implements Discovery {
   }
 
   /**
-   * acmeRequests lists the certificates Ingresses ask Portico to get from an ACME CA: each `spec.tls`
-   * entry (its Secret, its non-wildcard hosts) of the Ingresses of Portico's classes annotated
-   * `portico.dev/acme: "true"`, or carrying cert-manager's `cert-manager.io/cluster-issuer` or
+   * acmeRequests lists the certificates Ingresses and Gateways ask Portico to get from an ACME CA:
+   * each `spec.tls` entry (its Secret, its non-wildcard hosts) of the Ingresses of Portico's classes
+   * annotated `portico.dev/acme: "true"`, or carrying cert-manager's `cert-manager.io/cluster-issuer` or
    * `cert-manager.io/issuer` (understood as "get a certificate from the configured ACME CA"), proven
-   * by `portico.dev/acme-challenge` when set.
+   * by `portico.dev/acme-challenge` when set; and the HTTPS listeners of Portico's Gateways that ask
+   * (see `acmeListenerSecret`).
    */
   acmeRequests(): AcmeRequest[] {
     const requests: AcmeRequest[] = [];
@@ -374,14 +377,10 @@ export class KubernetesDiscovery implements Discovery {
       ...(this.options.nginxClass === undefined ? {} : { nginxClass: this.options.nginxClass }),
     };
     for (const ingress of this.#state.ingresses.values()) {
-      const a = ingress.metadata.annotations ?? {};
-      const wanted =
-        a['portico.dev/acme'] === 'true' ||
-        (a['portico.dev/acme'] !== 'false' &&
-          (a['cert-manager.io/cluster-issuer'] !== undefined || a['cert-manager.io/issuer'] !== undefined));
-      if (!wanted || !isPorticoIngress(ingress, this.#state.ingressClasses, options)) continue;
+      const a = ingress.metadata.annotations;
+      if (!wantsAcme(a) || !isPorticoIngress(ingress, this.#state.ingressClasses, options)) continue;
       const namespace = ingress.metadata.namespace ?? 'default';
-      const challenge = a['portico.dev/acme-challenge'];
+      const challenge = a?.['portico.dev/acme-challenge'];
       for (const tls of ingress.spec?.tls ?? []) {
         const hosts = (tls.hosts ?? []).filter((h) => !h.startsWith('*'));
         if (tls.secretName === undefined || tls.secretName === '' || hosts.length === 0) continue;
@@ -389,10 +388,22 @@ export class KubernetesDiscovery implements Discovery {
           namespace,
           secretName: tls.secretName,
           hosts,
-          ingress: keyOf(ingress),
+          origin: `Ingress ${keyOf(ingress)}`,
           ...(challenge === 'http-01' || challenge === 'tls-alpn-01' ? { challenge } : {}),
         });
       }
+    }
+    if (this.#gateway !== undefined) {
+      const controllerName = this.options.gatewayControllerName ?? DEFAULT_GATEWAY_CONTROLLER;
+      const classes = new Set(
+        [...this.#gateway.gatewayClasses.values()]
+          .filter((c) => c.spec?.controllerName === controllerName)
+          .map((c) => c.metadata.name),
+      );
+      const gateways = [...this.#gateway.gateways.values()].filter((g) =>
+        classes.has(g.spec?.gatewayClassName ?? ''),
+      );
+      requests.push(...gatewayAcmeRequests(gateways));
     }
     return requests;
   }
@@ -871,17 +882,6 @@ export class KubernetesDiscovery implements Discovery {
     await this.#building;
     await this.client.close();
   }
-}
-
-/** AcmeRequest is one certificate an Ingress asks for: stored in `namespace/secretName`, for `hosts`. */
-export interface AcmeRequest {
-  readonly namespace: string;
-  readonly secretName: string;
-  readonly hosts: readonly string[];
-  /** ingress is the Ingress asking (`namespace/name`). */
-  readonly ingress: string;
-  /** challenge is how the hosts are proven (`portico.dev/acme-challenge`); undefined: `acme.challenge`. */
-  readonly challenge?: 'http-01' | 'tls-alpn-01';
 }
 
 /** GatewayAware is a translation that also holds Gateway API routes: their origin keys name these objects. */

@@ -45,6 +45,16 @@ export class AcmeChallenges {
     this.#alpn.delete(host.toLowerCase());
   }
 
+  holdsTlsAlpn(host: string): boolean {
+    return this.#alpn.has(host.toLowerCase());
+  }
+
+  /** clear forgets every answer (a worker told the whole set again). */
+  clear(): void {
+    this.#answers.clear();
+    this.#alpn.clear();
+  }
+
   /** tlsAlpnContext returns the challenge certificate for `host`, or undefined when none is held. */
   tlsAlpnContext(host: string): SecureContext | undefined {
     return this.#alpn.get(host.toLowerCase());
