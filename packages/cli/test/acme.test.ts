@@ -10,6 +10,7 @@ import { request } from 'undici';
 import { type Backend, startBackend } from '../../proxy/test/helpers/backend.ts';
 import { until } from './helpers/kube-harness.ts';
 import { freePort, type Pebble, served, startPebble } from './helpers/pebble.ts';
+import { PorticoProcess } from './helpers/portico-process.ts';
 
 /**
  * ACME against a real ACME server: Let's Encrypt's test CA, pebble (Debian's package, with its mock DNS
@@ -41,6 +42,20 @@ describe('ACME: certificates from pebble, proven by HTTP-01 and TLS-ALPN-01 on P
 
   /** run starts Portico with ACME for `hosts` (and an HTTP listener unless told), returning it and its log lines. */
   const run = async (hosts: string[], extra = '', httpListener = true) => {
+    const config = await writeConfig(hosts, extra, httpListener);
+    const logs: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _e, done) {
+        for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line));
+        done();
+      },
+    });
+    const running: RunningPortico = await startPortico({ config }, pino({ level: 'info' }, sink));
+    return { running, logs };
+  };
+
+  /** writeConfig writes the config `run` starts Portico with, returning its path. */
+  const writeConfig = async (hosts: string[], extra: string, httpListener: boolean) => {
     const config = join(dir, 'portico.yaml');
     await writeFile(
       config,
@@ -61,15 +76,7 @@ acme:
 ${extra}admin: { address: 127.0.0.1, port: 0 }
 `,
     );
-    const logs: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _e, done) {
-        for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line));
-        done();
-      },
-    });
-    const running: RunningPortico = await startPortico({ config }, pino({ level: 'info' }, sink));
-    return { running, logs };
+    return config;
   };
   const messages = (logs: Record<string, unknown>[]) => logs.map((l) => String(l['msg']));
 
@@ -173,6 +180,37 @@ ${extra}admin: { address: 127.0.0.1, port: 0 }
       );
     } finally {
       await running.stop(200);
+    }
+  });
+
+  it('--workers 2: every worker answers the challenges (HTTP-01, then TLS-ALPN-01), whichever the CA reaches', async () => {
+    for (const [host, extra] of [
+      ['acme-w1.test', ''],
+      ['acme-w2.test', '  challenge: tls-alpn-01\n'],
+    ] as const) {
+      const portico = new PorticoProcess([
+        'run',
+        '--config',
+        await writeConfig([host], extra, true),
+        '--workers',
+        '2',
+      ]);
+      try {
+        await portico.listeningPort();
+        await until(
+          async () =>
+            /Pebble/.test(String((await served(ports.https, host).catch(() => undefined))?.cert.issuer?.CN)),
+          30_000,
+          `a certificate from pebble served for ${host} by the workers`,
+        ).catch((error: Error) => {
+          throw new Error(`${error.message}\n${portico.lines.map((l) => l['msg']).join('\n')}`);
+        });
+        // Both workers serve it: several new connections, spread over them by the kernel, all get it.
+        for (let i = 0; i < 6; i++) assert.ok((await served(ports.https, host, pebble.root)).authorized);
+      } finally {
+        portico.kill();
+        await portico.exited;
+      }
     }
   });
 });
