@@ -217,6 +217,8 @@ export const DEFAULT_TLS = {
   http2: true,
   /** sessionTickets enables TLS session resumption by tickets: on. */
   sessionTickets: true,
+  /** ocspStapling staples OCSP responses from the responders the certificates name: on. */
+  ocspStapling: true,
   /** handshakeTimeoutMs bounds a TLS handshake from the first byte: 10 s. */
   handshakeTimeoutMs: 10_000,
   /** expiryWarningDays is how close to its end a certificate is reported as expiring: 14 days. */

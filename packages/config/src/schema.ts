@@ -147,6 +147,13 @@ export const ListenerTlsSchema = Type.Object(
     sessionTickets: Defaulted(
       Type.Boolean({ default: DEFAULT_TLS.sessionTickets, description: 'Resume sessions by TLS tickets.' }),
     ),
+    ocspStapling: Defaulted(
+      Type.Boolean({
+        default: DEFAULT_TLS.ocspStapling,
+        description:
+          'Staple OCSP responses (fetched in the background from the responder each certificate names, cached until half their validity) to handshakes that ask.',
+      }),
+    ),
     handshakeTimeoutMs: Milliseconds('Time allowed for a TLS handshake.', DEFAULT_TLS.handshakeTimeoutMs),
     clientCertificate: Type.Optional(ClientCertificateSchema),
   },

@@ -29,6 +29,22 @@ export const CONFIG_REFUSED_CHANNEL = 'portico:config:refused';
 export const TLS_ERROR_CHANNEL = 'portico:tls:error';
 
 /**
+ * OCSP_CHANNEL is published with `OcspEvent` each time an OCSP response is fetched for stapling, or the
+ * fetch failed.
+ */
+export const OCSP_CHANNEL = 'portico:tls:ocsp';
+
+/** OcspEvent is one fetch: the certificate's subject, the responder, and the status or the error. */
+export interface OcspEvent {
+  readonly subject: string;
+  readonly url: string;
+  readonly status?: 'good' | 'revoked' | 'unknown';
+  /** nextUpdate is when the responder will have newer information (ms since the epoch). */
+  readonly nextUpdate?: number | undefined;
+  readonly error?: string;
+}
+
+/**
  * RATE_LIMIT_STORE_CHANNEL is published with `RateLimitStoreEvent` when the store of global rate limits
  * (Redis) stops answering or answers again.
  */
@@ -47,6 +63,7 @@ export const configAppliedChannel = channel(CONFIG_APPLIED_CHANNEL);
 export const configRefusedChannel = channel(CONFIG_REFUSED_CHANNEL);
 export const endpointChannel = channel(ENDPOINT_CHANNEL);
 export const tlsErrorChannel = channel(TLS_ERROR_CHANNEL);
+export const ocspChannel = channel(OCSP_CHANNEL);
 
 /** TlsClientError is what `portico:tls:error` carries. */
 export interface TlsClientError {

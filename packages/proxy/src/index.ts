@@ -16,6 +16,8 @@ export {
   ENDPOINT_CHANNEL,
   type EndpointAvailability,
   type ExchangePhase,
+  OCSP_CHANNEL,
+  type OcspEvent,
   RATE_LIMIT_STORE_CHANNEL,
   type RateLimitStoreEvent,
   REQUEST_CHANNEL,
@@ -65,6 +67,7 @@ export { pathFilterNames } from './route-policy.ts';
 export type { RouteTarget, Snapshot } from './snapshot.ts';
 export type { CertificateInfo } from './tls/certificate-info.ts';
 export type { ListenerTls, ServedCertificate, TlsCompilation } from './tls/certificate-store.ts';
+export { type OcspResponse, type OcspStatus, ocspRequest, parseOcspResponse } from './tls/ocsp.ts';
 export {
   DEFAULT_CERTIFICATE_NAME,
   generateSelfSigned,

@@ -34,6 +34,7 @@ import { AcmeTlsAlpnResponder, readClientHello } from './tls/acme-tls-alpn.ts';
 import { CertificateStore, type ListenerTls } from './tls/certificate-store.ts';
 import { clientCertificateLines } from './tls/client-certificate.ts';
 import { HandshakeGate } from './tls/handshake-gate.ts';
+import { OcspStapler } from './tls/ocsp-stapler.ts';
 import { prefixedStream } from './tls/prefixed-stream.ts';
 import { StatsRegistry } from './traffic-stats.ts';
 import { EndpointRegistry } from './upstream/endpoint-registry.ts';
@@ -86,6 +87,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   /** acmeChallenges are the HTTP-01 and TLS-ALPN-01 answers an ACME client gives through Portico. */
   readonly acmeChallenges = new AcmeChallenges();
   readonly #acmeTlsAlpn = new AcmeTlsAlpnResponder(this.acmeChallenges);
+  readonly #ocsp = new OcspStapler();
   readonly #registry = new EndpointRegistry();
   readonly #serviceStates = new ServiceRegistry();
   /** routeStats holds each route's traffic counters by name, across config changes. */
@@ -559,6 +561,10 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       handshakeTimeout: tls.handshakeTimeoutMs,
     });
     server.on('secureConnection', (socket: TLSSocket) => this.#onSecure(socket, runtime, tls));
+    if (tls.ocspStapling)
+      server.on('OCSPRequest', (cert: Buffer, issuer: Buffer | null, callback) =>
+        this.#ocsp.respond(cert, issuer, callback),
+      );
     server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
       runtime.counters.errors++;
       if (tlsErrorChannel.hasSubscribers) {

@@ -8,6 +8,8 @@ import {
   ENDPOINT_CHANNEL,
   type EndpointAvailability,
   LatencyHistogram,
+  OCSP_CHANNEL,
+  type OcspEvent,
   type PorticoProxy,
   RATE_LIMIT_STORE_CHANNEL,
   type RateLimitStoreEvent,
@@ -276,6 +278,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
     logStoreState(log, state, text, {});
   };
   subscribe(RATE_LIMIT_STORE_CHANNEL, onStore);
+  const stopOcspLog = logOcsp(log);
   if (workers === undefined) await traces.update(running.snapshot.config.tracing);
   let kubernetesAcme: KubernetesAcme | undefined;
   const acmeSettings = running.snapshot.config.acme;
@@ -319,8 +322,30 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       await traces.stop();
       stopAvailabilityLog();
       unsubscribe(RATE_LIMIT_STORE_CHANNEL, onStore);
+      stopOcspLog();
     },
   };
+}
+
+/**
+ * logOcsp logs the OCSP responses fetched for stapling: a revoked certificate (error), a responder that
+ * failed (warn), a response fetched (debug); from `portico:tls:ocsp`. It returns the unsubscriber.
+ */
+function logOcsp(log: Logger): () => void {
+  const onFetch = (message: unknown) => {
+    const event = message as OcspEvent;
+    const fields = { subject: event.subject, url: event.url, status: event.status, error: event.error };
+    if (event.error !== undefined)
+      log.warn(
+        fields,
+        `OCSP response for ${event.subject} not fetched from ${event.url}: ${event.error}; handshakes go unstapled meanwhile (retry in 5 min)`,
+      );
+    else if (event.status === 'revoked')
+      log.error(fields, `certificate ${event.subject} is revoked, says its OCSP responder ${event.url}`);
+    else log.debug(fields, `OCSP response for ${event.subject}: ${event.status}`);
+  };
+  subscribe(OCSP_CHANNEL, onFetch);
+  return () => unsubscribe(OCSP_CHANNEL, onFetch);
 }
 
 /**

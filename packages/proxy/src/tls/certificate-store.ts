@@ -41,6 +41,8 @@ export interface ListenerTls {
   readonly subjectDrop: ReadonlySet<string> | undefined;
   readonly http2: boolean;
   readonly handshakeTimeoutMs: number;
+  /** ocspStapling staples OCSP responses to handshakes that ask. */
+  readonly ocspStapling: boolean;
 }
 
 /** TlsCompilation is the TLS part of a snapshot. */
@@ -123,6 +125,7 @@ export class CertificateStore {
       const http2 = listener.tls?.http2 ?? DEFAULT_TLS.http2;
       const subjectHeader = listener.tls?.clientCertificate?.subjectHeader;
       const handshakeTimeoutMs = listener.tls?.handshakeTimeoutMs ?? DEFAULT_TLS.handshakeTimeoutMs;
+      const ocspStapling = listener.tls?.ocspStapling ?? DEFAULT_TLS.ocspStapling;
       listeners.set(listener.name, {
         contextFor(servername: string): SecureContext {
           const name = normalizeName(servername);
@@ -133,13 +136,14 @@ export class CertificateStore {
         },
         defaultContext,
         serverOptions: { cert: defaultPair.cert, key: defaultPair.key, ...policy.options },
-        id: `${defaultPair.digest}|${policy.id}|${policy.rejectUnauthorized}|${http2}|${handshakeTimeoutMs}`,
+        id: `${defaultPair.digest}|${policy.id}|${policy.rejectUnauthorized}|${http2}|${handshakeTimeoutMs}|${ocspStapling}`,
         requestCert: policy.requestCert,
         rejectUnauthorized: policy.rejectUnauthorized,
         subjectHeader,
         subjectDrop: subjectHeader === undefined ? undefined : new Set([subjectHeader.toLowerCase()]),
         http2,
         handshakeTimeoutMs,
+        ocspStapling,
       });
     }
     this.#contexts = contexts;
