@@ -57,6 +57,8 @@ export interface AcmeHostView {
   readonly failed: number;
   readonly lastError: string | undefined;
   readonly notAfter: string | undefined;
+  /** renewAt is when the current certificate is due for renewal (the CA's ARI window, or 2/3 of its life). */
+  readonly renewAt?: string | undefined;
 }
 
 /** CertificateView is one certificate Portico serves. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { type RunningPortico, startPortico } from 'portico';
 import { request } from 'undici';
 import { type Backend, startBackend } from '../../proxy/test/helpers/backend.ts';
 import { until } from './helpers/kube-harness.ts';
-import { freePort, type Pebble, served, startPebble } from './helpers/pebble.ts';
+import { freePort, type Pebble, served, startAriFront, startPebble } from './helpers/pebble.ts';
 import { PorticoProcess } from './helpers/portico-process.ts';
 
 /**
@@ -41,8 +42,13 @@ describe('ACME: certificates from pebble, proven by HTTP-01 and TLS-ALPN-01 on P
   });
 
   /** run starts Portico with ACME for `hosts` (and an HTTP listener unless told), returning it and its log lines. */
-  const run = async (hosts: string[], extra = '', httpListener = true) => {
-    const config = await writeConfig(hosts, extra, httpListener);
+  const run = async (
+    hosts: string[],
+    extra = '',
+    httpListener = true,
+    directoryUrl = pebble.directoryUrl,
+  ) => {
+    const config = await writeConfig(hosts, extra, httpListener, directoryUrl);
     const logs: Record<string, unknown>[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _e, done) {
@@ -55,7 +61,12 @@ describe('ACME: certificates from pebble, proven by HTTP-01 and TLS-ALPN-01 on P
   };
 
   /** writeConfig writes the config `run` starts Portico with, returning its path. */
-  const writeConfig = async (hosts: string[], extra: string, httpListener: boolean) => {
+  const writeConfig = async (
+    hosts: string[],
+    extra: string,
+    httpListener: boolean,
+    directoryUrl = pebble.directoryUrl,
+  ) => {
     const config = join(dir, 'portico.yaml');
     await writeFile(
       config,
@@ -66,7 +77,7 @@ routes:
 services:
   - { name: site, endpoints: [{ address: 127.0.0.1, port: ${backend.port} }] }
 acme:
-  directoryUrl: ${pebble.directoryUrl}
+  directoryUrl: ${directoryUrl}
   email: ops@example.test
   storageDir: ${join(dir, 'acme')}
   hosts: ${JSON.stringify(hosts)}
@@ -213,4 +224,57 @@ ${extra}admin: { address: 127.0.0.1, port: 0 }
       }
     }
   });
+
+  it('ARI: renews inside the window the CA suggests, not before, whatever renewAtRatio says', async () => {
+    const front = await startAriFront(dir, pebble);
+    try {
+      const pem = (await readFile(join(dir, 'acme', 'acme-one.test', 'cert.pem'))).toString();
+      // A window a day ahead: nothing is due yet, and the renewal time is chosen inside it.
+      const start = new Date(Date.now() + 86_400_000);
+      front.window = { start, end: new Date(start.getTime() + 3_600_000) };
+      const quiet = await run(['acme-one.test'], '', true, front.directoryUrl);
+      try {
+        await until(() => front.asked.length > 0, 10_000, 'renewal information asked');
+        assert.equal(front.asked[0], expectedCertId(pem), 'the ARI identifier: AKI key id and serial');
+        const view = async () =>
+          (
+            (await (await request(`${quiet.running.adminUrl}/acme`)).body.json()) as { renewAt?: string }[]
+          )[0];
+        await until(async () => (await view())?.renewAt !== undefined, 5_000, 'renewAt shown');
+        const renewAt = Date.parse(String((await view())?.renewAt));
+        assert.ok(renewAt >= start.getTime() && renewAt <= front.window.end.getTime(), 'inside the window');
+        assert.ok(!messages(quiet.logs).some((m) => m.startsWith('ACME: ordering')));
+      } finally {
+        await quiet.running.stop(200);
+      }
+      // A window that has begun (the CA wants the certificate replaced, say before a revocation): renewed now.
+      front.window = { start: new Date(Date.now() - 3_600_000), end: new Date(Date.now() - 60_000) };
+      const early = await run(['acme-one.test'], '', true, front.directoryUrl);
+      try {
+        await until(
+          () => messages(early.logs).some((m) => /certificate for acme-one\.test renewed/.test(m)),
+          30_000,
+          'renewed inside the window',
+        );
+      } finally {
+        await early.running.stop(200);
+      }
+    } finally {
+      await front.close();
+    }
+  });
 });
+
+/** expectedCertId computes RFC 9773's identifier with openssl: base64url(AKI key id).base64url(serial bytes). */
+function expectedCertId(pem: string): string {
+  const text = execFileSync('openssl', ['x509', '-noout', '-ext', 'authorityKeyIdentifier', '-serial'], {
+    input: pem,
+    encoding: 'utf8',
+  });
+  const keyId = /Authority Key Identifier:\s*\n\s*(?:keyid:)?([0-9A-F:]+)/.exec(text)![1]!.replace(/:/g, '');
+  let serial = /serial=([0-9A-F]+)/.exec(text)![1]!;
+  if (serial.length % 2 === 1) serial = `0${serial}`;
+  if (Number.parseInt(serial.slice(0, 2), 16) >= 0x80) serial = `00${serial}`; // DER: a leading zero
+  const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64url');
+  return `${b64(keyId)}.${b64(serial)}`;
+}

@@ -1,9 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import type { AcmeHostView } from '@portico/admin';
 import type { AcmeConfig, CertificateConfig, PorticoConfig } from '@portico/config';
 import type { Logger } from 'pino';
 import { orderCertificate } from './acme-order.ts';
 import { AcmeStore } from './acme-store.ts';
 import type { ChallengeSink } from './challenge-sink.ts';
+import { RenewalInfo } from './renewal-info.ts';
 
 /** StaticAcmeConfig is `acme` as a static config has it: with the hosts and the storage directory. */
 export type StaticAcmeConfig = AcmeConfig & {
@@ -22,6 +24,8 @@ interface HostState {
   failed: number;
   lastError: string | undefined;
   notAfter: string | undefined;
+  /** renewAt is when the current certificate is due for renewal (ARI window or `renewAtRatio`). */
+  renewAt: string | undefined;
   /** retryAt is when the next order may start after a failure (ms since the epoch). */
   retryAt: number;
   ordering: boolean;
@@ -30,8 +34,8 @@ interface HostState {
 /**
  * AcmeManager gets and renews certificates for `acme.hosts` from an ACME CA (RFC 8555, through
  * acme-client): it proves each host with HTTP-01, answered by the proxy itself before any route or
- * redirect; stores the account key, certificates and keys on disk (`AcmeStore`); renews at
- * `renewAtRatio` of a certificate's lifetime; after a failure it waits `retryMinMs`, doubled each time
+ * redirect; stores the account key, certificates and keys on disk (`AcmeStore`); renews within the
+ * CA's ARI window when it offers one, else at `renewAtRatio` of a certificate's lifetime (`RenewalInfo`); after a failure it waits `retryMinMs`, doubled each time
  * up to 6 hours, and the last good certificate keeps serving. `withCertificates` adds the stored
  * certificates to a config; `onIssued` is told when one is new, so the config is applied again.
  */
@@ -42,6 +46,7 @@ export class AcmeManager {
   readonly #onIssued: () => void;
   readonly #hosts = new Map<string, HostState>();
   #sink: ChallengeSink | undefined;
+  readonly #renewal: RenewalInfo;
   #timer: NodeJS.Timeout | undefined;
   #checking: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -53,6 +58,7 @@ export class AcmeManager {
     this.store = new AcmeStore(config.storageDir);
     this.#log = log;
     this.#onIssued = onIssued;
+    this.#renewal = new RenewalInfo(config.directoryUrl, config.caFile);
     for (const host of config.hosts)
       this.#hosts.set(host, {
         failures: 0,
@@ -60,6 +66,7 @@ export class AcmeManager {
         failed: 0,
         lastError: undefined,
         notAfter: undefined,
+        renewAt: undefined,
         retryAt: 0,
         ordering: false,
       });
@@ -101,7 +108,9 @@ export class AcmeManager {
       state.notAfter = stored?.notAfter.toISOString();
       if (stored !== undefined) {
         const life = stored.notAfter.getTime() - stored.notBefore.getTime();
-        const due = stored.notBefore.getTime() + life * this.config.renewAtRatio;
+        const fallback = stored.notBefore.getTime() + life * this.config.renewAtRatio;
+        const due = await this.#renewal.dueAt(await readFile(stored.certFile, 'utf8'), fallback);
+        state.renewAt = new Date(due).toISOString();
         if (now < due) continue;
       }
       state.ordering = true;
@@ -169,11 +178,13 @@ export class AcmeManager {
       failed: s.failed,
       lastError: s.lastError,
       notAfter: s.notAfter,
+      renewAt: s.renewAt,
     }));
   }
 
   stop(): void {
     this.#stopped = true;
     clearInterval(this.#timer);
+    void this.#renewal.close();
   }
 }

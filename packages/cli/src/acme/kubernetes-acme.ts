@@ -17,6 +17,7 @@ import {
   type ChallengeAnswers,
   type ChallengeSink,
 } from './challenge-sink.ts';
+import { RenewalInfo } from './renewal-info.ts';
 
 /**
  * CHALLENGES_CONFIGMAP holds the answers of orders in progress, for every instance to give: an HTTP-01
@@ -48,7 +49,8 @@ interface RequestState {
   lastError: string | undefined;
   notAfter: string | undefined;
   /** written is the certificate this instance last wrote, until the Secret watch shows it. */
-  written: { notAfter: string; dueAt: number; hosts: string } | undefined;
+  written: { notAfter: string; dueAt: number; hosts: string; pem: string } | undefined;
+  renewAt: string | undefined;
 }
 
 /**
@@ -57,7 +59,7 @@ interface RequestState {
  * renews; challenge answers (HTTP-01 or TLS-ALPN-01) go to a ConfigMap (`portico-acme-challenges`)
  * every instance watches and answers from, so the CA may reach any edge node; the certificate is written to the `kubernetes.io/tls`
  * Secret the Ingress names, which every instance then serves through the usual Secret path. The account
- * key is a Secret too. Renewal at `renewAtRatio` of the lifetime; after a failure, `retryMinMs` doubled
+ * key is a Secret too. Renewal within the CA's ARI window, else at `renewAtRatio` of the lifetime; after a failure, `retryMinMs` doubled
  * up to 6 hours, the current certificate serving meanwhile.
  */
 export class KubernetesAcme {
@@ -66,6 +68,7 @@ export class KubernetesAcme {
   readonly #log: Logger;
   readonly #namespace: string;
   readonly #states = new Map<string, RequestState>();
+  readonly #renewal: RenewalInfo;
   #challenges: Reflector<ConfigMap> | undefined;
   #answers: ChallengeAnswers | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -77,6 +80,7 @@ export class KubernetesAcme {
     this.#discovery = discovery;
     this.#log = log;
     this.#namespace = discovery.options.connection.namespace;
+    this.#renewal = new RenewalInfo(config.directoryUrl, config.caFile);
   }
 
   /** start watches the challenge ConfigMap into `answers` (every instance) and checks certificates (the leader). */
@@ -159,6 +163,7 @@ export class KubernetesAcme {
           lastError: undefined,
           notAfter: undefined,
           written: undefined,
+          renewAt: undefined,
         };
         this.#states.set(key, state);
       }
@@ -171,7 +176,11 @@ export class KubernetesAcme {
           ? state.written
           : stored;
       state.notAfter = current?.notAfter;
-      if (current !== undefined && now < current.dueAt) continue;
+      if (current !== undefined) {
+        const due = await this.#renewal.dueAt(current.pem, current.dueAt);
+        state.renewAt = new Date(due).toISOString();
+        if (now < due) continue;
+      }
       try {
         await this.#order(request, current === undefined ? 'issue' : 'renew', state);
         state.failures = 0;
@@ -191,15 +200,23 @@ export class KubernetesAcme {
   }
 
   /** #current reads the Secret's certificate: when it is due for renewal, or undefined when it is missing or names other hosts. */
-  #current(key: string, hosts: readonly string[]): { notAfter: string; dueAt: number } | undefined {
+  #current(
+    key: string,
+    hosts: readonly string[],
+  ): { notAfter: string; dueAt: number; pem: string } | undefined {
     const crt = this.#discovery.tlsSecret(key)?.data?.['tls.crt'];
     if (crt === undefined) return undefined;
     try {
-      const leaf = new X509Certificate(Buffer.from(crt, 'base64'));
+      const pem = Buffer.from(crt, 'base64').toString();
+      const leaf = new X509Certificate(pem);
       if (!hosts.every((h) => leaf.checkHost(h) !== undefined)) return undefined;
       const from = new Date(leaf.validFrom).getTime();
       const to = new Date(leaf.validTo).getTime();
-      return { notAfter: new Date(to).toISOString(), dueAt: from + (to - from) * this.#config.renewAtRatio };
+      return {
+        notAfter: new Date(to).toISOString(),
+        dueAt: from + (to - from) * this.#config.renewAtRatio,
+        pem,
+      };
     } catch {
       return undefined;
     }
@@ -231,6 +248,7 @@ export class KubernetesAcme {
       notAfter: state.notAfter,
       dueAt: from + (to - from) * this.#config.renewAtRatio,
       hosts: request.hosts.join(','),
+      pem: cert,
     };
     this.#log.info(
       { secret: key, hosts: request.hosts, notAfter: state.notAfter },
@@ -365,6 +383,7 @@ export class KubernetesAcme {
       failed: s.failed,
       lastError: s.lastError,
       notAfter: s.notAfter,
+      renewAt: s.renewAt,
     }));
   }
 
@@ -372,5 +391,6 @@ export class KubernetesAcme {
     this.#stopped = true;
     clearInterval(this.#timer);
     await this.#challenges?.stop();
+    await this.#renewal.close();
   }
 }

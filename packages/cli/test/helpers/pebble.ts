@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, createServer, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { type PeerCertificate, connect as tlsConnect } from 'node:tls';
@@ -140,4 +141,60 @@ export async function startPebble(dir: string, httpPort: number, tlsPort: number
     stop();
     throw error;
   }
+}
+
+/** AriFront is pebble's directory with ACME Renewal Information (RFC 9773) added, which pebble 2.4 lacks. */
+export interface AriFront {
+  readonly directoryUrl: string;
+  /** window is the suggested renewal window the front answers with (Retry-After: 60). */
+  window: { start: Date; end: Date };
+  /** asked lists the certificate identifiers asked for. */
+  readonly asked: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * startAriFront serves, over HTTPS with pebble's own TLS certificate, pebble's directory plus a
+ * `renewalInfo` URL, and answers renewal information with `window`: a stand-in for a CA with ARI.
+ */
+export async function startAriFront(dir: string, pebble: Pebble): Promise<AriFront> {
+  const trust = new Agent({ connect: { ca: await readFile(pebble.caFile) } });
+  const front: AriFront = {
+    directoryUrl: '',
+    window: { start: new Date(), end: new Date() },
+    asked: [],
+    close: async () => {
+      await trust.close();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+  const server = createHttpsServer(
+    { cert: await readFile(pebble.caFile), key: await readFile(join(dir, 'pebble-tls.key')) },
+    (req, res) => {
+      void (async () => {
+        if (req.url === '/dir') {
+          const directory = (await (
+            await request(pebble.directoryUrl, { dispatcher: trust })
+          ).body.json()) as object;
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ ...directory, renewalInfo: `${origin}/renewal-info` }));
+          return;
+        }
+        const id = /^\/renewal-info\/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(req.url ?? '')?.[1];
+        if (req.method !== 'GET' || id === undefined) {
+          res.statusCode = 404;
+          res.end();
+          return;
+        }
+        (front.asked as string[]).push(id);
+        res.setHeader('content-type', 'application/json');
+        res.setHeader('retry-after', '60');
+        res.end(JSON.stringify({ suggestedWindow: front.window }));
+      })();
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  (front as { directoryUrl: string }).directoryUrl = `${origin}/dir`;
+  return front;
 }
