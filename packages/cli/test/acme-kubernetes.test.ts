@@ -243,6 +243,21 @@ acme:
       ),
       'the refusal is logged',
     );
+    // And posted, by the leader, as a Warning Event on the Ingress that asked.
+    await until(
+      () =>
+        api
+          .list('events')
+          .some(
+            (e) =>
+              e.reason === 'PORTICO_KUBE_ACME_ORDER_FAILED' &&
+              (e.involvedObject as { name: string; fieldPath: string }).name === 'hijack' &&
+              (e.involvedObject as { fieldPath: string }).fieldPath === 'spec.tls[0]' &&
+              /is not managed by Portico/.test(String(e.message)),
+          ),
+      5_000,
+      'the Warning Event on Ingress default/hijack',
+    );
     // Every Secret and ConfigMap call the instances made is one examples/kubernetes grants with acme/rbac.yaml.
     const rules = rbacRules();
     for (const r of api.requests.filter((q) => q.plural === 'secrets' || q.plural === 'configmaps')) {

@@ -191,6 +191,12 @@ export class KubernetesAcme {
         state.lastError = (error as Error).message;
         const wait = Math.min(MAX_RETRY_MS, this.#config.retryMinMs * 2 ** (state.failures - 1));
         state.retryAt = Date.now() + wait;
+        this.#discovery.recordEvent({
+          code: 'PORTICO_KUBE_ACME_ORDER_FAILED',
+          object: request.object,
+          field: request.field,
+          message: `ACME order for ${request.hosts.join(', ')} (Secret ${key}) failed: ${(error as Error).message}`,
+        });
         this.#log.warn(
           { secret: key, hosts: request.hosts, failures: state.failures, retryInMs: wait },
           `ACME order for ${request.hosts.join(', ')} (Secret ${key}) failed: ${(error as Error).message}; next try in ${Math.round(wait / 1000)} s`,

@@ -1,3 +1,5 @@
+import type { ObjectRef } from './kube-issue.ts';
+
 /** AcmeRequest is one certificate an Ingress or Gateway listener asks for: stored in `namespace/secretName`, for `hosts`. */
 export interface AcmeRequest {
   readonly namespace: string;
@@ -5,6 +7,9 @@ export interface AcmeRequest {
   readonly hosts: readonly string[];
   /** origin names the object asking: `Ingress namespace/name`, `Gateway namespace/name listener https`. */
   readonly origin: string;
+  /** object and field locate the request, for an Event when an order fails (`spec.tls[0]`). */
+  readonly object: ObjectRef;
+  readonly field: string;
   /** challenge is how the hosts are proven (`portico.dev/acme-challenge`); undefined: `acme.challenge`. */
   readonly challenge?: 'http-01' | 'tls-alpn-01';
 }

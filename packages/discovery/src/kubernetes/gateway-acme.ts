@@ -28,7 +28,15 @@ export function gatewayAcmeRequests(gateways: Iterable<Gateway>): AcmeRequest[] 
   const requests: AcmeRequest[] = [];
   for (const gateway of gateways) {
     const namespace = gateway.metadata.namespace ?? 'default';
-    for (const listener of gateway.spec?.listeners ?? []) {
+    const object = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      namespace,
+      name: gateway.metadata.name,
+      uid: gateway.metadata.uid,
+      resourceVersion: gateway.metadata.resourceVersion,
+    };
+    for (const [index, listener] of (gateway.spec?.listeners ?? []).entries()) {
       const secretName = acmeListenerSecret(gateway, listener);
       if (secretName === undefined) continue;
       const challenge = listener.tls?.options?.['portico.dev/acme-challenge'];
@@ -37,6 +45,8 @@ export function gatewayAcmeRequests(gateways: Iterable<Gateway>): AcmeRequest[] 
         secretName,
         hosts: [listener.hostname!],
         origin: `Gateway ${namespace}/${gateway.metadata.name} listener ${listener.name}`,
+        object,
+        field: `spec.listeners[${index}]`,
         ...(challenge === 'http-01' || challenge === 'tls-alpn-01' ? { challenge } : {}),
       });
     }

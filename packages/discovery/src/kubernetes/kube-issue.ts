@@ -24,6 +24,8 @@ export const KUBERNETES_ISSUE_CODES = {
     'An HTTPRoute or GRPCRoute is not accepted by a Gateway it names (no listener matches or allows it, no hostname intersects, a filter or match Portico does not serve); its parent status says why.',
   PORTICO_KUBE_GATEWAY_REF_UNRESOLVED:
     'A route backendRef does not resolve (an unknown kind, a missing Service or port, another namespace without a ReferenceGrant): its share of requests is answered 500, as the Gateway API says.',
+  PORTICO_KUBE_ACME_ORDER_FAILED:
+    'A certificate an Ingress or Gateway listener asks for from the ACME CA could not be ordered (a challenge the CA could not validate, the CA unreachable or limiting, a Secret Portico does not manage); the current certificate, or the default one, keeps serving and the order is retried with backoff.',
   PORTICO_KUBE_INVALID_OBJECT:
     'Part of an object cannot become config (a bad path, host or field); that object is left out, every other one serves.',
 } as const;

@@ -381,7 +381,7 @@ export class KubernetesDiscovery implements Discovery {
       if (!wantsAcme(a) || !isPorticoIngress(ingress, this.#state.ingressClasses, options)) continue;
       const namespace = ingress.metadata.namespace ?? 'default';
       const challenge = a?.['portico.dev/acme-challenge'];
-      for (const tls of ingress.spec?.tls ?? []) {
+      for (const [index, tls] of (ingress.spec?.tls ?? []).entries()) {
         const hosts = (tls.hosts ?? []).filter((h) => !h.startsWith('*'));
         if (tls.secretName === undefined || tls.secretName === '' || hosts.length === 0) continue;
         requests.push({
@@ -389,6 +389,8 @@ export class KubernetesDiscovery implements Discovery {
           secretName: tls.secretName,
           hosts,
           origin: `Ingress ${keyOf(ingress)}`,
+          object: refOf('Ingress', 'networking.k8s.io/v1', ingress),
+          field: `spec.tls[${index}]`,
           ...(challenge === 'http-01' || challenge === 'tls-alpn-01' ? { challenge } : {}),
         });
       }
@@ -406,6 +408,11 @@ export class KubernetesDiscovery implements Discovery {
       requests.push(...gatewayAcmeRequests(gateways));
     }
     return requests;
+  }
+
+  /** recordEvent posts a Warning Event about `issue` on its object, once, when this instance leads. */
+  recordEvent(issue: KubeIssue): void {
+    if (this.leading) void this.#events.record([issue]);
   }
 
   /** tlsSecret returns a watched TLS Secret (`namespace/name`), as the store holds it. */
