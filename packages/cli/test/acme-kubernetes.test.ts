@@ -10,7 +10,7 @@ import { FakeKubeApi } from '../../discovery/test/helpers/fake-kube-api.ts';
 import { endpointSlice, ingress, ingressClass, service } from '../../discovery/test/helpers/kube-fixtures.ts';
 import { type Backend, startBackend } from '../../proxy/test/helpers/backend.ts';
 import { type KubeHarness, startKubeHarness, until } from './helpers/kube-harness.ts';
-import { freePort, type Pebble, served, startPebble } from './helpers/pebble.ts';
+import { type Pebble, planPebble, served, startPebble } from './helpers/pebble.ts';
 
 /** rbacRules are the rules base/rbac.yaml and acme/rbac.yaml grant Portico (a Role's, in its namespace). */
 function rbacRules(): { resources: string[]; verbs: string[]; namespace: string | undefined }[] {
@@ -51,9 +51,7 @@ describe('ACME in Kubernetes: the leader orders, any instance answers the challe
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'portico-acme-k8s-'));
     backend = await startBackend('site');
-    otherPorts = { http: await freePort(), https: await freePort() };
-    // Pebble validates on the second instance's ports: the one that does not lead.
-    pebble = await startPebble(dir, otherPorts.http, otherPorts.https);
+    const plan = await planPebble(dir);
     api = new FakeKubeApi({ gatewayApi: true });
     await api.start();
     api.apply('ingressclasses', ingressClass('portico'));
@@ -62,6 +60,42 @@ describe('ACME in Kubernetes: the leader orders, any instance answers the challe
       'endpointslices',
       endpointSlice('site-1', 'site', [{ address: '127.0.0.1' }], [{ name: 'http', port: backend.port }]),
     );
+    api.apply('gatewayclasses', {
+      metadata: { name: 'portico' },
+      spec: { controllerName: 'portico.dev/gateway-controller' },
+    } as never);
+    // A Secret someone else manages, which an Ingress names: Portico must not overwrite it.
+    api.apply('secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: { name: 'database-password', namespace: 'default' },
+      data: { password: Buffer.from('s3cret').toString('base64') },
+    } as never);
+    const acme = `listeners:
+  - { name: http, address: 127.0.0.1, port: 0, gatewayPort: 80 }
+  - { name: https, address: 127.0.0.1, port: 0, gatewayPort: 443, protocol: https, tls: {} }
+admin: { address: 127.0.0.1, port: 0 }
+acme:
+  directoryUrl: ${plan.directoryUrl}
+  caFile: ${plan.caFile}
+  checkIntervalMs: 1000
+  retryMinMs: 1000
+`;
+    // Two instances of one process: each its own identity for the Lease, as two pods would have.
+    const election = (pod: string) => ({
+      leaderElection: true,
+      electionNamespace: 'portico-system',
+      env: { ...process.env, POD_NAME: pod },
+    });
+    leader = await startKubeHarness(() => {}, election('edge-a'), api, acme);
+    await until(() => leader.portico.kubernetes?.leading === true, 10_000, 'the first instance leads');
+    other = await startKubeHarness(() => {}, election('edge-b'), api, acme);
+    // Pebble validates on the second instance's ports: the one that does not lead. It starts once both
+    // instances listen (no port is picked ahead and lost to another test), and the objects asking for
+    // certificates come once it runs.
+    otherPorts = { http: other.httpPort(), https: other.httpsPort() };
+    pebble = await startPebble(dir, otherPorts.http, otherPorts.https, plan);
     api.apply(
       'ingresses',
       ingress('site', {
@@ -84,10 +118,6 @@ describe('ACME in Kubernetes: the leader orders, any instance answers the challe
       }),
     );
     // A Gateway whose HTTPS listener has no certificateRefs and asks for an ACME certificate instead.
-    api.apply('gatewayclasses', {
-      metadata: { name: 'portico' },
-      spec: { controllerName: 'portico.dev/gateway-controller' },
-    } as never);
     api.apply('gateways', {
       metadata: { name: 'edge', namespace: 'default' },
       spec: {
@@ -112,14 +142,6 @@ describe('ACME in Kubernetes: the leader orders, any instance answers the challe
         rules: [{ backendRefs: [{ name: 'site', port: 80 }] }],
       },
     } as never);
-    // A Secret someone else manages, which an Ingress names: Portico must not overwrite it.
-    api.apply('secrets', {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'Opaque',
-      metadata: { name: 'database-password', namespace: 'default' },
-      data: { password: Buffer.from('s3cret').toString('base64') },
-    } as never);
     api.apply(
       'ingresses',
       ingress('hijack', {
@@ -128,30 +150,6 @@ describe('ACME in Kubernetes: the leader orders, any instance answers the challe
         tls: [{ hosts: ['hijack-k8s.test'], secretName: 'database-password' }],
         annotations: { 'portico.dev/acme': 'true' },
       }),
-    );
-    const acme = (http: string, https: string) => `listeners:
-  - { name: http, address: 127.0.0.1, port: ${http}, gatewayPort: 80 }
-  - { name: https, address: 127.0.0.1, port: ${https}, gatewayPort: 443, protocol: https, tls: {} }
-admin: { address: 127.0.0.1, port: 0 }
-acme:
-  directoryUrl: ${pebble.directoryUrl}
-  caFile: ${pebble.caFile}
-  checkIntervalMs: 1000
-  retryMinMs: 1000
-`;
-    // Two instances of one process: each its own identity for the Lease, as two pods would have.
-    const election = (pod: string) => ({
-      leaderElection: true,
-      electionNamespace: 'portico-system',
-      env: { ...process.env, POD_NAME: pod },
-    });
-    leader = await startKubeHarness(() => {}, election('edge-a'), api, acme('0', '0'));
-    await until(() => leader.portico.kubernetes?.leading === true, 10_000, 'the first instance leads');
-    other = await startKubeHarness(
-      () => {},
-      election('edge-b'),
-      api,
-      acme(String(otherPorts.http), String(otherPorts.https)),
     );
   });
 

@@ -13,13 +13,22 @@ import { until } from './kube-harness.ts';
 const PEBBLE = '/usr/bin/pebble';
 const CHALLTESTSRV = '/usr/bin/pebble-challtestsrv';
 
-/** freePort finds a free TCP port on 127.0.0.1. */
+/**
+ * freePort finds a free TCP port on 127.0.0.1 below Linux's ephemeral range (32768-60999), so that no
+ * socket bound to port 0 elsewhere (another test running at the same time) can take it before it is used.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
 }
 
 /** listening resolves once something accepts TCP connections on the port (bounded: 10 s). */
@@ -69,12 +78,16 @@ export interface Pebble {
   stop(): void;
 }
 
-/**
- * startPebble runs Debian's pebble and pebble-challtestsrv in `dir`, validating HTTP-01 on `httpPort` and
- * TLS-ALPN-01 on `tlsPort` of whatever address the mock DNS gives (127.0.0.1 unless told otherwise).
- */
-export async function startPebble(dir: string, httpPort: number, tlsPort: number): Promise<Pebble> {
-  assert.ok(existsSync(PEBBLE), 'pebble is installed (scripts/ensure-test-tools.ts installs it)');
+/** PebblePlan is what is known of a pebble before it runs: where its directory will be and what to trust. */
+export interface PebblePlan {
+  readonly directoryUrl: string;
+  readonly caFile: string;
+  readonly ports: { acme: number; management: number; dns: number; dnsManagement: number };
+  readonly tls: { cert: string; key: string };
+}
+
+/** planPebble picks pebble's ports and makes its TLS certificate, so a config can name them before it runs. */
+export async function planPebble(dir: string): Promise<PebblePlan> {
   const ports = {
     acme: await freePort(),
     management: await freePort(),
@@ -85,6 +98,21 @@ export async function startPebble(dir: string, httpPort: number, tlsPort: number
   const caFile = join(dir, 'pebble-tls.pem');
   await writeFile(caFile, tls.cert);
   await writeFile(join(dir, 'pebble-tls.key'), tls.key);
+  return { directoryUrl: `https://127.0.0.1:${ports.acme}/dir`, caFile, ports, tls };
+}
+
+/**
+ * startPebble runs Debian's pebble and pebble-challtestsrv in `dir`, validating HTTP-01 on `httpPort` and
+ * TLS-ALPN-01 on `tlsPort` of whatever address the mock DNS gives (127.0.0.1 unless told otherwise).
+ */
+export async function startPebble(
+  dir: string,
+  httpPort: number,
+  tlsPort: number,
+  plan?: PebblePlan,
+): Promise<Pebble> {
+  assert.ok(existsSync(PEBBLE), 'pebble is installed (scripts/ensure-test-tools.ts installs it)');
+  const { ports, tls, caFile } = plan ?? (await planPebble(dir));
   await writeFile(
     join(dir, 'pebble.json'),
     JSON.stringify({
