@@ -123,9 +123,16 @@ const nodeBin = process.execPath;
  * one as `portico-before` and `portico-h2-before`: before/after figures from one run.
  */
 const BEFORE = process.env['PORTICO_BEFORE'];
+/**
+ * PROFILE (`--profile <dir>`) runs the Portico slots under `node --cpu-prof` (one profile per slot,
+ * warm-up included), stops them gracefully so the profile is written, and prints its summary
+ * (bench/profile-summary.ts): profile before and after a change with one flag.
+ */
+const PROFILE = option('profile', '');
 const porticoRun = (root: string, conf: string) => [
   nodeBin,
   ...shippedNodeFlags(join(root, 'packages/cli/dist/main.js')),
+  ...(PROFILE === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`]),
   join(root, 'packages/cli/dist/main.js'),
   'run',
   '--config',
@@ -521,9 +528,32 @@ async function measure(slot: Slot): Promise<Row[]> {
   } catch (error) {
     console.error(`${slot.name}: ${(error as Error).message}\n${stderr.slice(0, 2000)}`);
   } finally {
+    if (PROFILE !== '' && slot.name.startsWith('portico')) await profiled(child, slot.name);
     killTree(child.pid!);
   }
   return rows;
+}
+
+/** profiled stops a profiled slot with SIGTERM (so Node writes its profile) and prints the profile's summary. */
+async function profiled(child: ChildProcess, name: string): Promise<void> {
+  const before = new Set(existsSync(PROFILE) ? readdirSync(PROFILE) : []);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  // Signal the whole tree (workers too), as killTree does.
+  for (const pid of treePids(child.pid!)) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {}
+  }
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  for (const file of readdirSync(PROFILE).filter((f) => !before.has(f) && f.endsWith('.cpuprofile'))) {
+    console.log(`\n${name} profile:`);
+    console.log(
+      execFileSync(nodeBin, [join(HERE, '../profile-summary.ts'), join(PROFILE, file), '--top', '15'], {
+        encoding: 'utf8',
+      }),
+    );
+  }
 }
 
 function median(values: number[]): number {

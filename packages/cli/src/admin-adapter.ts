@@ -18,7 +18,6 @@ import {
 import type { FileProblem } from '@portico/discovery';
 import { LATENCY_BUCKETS_MS, type LatencyHistogram, type PorticoProxy } from '@portico/proxy';
 import { explain } from '@portico/router';
-import { stringify } from 'yaml';
 import { checkRoutes } from './check-routes.ts';
 import { explanationJson } from './explanation-json.ts';
 import type { RunState } from './run-state.ts';
@@ -272,7 +271,10 @@ export function adminSource(proxy: PorticoProxy, state: RunState, actions: Admin
       const routeErrors = checkRoutes(result.config, inBody).errors;
       if (routeErrors.length > 0) return { status: 'invalid', problems: routeErrors.map(toView) };
       const file = state.source;
-      const text = file.endsWith('.json') ? `${JSON.stringify(document, null, 2)}\n` : stringify(document);
+      // yaml loads here, on the one admin call that writes a file: workers read views through this module.
+      const text = file.endsWith('.json')
+        ? `${JSON.stringify(document, null, 2)}\n`
+        : (await import('yaml')).stringify(document);
       await writeFile(`${file}.portico-tmp`, text);
       await rename(`${file}.portico-tmp`, file); // atomic: the watcher sees one complete file
       await reload();

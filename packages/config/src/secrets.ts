@@ -1,5 +1,5 @@
+import { compiledValidator } from './compiled-validator.ts';
 import { jsonPath } from './config-error.ts';
-import { configSchema } from './generated/config-validator.ts';
 
 /** REDACTED is what every secret field (`writeOnly` in the schema) shows outside the process. */
 export const REDACTED = '<redacted>';
@@ -18,7 +18,7 @@ type Schema = {
  * the one place that knows which fields are secret: the admin API, logs and errors go through it.
  */
 export function redactSecrets<T>(config: T): T {
-  return walk(configSchema as Schema, config, undefined, [], () => REDACTED) as T;
+  return walk(compiledValidator().configSchema as Schema, config, undefined, [], () => REDACTED) as T;
 }
 
 /**
@@ -32,12 +32,18 @@ export function restoreSecrets(
   current: unknown,
 ): { readonly document: unknown; readonly unresolved: readonly string[] } {
   const unresolved: string[] = [];
-  const restored = walk(configSchema as Schema, document, current, [], (value, kept, at) => {
-    if (value !== REDACTED) return value;
-    if (typeof kept === 'string') return kept;
-    unresolved.push(jsonPath(at));
-    return value;
-  });
+  const restored = walk(
+    compiledValidator().configSchema as Schema,
+    document,
+    current,
+    [],
+    (value, kept, at) => {
+      if (value !== REDACTED) return value;
+      if (typeof kept === 'string') return kept;
+      unresolved.push(jsonPath(at));
+      return value;
+    },
+  );
   return { document: restored, unresolved };
 }
 

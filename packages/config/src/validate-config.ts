@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import type { ErrorObject } from 'ajv';
 import { parseCidr } from './cidr.ts';
+import { compiledValidator } from './compiled-validator.ts';
 import { type ConfigIssue, jsonPath, PorticoConfigError } from './config-error.ts';
-import { validate as compiledSchema, configSchema } from './generated/config-validator.ts';
 import type {
   AccessListConfig,
   CorsConfig,
@@ -18,11 +18,18 @@ import { REDACTED } from './secrets.ts';
 import type { ValidationMemo } from './validation-memo.ts';
 import { AUTHORITY, HOST_NAME, WIRE_MEANINGS } from './wire-safe.ts';
 
-/**
- * checkSchema is the schema compiled ahead of time (`src/generated/config-validator.ts`, written by
- * `pnpm docs:generate` with the options of `VALIDATOR_OPTIONS`): every error, defaults filled in.
- */
-const checkSchema = compiledSchema as ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+/** checkSchema runs the compiled schema; its errors are on `checkSchema.errors` afterwards. */
+const checkSchema = Object.assign(
+  (data: unknown): boolean => {
+    const validate = compiledValidator().validate as ((data: unknown) => boolean) & {
+      errors?: ErrorObject[] | null;
+    };
+    const ok = validate(data);
+    checkSchema.errors = validate.errors;
+    return ok;
+  },
+  { errors: undefined as ErrorObject[] | null | undefined },
+);
 
 /** ConfigValidation is the outcome of `validateConfig`. */
 export type ConfigValidation =
@@ -132,7 +139,7 @@ export function parseConfig(input: unknown, source = 'config'): PorticoConfig {
  * of `port`): the validator is compiled without Ajv's verbose errors, which made it a third larger.
  */
 function schemaAt(schemaPath: string): Record<string, unknown> | undefined {
-  let at: unknown = configSchema;
+  let at: unknown = compiledValidator().configSchema;
   let secret = false;
   for (const part of schemaPath.split('/').slice(1, -1)) {
     if (typeof at !== 'object' || at === null) break;

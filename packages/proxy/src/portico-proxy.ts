@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { type TLSSocket, Server as TlsServer } from 'node:tls';
+import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_TLS, type ListenerConfig, type PorticoConfig } from '@portico/config';
 import type { Agent } from 'undici';
@@ -22,6 +22,7 @@ import { trustsSource } from './l4/l4-route.ts';
 import { readProxyPreamble } from './l4/proxy-preamble.ts';
 import type { ProxyHeader } from './l4/proxy-protocol.ts';
 import { type L4Context, TcpSession } from './l4/tcp-session.ts';
+import { nodeTls } from './lazy-builtins.ts';
 import { undici } from './lazy-undici.ts';
 import { AcmeChallenges } from './pipeline/acme-challenges.ts';
 import { createCounters, type ProxyCounters } from './proxy-counters.ts';
@@ -549,7 +550,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
     if (runtime.config.protocol !== 'https') return;
     const tls = this.#snapshot.tls.listeners.get(runtime.config.name);
     if (tls === undefined || runtime.tls?.id === tls.id) return;
-    const server = new TlsServer({
+    const server = new (nodeTls().Server)({
       ...tls.serverOptions,
       SNICallback: (servername, callback) => {
         const current = this.#snapshot.tls.listeners.get(runtime.config.name) ?? tls;

@@ -9,7 +9,6 @@ import {
   RATE_LIMIT_STORE_CHANNEL,
   type RateLimitStoreEvent,
 } from '@portico/proxy';
-import { startAccessLog } from '../access-log.ts';
 import { adminSource } from '../admin-adapter.ts';
 import { TraceExport } from '../trace-export.ts';
 import { patchConfig } from './config-delta.ts';
@@ -27,10 +26,14 @@ const STATS_INTERVAL_MS = 500;
  * share; and on `drain` closes its listeners, lets requests in flight finish and exits. It exits too when
  * the primary goes away, and when it cannot bind its listeners (the primary then starts another).
  */
-export function runDataPlaneWorker(): void {
+export async function runDataPlaneWorker(): Promise<void> {
   let proxy: PorticoProxy | undefined;
   const accessLog = process.env[ACCESS_LOG_ENV];
-  const log = accessLog === undefined ? undefined : startAccessLog(JSON.parse(accessLog));
+  // pino loads only in a worker that writes an access log.
+  const log =
+    accessLog === undefined
+      ? undefined
+      : (await import('../access-log.ts')).startAccessLog(JSON.parse(accessLog));
   const exit = (code: number) => {
     log?.stop();
     process.exit(code);

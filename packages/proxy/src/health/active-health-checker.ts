@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import type { HealthCheckConfig } from '@portico/config';
 import type { buildConnector, Client } from 'undici';
+import { nodeTls } from '../lazy-builtins.ts';
 import { undici } from '../lazy-undici.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 
@@ -163,7 +163,7 @@ function probeConnector(endpoint: EndpointState, timeoutMs: number): buildConnec
     const socket: Socket =
       tls === undefined
         ? connect({ host: address, port })
-        : tlsConnect({ host: address, port, ...tls.options });
+        : nodeTls().connect({ host: address, port, ...tls.options });
     let settled = false;
     const settle = (error: Error | null) => {
       if (settled) return;

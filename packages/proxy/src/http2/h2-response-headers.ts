@@ -1,9 +1,8 @@
-import { constants, type OutgoingHttpHeaders } from 'node:http2';
+import type { OutgoingHttpHeaders } from 'node:http2';
 import { CONNECTION_SPECIFIC_FIELDS } from '../http/connection-specific-fields.ts';
 import { addFieldLines, addHeadFields } from '../http/header-list.ts';
 import type { ResponseHead } from '../http/response-head.ts';
-
-const { HTTP2_HEADER_STATUS } = constants;
+import { HTTP2_HEADER_STATUS } from './h2-constants.ts';
 
 /**
  * SINGLE_VALUE are the fields Node's HTTP/2 stack accepts once only; a repeated one keeps its first value

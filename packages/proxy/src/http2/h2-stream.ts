@@ -1,4 +1,4 @@
-import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Deadline } from '../deadline-sweeper.ts';
 import type { ConnectionContext } from '../http/connection-context.ts';
 import type { RequestHead } from '../http/request-head.ts';
@@ -10,9 +10,8 @@ import { Exchange } from '../pipeline/exchange.ts';
 import type { LocalReply } from '../pipeline/local-reply.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
 import { ChunkedDecoder } from './chunked-decoder.ts';
+import { HTTP2_HEADER_STATUS } from './h2-constants.ts';
 import { responseHeaders, trailerFields } from './h2-response-headers.ts';
-
-const { HTTP2_HEADER_STATUS } = constants;
 
 /** OWNER is where a stream keeps its H2Stream, for the shared listeners below. */
 const OWNER = Symbol('portico.h2stream');

@@ -1,21 +1,14 @@
-import {
-  constants,
-  createServer,
-  type Http2Server,
-  type Http2Session,
-  type IncomingHttpHeaders,
-  type ServerHttp2Stream,
-} from 'node:http2';
+import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { LimitsConfig } from '@portico/config';
 import type { ConnectionContext } from '../http/connection-context.ts';
 import { headerListRequestHead } from '../http/header-list-request-head.ts';
+import { http2 } from '../lazy-builtins.ts';
 import { ClientInfo, type SecureInfo } from '../pipeline/client-info.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
 import type { SourceLimits } from '../source-limits.ts';
+import { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_FLAG_END_STREAM } from './h2-constants.ts';
 import { H2Stream } from './h2-stream.ts';
-
-const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_FLAG_END_STREAM } = constants;
 
 function ignore(): void {}
 
@@ -85,7 +78,7 @@ export class Http2Front {
     this.#ctx = ctx;
     this.#maxResetsPerSecond = limits.http2MaxResetsPerSecond;
     this.limitsKey = Http2Front.keyOf(limits);
-    this.#server = createServer({
+    this.#server = http2().createServer({
       settings: {
         maxConcurrentStreams: limits.http2MaxConcurrentStreams,
         maxHeaderListSize: limits.http2MaxHeaderListBytes,

@@ -1,4 +1,5 @@
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
+import { nodeTls } from '../lazy-builtins.ts';
 import type { LocalReply } from './local-reply.ts';
 
 /** ACME_CHALLENGE_PREFIX is where RFC 8555's HTTP-01 validation asks for a token (section 8.3). */
@@ -38,7 +39,7 @@ export class AcmeChallenges {
 
   /** setTlsAlpn holds the challenge certificate and key (PEM) for `host` (RFC 8737 section 3). */
   setTlsAlpn(host: string, cert: string, key: string): void {
-    this.#alpn.set(host.toLowerCase(), createSecureContext({ cert, key }));
+    this.#alpn.set(host.toLowerCase(), nodeTls().createSecureContext({ cert, key }));
   }
 
   deleteTlsAlpn(host: string): void {

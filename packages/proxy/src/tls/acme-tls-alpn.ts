@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
-import { type TLSSocket, Server as TlsServer } from 'node:tls';
+import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import { type ClientHelloInfo, parseClientHello } from '../l4/client-hello.ts';
+import { nodeTls } from '../lazy-builtins.ts';
 import { ACME_TLS_ALPN, type AcmeChallenges } from '../pipeline/acme-challenges.ts';
 import { prefixedStream } from './prefixed-stream.ts';
 
@@ -69,7 +70,7 @@ export class AcmeTlsAlpnResponder {
   }
 
   #build(): TlsServer {
-    const server = new TlsServer({
+    const server = new (nodeTls().Server)({
       SNICallback: (servername, callback) => {
         const context = this.#challenges.tlsAlpnContext(servername);
         if (context === undefined) callback(new Error(`no TLS-ALPN-01 challenge for ${servername}`));

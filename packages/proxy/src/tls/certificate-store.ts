@@ -1,12 +1,13 @@
 import { constants, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type SecureContext, type TlsOptions } from 'node:tls';
+import type { SecureContext, TlsOptions } from 'node:tls';
 import {
   type CertificateConfig,
   DEFAULT_TLS,
   type ListenerConfig,
   type PorticoConfig,
 } from '@portico/config';
+import { nodeTls } from '../lazy-builtins.ts';
 import { type CertificateInfo, inspectCertificate } from './certificate-info.ts';
 import { defaultCertificate } from './self-signed.ts';
 import type { TlsIssue } from './tls-issue.ts';
@@ -101,7 +102,7 @@ export class CertificateStore {
       const context = (pair: { cert: string; key: string; digest: string }) => {
         const id = `${pair.digest}|${policy.id}`;
         let ctx = contexts.get(id) ?? this.#contexts.get(id);
-        ctx ??= createSecureContext({ cert: pair.cert, key: pair.key, ...policy.options });
+        ctx ??= nodeTls().createSecureContext({ cert: pair.cert, key: pair.key, ...policy.options });
         contexts.set(id, ctx);
         return ctx;
       };
@@ -179,7 +180,7 @@ export class CertificateStore {
     const previous = this.#good.get(cert.name);
     if (previous?.digest === digest) return previous;
     try {
-      createSecureContext({ cert: certPem, key: keyPem }); // OpenSSL's own checks (chain order, key type)
+      nodeTls().createSecureContext({ cert: certPem, key: keyPem }); // OpenSSL's own checks (chain order, key type)
     } catch (error) {
       issues.push({
         code: 'PORTICO_TLS_CERT_INVALID',
@@ -196,7 +197,7 @@ export class CertificateStore {
 interface ListenerPolicy {
   /** id identifies the options, so contexts are shared only between identical policies. */
   readonly id: string;
-  readonly options: Parameters<typeof createSecureContext>[0];
+  readonly options: Parameters<typeof import('node:tls').createSecureContext>[0];
   readonly requestCert: boolean;
   readonly rejectUnauthorized: boolean;
 }

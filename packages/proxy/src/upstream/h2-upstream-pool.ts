@@ -1,4 +1,5 @@
-import { type ClientHttp2Session, connect } from 'node:http2';
+import type { ClientHttp2Session } from 'node:http2';
+import { http2 } from '../lazy-builtins.ts';
 import type { EndpointState } from './endpoint-state.ts';
 
 /** MAX_SESSIONS_PER_ENDPOINT bounds the HTTP/2 connections to one endpoint: 4. */
@@ -83,8 +84,8 @@ export class H2UpstreamPool {
     const tls = endpoint.tls;
     const session =
       tls === undefined
-        ? connect(`http://${host}:${endpoint.port}`)
-        : connect(`https://${host}:${endpoint.port}`, { ...tls.options, ALPNProtocols: ['h2'] });
+        ? http2().connect(`http://${host}:${endpoint.port}`)
+        : http2().connect(`https://${host}:${endpoint.port}`, { ...tls.options, ALPNProtocols: ['h2'] });
     endpoint.connections++;
     const entry: UpstreamSession = { session, streams: 0, connected: false };
     session.once('connect', () => {

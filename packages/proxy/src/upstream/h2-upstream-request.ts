@@ -1,14 +1,8 @@
-import {
-  type ClientHttp2Stream,
-  constants,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-} from 'node:http2';
+import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import type { Deadline, DeadlineSweeper } from '../deadline-sweeper.ts';
+import { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR } from '../http2/h2-constants.ts';
 import type { EndpointState } from './endpoint-state.ts';
 import type { H2UpstreamPool, UpstreamSession } from './h2-upstream-pool.ts';
-
-const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = constants;
 
 /** H2UpstreamOwner hears what happens to one request on an HTTP/2 upstream. */
 export interface H2UpstreamOwner {
@@ -65,7 +59,7 @@ export class H2UpstreamRequest implements Deadline {
     stream.on('response', (h: IncomingHttpHeaders, flags: number) => {
       this.#responded = true;
       this.deadline = Date.now() + this.#idleMs;
-      this.#owner?.onH2Response(this, h, (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0);
+      this.#owner?.onH2Response(this, h, (flags & NGHTTP2_FLAG_END_STREAM) !== 0);
     });
     stream.on('data', (chunk: Buffer) => {
       this.deadline = Date.now() + this.#idleMs;

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import type { Deadline } from '../deadline-sweeper.ts';
 import { type HeadPlan, LAST_CHUNK, writeChunk, writeHead } from '../http/assemble-head.ts';
+import { nodeTls } from '../lazy-builtins.ts';
 import type { EndpointState } from './endpoint-state.ts';
 
 /**
@@ -68,9 +68,9 @@ export class UpstreamConnection implements Deadline {
         },
       });
     } else {
-      this.socket = tlsConnect({ host: endpoint.address, port: endpoint.port, ...tls.options }).setNoDelay(
-        true,
-      );
+      this.socket = nodeTls()
+        .connect({ host: endpoint.address, port: endpoint.port, ...tls.options })
+        .setNoDelay(true);
       this.socket.on('data', (chunk: Buffer) => this.#deliver(chunk));
     }
     this.socket.on(tls === undefined ? 'connect' : 'secureConnect', () => {

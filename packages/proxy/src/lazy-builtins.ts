@@ -1,0 +1,23 @@
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+let tlsModule: typeof import('node:tls') | undefined;
+let http2Module: typeof import('node:http2') | undefined;
+
+/**
+ * nodeTls loads `node:tls` the first time the proxy needs it (an `https` listener, upstream TLS, a
+ * certificate): about 7 MiB resident that a plain-HTTP proxy never pays.
+ */
+export function nodeTls(): typeof import('node:tls') {
+  tlsModule ??= require('node:tls') as typeof import('node:tls');
+  return tlsModule;
+}
+
+/**
+ * http2 loads `node:http2` the first time the proxy needs it (a client or an upstream speaking HTTP/2):
+ * about 6 MiB resident beyond `node:tls`.
+ */
+export function http2(): typeof import('node:http2') {
+  http2Module ??= require('node:http2') as typeof import('node:http2');
+  return http2Module;
+}
