@@ -147,6 +147,13 @@ export const ListenerTlsSchema = Type.Object(
     sessionTickets: Defaulted(
       Type.Boolean({ default: DEFAULT_TLS.sessionTickets, description: 'Resume sessions by TLS tickets.' }),
     ),
+    sessionTicketKeyFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "File of 48 random bytes that encrypt this listener's session tickets (nginx's `ssl_session_ticket_key` format): instances that share it resume each other's sessions (mount one Secret on every edge node). Re-read on each config change; never shown. Default: keys of the process (the workers of one instance share the primary's).",
+      }),
+    ),
     ocspStapling: Defaulted(
       Type.Boolean({
         default: DEFAULT_TLS.ocspStapling,

@@ -88,6 +88,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
   /** acmeChallenges are the HTTP-01 and TLS-ALPN-01 answers an ACME client gives through Portico. */
   readonly acmeChallenges = new AcmeChallenges();
   readonly #acmeTlsAlpn = new AcmeTlsAlpnResponder(this.acmeChallenges);
+  #ticketKeys: Buffer | undefined;
   readonly #ocsp = new OcspStapler();
   readonly #registry = new EndpointRegistry();
   readonly #serviceStates = new ServiceRegistry();
@@ -121,6 +122,7 @@ export class PorticoProxy implements ConnectionContext, L4Context {
 
   constructor(config: PorticoConfig, options: ProxyOptions = {}) {
     this.#options = options;
+    if (options.ticketKeys !== undefined) this.setTicketKeys(options.ticketKeys);
     this.#snapshot = this.#compile(config, undefined);
     this.globalLimits.configure(config.rateLimitStore);
     if (options.activeHealthChecks !== false) this.#health.sync(checkTargets(this.#snapshot));
@@ -561,6 +563,8 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       rejectUnauthorized: tls.rejectUnauthorized,
       handshakeTimeout: tls.handshakeTimeoutMs,
     });
+    const keys = tls.ticketKeys ?? this.#ticketKeys;
+    if (keys !== undefined) server.setTicketKeys(keys);
     server.on('secureConnection', (socket: TLSSocket) => this.#onSecure(socket, runtime, tls));
     if (tls.ocspStapling)
       server.on('OCSPRequest', (cert: Buffer, issuer: Buffer | null, callback) =>
@@ -581,6 +585,20 @@ export class PorticoProxy implements ConnectionContext, L4Context {
       socket.destroy();
     });
     runtime.tls = { server, id: tls.id };
+  }
+
+  /**
+   * setTicketKeys makes every `https` listener (those to come too) without a `sessionTicketKeyFile`
+   * encrypt and accept TLS session tickets with `keys` (48 bytes), so that a client resumes its session
+   * on any process that shares them: the workers of one instance, or the instances of a fleet. Tickets
+   * issued under other keys are refused (the client makes a full handshake).
+   */
+  setTicketKeys(keys: Buffer): void {
+    if (keys.length !== 48) throw new RangeError(`TLS ticket keys are 48 bytes, not ${keys.length}`);
+    this.#ticketKeys = Buffer.from(keys);
+    for (const runtime of this.#listeners.values())
+      if (this.#snapshot.tls.listeners.get(runtime.config.name)?.ticketKeys === undefined)
+        runtime.tls?.server.setTicketKeys(this.#ticketKeys);
   }
 
   /** #handshakeFinished frees the handshake slot of `socket`'s connection. */
@@ -750,4 +768,9 @@ export interface ProxyOptions {
    * whose primary runs them says false, and gets the verdicts through `setEndpointAvailability`.
    */
   readonly activeHealthChecks?: boolean;
+  /**
+   * ticketKeys are the TLS session ticket keys (48 bytes) of every `https` listener; default: random ones
+   * of this process. Processes that share them resume each other's sessions (`setTicketKeys`).
+   */
+  readonly ticketKeys?: Buffer;
 }

@@ -28,6 +28,8 @@ const STATS_INTERVAL_MS = 500;
  */
 export async function runDataPlaneWorker(): Promise<void> {
   let proxy: PorticoProxy | undefined;
+  /** ticketKeys are the TLS session ticket keys the primary gives all its workers. */
+  let ticketKeys: Buffer | undefined;
   const accessLog = process.env[ACCESS_LOG_ENV];
   // pino loads only in a worker that writes an access log.
   const log =
@@ -46,7 +48,11 @@ export async function runDataPlaneWorker(): Promise<void> {
   const apply = async (next: number, config: PorticoConfig) => {
     try {
       if (proxy === undefined) {
-        const first = createProxy(config, { reusePort: true, activeHealthChecks: false });
+        const first = createProxy(config, {
+          reusePort: true,
+          activeHealthChecks: false,
+          ...(ticketKeys === undefined ? {} : { ticketKeys }),
+        });
         try {
           await first.listen();
         } catch (error) {
@@ -110,7 +116,10 @@ export async function runDataPlaneWorker(): Promise<void> {
           told = false;
         }
       });
-    else if (message.type === 'acme') {
+    else if (message.type === 'ticket-keys') {
+      ticketKeys = Buffer.from(message.keys, 'base64');
+      proxy?.setTicketKeys(ticketKeys);
+    } else if (message.type === 'acme') {
       const answers = proxy?.acmeChallenges;
       answers?.clear();
       for (const [token, keyAuthorization] of message.answers.http) answers?.set(token, keyAuthorization);

@@ -30,6 +30,9 @@ export class DataPlaneWorkers {
       cookieSecret: randomBytes(32).toString('base64url'),
     });
     this.#pool = new WorkerPool(count, { ...options, verdicts: () => currentVerdicts(proxy) });
+    // One set of TLS session ticket keys for all workers: a client resumes its session on whichever
+    // worker the kernel hands its next connection to (each process would otherwise have its own).
+    this.#pool.sendTicketKeys(randomBytes(48));
     this.#stopVerdicts = forwardVerdicts(this.#pool);
   }
 

@@ -37,6 +37,8 @@ export type ToWorker =
   | { readonly type: 'delta'; readonly version: number; readonly delta: ConfigDelta }
   | { readonly type: 'verdicts'; readonly verdicts: readonly EndpointVerdict[] }
   | { readonly type: 'acme'; readonly answers: AcmeAnswers }
+  /** ticket-keys are the TLS session ticket keys (48 bytes, base64) all workers share. */
+  | { readonly type: 'ticket-keys'; readonly keys: string }
   | { readonly type: 'views'; readonly id: number }
   | { readonly type: 'drain'; readonly drainTimeoutMs: number }
   | { readonly type: 'reopen-logs' };

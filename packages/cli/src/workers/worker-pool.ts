@@ -64,6 +64,7 @@ export class WorkerPool {
   readonly #slots: Slot[];
   #current: { version: number; config: PorticoConfig } | undefined;
   #acme: AcmeAnswers | undefined;
+  #ticketKeys: string | undefined;
   #stopping = false;
   #viewRequests = 0;
 
@@ -122,6 +123,12 @@ export class WorkerPool {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** sendTicketKeys gives every worker (and each one started later) the TLS session ticket keys to use. */
+  sendTicketKeys(keys: Buffer): void {
+    this.#ticketKeys = keys.toString('base64');
+    for (const slot of this.#slots) this.#send(slot, { type: 'ticket-keys', keys: this.#ticketKeys });
   }
 
   /** sendAcme gives every worker (and each one started later) the ACME challenge answers in force. */
@@ -267,6 +274,8 @@ export class WorkerPool {
       }, delay).unref();
     });
     const current = this.#current;
+    // Ticket keys first: the worker's proxy is made with them when the config comes.
+    if (this.#ticketKeys !== undefined) this.#send(slot, { type: 'ticket-keys', keys: this.#ticketKeys });
     if (current !== undefined) {
       this.#send(slot, { type: 'config', version: current.version, config: current.config });
       slot.sent = current.version;

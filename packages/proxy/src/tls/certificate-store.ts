@@ -42,6 +42,8 @@ export interface ListenerTls {
   readonly subjectDrop: ReadonlySet<string> | undefined;
   readonly http2: boolean;
   readonly handshakeTimeoutMs: number;
+  /** ticketKeys encrypt the session tickets (`sessionTicketKeyFile`); undefined: the proxy's. */
+  readonly ticketKeys: Buffer | undefined;
   /** ocspStapling staples OCSP responses to handshakes that ask. */
   readonly ocspStapling: boolean;
 }
@@ -144,6 +146,7 @@ export class CertificateStore {
         subjectDrop: subjectHeader === undefined ? undefined : new Set([subjectHeader.toLowerCase()]),
         http2,
         handshakeTimeoutMs,
+        ticketKeys: policy.ticketKeys,
         ocspStapling,
       });
     }
@@ -200,7 +203,11 @@ interface ListenerPolicy {
   readonly options: Parameters<typeof import('node:tls').createSecureContext>[0];
   readonly requestCert: boolean;
   readonly rejectUnauthorized: boolean;
+  readonly ticketKeys: Buffer | undefined;
 }
+
+/** TICKET_KEY_BYTES is the size of a session ticket key file: name, HMAC key and AES key, 16 bytes each. */
+const TICKET_KEY_BYTES = 48;
 
 /** listenerPolicy turns a listener's TLS settings into `createSecureContext` options. */
 function listenerPolicy(listener: ListenerConfig, issues: TlsIssue[]): ListenerPolicy {
@@ -223,6 +230,24 @@ function listenerPolicy(listener: ListenerConfig, issues: TlsIssue[]): ListenerP
       ca = ''; // no CA: nothing verifies, so a required client certificate refuses everyone
     }
   }
+  let ticketKeys: Buffer | undefined;
+  if (tls?.sessionTicketKeyFile !== undefined) {
+    try {
+      ticketKeys = readFileSync(tls.sessionTicketKeyFile);
+      if (ticketKeys.length !== TICKET_KEY_BYTES)
+        throw new Error(
+          `${tls.sessionTicketKeyFile} holds ${ticketKeys.length} bytes; a session ticket key file holds ${TICKET_KEY_BYTES} (make one with: openssl rand 48 > file)`,
+        );
+    } catch (error) {
+      ticketKeys = undefined;
+      issues.push({
+        code: 'PORTICO_TLS_FILE_UNREADABLE',
+        severity: 'error',
+        certificate: `${listener.name}.sessionTicketKeyFile`,
+        message: `${(error as Error).message}; the listener's tickets use the process's own keys until it can be read`,
+      });
+    }
+  }
   let secureOptions = constants.SSL_OP_NO_RENEGOTIATION;
   if (!tickets) secureOptions |= constants.SSL_OP_NO_TICKET;
   const options = {
@@ -235,8 +260,10 @@ function listenerPolicy(listener: ListenerConfig, issues: TlsIssue[]): ListenerP
     ...(ca === undefined ? {} : { ca }),
   };
   const caDigest = ca === undefined ? '' : createHash('sha256').update(ca).digest('base64');
+  const keysDigest = ticketKeys === undefined ? '' : createHash('sha256').update(ticketKeys).digest('base64');
   return {
-    id: `${minVersion}|${ciphers}|${tickets}|${caDigest}|${listener.name}`,
+    id: `${minVersion}|${ciphers}|${tickets}|${caDigest}|${keysDigest}|${listener.name}`,
+    ticketKeys,
     options,
     requestCert: client !== undefined,
     rejectUnauthorized: client?.required ?? false,

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connect } from 'node:tls';
+import { type Backend, startBackend } from '../../proxy/test/helpers/backend.ts';
+import { makeCert } from '../../proxy/test/helpers/tls-certs.ts';
+import { PorticoProcess } from './helpers/portico-process.ts';
+
+/** handshake connects (resuming `session` when given), returning whether it was resumed and the ticket it got. */
+function handshake(
+  port: number,
+  session: Buffer | undefined,
+  maxVersion: 'TLSv1.2' | 'TLSv1.3',
+): Promise<{ reused: boolean; ticket: Buffer | undefined }> {
+  return new Promise((resolve, reject) => {
+    let ticket: Buffer | undefined;
+    const socket = connect({
+      host: '127.0.0.1',
+      port,
+      servername: 'shop.test',
+      rejectUnauthorized: false,
+      maxVersion,
+      ...(session === undefined ? {} : { session }),
+    });
+    socket.on('session', (s: Buffer) => {
+      ticket = s;
+    });
+    socket.once('error', reject);
+    socket.once('secureConnect', () => {
+      const reused = socket.isSessionReused();
+      // TLS 1.3 tickets come after the handshake: ask for a response, then read the ticket.
+      socket.write('GET / HTTP/1.1\r\nhost: shop.test\r\nconnection: close\r\n\r\n');
+      socket.resume();
+      socket.once('end', () => {
+        socket.destroy();
+        resolve({ reused, ticket });
+      });
+    });
+  });
+}
+
+/**
+ * With `--workers 2` the kernel hands each new connection to either worker: a client resumes its TLS
+ * session on whichever it reaches, since the primary gives every worker the same ticket keys.
+ */
+describe('portico run --workers 2: TLS sessions resume on any worker', () => {
+  let dir: string;
+  let backend: Backend;
+  let portico: PorticoProcess;
+  let port: number;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'portico-workers-tls-'));
+    backend = await startBackend('shop');
+    const cert = makeCert(['shop.test']);
+    await writeFile(join(dir, 'cert.pem'), cert.cert);
+    await writeFile(join(dir, 'key.pem'), cert.key);
+    await writeFile(
+      join(dir, 'portico.yaml'),
+      `listeners: [{ name: web, address: 127.0.0.1, port: 0, protocol: https, tls: {} }]
+certificates: [{ name: shop, certFile: ${join(dir, 'cert.pem')}, keyFile: ${join(dir, 'key.pem')} }]
+routes: [{ host: shop.test, paths: [{ path: /, service: shop }] }]
+services: [{ name: shop, endpoints: [{ address: 127.0.0.1, port: ${backend.port} }] }]
+`,
+    );
+    portico = new PorticoProcess(['run', '--config', join(dir, 'portico.yaml'), '--workers', '2']);
+    port = await portico.listeningPort();
+  });
+
+  after(async () => {
+    portico?.kill();
+    await portico?.exited;
+    await backend.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
+    it(`${version}: 16 resumptions in a row, none a full handshake`, async () => {
+      const first = await handshake(port, undefined, version);
+      assert.ok(first.ticket !== undefined, 'a session ticket came');
+      let session = first.ticket;
+      const reused: boolean[] = [];
+      for (let i = 0; i < 16; i++) {
+        const next = await handshake(port, session, version);
+        reused.push(next.reused);
+        session = next.ticket ?? session;
+      }
+      // With a key set per worker, about half of these would land on the other worker and fail.
+      assert.deepEqual(reused, Array(16).fill(true));
+    });
+  }
+});
