@@ -1,0 +1,159 @@
+/**
+ * summary: every figure of the performance goals in one table, Portico beside nginx, HAProxy and the
+ * Node floor, from one run of each mode of bench/proxy/run.ts.
+ *
+ *   pnpm bench:summary [--reps 2] [--duration 8]
+ *
+ * Runs `bench/proxy/run.ts` for L7 (5-byte keep-alive, 1 MiB), L4 (1 MiB transfers, a connection per
+ * request) and TLS (a full handshake per request, keep-alive), reads the records each run writes, and
+ * prints the medians with Portico's ratio to the peer each goal names and the goal itself. Needs what
+ * `pnpm bench` needs (bench/setup.sh) and a build (`pnpm build`).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const RUN = fileURLToPath(new URL('./proxy/run.ts', import.meta.url));
+const option = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+};
+const REPS = option('reps', '2');
+const DURATION = option('duration', '8');
+
+interface Row {
+  slot: string;
+  scenario: string;
+  cpuUsPerRequest: number;
+  rssMiB: number;
+}
+
+function run(mode: string, only: string, scenarios: string): Row[] {
+  const out = execFileSync(
+    process.execPath,
+    ['--conditions=development', RUN, '--mode', mode, '--only', only, '--scenarios', scenarios].concat([
+      '--reps',
+      REPS,
+      '--duration',
+      DURATION,
+    ]),
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 },
+  );
+  const records = /^records: (.*)$/m.exec(out)?.[1];
+  if (records === undefined) throw new Error(`no records from --mode ${mode}:\n${out}`);
+  return JSON.parse(readFileSync(records, 'utf8')) as Row[];
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length === 0
+    ? Number.NaN
+    : sorted.length % 2
+      ? sorted[mid]!
+      : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+const rows = [
+  ...run('l7', 'portico,nginx,haproxy,node-floor', 'small,big'),
+  ...run('l4', 'portico-tcp,haproxy-tcp', 'big,conns'),
+  ...run('tls', 'portico-tls,nginx-tls,haproxy-tls', 'handshake,tls-ka'),
+];
+const cpu = (slot: string, scenario: string) =>
+  median(rows.filter((r) => r.slot === slot && r.scenario === scenario).map((r) => r.cpuUsPerRequest));
+const rss = (slot: string, scenario: string) =>
+  median(rows.filter((r) => r.slot === slot && r.scenario === scenario).map((r) => r.rssMiB));
+const fmt = (n: number) =>
+  Number.isNaN(n) ? '' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1);
+
+interface Line {
+  readonly label: string;
+  readonly figures: string[];
+  readonly ratio: string;
+  readonly target: string;
+  readonly met: boolean;
+}
+const lines: Line[] = [];
+/** goal adds a row: the figure for nginx, HAProxy, Portico and the floor; the ratio to `versus`; the target. */
+const goal = (
+  label: string,
+  scenario: string,
+  slots: { nginx?: string; haproxy?: string; portico: string; floor?: string },
+  versus: 'nginx' | 'haproxy',
+  target: string,
+  targetRatio: number,
+) => {
+  const of = (slot: string | undefined) => (slot === undefined ? Number.NaN : cpu(slot, scenario));
+  const [n, h, p, f] = [of(slots.nginx), of(slots.haproxy), of(slots.portico), of(slots.floor)];
+  const ratio = p / (versus === 'nginx' ? n : h);
+  lines.push({
+    label,
+    figures: [n, h, p, f].map(fmt),
+    ratio: `${ratio.toFixed(2)}x ${versus === 'nginx' ? 'nginx' : 'HAProxy'}`,
+    target,
+    met: ratio <= targetRatio,
+  });
+};
+goal(
+  'HTTP/1.1 keep-alive, 5-byte, c=50: CPU us/req',
+  'small',
+  { nginx: 'nginx', haproxy: 'haproxy', portico: 'portico', floor: 'node-floor' },
+  'nginx',
+  '1.2x',
+  1.2,
+);
+goal(
+  '1 MiB responses, c=10: CPU us per MiB',
+  'big',
+  { nginx: 'nginx', haproxy: 'haproxy', portico: 'portico', floor: 'node-floor' },
+  'haproxy',
+  '1.2x HAProxy',
+  1.2,
+);
+goal(
+  'L4, 1 MiB transfers: CPU us per MiB',
+  'big',
+  { haproxy: 'haproxy-tcp', portico: 'portico-tcp' },
+  'haproxy',
+  '1.2x HAProxy',
+  1.2,
+);
+goal(
+  'TLS 1.3 full handshake + request: CPU us',
+  'handshake',
+  { nginx: 'nginx-tls', haproxy: 'haproxy-tls', portico: 'portico-tls' },
+  'nginx',
+  '1.2x',
+  1.2,
+);
+goal(
+  'TLS keep-alive, 5-byte, c=50: CPU us/req',
+  'tls-ka',
+  { nginx: 'nginx-tls', haproxy: 'haproxy-tls', portico: 'portico-tls' },
+  'nginx',
+  '1.5x',
+  1.5,
+);
+goal(
+  'L4 new connection per request: CPU us',
+  'conns',
+  { haproxy: 'haproxy-tcp', portico: 'portico-tcp' },
+  'haproxy',
+  '1.5x',
+  1.5,
+);
+
+console.log(
+  `\nperformance goals, ${new Date().toISOString()}, Node ${process.version}, ${REPS} rep(s) of ${DURATION} s, medians\n`,
+);
+console.log(
+  '| figure | nginx | HAProxy | Portico | node floor | ratio | target | met |\n|---|---:|---:|---:|---:|---:|---:|---|',
+);
+for (const l of lines)
+  console.log(
+    `| ${l.label} | ${l.figures.join(' | ')} | ${l.ratio} | ${l.target} | ${l.met ? 'yes' : 'no'} |`,
+  );
+const r = (slot: string, scenario: string) => fmt(rss(slot, scenario));
+console.log(
+  `| RSS MiB: c=50 / 1 MiB / TLS | ${r('nginx', 'small')} / ${r('nginx', 'big')} / ${r('nginx-tls', 'tls-ka')} | ${r('haproxy', 'small')} / ${r('haproxy', 'big')} / ${r('haproxy-tls', 'tls-ka')} | ${r('portico', 'small')} / ${r('portico', 'big')} / ${r('portico-tls', 'tls-ka')} | ${r('node-floor', 'small')} / ${r('node-floor', 'big')} / | | 64 / 96 / 96 | ${rss('portico', 'small') <= 64 && rss('portico', 'big') <= 96 && rss('portico-tls', 'tls-ka') <= 96 ? 'yes' : 'no'} |`,
+);
