@@ -8,8 +8,6 @@ import {
   ENDPOINT_CHANNEL,
   type EndpointAvailability,
   LatencyHistogram,
-  OCSP_CHANNEL,
-  type OcspEvent,
   type PorticoProxy,
   RATE_LIMIT_STORE_CHANNEL,
   type RateLimitStoreEvent,
@@ -25,6 +23,7 @@ import { checkFiles } from '../check-files.ts';
 import { withRouteCheck } from '../check-routes.ts';
 import { changeCounts, configChange, describeChange } from '../config-change.ts';
 import type { KubernetesRunOptions } from '../kubernetes-source.ts';
+import { logOcsp } from '../log-ocsp.ts';
 import { logStoreState } from '../log-store-state.ts';
 import { HISTORY_SIZE, type RunState, remember, TIMELINE_SIZE } from '../run-state.ts';
 import { TraceExport } from '../trace-export.ts';
@@ -325,27 +324,6 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       stopOcspLog();
     },
   };
-}
-
-/**
- * logOcsp logs the OCSP responses fetched for stapling: a revoked certificate (error), a responder that
- * failed (warn), a response fetched (debug); from `portico:tls:ocsp`. It returns the unsubscriber.
- */
-function logOcsp(log: Logger): () => void {
-  const onFetch = (message: unknown) => {
-    const event = message as OcspEvent;
-    const fields = { subject: event.subject, url: event.url, status: event.status, error: event.error };
-    if (event.error !== undefined)
-      log.warn(
-        fields,
-        `OCSP response for ${event.subject} not fetched from ${event.url}: ${event.error}; handshakes go unstapled meanwhile (retry in 5 min)`,
-      );
-    else if (event.status === 'revoked')
-      log.error(fields, `certificate ${event.subject} is revoked, says its OCSP responder ${event.url}`);
-    else log.debug(fields, `OCSP response for ${event.subject}: ${event.status}`);
-  };
-  subscribe(OCSP_CHANNEL, onFetch);
-  return () => unsubscribe(OCSP_CHANNEL, onFetch);
 }
 
 /**

@@ -5,6 +5,8 @@ import {
   ENDPOINT_CHANNEL,
   type EndpointAvailability,
   LatencyHistogram,
+  OCSP_CHANNEL,
+  type OcspEvent,
   type PorticoProxy,
   RATE_LIMIT_STORE_CHANNEL,
   type RateLimitStoreEvent,
@@ -72,6 +74,7 @@ export async function runDataPlaneWorker(): Promise<void> {
       if (proxy === undefined) exit(1);
     }
   };
+  subscribe(OCSP_CHANNEL, (event) => send({ type: 'ocsp', event: event as OcspEvent }));
   subscribe(RATE_LIMIT_STORE_CHANNEL, (message) => {
     const { state, message: text } = message as RateLimitStoreEvent;
     send({ type: 'rate-limit-store', state, message: text });

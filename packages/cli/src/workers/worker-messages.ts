@@ -1,5 +1,6 @@
 import type { CountersView, ListenerView, ServiceView, TrafficView } from '@portico/admin';
 import type { PorticoConfig } from '@portico/config';
+import type { OcspEvent } from '@portico/proxy';
 import type { ConfigDelta } from './config-delta.ts';
 
 /** EndpointVerdict is an availability change the primary saw, for workers to apply to their endpoint. */
@@ -59,6 +60,8 @@ export type FromWorker =
     }
   /** rate-limit-store says the worker's store of global rate limits went down or came back. */
   | { readonly type: 'rate-limit-store'; readonly state: 'up' | 'down'; readonly message: string | undefined }
+  /** ocsp is an OCSP fetch the worker made for stapling, for the primary to log. */
+  | { readonly type: 'ocsp'; readonly event: OcspEvent }
   | {
       readonly type: 'stats';
       readonly version: number;

@@ -3,6 +3,7 @@ import type { WorkerStatusView } from '@portico/admin';
 import type { PorticoConfig } from '@portico/config';
 import type { Logger } from 'pino';
 import type { AccessLogOptions } from '../access-log.ts';
+import { logOcspEvent } from '../log-ocsp.ts';
 import { logStoreState } from '../log-store-state.ts';
 import { diffConfig } from './config-delta.ts';
 import {
@@ -230,6 +231,8 @@ export class WorkerPool {
           this.#send(slot, { type: 'config', version: current.version, config: current.config });
           slot.sent = current.version;
         }
+      } else if (message.type === 'ocsp') {
+        logOcspEvent(this.#options.log, message.event, { worker: slot.index });
       } else if (message.type === 'rate-limit-store') {
         logStoreState(this.#options.log, message.state, message.message, { worker: slot.index });
       } else if (message.type === 'ejected') {
