@@ -91,6 +91,29 @@ ${extra}admin: { address: 127.0.0.1, port: 0 }
   };
   const messages = (logs: Record<string, unknown>[]) => logs.map((l) => String(l['msg']));
 
+  it('a static config without acme.hosts or acme.storageDir is refused at start, saying which', async () => {
+    const config = join(dir, 'incomplete.yaml');
+    await writeFile(
+      config,
+      `listeners: [{ name: http, address: 127.0.0.1, port: 0 }]\nacme: { directoryUrl: ${pebble.directoryUrl} }\n`,
+    );
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _e, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    await assert.rejects(
+      startPortico({ config }, pino({ level: 'info' }, sink)),
+      /acme: a static config needs acme.hosts and acme.storageDir/,
+    );
+    assert.ok(
+      lines.some((l) => l.includes('acme: a static config needs acme.hosts and acme.storageDir')),
+      lines.join(''),
+    );
+  });
+
   it('a fresh host gets a certificate from the CA and is served over HTTPS; a failing one is reported', async () => {
     const { running, logs } = await run(['acme-one.test', 'acme-fail.test']);
     try {

@@ -33,10 +33,11 @@ interface HostState {
 
 /**
  * AcmeManager gets and renews certificates for `acme.hosts` from an ACME CA (RFC 8555, through
- * acme-client): it proves each host with HTTP-01, answered by the proxy itself before any route or
- * redirect; stores the account key, certificates and keys on disk (`AcmeStore`); renews within the
- * CA's ARI window when it offers one, else at `renewAtRatio` of a certificate's lifetime (`RenewalInfo`); after a failure it waits `retryMinMs`, doubled each time
- * up to 6 hours, and the last good certificate keeps serving. `withCertificates` adds the stored
+ * acme-client): it proves each host with HTTP-01 or TLS-ALPN-01, answered by the data plane itself
+ * (before any route or redirect); stores the account key, certificates and keys on disk (`AcmeStore`);
+ * renews within the CA's ARI window when it offers one, else at `renewAtRatio` of a certificate's
+ * lifetime (`RenewalInfo`); after a failure it waits `retryMinMs`, doubled each time up to 6 hours,
+ * and the last good certificate keeps serving. `withCertificates` adds the stored
  * certificates to a config; `onIssued` is told when one is new, so the config is applied again.
  */
 export class AcmeManager {
