@@ -67,6 +67,43 @@ describe('Gateway API translation', () => {
       assert.equal(intersectHostnames(route, listener), wanted, `${route} x ${listener}`);
   });
 
+  it('an HTTPS listener asking for an ACME certificate waits for it instead of needing certificateRefs', () => {
+    const listener = (name: string, extra: object) => ({ name, port: 443, protocol: 'HTTPS', ...extra });
+    const out = translate({
+      gateways: [
+        {
+          metadata: { name: 'edge', namespace: 'web', generation: 1 },
+          spec: {
+            gatewayClassName: 'portico',
+            listeners: [
+              listener('acme', {
+                hostname: 'shop.example',
+                tls: { options: { 'portico.dev/acme': 'true' } },
+              }),
+              listener('wild', { hostname: '*.example', tls: { options: { 'portico.dev/acme': 'true' } } }),
+              listener('plain', { hostname: 'plain.example' }),
+            ],
+          },
+        },
+      ],
+    });
+    const conditions = (name: string) =>
+      out.status.gateways[0]!.listeners.find((l) => l.name === name)!.conditions.find(
+        (c) => c.type === 'ResolvedRefs',
+      );
+    assert.equal(conditions('acme')?.status, 'False');
+    assert.match(
+      String(conditions('acme')?.message),
+      /waiting for the ACME certificate \(Secret web\/edge-acme-acme\)/,
+    );
+    // A wildcard cannot be proven by HTTP-01 or TLS-ALPN-01: it still needs certificateRefs, and says so.
+    assert.match(
+      String(conditions('wild')?.message),
+      /needs tls\.certificateRefs, or tls\.options portico\.dev\/acme/,
+    );
+    assert.match(String(conditions('plain')?.message), /needs tls\.certificateRefs/);
+  });
+
   it('reads Gateway API durations and refuses anything else', () => {
     assert.equal(parseDuration('10s'), 10_000);
     assert.equal(parseDuration('500ms'), 500);

@@ -484,6 +484,31 @@ describe('translateCluster: Ingress v1 objects to Portico config', () => {
 });
 
 describe('readIngressAnnotations', () => {
+  it('the ACME annotations: known values pass, others are reported', () => {
+    const good = readIngressAnnotations({
+      'portico.dev/acme': 'true',
+      'portico.dev/acme-challenge': 'tls-alpn-01',
+    });
+    assert.deepEqual(good.issues, []);
+    const bad = readIngressAnnotations({ 'portico.dev/acme': 'yes', 'portico.dev/acme-challenge': 'dns-01' });
+    assert.deepEqual(
+      bad.issues.map((i) => [i.code, i.field, i.message]),
+      [
+        [
+          'PORTICO_KUBE_ANNOTATION_INVALID',
+          'metadata.annotations["portico.dev/acme"]',
+          bad.issues[0]!.message,
+        ],
+        [
+          'PORTICO_KUBE_ANNOTATION_INVALID',
+          'metadata.annotations["portico.dev/acme-challenge"]',
+          bad.issues[1]!.message,
+        ],
+      ],
+    );
+    assert.match(bad.issues[1]!.message, /http-01 or tls-alpn-01/);
+  });
+
   it('reports unknown and invalid portico.dev annotations and ignores their values', () => {
     const s = readIngressAnnotations({
       'portico.dev/load-balnce': 'maglev',
