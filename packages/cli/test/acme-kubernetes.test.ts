@@ -101,7 +101,8 @@ acme:
       ingress('site', {
         host: 'acme-k8s.test',
         paths: [{ service: 'site', port: 80 }],
-        tls: [{ hosts: ['acme-k8s.test'], secretName: 'site-tls' }],
+        // The wildcard cannot be proven by HTTP-01: left out, and said so.
+        tls: [{ hosts: ['acme-k8s.test', '*.wild-k8s.test'], secretName: 'site-tls' }],
         annotations: { 'portico.dev/acme': 'true' },
       }),
     );
@@ -240,6 +241,22 @@ acme:
         /ACME order for hijack-k8s\.test .*is not managed by Portico/.test(String(l['msg'])),
       ),
       'the refusal is logged',
+    );
+    // The wildcard left out is logged and posted as an Event on its Ingress.
+    assert.ok(
+      leader.logs.some((l) =>
+        /\*\.wild-k8s\.test left out of the certificate for Secret default\/site-tls/.test(String(l['msg'])),
+      ),
+    );
+    assert.ok(
+      api
+        .list('events')
+        .some(
+          (e) =>
+            (e.involvedObject as { name: string }).name === 'site' &&
+            /wildcard needs DNS-01/.test(String(e.message)),
+        ),
+      'the wildcard Event on Ingress default/site',
     );
     // And posted, by the leader, as a Warning Event on the Ingress that asked.
     await until(

@@ -51,6 +51,8 @@ interface RequestState {
   /** written is the certificate this instance last wrote, until the Secret watch shows it. */
   written: { notAfter: string; dueAt: number; hosts: string; pem: string } | undefined;
   renewAt: string | undefined;
+  /** wildcardsReported: the wildcards left out were logged and posted as an Event (once). */
+  wildcardsReported: boolean;
 }
 
 /**
@@ -164,8 +166,20 @@ export class KubernetesAcme {
           notAfter: undefined,
           written: undefined,
           renewAt: undefined,
+          wildcardsReported: false,
         };
         this.#states.set(key, state);
+      }
+      if (request.wildcards !== undefined && !state.wildcardsReported) {
+        state.wildcardsReported = true;
+        const message = `ACME: ${request.wildcards.join(', ')} left out of the certificate for Secret ${key}: a wildcard needs DNS-01, which Portico does not do (the other hosts are ordered)`;
+        this.#log.warn({ secret: key, wildcards: request.wildcards, for: request.origin }, message);
+        this.#discovery.recordEvent({
+          code: 'PORTICO_KUBE_ACME_ORDER_FAILED',
+          object: request.object,
+          field: request.field,
+          message,
+        });
       }
       if (now < state.retryAt || this.#stopped) continue;
       const stored = this.#current(key, request.hosts);

@@ -10,6 +10,8 @@ export interface AcmeRequest {
   /** object and field locate the request, for an Event when an order fails (`spec.tls[0]`). */
   readonly object: ObjectRef;
   readonly field: string;
+  /** wildcards are the entry's `*.` hosts, left out: HTTP-01 and TLS-ALPN-01 cannot prove them. */
+  readonly wildcards?: readonly string[];
   /** challenge is how the hosts are proven (`portico.dev/acme-challenge`); undefined: `acme.challenge`. */
   readonly challenge?: 'http-01' | 'tls-alpn-01';
 }

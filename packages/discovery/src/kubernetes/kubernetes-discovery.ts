@@ -383,11 +383,13 @@ export class KubernetesDiscovery implements Discovery {
       const challenge = a?.['portico.dev/acme-challenge'];
       for (const [index, tls] of (ingress.spec?.tls ?? []).entries()) {
         const hosts = (tls.hosts ?? []).filter((h) => !h.startsWith('*'));
+        const wildcards = (tls.hosts ?? []).filter((h) => h.startsWith('*'));
         if (tls.secretName === undefined || tls.secretName === '' || hosts.length === 0) continue;
         requests.push({
           namespace,
           secretName: tls.secretName,
           hosts,
+          ...(wildcards.length === 0 ? {} : { wildcards }),
           origin: `Ingress ${keyOf(ingress)}`,
           object: refOf('Ingress', 'networking.k8s.io/v1', ingress),
           field: `spec.tls[${index}]`,
