@@ -3,43 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect } from 'node:tls';
 import { type Backend, startBackend } from '../../proxy/test/helpers/backend.ts';
 import { makeCert } from '../../proxy/test/helpers/tls-certs.ts';
+import { resumeSession } from '../../proxy/test/helpers/tls-session.ts';
 import { PorticoProcess } from './helpers/portico-process.ts';
-
-/** handshake connects (resuming `session` when given), returning whether it was resumed and the ticket it got. */
-function handshake(
-  port: number,
-  session: Buffer | undefined,
-  maxVersion: 'TLSv1.2' | 'TLSv1.3',
-): Promise<{ reused: boolean; ticket: Buffer | undefined }> {
-  return new Promise((resolve, reject) => {
-    let ticket: Buffer | undefined;
-    const socket = connect({
-      host: '127.0.0.1',
-      port,
-      servername: 'shop.test',
-      rejectUnauthorized: false,
-      maxVersion,
-      ...(session === undefined ? {} : { session }),
-    });
-    socket.on('session', (s: Buffer) => {
-      ticket = s;
-    });
-    socket.once('error', reject);
-    socket.once('secureConnect', () => {
-      const reused = socket.isSessionReused();
-      // TLS 1.3 tickets come after the handshake: ask for a response, then read the ticket.
-      socket.write('GET / HTTP/1.1\r\nhost: shop.test\r\nconnection: close\r\n\r\n');
-      socket.resume();
-      socket.once('end', () => {
-        socket.destroy();
-        resolve({ reused, ticket });
-      });
-    });
-  });
-}
 
 /**
  * With `--workers 2` the kernel hands each new connection to either worker: a client resumes its TLS
@@ -78,12 +45,12 @@ services: [{ name: shop, endpoints: [{ address: 127.0.0.1, port: ${backend.port}
 
   for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
     it(`${version}: 16 resumptions in a row, none a full handshake`, async () => {
-      const first = await handshake(port, undefined, version);
+      const first = await resumeSession(port, 'shop.test', undefined, version);
       assert.ok(first.ticket !== undefined, 'a session ticket came');
       let session = first.ticket;
       const reused: boolean[] = [];
       for (let i = 0; i < 16; i++) {
-        const next = await handshake(port, session, version);
+        const next = await resumeSession(port, 'shop.test', session, version);
         reused.push(next.reused);
         session = next.ticket ?? session;
       }

@@ -4,37 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect } from 'node:tls';
 import { parseConfig } from '@portico/config';
 import { type Backend, startBackend } from './helpers/backend.ts';
 import { endpointsOf, startProxy, type TestProxy } from './helpers/start-proxy.ts';
 import { makeCert } from './helpers/tls-certs.ts';
-
-/** session connects to `port` (resuming `resume`), and returns whether it resumed and its ticket. */
-function session(port: number, resume?: Buffer): Promise<{ reused: boolean; ticket: Buffer | undefined }> {
-  return new Promise((resolve, reject) => {
-    let ticket: Buffer | undefined;
-    const socket = connect({
-      host: '127.0.0.1',
-      port,
-      servername: 'shop.test',
-      rejectUnauthorized: false,
-      maxVersion: 'TLSv1.2', // the ticket comes with the handshake
-      ...(resume === undefined ? {} : { session: resume }),
-    });
-    socket.on('session', (s: Buffer) => {
-      ticket = s;
-    });
-    socket.once('error', reject);
-    socket.once('secureConnect', () => {
-      const reused = socket.isSessionReused();
-      setImmediate(() => {
-        socket.destroy();
-        resolve({ reused, ticket });
-      });
-    });
-  });
-}
+import { resumeSession } from './helpers/tls-session.ts';
 
 /** Two proxies, as two instances of a fleet: a session one issued resumes on the other only with shared keys. */
 describe('TLS session ticket keys shared between proxies', () => {
@@ -66,12 +40,24 @@ describe('TLS session ticket keys shared between proxies', () => {
     proxies[0]!.proxy.setTicketKeys(keys);
     proxies[1]!.proxy.setTicketKeys(keys);
     proxies[2]!.proxy.setTicketKeys(randomBytes(48));
-    const first = await session(ports[0]!);
+    const first = await resumeSession(ports[0]!, 'shop.test', undefined, 'TLSv1.2');
     assert.ok(first.ticket !== undefined);
-    assert.equal((await session(ports[1]!, first.ticket)).reused, true, 'the other proxy with the same keys');
-    assert.equal((await session(ports[2]!, first.ticket)).reused, false, 'a proxy with other keys');
+    assert.equal(
+      (await resumeSession(ports[1]!, 'shop.test', first.ticket, 'TLSv1.2')).reused,
+      true,
+      'the other proxy with the same keys',
+    );
+    assert.equal(
+      (await resumeSession(ports[2]!, 'shop.test', first.ticket, 'TLSv1.2')).reused,
+      false,
+      'a proxy with other keys',
+    );
     proxies[2]!.proxy.setTicketKeys(keys);
-    assert.equal((await session(ports[2]!, first.ticket)).reused, true, 'once given the keys');
+    assert.equal(
+      (await resumeSession(ports[2]!, 'shop.test', first.ticket, 'TLSv1.2')).reused,
+      true,
+      'once given the keys',
+    );
     assert.throws(() => proxies[0]!.proxy.setTicketKeys(randomBytes(32)), /48 bytes/);
   });
 
@@ -100,12 +86,20 @@ describe('TLS session ticket keys shared between proxies', () => {
       proxies[1]!.proxy.setTicketKeys(randomBytes(48));
       await proxies[0]!.proxy.apply(withFile(file));
       await proxies[1]!.proxy.apply(withFile(file));
-      const first = await session(ports[0]!);
-      assert.equal((await session(ports[1]!, first.ticket)).reused, true, 'the same key file');
+      const first = await resumeSession(ports[0]!, 'shop.test', undefined, 'TLSv1.2');
+      assert.equal(
+        (await resumeSession(ports[1]!, 'shop.test', first.ticket, 'TLSv1.2')).reused,
+        true,
+        'the same key file',
+      );
       // A new key file on proxy 1: the old ticket no longer resumes there.
       writeFileSync(file, randomBytes(48));
       await proxies[1]!.proxy.apply(withFile(file));
-      assert.equal((await session(ports[1]!, first.ticket)).reused, false, 'keys changed with the file');
+      assert.equal(
+        (await resumeSession(ports[1]!, 'shop.test', first.ticket, 'TLSv1.2')).reused,
+        false,
+        'keys changed with the file',
+      );
       // A file of the wrong size: reported, and the listener keeps serving with the process's keys.
       const bad = join(dir, 'bad.key');
       writeFileSync(bad, randomBytes(80));
@@ -114,7 +108,10 @@ describe('TLS session ticket keys shared between proxies', () => {
         (i) => i.certificate === 'https.sessionTicketKeyFile',
       );
       assert.match(String(issue?.message), /holds 80 bytes; a session ticket key file holds 48/);
-      assert.ok((await session(ports[0]!)).ticket !== undefined, 'still serving');
+      assert.ok(
+        (await resumeSession(ports[0]!, 'shop.test', undefined, 'TLSv1.2')).ticket !== undefined,
+        'still serving',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

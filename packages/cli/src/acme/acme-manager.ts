@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { orderCertificate } from './acme-order.ts';
 import { AcmeStore } from './acme-store.ts';
 import type { ChallengeSink } from './challenge-sink.ts';
+import { type OrderAttempts, orderFailed, orderSucceeded } from './order-backoff.ts';
 import { RenewalInfo } from './renewal-info.ts';
 
 /** StaticAcmeConfig is `acme` as a static config has it: with the hosts and the storage directory. */
@@ -13,21 +14,12 @@ export type StaticAcmeConfig = AcmeConfig & {
   readonly hosts: readonly string[];
 };
 
-/** MAX_RETRY_MS bounds the wait after failed orders: 6 hours. */
-const MAX_RETRY_MS = 6 * 3_600_000;
-
 /** HostState is what the manager knows of one host between checks. */
-interface HostState {
-  /** failures counts the failures since the last success (for the backoff). */
-  failures: number;
+interface HostState extends OrderAttempts {
   issued: number;
-  failed: number;
-  lastError: string | undefined;
   notAfter: string | undefined;
   /** renewAt is when the current certificate is due for renewal (ARI window or `renewAtRatio`). */
   renewAt: string | undefined;
-  /** retryAt is when the next order may start after a failure (ms since the epoch). */
-  retryAt: number;
   ordering: boolean;
 }
 
@@ -122,14 +114,9 @@ export class AcmeManager {
           state.notAfter = notAfter;
           state.lastError = undefined;
         }
-        state.failures = 0;
-        state.retryAt = 0;
+        orderSucceeded(state);
       } catch (error) {
-        state.failures++;
-        state.failed++;
-        state.lastError = (error as Error).message;
-        const wait = Math.min(MAX_RETRY_MS, this.config.retryMinMs * 2 ** (state.failures - 1));
-        state.retryAt = Date.now() + wait;
+        const wait = orderFailed(state, error as Error, this.config.retryMinMs);
         this.#log.warn(
           { host, failures: state.failures, retryInMs: wait, err: (error as Error).message },
           `ACME order for ${host} failed: ${(error as Error).message}; ${stored === undefined ? 'the default certificate serves it' : 'its current certificate keeps serving'}, next try in ${Math.round(wait / 1000)} s`,

@@ -17,6 +17,7 @@ import {
   type ChallengeAnswers,
   type ChallengeSink,
 } from './challenge-sink.ts';
+import { type OrderAttempts, orderFailed, orderSucceeded } from './order-backoff.ts';
 import { RenewalInfo } from './renewal-info.ts';
 
 /**
@@ -29,7 +30,6 @@ export const CHALLENGES_CONFIGMAP = 'portico-acme-challenges';
 export const ACCOUNT_SECRET = 'portico-acme-account';
 /** PROPAGATION_MS is how long the leader waits after its own watch shows a token, for the others' watches. */
 const PROPAGATION_MS = 300;
-const MAX_RETRY_MS = 6 * 3_600_000;
 const ALPN_PREFIX = 'tls-alpn-01.';
 
 /** entryOf is a challenge's key in the ConfigMap (HTTP-01 tokens are base64url: they hold no dot). */
@@ -41,12 +41,8 @@ interface ConfigMap extends KubeObject {
   readonly data?: Readonly<Record<string, string>>;
 }
 
-interface RequestState {
+interface RequestState extends OrderAttempts {
   issued: number;
-  failed: number;
-  failures: number;
-  retryAt: number;
-  lastError: string | undefined;
   notAfter: string | undefined;
   /** written is the certificate this instance last wrote, until the Secret watch shows it. */
   written: { notAfter: string; dueAt: number; hosts: string; pem: string } | undefined;
@@ -197,14 +193,9 @@ export class KubernetesAcme {
       }
       try {
         await this.#order(request, current === undefined ? 'issue' : 'renew', state);
-        state.failures = 0;
-        state.retryAt = 0;
+        orderSucceeded(state);
       } catch (error) {
-        state.failures++;
-        state.failed++;
-        state.lastError = (error as Error).message;
-        const wait = Math.min(MAX_RETRY_MS, this.#config.retryMinMs * 2 ** (state.failures - 1));
-        state.retryAt = Date.now() + wait;
+        const wait = orderFailed(state, error as Error, this.#config.retryMinMs);
         this.#discovery.recordEvent({
           code: 'PORTICO_KUBE_ACME_ORDER_FAILED',
           object: request.object,

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
+import { SELF_SIGNED_EC } from './tls-certs.ts';
 
 /**
  * A test CA with a real OCSP responder: openssl signs the certificates and answers each OCSP request
@@ -21,17 +22,7 @@ export class OcspCa {
 
   constructor() {
     this.#openssl([
-      ...[
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '2',
-      ],
+      ...SELF_SIGNED_EC,
       ...['-subj', '/CN=Portico OCSP Test CA', '-keyout', 'ca.key', '-out', 'ca.pem'],
       ...[
         '-addext',

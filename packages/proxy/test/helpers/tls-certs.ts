@@ -11,7 +11,7 @@ export interface TestCert {
 }
 
 /** SELF_SIGNED_EC are the openssl arguments of a self-signed ECDSA P-256 certificate valid for two days. */
-const SELF_SIGNED_EC = [
+export const SELF_SIGNED_EC = [
   'req',
   '-x509',
   '-newkey',
