@@ -194,6 +194,48 @@ ${extra}admin: { address: 127.0.0.1, port: 0 }
     }
   });
 
+  it('a host added to acme.hosts gets its certificate without a restart; acme removed stops it', async () => {
+    const { running, logs } = await run(['acme-one.test']);
+    try {
+      await writeConfig(['acme-one.test', 'acme-hot.test'], '', true); // the file watcher applies it
+      await until(
+        async () => /Pebble/.test(String((await served(ports.https, 'acme-hot.test')).cert.issuer?.CN)),
+        30_000,
+        'a certificate for the host added',
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}\n${messages(logs).join('\n')}`);
+      });
+      assert.ok(messages(logs).includes('acme: settings changed; applying them now'));
+      assert.ok(
+        !messages(logs).some((m) => m === 'ACME: ordering a certificate for acme-one.test (issue)'),
+        'the stored certificate is not ordered again',
+      );
+      const hosts = async () =>
+        ((await (await request(`${running.adminUrl}/acme`)).body.json()) as { host: string }[]).map(
+          (h) => h.host,
+        );
+      assert.deepEqual((await hosts()).sort(), ['acme-hot.test', 'acme-one.test']);
+      // Without an acme section the manager stops, and its certificates leave the config.
+      await writeFile(
+        join(dir, 'portico.yaml'),
+        `listeners:\n  - { name: http, address: 127.0.0.1, port: ${ports.http} }\n  - { name: https, address: 127.0.0.1, port: ${ports.https}, protocol: https, tls: {} }\nadmin: { address: 127.0.0.1, port: 0 }\n`,
+      );
+      await until(
+        () => messages(logs).some((m) => m.startsWith('acme: no longer configured')),
+        10_000,
+        'the manager stopped',
+      );
+      await until(
+        async () =>
+          (await served(ports.https, 'acme-hot.test')).cert.subject?.CN === 'Portico Default Certificate',
+        10_000,
+        'the default certificate again',
+      );
+    } finally {
+      await running.stop(200);
+    }
+  });
+
   it('TLS-ALPN-01: a host is proven on the https listener alone (no HTTP listener at all)', async () => {
     const { running, logs } = await run(['acme-alpn.test'], '  challenge: tls-alpn-01\n', false);
     try {

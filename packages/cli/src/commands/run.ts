@@ -1,6 +1,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { availableParallelism } from 'node:os';
+import { isDeepStrictEqual } from 'node:util';
 import type { AdminServer } from '@portico/admin';
+import type { AcmeConfig } from '@portico/config';
 import type { KubernetesDiscovery } from '@portico/discovery';
 import { type Discovery, formatProblem, StaticFileDiscovery } from '@portico/discovery/file';
 import {
@@ -17,7 +19,7 @@ import type { Logger } from 'pino';
 import { accessLogProblem, startAccessLog } from '../access-log.ts';
 import type { AccessLogFormat } from '../access-log-format.ts';
 import type { AcmeManager } from '../acme/acme-manager.ts';
-import { proxySink } from '../acme/challenge-sink.ts';
+import { type ChallengeAnswers, type ChallengeSink, proxySink } from '../acme/challenge-sink.ts';
 import type { KubernetesAcme } from '../acme/kubernetes-acme.ts';
 import { checkFiles } from '../check-files.ts';
 import { withRouteCheck } from '../check-routes.ts';
@@ -84,8 +86,35 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
         };
   // Spans of the requests this process serves (with workers, each worker exports its own).
   const traces = new TraceExport((message) => log.warn(message));
-  /** acme gets and renews the certificates of `acme.hosts` (read at start; loaded only when configured). */
+  /**
+   * acme gets and renews the certificates of `acme.hosts` (loaded only when configured); a config whose
+   * `acme` differs replaces it, a config without one stops it. acmeSink is where its challenge answers
+   * go, once the data plane runs.
+   */
   let acme: AcmeManager | undefined;
+  let acmeSink: ChallengeSink | undefined;
+  /** kubernetesAcme is acme with --kubernetes, with the settings it runs with; acmeAnswers its answers' home. */
+  let kubernetesAcme: { controller: KubernetesAcme; settings: AcmeConfig } | undefined;
+  let acmeAnswers: ChallengeAnswers | undefined;
+  /** syncKubernetesAcme starts, replaces or stops the Kubernetes ACME controller for `settings`. */
+  const syncKubernetesAcme = async (settings: AcmeConfig | undefined) => {
+    if (kubernetes === undefined || acmeAnswers === undefined) return;
+    if (kubernetesAcme !== undefined && isDeepStrictEqual(kubernetesAcme.settings, settings)) return;
+    if (kubernetesAcme !== undefined) {
+      log.info(
+        settings === undefined ? 'acme: no longer configured' : 'acme: settings changed; applying them now',
+      );
+      await kubernetesAcme.controller.stop();
+      kubernetesAcme = undefined;
+      delete state.acme;
+    }
+    if (settings === undefined) return;
+    const { KubernetesAcme } = await import('../acme/kubernetes-acme.ts');
+    const controller = new KubernetesAcme(settings, kubernetes, log);
+    kubernetesAcme = { controller, settings };
+    state.acme = () => controller.view();
+    controller.start(acmeAnswers);
+  };
   if (options.kubernetes !== undefined) {
     // The Kubernetes source's modules load only in this mode.
     const { createKubernetesDiscovery } = await import('../kubernetes-source.ts');
@@ -126,24 +155,37 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       else log.warn({ source: update.source }, 'config rejected; the last good config keeps serving');
       return;
     }
+    if (update.ok && update.config.acme === undefined) await syncKubernetesAcme(undefined);
+    if (update.ok && update.config.acme === undefined && acme !== undefined) {
+      acme.stop();
+      acme = undefined;
+      delete state.acme;
+      log.info('acme: no longer configured; certificates already stored are no longer served or renewed');
+    }
     if (update.ok && update.config.acme !== undefined) {
       // Certificates already stored serve from the first config on; new ones come with a reload.
       const settings = update.config.acme;
       if (kubernetes !== undefined) {
-        // With --kubernetes, certificates live in Secrets the Ingresses name: KubernetesAcme (below).
+        // With --kubernetes, certificates live in Secrets the Ingresses name: KubernetesAcme.
+        await syncKubernetesAcme(settings);
       } else if (settings.storageDir === undefined || settings.hosts === undefined) {
         const problem = 'acme: a static config needs acme.hosts and acme.storageDir';
         if (proxy === undefined) startError = new ConfigRejectedError(problem);
         log.error(problem);
         return;
       } else {
-        if (acme === undefined) {
+        const wanted = { ...settings, storageDir: settings.storageDir, hosts: settings.hosts };
+        if (acme === undefined || !isDeepStrictEqual(acme.config, wanted)) {
           const { AcmeManager } = await import('../acme/acme-manager.ts');
-          acme = new AcmeManager(
-            { ...settings, storageDir: settings.storageDir, hosts: settings.hosts },
-            log,
-            () => void discovery.reload(true),
-          );
+          if (acme !== undefined)
+            log.info({ hosts: wanted.hosts }, 'acme: settings changed; applying them now');
+          acme?.stop();
+          const manager = new AcmeManager(wanted, log, () => void discovery.reload(true));
+          acme = manager;
+          if (acmeSink !== undefined) {
+            state.acme = () => manager.view();
+            manager.start(acmeSink);
+          }
         }
         update = { ...update, config: await acme.withCertificates(update.config) };
       }
@@ -279,21 +321,15 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
   subscribe(RATE_LIMIT_STORE_CHANNEL, onStore);
   const stopOcspLog = logOcsp(log);
   if (workers === undefined) await traces.update(running.snapshot.config.tracing);
-  let kubernetesAcme: KubernetesAcme | undefined;
-  const acmeSettings = running.snapshot.config.acme;
   // With workers, every worker gives the challenge answers: the CA's validation may reach any of them.
   const answers = workers?.acmeChallenges ?? running.acmeChallenges;
-  if (kubernetes !== undefined && acmeSettings !== undefined) {
-    const { KubernetesAcme } = await import('../acme/kubernetes-acme.ts');
-    const controller = new KubernetesAcme(acmeSettings, kubernetes, log);
-    kubernetesAcme = controller;
-    state.acme = () => controller.view();
-    controller.start(answers);
-  }
+  acmeAnswers = answers;
+  await syncKubernetesAcme(running.snapshot.config.acme);
+  acmeSink = proxySink(answers);
   if (acme !== undefined) {
     const manager = acme;
     state.acme = () => manager.view();
-    acme.start(proxySink(answers));
+    acme.start(acmeSink);
   }
   // With workers, each writes its own requests (the primary serves none).
   const accessLog =
@@ -316,7 +352,7 @@ export async function startPortico(options: RunOptions, log: Logger): Promise<Ru
       await draining;
       await admin?.close();
       acme?.stop();
-      await kubernetesAcme?.stop();
+      await kubernetesAcme?.controller.stop();
       accessLog?.stop();
       await traces.stop();
       stopAvailabilityLog();
