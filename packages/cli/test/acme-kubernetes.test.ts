@@ -296,6 +296,19 @@ acme:
         `${r.method} ${r.path} (${verb}) is granted by examples/kubernetes`,
       );
     }
+    // GET /acme lists each Secret asked for; one no Ingress asks for any more leaves the list.
+    const secrets = async () =>
+      ((await (await request(`${leader.portico.adminUrl}/acme`)).body.json()) as { host: string }[]).map(
+        (h) => h.host,
+      );
+    assert.ok((await secrets()).includes('default/database-password'));
+    api.delete('ingresses', 'default', 'hijack');
+    await until(
+      async () => !(await secrets()).includes('default/database-password'),
+      5_000,
+      'the entry gone',
+    );
+    assert.ok((await secrets()).includes('default/site-tls'));
     // The answer went through the ConfigMap, which is empty again.
     const challenges = api.get('configmaps', 'portico-system', 'portico-acme-challenges') as unknown as {
       data?: Record<string, string>;

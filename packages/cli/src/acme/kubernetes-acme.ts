@@ -149,7 +149,11 @@ export class KubernetesAcme {
   async #check(): Promise<void> {
     if (this.#stopped || !this.#discovery.leading) return;
     const now = Date.now();
-    for (const request of this.#discovery.acmeRequests()) {
+    const requests = this.#discovery.acmeRequests();
+    // Secrets no Ingress or Gateway asks for any more leave the view (their certificates stay).
+    const asked = new Set(requests.map((r) => `${r.namespace}/${r.secretName}`));
+    for (const key of this.#states.keys()) if (!asked.has(key)) this.#states.delete(key);
+    for (const request of requests) {
       const key = `${request.namespace}/${request.secretName}`;
       let state = this.#states.get(key);
       if (state === undefined) {
