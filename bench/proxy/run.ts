@@ -20,6 +20,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CATEGORIES, CATEGORY_TITLES, type Category, readSplit, startPerf, stopPerf } from '../perf-split.ts';
 import { shippedNodeFlags } from '../portico-child.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -120,7 +121,8 @@ interface Slot {
 const nodeBin = process.execPath;
 /**
  * BEFORE is another checkout of Portico, built (`PORTICO_BEFORE=/path/to/checkout`), measured beside this
- * one as `portico-before` and `portico-h2-before`: before/after figures from one run.
+ * one as `portico-before`, `portico-h2-before`, `portico-tcp-before` and `portico-tls-before`: before/after
+ * figures from one run.
  */
 const BEFORE = process.env['PORTICO_BEFORE'];
 /**
@@ -129,6 +131,13 @@ const BEFORE = process.env['PORTICO_BEFORE'];
  * (bench/profile-summary.ts): profile before and after a change with one flag.
  */
 const PROFILE = option('profile', '');
+/**
+ * PERF (`--perf <dir>`) records every measured run of every slot with Linux `perf` (cpu-clock samples of
+ * the proxy's processes, kernel included) and prints where each proxy's CPU time went, in microseconds
+ * per request per category (bench/perf-split.ts): the same split for nginx, HAProxy and Portico.
+ */
+const PERF = option('perf', '');
+if (PERF !== '') mkdirSync(PERF, { recursive: true });
 const porticoRun = (root: string, conf: string) => [
   nodeBin,
   ...shippedNodeFlags(join(root, 'packages/cli/dist/main.js')),
@@ -213,6 +222,18 @@ const SLOTS: Slot[] = [
       `127.0.0.1:${B2PORT}`,
     ],
     available: () => true,
+  },
+  {
+    name: 'portico-tcp-before',
+    mode: 'l4',
+    command: () => porticoRun(BEFORE!, 'portico-tcp.yaml'),
+    available: () => BEFORE !== undefined,
+  },
+  {
+    name: 'portico-tls-before',
+    mode: 'tls',
+    command: () => porticoRun(BEFORE!, 'portico-tls.yaml'),
+    available: () => BEFORE !== undefined,
   },
   {
     name: 'portico-tcp',
@@ -471,6 +492,8 @@ interface Row {
   errors: number;
   mibPerSecond?: number;
   cpuUsPerMiB?: number;
+  /** perfUs is the CPU time per request (us) by category, from `--perf`. */
+  perfUs?: Record<Category, number>;
 }
 
 const SCENARIO_ARGS: Record<string, { path: string; args: string[] }> = {
@@ -505,10 +528,14 @@ async function measure(slot: Slot): Promise<Row[]> {
     if (slot.mode === 'h2') h2load(`${url}/`, 3, 10, 10); // and the HTTP/2 path's own
     for (const scenario of SCENARIOS) {
       const { path, args } = SCENARIO_ARGS[scenario]!;
+      const perfFile = join(PERF, `${slot.name}-${scenario}-${rows.length}-${Date.now()}.data`);
+      const perf = PERF === '' ? undefined : startPerf(treePids(child.pid!), perfFile);
+      if (perf !== undefined) await new Promise((resolve) => setTimeout(resolve, 300)); // perf attaches
       const cpuBefore = cpuSeconds(child.pid!);
       const result =
         scenario === 'h2' ? h2load(`${url}${path}`, DURATION, 10, 10) : wrk([...args, `${url}${path}`]);
       const cpu = cpuSeconds(child.pid!) - cpuBefore;
+      if (perf !== undefined) await stopPerf(perf);
       const row: Row = {
         slot: slot.name,
         scenario,
@@ -519,6 +546,12 @@ async function measure(slot: Slot): Promise<Row[]> {
         rssMiB: rssMiB(child.pid!),
         errors: result.errors,
       };
+      if (perf !== undefined) {
+        const { shares } = readSplit(perfFile);
+        row.perfUs = Object.fromEntries(
+          CATEGORIES.map((c) => [c, shares[c] * row.cpuUsPerRequest]),
+        ) as Record<Category, number>;
+      }
       if (scenario === 'big') {
         row.mibPerSecond = result.perSecond;
         row.cpuUsPerMiB = row.cpuUsPerRequest;
@@ -554,6 +587,26 @@ async function profiled(child: ChildProcess, name: string): Promise<void> {
       }),
     );
   }
+}
+
+/** printPerf prints, per scenario, each proxy's CPU time per request split by category (medians). */
+function printPerf(slots: Slot[], rows: Row[]): void {
+  console.log('## Where the CPU time goes (perf, us per request; per MiB for big)\n');
+  for (const c of CATEGORIES) console.log(`- ${c}: ${CATEGORY_TITLES[c]}`);
+  for (const scenario of SCENARIOS) {
+    console.log(
+      `\n### ${scenario}\n\n| proxy | ${CATEGORIES.join(' | ')} | total |\n|---|${CATEGORIES.map(() => '---:|').join('')}---:|`,
+    );
+    for (const slot of slots) {
+      const mine = rows.filter((r) => r.slot === slot.name && r.scenario === scenario && r.perfUs);
+      if (mine.length === 0) continue;
+      const cells = CATEGORIES.map((c) => median(mine.map((r) => r.perfUs![c])).toFixed(1));
+      console.log(
+        `| ${slot.name} | ${cells.join(' | ')} | ${median(mine.map((r) => r.cpuUsPerRequest)).toFixed(1)} |`,
+      );
+    }
+  }
+  console.log('');
 }
 
 function median(values: number[]): number {
@@ -630,6 +683,7 @@ async function main(): Promise<void> {
     }
     console.log('');
   }
+  if (PERF !== '') printPerf(slots, rows);
   writeFileSync(join(RUN, 'records.json'), JSON.stringify(rows, null, 2));
   console.log(`records: ${join(RUN, 'records.json')}`);
 }

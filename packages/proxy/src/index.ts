@@ -47,6 +47,7 @@ export { InFlightFilter } from './pipeline/filters/in-flight-filter.ts';
 export { RateLimitFilter } from './pipeline/filters/rate-limit-filter.ts';
 export { HeadEditor } from './pipeline/head-editor.ts';
 export type { LocalReply } from './pipeline/local-reply.ts';
+export { nextRequestId } from './pipeline/request-id.ts';
 export { parseTraceparent, type TraceContext } from './pipeline/trace-context.ts';
 export {
   type BoundListener,
@@ -63,6 +64,7 @@ export {
   type ProxyErrorCode,
 } from './proxy-error.ts';
 export { GlobalRateLimits, type StoreState } from './rate-limit/global-rate-limits.ts';
+export { RelayBuffer } from './relay-buffer.ts';
 export { pathFilterNames } from './route-policy.ts';
 export type { RouteTarget, Snapshot } from './snapshot.ts';
 export type { CertificateInfo } from './tls/certificate-info.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
@@ -95,6 +95,74 @@ describe('L4 TCP proxying', () => {
     } finally {
       await proxy.close({ drainTimeoutMs: 100 });
       echo.close();
+    }
+  });
+
+  it('relays random bytes intact to fast and slow readers at once (read buffers reused or left to pending writes)', async () => {
+    // Random, never periodic bytes: a read buffer reused while a write still held it would show here.
+    const SIZE = 12 * MiB;
+    const digests: string[] = [];
+    const origin = createServer((socket) => {
+      socket.on('error', () => {});
+      const hash = createHash('sha256');
+      let sentBytes = 0;
+      let blocks = 0;
+      // Bursts of 200 kB (the proxy streams them through a buffer of its own) between trickles of
+      // 1-12 kB, one per turn of the loop (those land in the buffer sockets share).
+      const pump = () => {
+        while (sentBytes < SIZE) {
+          const burst = blocks++ % 3 === 0;
+          const size = burst ? 200_000 : 1_000 + ((blocks * 997) % 11_000);
+          const block = randomBytes(Math.min(SIZE - sentBytes, size));
+          hash.update(block);
+          sentBytes += block.length;
+          if (!socket.write(block)) return void socket.once('drain', pump);
+          if (!burst) return void setImmediate(pump);
+        }
+        digests.push(hash.digest('hex'));
+        socket.end();
+      };
+      pump();
+    });
+    const port = await listen(origin);
+    const { proxy, ports } = await startL4({
+      listeners: [{ name: 'tcp', address: '127.0.0.1', port: 0, protocol: 'tcp', service: 'origin' }],
+      services: [{ name: 'origin', endpoints: [{ address: '127.0.0.1', port }] }],
+    });
+    const download = async (slow: boolean) => {
+      const socket = await open(ports.get('tcp')!);
+      const hash = createHash('sha256');
+      let bytes = 0;
+      let stalls = 0;
+      await new Promise<void>((resolve, reject) => {
+        socket.on('data', (chunk: Buffer) => {
+          hash.update(chunk);
+          bytes += chunk.length;
+          if (slow && bytes >= stalls * 2 * MiB) {
+            // A client that stalls every 2 MiB until the kernel's buffers are full: the proxy's
+            // writes to it then wait in Node, holding the chunks they were given.
+            stalls++;
+            socket.pause();
+            setTimeout(() => socket.resume(), 60);
+          }
+        });
+        socket.once('end', () => resolve());
+        socket.once('error', reject);
+      });
+      socket.destroy();
+      assert.equal(bytes, SIZE);
+      return hash.digest('hex');
+    };
+    try {
+      const got = await Promise.all([download(true), download(false), download(true), download(false)]);
+      assert.equal(digests.length, 4);
+      assert.deepEqual(
+        [...got].sort(),
+        [...digests].sort(),
+        'every client got exactly the bytes one origin stream sent',
+      );
+    } finally {
+      await proxy.close({ drainTimeoutMs: 100 });
     }
   });
 

@@ -203,6 +203,28 @@ describe('forwarding fields', () => {
 });
 
 describe('request outcomes', () => {
+  it('generates a distinct version 8 UUID as x-request-id for each request that has none', async () => {
+    const echo = await startBackend('ids');
+    const proxy = await startProxy({
+      routes: [{ name: 'main', paths: [{ path: '/', service: 's' }] }],
+      services: [{ name: 's', endpoints: endpointsOf(echo) }],
+    });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const res = await request(`${proxy.url}/`, { headers: { host: 'o.example' } });
+        ids.push(JSON.parse(await res.body.text()).headers['x-request-id']);
+      }
+      for (const id of ids) {
+        assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, id);
+      }
+      assert.equal(new Set(ids).size, ids.length, 'no id repeats');
+    } finally {
+      await proxy.close();
+      await echo.close();
+    }
+  });
+
   it('publish one outcome per request on portico:http:request, with the client address', async () => {
     const { subscribe, unsubscribe } = await import('node:diagnostics_channel');
     const echo = await startBackend('outcome');

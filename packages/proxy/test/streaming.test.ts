@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
@@ -96,6 +96,63 @@ describe('streaming bodies', () => {
       assert.equal(hash.digest('hex'), digestOf(size));
     });
   }
+
+  it('relays random bytes intact to fast and slow readers at once, in bursts and trickles', async () => {
+    // Random, never periodic bytes: a read buffer reused while a write still held it would show here.
+    const body = randomBytes(8 * MiB);
+    const expected = createHash('sha256').update(body).digest('hex');
+    const origin = await startBackend('random', (req, res) => {
+      if (req.url!.startsWith('/chunked')) res.setHeader('transfer-encoding', 'chunked');
+      else res.setHeader('content-length', String(body.length));
+      let at = 0;
+      let blocks = 0;
+      // Bursts of 200 kB between trickles of 1-12 kB, one per turn of the loop.
+      const pump = () => {
+        while (at < body.length) {
+          const burst = blocks++ % 3 === 0;
+          const end = Math.min(body.length, at + (burst ? 200_000 : 1_000 + ((blocks * 997) % 11_000)));
+          const flushed = res.write(body.subarray(at, end));
+          at = end;
+          if (!flushed) return void res.once('drain', pump);
+          if (!burst) return void setImmediate(pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    const relay = await startProxy({
+      routes: [{ paths: [{ path: '/', service: 'random' }] }],
+      services: [{ name: 'random', endpoints: endpointsOf(origin) }],
+    });
+    const download = async (path: string, slow: boolean) => {
+      const res = await request(`${relay.url}${path}`, { headers: { host: 'random.example' } });
+      const hash = createHash('sha256');
+      let bytes = 0;
+      let stalls = 0;
+      for await (const chunk of res.body) {
+        hash.update(chunk as Buffer);
+        bytes += (chunk as Buffer).length;
+        if (slow && bytes >= stalls * MiB) {
+          stalls++; // a client that stalls now and then: the proxy's writes to it wait in Node
+          await new Promise((resolve) => setTimeout(resolve, 40));
+        }
+      }
+      assert.equal(bytes, body.length, path);
+      return hash.digest('hex');
+    };
+    try {
+      const got = await Promise.all([
+        download('/fixed', true),
+        download('/fixed', false),
+        download('/chunked', true),
+        download('/chunked', false),
+      ]);
+      assert.deepEqual(got, [expected, expected, expected, expected]);
+    } finally {
+      await relay.close();
+      await origin.close();
+    }
+  });
 
   it('holds a slow reader back instead of buffering (backpressure reaches the backend)', async () => {
     const size = 64 * MiB;

@@ -55,6 +55,11 @@ export class NodeRequest implements Downstream {
     return this.#ctx.draining;
   }
 
+  /** outputIdle is false: the stream's writes go through buffers Portico cannot see into. */
+  get outputIdle(): boolean {
+    return false;
+  }
+
   get requestBodyBytes(): number {
     return this.#bodyBytes;
   }

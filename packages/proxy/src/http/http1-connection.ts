@@ -90,6 +90,10 @@ export class HttpConnection implements Deadline, Downstream {
     return this.#ctx.draining;
   }
 
+  get outputIdle(): boolean {
+    return this.socket.writableLength === 0;
+  }
+
   get requestBodyBytes(): number {
     return this.#reqFramer.bodyBytes;
   }

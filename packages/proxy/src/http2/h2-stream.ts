@@ -95,6 +95,11 @@ export class H2Stream implements Downstream, Deadline {
     return this.#ctx.draining;
   }
 
+  /** outputIdle is false: the stream's writes go through buffers Portico cannot see into. */
+  get outputIdle(): boolean {
+    return false;
+  }
+
   get requestBodyBytes(): number {
     return this.#bodyBytes;
   }

@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import type { RequestKeys } from '../balancer/request-keys.ts';
 import type { ServiceBalancer } from '../balancer/service-balancer.ts';
 import type { Deadline, DeadlineSweeper } from '../deadline-sweeper.ts';
+import { RelayBuffer } from '../relay-buffer.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 import { parseClientHello } from './client-hello.ts';
 import type { L4Counters } from './l4-counters.ts';
@@ -43,6 +44,8 @@ export class TcpSession implements Deadline, RequestKeys {
   #service: ServiceBalancer | undefined;
   #endpoint: EndpointState | undefined;
   #upstream: Socket | undefined;
+  /** #upstreamReads decides where reads from the upstream land (streams reuse a buffer). */
+  readonly #upstreamReads = new RelayBuffer();
   readonly #tried: EndpointState[] = [];
   #clientEnded = false;
   #upstreamEnded = false;
@@ -155,7 +158,16 @@ export class TcpSession implements Deadline, RequestKeys {
     this.#endpoint = choice;
     choice.active++;
     choice.requests++;
-    const upstream = connect({ host: choice.address, port: choice.port, noDelay: true, allowHalfOpen: true });
+    const upstream: Socket = connect({
+      host: choice.address,
+      port: choice.port,
+      noDelay: true,
+      allowHalfOpen: true,
+      onread: {
+        buffer: () => this.#upstreamReads.next(),
+        callback: (n: number, buffer: Uint8Array): boolean => this.#onUpstreamRead(upstream, n, buffer),
+      },
+    });
     this.#upstream = upstream;
     this.deadline = Date.now() + this.#route.connectTimeoutMs;
     upstream.once('connect', () => this.#onConnect(upstream));
@@ -192,7 +204,6 @@ export class TcpSession implements Deadline, RequestKeys {
         }),
       );
     }
-    upstream.on('data', (chunk: Buffer) => this.#forward(chunk, this.client, upstream, false));
     upstream.on('end', () => this.#onUpstreamEnd());
     upstream.on('drain', () => this.client.resume());
     const held = this.#held;
@@ -203,6 +214,15 @@ export class TcpSession implements Deadline, RequestKeys {
   }
 
   // ---- piping ---------------------------------------------------------------------------------
+
+  /** #onUpstreamRead relays `n` bytes read from the upstream into `buffer` to the client. */
+  #onUpstreamRead(upstream: Socket, n: number, buffer: Uint8Array): boolean {
+    const chunk = this.#upstreamReads.take(n, buffer);
+    if (upstream !== this.#upstream || this.#state !== PIPING) return false;
+    this.#forward(chunk, this.client, upstream, false); // pauses the upstream when the client is full
+    this.#upstreamReads.written(this.client.writableLength === 0);
+    return true;
+  }
 
   /** #forward writes a chunk one way, honouring backpressure, the idle timeout and the bandwidth cap. */
   #forward(chunk: Buffer, to: Socket, from: Socket, upward: boolean): void {

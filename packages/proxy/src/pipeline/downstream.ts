@@ -18,6 +18,11 @@ export interface Downstream {
   readonly protocol: string;
   /** draining is true once the proxy is stopping: a codec then closes after the current exchange. */
   readonly draining: boolean;
+  /**
+   * outputIdle is true when everything sent to the client has left for the kernel, so no buffer passed
+   * to `sendResponseBody` is still referenced; codecs that cannot tell say false.
+   */
+  readonly outputIdle: boolean;
   /** startRequestBody delivers the request body to the exchange from now on (held bytes first). */
   startRequestBody(): void;
   /** pauseRequestBody stops reading the request body (the upstream is not keeping up). */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { TimeoutsConfig } from '@portico/config';
 import type { MatchInput, Rule } from '@portico/router';
@@ -33,6 +32,7 @@ import type { PageSink } from './error-pages.ts';
 import type { AuthorizationSink, Filter, FilterExchange } from './filter.ts';
 import { HeadEditor } from './head-editor.ts';
 import type { LocalReply } from './local-reply.ts';
+import { nextRequestId } from './request-id.ts';
 import { type ContentCoding, type EncodedSink, ResponseEncoder } from './response-encoder.ts';
 import { type TraceContext, traceContextFor, traceparentLine } from './trace-context.ts';
 
@@ -379,7 +379,7 @@ export class Exchange
     const tlsDrop = client.secure?.drop;
     if (tlsDrop !== undefined) head.removeAll(tlsDrop);
     if (req.requestId === undefined) {
-      this.#requestId = randomUUID();
+      this.#requestId = nextRequestId();
       lines += `x-request-id: ${this.#requestId}\r\n`;
     } else {
       this.#requestId = req.requestId;
@@ -911,12 +911,19 @@ export class Exchange
     this.#down.startRequestBody();
   }
 
-  onUpstreamData(upstream: UpstreamConnection, chunk: Buffer): void {
-    if (upstream !== this.#upstream) return;
+  onUpstreamData(upstream: UpstreamConnection, chunk: Buffer): boolean {
+    if (upstream !== this.#upstream) return true;
     if (this.#state === TUNNEL) {
       if (!this.#down.tunnelToClient!(chunk)) upstream.pause();
-    } else if (this.#res === undefined) this.#readResponseHead(upstream, chunk);
-    else this.#relayBody(upstream, chunk, 0);
+      return false;
+    }
+    if (this.#res === undefined) {
+      this.#readResponseHead(upstream, chunk);
+      return false; // a head kept whole, or sent with part of the body: not worth tracking
+    }
+    this.#relayBody(upstream, chunk, 0);
+    // The body bytes left in one write, unless a compressor or a pending write holds them.
+    return this.#encoder === undefined && this.#down.outputIdle;
   }
 
   #readResponseHead(upstream: UpstreamConnection, chunk: Buffer): void {

@@ -42,8 +42,9 @@ export class MirrorRequest implements UpstreamOwner {
     this.#send(upstream);
   }
 
-  onUpstreamData(upstream: UpstreamConnection): void {
+  onUpstreamData(upstream: UpstreamConnection): boolean {
     upstream.destroy();
+    return true;
   }
 
   onUpstreamDrain(): void {}

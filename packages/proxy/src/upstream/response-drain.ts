@@ -39,18 +39,19 @@ export class ResponseDrain implements UpstreamOwner {
     upstream.resume();
   }
 
-  onUpstreamData(upstream: UpstreamConnection, chunk: Buffer): void {
+  onUpstreamData(upstream: UpstreamConnection, chunk: Buffer): boolean {
     this.#bytes += chunk.length;
     if (this.#bytes > DRAIN_MAX_BYTES) {
       upstream.destroy();
-      return;
+      return true;
     }
     const framer = this.#framer;
     if (framer === undefined) {
       this.#readHead(upstream, chunk);
-      return;
+      return this.#head === undefined; // a partial head is kept
     }
     this.#readBody(upstream, framer, chunk, 0);
+    return true;
   }
 
   #readHead(upstream: UpstreamConnection, chunk: Buffer): void {

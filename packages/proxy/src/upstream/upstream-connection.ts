@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import type { Deadline } from '../deadline-sweeper.ts';
 import { type HeadPlan, LAST_CHUNK, writeChunk, writeHead } from '../http/assemble-head.ts';
 import { nodeTls } from '../lazy-builtins.ts';
+import { RelayBuffer } from '../relay-buffer.ts';
 import type { EndpointState } from './endpoint-state.ts';
 
 /**
@@ -11,13 +12,14 @@ import type { EndpointState } from './endpoint-state.ts';
  */
 const READ_BYTES = 32_768;
 
-/** COPY_BELOW_BYTES: a smaller read is copied out so its 32 KiB buffer is reused: 4 KiB. */
-const COPY_BELOW_BYTES = 4_096;
-
 /** UpstreamOwner receives the events of the upstream connection it is using. */
 export interface UpstreamOwner {
   onUpstreamConnect(upstream: UpstreamConnection): void;
-  onUpstreamData(upstream: UpstreamConnection, chunk: Buffer): void;
+  /**
+   * onUpstreamData takes bytes the upstream sent; it returns true when nothing references `chunk` any
+   * more (its bytes were written on at once, or dropped), so its buffer can take the next read.
+   */
+  onUpstreamData(upstream: UpstreamConnection, chunk: Buffer): boolean;
   onUpstreamDrain(upstream: UpstreamConnection): void;
   /** onUpstreamClose is called once when the connection ends, fails or is destroyed while owned. */
   onUpstreamClose(upstream: UpstreamConnection, error: Error | undefined): void;
@@ -41,8 +43,8 @@ export class UpstreamConnection implements Deadline {
   deadline = 0;
   #closed = false;
   #paused = false;
-  /** #buffer is where the next read from a plain TCP upstream lands. */
-  #buffer: Buffer | undefined;
+  /** #reads decides where the next read from a plain TCP upstream lands. */
+  readonly #reads = new RelayBuffer(READ_BYTES);
   readonly #onClosed: (upstream: UpstreamConnection) => void;
 
   constructor(
@@ -56,14 +58,14 @@ export class UpstreamConnection implements Deadline {
     endpoint.connections++;
     const tls = endpoint.tls;
     if (tls === undefined) {
-      // Reads land in buffers of READ_BYTES that Portico hands on (no copy), so what one connection
-      // holds for a slow client is bounded by that, not by Node's 64 KiB reads.
+      // Reads take at most READ_BYTES, so what one connection holds for a slow client is bounded by
+      // that, not by Node's 64 KiB reads; a streamed response reuses one warm buffer (RelayBuffer).
       this.socket = connect({
         host: endpoint.address,
         port: endpoint.port,
         noDelay: true,
         onread: {
-          buffer: () => this.#readBuffer(),
+          buffer: () => this.#reads.next(),
           callback: (n: number, buf: Uint8Array) => this.#onRead(n, buf),
         },
       });
@@ -83,22 +85,15 @@ export class UpstreamConnection implements Deadline {
     this.socket.on('close', () => this.#close(undefined));
   }
 
-  /** #readBuffer returns the buffer the next read lands in: the last one, unless it was handed on. */
-  #readBuffer(): Buffer {
-    this.#buffer ??= Buffer.allocUnsafeSlow(READ_BYTES);
-    return this.#buffer;
-  }
-
   /** #onRead takes `n` bytes read into `buf`; false pauses reading (the owner paused this connection). */
   #onRead(n: number, buf: Uint8Array): boolean {
-    let chunk: Buffer;
-    if (n < COPY_BELOW_BYTES) {
-      chunk = Buffer.from(buf.subarray(0, n)); // small: copied out of Node's pool, the buffer is reused
-    } else {
-      chunk = (buf as Buffer).subarray(0, n); // handed on as is; the next read gets a new buffer
-      this.#buffer = undefined;
+    const chunk = this.#reads.take(n, buf);
+    const owner = this.owner;
+    if (owner === undefined) {
+      this.destroy();
+      return false;
     }
-    this.#deliver(chunk);
+    this.#reads.written(owner.onUpstreamData(this, chunk));
     return !this.#paused;
   }
 
