@@ -8,9 +8,14 @@
  * request) and TLS (a full handshake per request, keep-alive), reads the records each run writes, and
  * prints the medians with Portico's ratio to the peer each goal names and the goal itself. Needs what
  * `pnpm bench` needs (bench/setup.sh) and a build (`pnpm build`).
+ *
+ * With `--perf <dir>` every run is also recorded with Linux `perf` (bench/perf-split.ts) and a second
+ * table shows, per goal, where Portico's CPU time and its peer's went (kernel, OpenSSL, the proxy's own
+ * code, runtime, GC, libc) and which categories make the gap.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const RUN = fileURLToPath(new URL('./proxy/run.ts', import.meta.url));
@@ -20,12 +25,15 @@ const option = (name: string, fallback: string) => {
 };
 const REPS = option('reps', '2');
 const DURATION = option('duration', '8');
+const PERF = option('perf', '');
+const CATEGORIES = ['kernel', 'crypto', 'code', 'runtime', 'gc', 'libc', 'other'] as const;
 
 interface Row {
   slot: string;
   scenario: string;
   cpuUsPerRequest: number;
   rssMiB: number;
+  perfUs?: Record<string, number>;
 }
 
 function run(mode: string, only: string, scenarios: string): Row[] {
@@ -36,6 +44,7 @@ function run(mode: string, only: string, scenarios: string): Row[] {
       REPS,
       '--duration',
       DURATION,
+      ...(PERF === '' ? [] : ['--perf', join(PERF, mode)]),
     ]),
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 },
   );
@@ -74,6 +83,8 @@ interface Line {
   readonly met: boolean;
 }
 const lines: Line[] = [];
+/** splits are, per goal, the slots whose CPU time `--perf` split: Portico, the peer it is held to, the floor. */
+const splits: { label: string; scenario: string; slots: string[] }[] = [];
 /** goal adds a row: the figure for nginx, HAProxy, Portico and the floor; the ratio to `versus`; the target. */
 const goal = (
   label: string,
@@ -86,6 +97,8 @@ const goal = (
   const of = (slot: string | undefined) => (slot === undefined ? Number.NaN : cpu(slot, scenario));
   const [n, h, p, f] = [of(slots.nginx), of(slots.haproxy), of(slots.portico), of(slots.floor)];
   const ratio = p / (versus === 'nginx' ? n : h);
+  const peer = versus === 'nginx' ? slots.nginx : slots.haproxy;
+  splits.push({ label, scenario, slots: [slots.portico, peer!, ...(slots.floor ? [slots.floor] : [])] });
   lines.push({
     label,
     figures: [n, h, p, f].map(fmt),
@@ -157,3 +170,32 @@ const r = (slot: string, scenario: string) => fmt(rss(slot, scenario));
 console.log(
   `| RSS MiB: c=50 / 1 MiB / TLS | ${r('nginx', 'small')} / ${r('nginx', 'big')} / ${r('nginx-tls', 'tls-ka')} | ${r('haproxy', 'small')} / ${r('haproxy', 'big')} / ${r('haproxy-tls', 'tls-ka')} | ${r('portico', 'small')} / ${r('portico', 'big')} / ${r('portico-tls', 'tls-ka')} | ${r('node-floor', 'small')} / ${r('node-floor', 'big')} / | | 64 / 96 / 96 | ${rss('portico', 'small') <= 64 && rss('portico', 'big') <= 96 && rss('portico-tls', 'tls-ka') <= 96 ? 'yes' : 'no'} |`,
 );
+
+if (PERF !== '') {
+  console.log(
+    `\nwhere the CPU time went (perf; us per request, per MiB or per connection as above; medians): kernel, OpenSSL, the proxy's own code (JavaScript for Node), V8 and Node C++ runtime, GC, libc\n`,
+  );
+  console.log(
+    `| figure | proxy | ${CATEGORIES.join(' | ')} | total |\n|---|---|${CATEGORIES.map(() => '---:|').join('')}---:|`,
+  );
+  for (const { label, scenario, slots } of splits) {
+    const split = (slot: string) =>
+      CATEGORIES.map((c) =>
+        median(
+          rows
+            .filter((r) => r.slot === slot && r.scenario === scenario && r.perfUs)
+            .map((r) => r.perfUs![c]!),
+        ),
+      );
+    const [portico, peer] = [split(slots[0]!), split(slots[1]!)];
+    for (const slot of slots) {
+      console.log(
+        `| ${label} | ${slot} | ${split(slot).map(fmt).join(' | ')} | ${fmt(cpu(slot, scenario))} |`,
+      );
+    }
+    const gap = portico.map((v, i) => v - peer[i]!);
+    console.log(
+      `| ${label} | gap to ${slots[1]} | ${gap.map((g) => (Number.isNaN(g) ? '' : `${g >= 0 ? '+' : ''}${fmt(g)}`)).join(' | ')} | ${fmt(cpu(slots[0]!, scenario) - cpu(slots[1]!, scenario))} |`,
+    );
+  }
+}

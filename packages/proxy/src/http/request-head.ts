@@ -315,8 +315,16 @@ export function isValidAuthority(value: string): boolean {
     if (hostEnd === 0 || value.includes('[') || value.includes(']')) return false;
   }
   if (hostEnd < value.length) {
-    const port = value.slice(hostEnd + 1);
-    if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535) return false;
+    // A port: 1-5 digits, at most 65535 (a loop, not a regular expression: this runs per request).
+    const digits = value.length - hostEnd - 1;
+    if (digits < 1 || digits > 5) return false;
+    let port = 0;
+    for (let i = hostEnd + 1; i < value.length; i++) {
+      const digit = value.charCodeAt(i) - 0x30;
+      if (digit < 0 || digit > 9) return false;
+      port = port * 10 + digit;
+    }
+    if (port > 65_535) return false;
   }
   return true;
 }
