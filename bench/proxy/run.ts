@@ -224,6 +224,35 @@ const SLOTS: Slot[] = [
     available: () => true,
   },
   {
+    // The floor of HTTPS on Node: node-floor terminating TLS with node:tls.
+    name: 'node-floor-tls',
+    mode: 'tls',
+    command: () => [
+      nodeBin,
+      join(HERE, 'peers/node-floor.js'),
+      '--tls',
+      join(RUN, 'cert.pem'),
+      join(RUN, 'key.pem'),
+      String(PORT),
+      `127.0.0.1:${B1PORT}`,
+      `127.0.0.1:${B2PORT}`,
+    ],
+    available: () => true,
+  },
+  {
+    // The usual L4 proxy on Node, sockets piped both ways (peers/node-pipe-tcp.js): not a floor.
+    name: 'node-pipe-tcp',
+    mode: 'l4',
+    command: () => [
+      nodeBin,
+      join(HERE, 'peers/node-pipe-tcp.js'),
+      String(PORT),
+      `127.0.0.1:${B1PORT}`,
+      `127.0.0.1:${B2PORT}`,
+    ],
+    available: () => true,
+  },
+  {
     name: 'portico-tcp-before',
     mode: 'l4',
     command: () => porticoRun(BEFORE!, 'portico-tcp.yaml'),

@@ -2,9 +2,19 @@
 // Content-Length, no validation, no header rewriting, one pooled upstream connection per request in
 // flight. Not a proxy to deploy (it trusts both sides completely): it shows what Portico's strict parse
 // and rewrite cost above what Node's streams cost anyway. Keep-alive GETs answered with Content-Length only.
-import { connect, createServer } from 'node:net';
+// With `--tls <cert.pem> <key.pem>` first it terminates TLS (node:tls, as Portico does): the floor of HTTPS.
+import { constants } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { connect, createServer as createTcpServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 
-const [port, ...origins] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const tls = args[0] === '--tls' ? { cert: readFileSync(args[1]), key: readFileSync(args[2]) } : undefined;
+const [port, ...origins] = tls === undefined ? args : args.slice(3);
+const createServer = (options, onConnection) =>
+  tls === undefined
+    ? createTcpServer(options, onConnection)
+    : createTlsServer({ ...options, ...tls, secureOptions: constants.SSL_OP_NO_TICKET }, onConnection); // tickets off, as for the others
 const upstreams = origins.map((o) => {
   const [host, p] = o.split(':');
   return { host, port: Number(p), idle: [] };
