@@ -921,9 +921,11 @@ export class Exchange
       this.#readResponseHead(upstream, chunk);
       return false; // a head kept whole, or sent with part of the body: not worth tracking
     }
+    // The body bytes left in one write, unless a compressor (read before the response may end and reset
+    // it) or a pending write holds them.
+    const encoder = this.#encoder;
     this.#relayBody(upstream, chunk, 0);
-    // The body bytes left in one write, unless a compressor or a pending write holds them.
-    return this.#encoder === undefined && this.#down.outputIdle;
+    return encoder === undefined && this.#down.outputIdle;
   }
 
   #readResponseHead(upstream: UpstreamConnection, chunk: Buffer): void {
