@@ -20,6 +20,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CATEGORIES } from './perf-split.ts';
 
 const RUN = fileURLToPath(new URL('./proxy/run.ts', import.meta.url));
 const option = (name: string, fallback: string) => {
@@ -29,7 +30,6 @@ const option = (name: string, fallback: string) => {
 const REPS = option('reps', '2');
 const DURATION = option('duration', '8');
 const PERF = option('perf', '');
-const CATEGORIES = ['kernel', 'crypto', 'code', 'runtime', 'gc', 'libc', 'other'] as const;
 
 interface Row {
   slot: string;
