@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { RawClient } from './helpers/raw-client.ts';
 import { startProxy, type TestProxy } from './helpers/start-proxy.ts';
+
+/** FIREHOSE is what the tunnel test's upstream sends: random, never periodic bytes. */
+const FIREHOSE = randomBytes(6 * 1024 * 1024);
 
 describe('Upgrade', () => {
   const server = createServer((req, res) => {
@@ -25,6 +29,24 @@ describe('Upgrade', () => {
         return;
       }
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      if (req.url === '/firehose') {
+        // Random bytes in bursts and trickles, then the end: what a client must receive intact.
+        let at = 0;
+        let blocks = 0;
+        const pump = () => {
+          while (at < FIREHOSE.length) {
+            const burst = blocks++ % 3 === 0;
+            const end = Math.min(FIREHOSE.length, at + (burst ? 200_000 : 1_000 + ((blocks * 997) % 11_000)));
+            const flushed = socket.write(FIREHOSE.subarray(at, end));
+            at = end;
+            if (!flushed) return void socket.once('drain', pump);
+            if (!burst) return void setImmediate(pump);
+          }
+          socket.end();
+        };
+        pump();
+        return;
+      }
       if (head.length > 0) socket.write(head);
       socket.on('data', (chunk: Buffer) => socket.write(`echo:${chunk}`));
       socket.on('end', () => socket.end());
@@ -57,6 +79,42 @@ describe('Upgrade', () => {
     await client.waitFor((t) => t.length >= head.length + 'echo:ping-1'.length + 256 * 1024 + 5);
     client.socket.end();
     await client.waitForClose();
+  });
+
+  it('relays a tunnel of random bytes intact to a client that stalls now and then', async () => {
+    const socket = connect({ host: '127.0.0.1', port: proxy.port });
+    const hash = createHash('sha256');
+    let head: Buffer | undefined = Buffer.alloc(0);
+    let bytes = 0;
+    let stalls = 0;
+    await new Promise<void>((resolve, reject) => {
+      socket.on('data', (chunk: Buffer) => {
+        let body = chunk;
+        if (head !== undefined) {
+          head = Buffer.concat([head, chunk]);
+          const end = head.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          assert.match(head.toString('latin1', 0, end), /^HTTP\/1\.1 101 /);
+          body = head.subarray(end + 4);
+          head = undefined;
+        }
+        hash.update(body);
+        bytes += body.length;
+        if (bytes >= stalls * 1024 * 1024) {
+          stalls++; // the proxy's writes to this client wait in Node meanwhile
+          socket.pause();
+          setTimeout(() => socket.resume(), 40);
+        }
+      });
+      socket.once('end', () => resolve());
+      socket.once('error', reject);
+      socket.write(
+        'GET /firehose HTTP/1.1\r\nHost: ws.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+      );
+    });
+    socket.destroy();
+    assert.equal(bytes, FIREHOSE.length);
+    assert.equal(hash.digest('hex'), createHash('sha256').update(FIREHOSE).digest('hex'));
   });
 
   it('refuses the h2c upgrade: the request goes upstream as plain HTTP/1.1', async () => {

@@ -915,7 +915,7 @@ export class Exchange
     if (upstream !== this.#upstream) return true;
     if (this.#state === TUNNEL) {
       if (!this.#down.tunnelToClient!(chunk)) upstream.pause();
-      return false;
+      return this.#down.outputIdle;
     }
     if (this.#res === undefined) {
       this.#readResponseHead(upstream, chunk);
