@@ -13,6 +13,7 @@
  * kernel.perf_event_paranoid <= 1). Software `cpu-clock` sampling: no hardware counters needed.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { option } from './options.ts';
 
 /** CATEGORIES are the columns of a split, in the order printed. */
 export const CATEGORIES = ['kernel', 'crypto', 'code', 'runtime', 'gc', 'libc', 'other'] as const;
@@ -29,12 +30,12 @@ export const CATEGORY_TITLES: Record<Category, string> = {
   other: 'anything else (other libraries, unresolved)',
 };
 
-/** Split is the share of samples (0-1) per category, and the number of samples behind it. */
+/** Split is the share of samples (0-1) per category, the number of samples behind it, and the symbols. */
 export interface Split {
   readonly shares: Record<Category, number>;
   readonly samples: number;
-  /** top are the heaviest symbols: share, category, dso and symbol. */
-  readonly top: { share: number; category: Category; dso: string; symbol: string }[];
+  /** symbols are every sampled symbol, heaviest first: share, category, dso and symbol. */
+  readonly symbols: { share: number; category: Category; dso: string; symbol: string }[];
 }
 
 const OPENSSL_DSO = /^lib(crypto|ssl)\.so/;
@@ -92,7 +93,7 @@ export function readSplit(file: string, binaries: readonly string[] = ['nginx', 
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] },
   );
   const shares = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<Category, number>;
-  const top: Split['top'] = [];
+  const symbols: Split['symbols'] = [];
   let samples = 0;
   for (const line of text.split('\n')) {
     const [overhead, count, dso, symbol] = line.split('\t').map((field) => field.trim());
@@ -102,10 +103,10 @@ export function readSplit(file: string, binaries: readonly string[] = ['nginx', 
     const category = categoryOf(dso, name, binaries);
     shares[category] += share;
     samples += Number(count);
-    top.push({ share, category, dso, symbol: name });
+    symbols.push({ share, category, dso, symbol: name });
   }
-  top.sort((a, b) => b.share - a.share);
-  return { shares, samples, top: top.slice(0, 40) };
+  symbols.sort((a, b) => b.share - a.share);
+  return { shares, samples, symbols };
 }
 
 if (import.meta.main) {
@@ -114,13 +115,12 @@ if (import.meta.main) {
     console.error('usage: node bench/perf-split.ts <perf.data> [--top 30]');
     process.exit(2);
   }
-  const topIndex = process.argv.indexOf('--top');
-  const count = topIndex > 0 ? Number(process.argv[topIndex + 1]) : 30;
+  const count = option('top', 30);
   const split = readSplit(file);
   console.log(`${split.samples} samples\n\n| category | share |\n|---|---:|`);
   for (const c of CATEGORIES) console.log(`| ${c} | ${(split.shares[c] * 100).toFixed(1)}% |`);
   console.log('\n| share | category | binary | symbol |\n|---:|---|---|---|');
-  for (const t of split.top.slice(0, count)) {
+  for (const t of split.symbols.slice(0, count)) {
     console.log(`| ${(t.share * 100).toFixed(2)}% | ${t.category} | ${t.dso} | ${t.symbol.slice(0, 90)} |`);
   }
 }

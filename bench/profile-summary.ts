@@ -8,6 +8,7 @@
  * profiles (before and after a change) by running it on each.
  */
 import { readFileSync } from 'node:fs';
+import { option } from './options.ts';
 
 interface ProfileNode {
   readonly id: number;
@@ -25,8 +26,7 @@ if (file === undefined) {
   console.error('usage: node bench/profile-summary.ts <file.cpuprofile> [--top N] [--json]');
   process.exit(2);
 }
-const topIndex = process.argv.indexOf('--top');
-const TOP = topIndex > 0 ? Number(process.argv[topIndex + 1]) : 25;
+const TOP = option('top', 25);
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 
 /** where names a frame's source: a path under packages/ or bench/, a node: module, or the V8 name. */

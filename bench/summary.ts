@@ -20,16 +20,13 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { textOption } from './options.ts';
 import { CATEGORIES } from './perf-split.ts';
 
 const RUN = fileURLToPath(new URL('./proxy/run.ts', import.meta.url));
-const option = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : fallback;
-};
-const REPS = option('reps', '2');
-const DURATION = option('duration', '8');
-const PERF = option('perf', '');
+const REPS = textOption('reps', '2');
+const DURATION = textOption('duration', '8');
+const PERF = textOption('perf', '');
 
 interface Row {
   slot: string;

@@ -149,6 +149,15 @@ const porticoRun = (root: string, conf: string) => [
   '--log-level',
   'warn',
 ];
+/** nodePeer runs a Node peer from bench/proxy/peers with `options`, then the port and the two origins. */
+const nodePeer = (script: string, ...options: string[]) => [
+  nodeBin,
+  join(HERE, 'peers', script),
+  ...options,
+  String(PORT),
+  `127.0.0.1:${B1PORT}`,
+  `127.0.0.1:${B2PORT}`,
+];
 const SLOTS: Slot[] = [
   {
     name: 'portico-before',
@@ -195,13 +204,7 @@ const SLOTS: Slot[] = [
   {
     name: 'http-proxy',
     mode: 'l7',
-    command: () => [
-      nodeBin,
-      join(HERE, 'peers/node-http-proxy.js'),
-      String(PORT),
-      `127.0.0.1:${B1PORT}`,
-      `127.0.0.1:${B2PORT}`,
-    ],
+    command: () => nodePeer('node-http-proxy.js'),
     available: () => existsSync(join(ROOT, 'bench/node_modules/http-proxy')),
   },
   {
@@ -214,42 +217,21 @@ const SLOTS: Slot[] = [
     // Not a peer people run: the cost floor of any proxy on Node streams (see peers/node-floor.js).
     name: 'node-floor',
     mode: 'l7',
-    command: () => [
-      nodeBin,
-      join(HERE, 'peers/node-floor.js'),
-      String(PORT),
-      `127.0.0.1:${B1PORT}`,
-      `127.0.0.1:${B2PORT}`,
-    ],
+    command: () => nodePeer('node-floor.js'),
     available: () => true,
   },
   {
     // The floor of HTTPS on Node: node-floor terminating TLS with node:tls.
     name: 'node-floor-tls',
     mode: 'tls',
-    command: () => [
-      nodeBin,
-      join(HERE, 'peers/node-floor.js'),
-      '--tls',
-      join(RUN, 'cert.pem'),
-      join(RUN, 'key.pem'),
-      String(PORT),
-      `127.0.0.1:${B1PORT}`,
-      `127.0.0.1:${B2PORT}`,
-    ],
+    command: () => nodePeer('node-floor.js', '--tls', join(RUN, 'cert.pem'), join(RUN, 'key.pem')),
     available: () => true,
   },
   {
     // The usual L4 proxy on Node, sockets piped both ways (peers/node-pipe-tcp.js): not a floor.
     name: 'node-pipe-tcp',
     mode: 'l4',
-    command: () => [
-      nodeBin,
-      join(HERE, 'peers/node-pipe-tcp.js'),
-      String(PORT),
-      `127.0.0.1:${B1PORT}`,
-      `127.0.0.1:${B2PORT}`,
-    ],
+    command: () => nodePeer('node-pipe-tcp.js'),
     available: () => true,
   },
   {
@@ -620,7 +602,9 @@ async function profiled(child: ChildProcess, name: string): Promise<void> {
 
 /** printPerf prints, per scenario, each proxy's CPU time per request split by category (medians). */
 function printPerf(slots: Slot[], rows: Row[]): void {
-  console.log('## Where the CPU time goes (perf, us per request; per MiB for big)\n');
+  console.log(
+    '## Where the CPU time goes (perf; us per request, or per MiB, handshake or connection as above)\n',
+  );
   for (const c of CATEGORIES) console.log(`- ${c}: ${CATEGORY_TITLES[c]}`);
   for (const scenario of SCENARIOS) {
     console.log(

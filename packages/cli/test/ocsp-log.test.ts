@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Backend, startBackend } from '../../proxy/test/helpers/backend.ts';
 import { OcspCa, stapled } from '../../proxy/test/helpers/ocsp-ca.ts';
+import { writeHttpsSite } from './helpers/https-site.ts';
 import { PorticoProcess } from './helpers/portico-process.ts';
 
 /**
@@ -16,6 +17,7 @@ describe('portico run: OCSP fetches that fail are logged, by the process or by t
   let dir: string;
   let backend: Backend;
   let ca: OcspCa;
+  let config: string;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'portico-ocsp-log-'));
@@ -24,16 +26,7 @@ describe('portico run: OCSP fetches that fail are logged, by the process or by t
     await ca.start();
     ca.failing = true; // the responder answers 503
     const site = ca.issue('shop.test');
-    await writeFile(join(dir, 'chain.pem'), site.chain);
-    await writeFile(join(dir, 'key.pem'), site.key);
-    await writeFile(
-      join(dir, 'portico.yaml'),
-      `listeners: [{ name: web, address: 127.0.0.1, port: 0, protocol: https, tls: {} }]
-certificates: [{ name: shop, certFile: ${join(dir, 'chain.pem')}, keyFile: ${join(dir, 'key.pem')} }]
-routes: [{ host: shop.test, paths: [{ path: /, service: shop }] }]
-services: [{ name: shop, endpoints: [{ address: 127.0.0.1, port: ${backend.port} }] }]
-`,
-    );
+    config = await writeHttpsSite(dir, site.chain, site.key, backend.port);
   });
 
   after(async () => {
@@ -44,7 +37,7 @@ services: [{ name: shop, endpoints: [{ address: 127.0.0.1, port: ${backend.port}
 
   for (const workers of [[], ['--workers', '2']]) {
     it(`${workers.length === 0 ? 'one process' : '--workers 2'}: a warning names the certificate, the responder and the reason`, async () => {
-      const portico = new PorticoProcess(['run', '--config', join(dir, 'portico.yaml'), ...workers]);
+      const portico = new PorticoProcess(['run', '--config', config, ...workers]);
       try {
         const port = await portico.listeningPort();
         // Handshakes that ask for a stapled response start the fetch (a few, to reach every worker).

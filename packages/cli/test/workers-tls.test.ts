@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Backend, startBackend } from '../../proxy/test/helpers/backend.ts';
 import { makeCert } from '../../proxy/test/helpers/tls-certs.ts';
 import { resumeSession } from '../../proxy/test/helpers/tls-session.ts';
+import { writeHttpsSite } from './helpers/https-site.ts';
 import { PorticoProcess } from './helpers/portico-process.ts';
 
 /**
@@ -22,17 +23,8 @@ describe('portico run --workers 2: TLS sessions resume on any worker', () => {
     dir = await mkdtemp(join(tmpdir(), 'portico-workers-tls-'));
     backend = await startBackend('shop');
     const cert = makeCert(['shop.test']);
-    await writeFile(join(dir, 'cert.pem'), cert.cert);
-    await writeFile(join(dir, 'key.pem'), cert.key);
-    await writeFile(
-      join(dir, 'portico.yaml'),
-      `listeners: [{ name: web, address: 127.0.0.1, port: 0, protocol: https, tls: {} }]
-certificates: [{ name: shop, certFile: ${join(dir, 'cert.pem')}, keyFile: ${join(dir, 'key.pem')} }]
-routes: [{ host: shop.test, paths: [{ path: /, service: shop }] }]
-services: [{ name: shop, endpoints: [{ address: 127.0.0.1, port: ${backend.port} }] }]
-`,
-    );
-    portico = new PorticoProcess(['run', '--config', join(dir, 'portico.yaml'), '--workers', '2']);
+    const config = await writeHttpsSite(dir, cert.cert, cert.key, backend.port);
+    portico = new PorticoProcess(['run', '--config', config, '--workers', '2']);
     port = await portico.listeningPort();
   });
 

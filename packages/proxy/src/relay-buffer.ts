@@ -45,7 +45,7 @@ export class RelayBuffer {
   take(n: number, buffer: Uint8Array): Buffer {
     if (buffer === SHARED) {
       if (n === SHARED_BYTES) this.#streaming = true;
-      return Buffer.from(SHARED.subarray(0, n));
+      return Buffer.copyBytesFrom(SHARED, 0, n); // one allocation, no intermediate view
     }
     if (n <= SHARED_BYTES) {
       this.#streaming = false;

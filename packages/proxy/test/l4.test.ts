@@ -7,6 +7,7 @@ import { type PorticoConfigInput, parseConfig } from '@portico/config';
 import { createProxy, type PorticoProxy } from '@portico/proxy';
 import { request } from 'undici';
 import { startBackend } from './helpers/backend.ts';
+import { writeInBursts } from './helpers/bursts.ts';
 import { makeCert } from './helpers/tls-certs.ts';
 
 const MiB = 1024 * 1024;
@@ -104,25 +105,9 @@ describe('L4 TCP proxying', () => {
     const digests: string[] = [];
     const origin = createServer((socket) => {
       socket.on('error', () => {});
-      const hash = createHash('sha256');
-      let sentBytes = 0;
-      let blocks = 0;
-      // Bursts of 200 kB (the proxy streams them through a buffer of its own) between trickles of
-      // 1-12 kB, one per turn of the loop (those land in the buffer sockets share).
-      const pump = () => {
-        while (sentBytes < SIZE) {
-          const burst = blocks++ % 3 === 0;
-          const size = burst ? 200_000 : 1_000 + ((blocks * 997) % 11_000);
-          const block = randomBytes(Math.min(SIZE - sentBytes, size));
-          hash.update(block);
-          sentBytes += block.length;
-          if (!socket.write(block)) return void socket.once('drain', pump);
-          if (!burst) return void setImmediate(pump);
-        }
-        digests.push(hash.digest('hex'));
-        socket.end();
-      };
-      pump();
+      const body = randomBytes(SIZE); // each connection its own bytes
+      digests.push(createHash('sha256').update(body).digest('hex'));
+      writeInBursts(socket, body);
     });
     const port = await listen(origin);
     const { proxy, ports } = await startL4({

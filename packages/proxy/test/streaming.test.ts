@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { type Backend, startBackend } from './helpers/backend.ts';
+import { writeInBursts } from './helpers/bursts.ts';
 import { endpointsOf, startProxy, type TestProxy } from './helpers/start-proxy.ts';
 
 const MiB = 1024 * 1024;
@@ -104,21 +105,7 @@ describe('streaming bodies', () => {
     const origin = await startBackend('random', (req, res) => {
       if (req.url!.startsWith('/chunked')) res.setHeader('transfer-encoding', 'chunked');
       else res.setHeader('content-length', String(body.length));
-      let at = 0;
-      let blocks = 0;
-      // Bursts of 200 kB between trickles of 1-12 kB, one per turn of the loop.
-      const pump = () => {
-        while (at < body.length) {
-          const burst = blocks++ % 3 === 0;
-          const end = Math.min(body.length, at + (burst ? 200_000 : 1_000 + ((blocks * 997) % 11_000)));
-          const flushed = res.write(body.subarray(at, end));
-          at = end;
-          if (!flushed) return void res.once('drain', pump);
-          if (!burst) return void setImmediate(pump);
-        }
-        res.end();
-      };
-      pump();
+      writeInBursts(res, body);
     });
     const relay = await startProxy({
       routes: [{ paths: [{ path: '/', service: 'random' }] }],

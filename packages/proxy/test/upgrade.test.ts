@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { writeInBursts } from './helpers/bursts.ts';
 import { RawClient } from './helpers/raw-client.ts';
 import { startProxy, type TestProxy } from './helpers/start-proxy.ts';
 
@@ -30,21 +31,7 @@ describe('Upgrade', () => {
       }
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
       if (req.url === '/firehose') {
-        // Random bytes in bursts and trickles, then the end: what a client must receive intact.
-        let at = 0;
-        let blocks = 0;
-        const pump = () => {
-          while (at < FIREHOSE.length) {
-            const burst = blocks++ % 3 === 0;
-            const end = Math.min(FIREHOSE.length, at + (burst ? 200_000 : 1_000 + ((blocks * 997) % 11_000)));
-            const flushed = socket.write(FIREHOSE.subarray(at, end));
-            at = end;
-            if (!flushed) return void socket.once('drain', pump);
-            if (!burst) return void setImmediate(pump);
-          }
-          socket.end();
-        };
-        pump();
+        writeInBursts(socket, FIREHOSE); // what a client must receive intact, then the end
         return;
       }
       if (head.length > 0) socket.write(head);

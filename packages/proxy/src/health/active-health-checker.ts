@@ -1,8 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import type { HealthCheckConfig } from '@portico/config';
 import type { buildConnector, Client } from 'undici';
-import { nodeTls } from '../lazy-builtins.ts';
-import { undici } from '../lazy-undici.ts';
+import { nodeTls, undici } from '../lazy-modules.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 
 /** CheckTarget is one endpoint and the check a service asks for it. */

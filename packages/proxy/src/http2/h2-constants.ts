@@ -1,6 +1,6 @@
 /**
  * The HTTP/2 protocol values Portico names (RFC 9113), as `node:http2`'s `constants` has them, here so
- * that naming them does not load `node:http2` (see lazy-builtins.ts).
+ * that naming them does not load `node:http2` (see lazy-modules.ts).
  */
 export const HTTP2_HEADER_STATUS = ':status';
 /** NGHTTP2_NO_ERROR is the NO_ERROR error code (RFC 9113 section 7). */

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { LimitsConfig } from '@portico/config';
 import type { ConnectionContext } from '../http/connection-context.ts';
 import { headerListRequestHead } from '../http/header-list-request-head.ts';
-import { http2 } from '../lazy-builtins.ts';
+import { http2 } from '../lazy-modules.ts';
 import { ClientInfo, type SecureInfo } from '../pipeline/client-info.ts';
 import { PorticoProxyError } from '../proxy-error.ts';
 import type { SourceLimits } from '../source-limits.ts';

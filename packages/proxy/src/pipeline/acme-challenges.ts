@@ -1,5 +1,5 @@
 import type { SecureContext } from 'node:tls';
-import { nodeTls } from '../lazy-builtins.ts';
+import { nodeTls } from '../lazy-modules.ts';
 import type { LocalReply } from './local-reply.ts';
 
 /** ACME_CHALLENGE_PREFIX is where RFC 8555's HTTP-01 validation asks for a token (section 8.3). */

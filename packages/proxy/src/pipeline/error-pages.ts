@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ErrorPageConfig } from '@portico/config';
 import type { Dispatcher } from 'undici';
 import { STATUS_CODES } from '../http/status-codes.ts';
-import { undici } from '../lazy-undici.ts';
+import { undici } from '../lazy-modules.ts';
 import type { FilterExchange } from './filter.ts';
 import type { LocalReply } from './local-reply.ts';
 

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import { type ClientHelloInfo, parseClientHello } from '../l4/client-hello.ts';
-import { nodeTls } from '../lazy-builtins.ts';
+import { nodeTls } from '../lazy-modules.ts';
 import { ACME_TLS_ALPN, type AcmeChallenges } from '../pipeline/acme-challenges.ts';
 import { prefixedStream } from './prefixed-stream.ts';
 

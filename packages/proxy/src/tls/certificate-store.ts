@@ -7,7 +7,7 @@ import {
   type ListenerConfig,
   type PorticoConfig,
 } from '@portico/config';
-import { nodeTls } from '../lazy-builtins.ts';
+import { nodeTls } from '../lazy-modules.ts';
 import { type CertificateInfo, inspectCertificate } from './certificate-info.ts';
 import { defaultCertificate } from './self-signed.ts';
 import type { TlsIssue } from './tls-issue.ts';

@@ -1,6 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { ocspChannel } from '../diagnostics.ts';
-import { undici } from '../lazy-undici.ts';
+import { undici } from '../lazy-modules.ts';
 import { type OcspResponse, ocspRequest, ocspUrl, parseOcspResponse } from './ocsp.ts';
 
 /** FETCH_TIMEOUT_MS bounds one request to an OCSP responder: 5 s. */

@@ -1,5 +1,5 @@
 import type { ClientHttp2Session } from 'node:http2';
-import { http2 } from '../lazy-builtins.ts';
+import { http2 } from '../lazy-modules.ts';
 import type { EndpointState } from './endpoint-state.ts';
 
 /** MAX_SESSIONS_PER_ENDPOINT bounds the HTTP/2 connections to one endpoint: 4. */

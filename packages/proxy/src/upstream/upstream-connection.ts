@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import type { Deadline } from '../deadline-sweeper.ts';
 import { type HeadPlan, LAST_CHUNK, writeChunk, writeHead } from '../http/assemble-head.ts';
-import { nodeTls } from '../lazy-builtins.ts';
+import { nodeTls } from '../lazy-modules.ts';
 import { RelayBuffer } from '../relay-buffer.ts';
 import type { EndpointState } from './endpoint-state.ts';
 

@@ -2,7 +2,7 @@ import type { ForwardAuthConfig } from '@portico/config';
 import { LRUCache } from 'lru-cache';
 import type { Dispatcher } from 'undici';
 import { CONNECTION_SPECIFIC_FIELDS } from '../../http/connection-specific-fields.ts';
-import { undici } from '../../lazy-undici.ts';
+import { undici } from '../../lazy-modules.ts';
 import type { AuthorizationSink, Filter, FilterExchange } from '../filter.ts';
 import { HeadEditor } from '../head-editor.ts';
 import type { LocalReply } from '../local-reply.ts';

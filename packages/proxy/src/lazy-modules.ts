@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 let tlsModule: typeof import('node:tls') | undefined;
 let http2Module: typeof import('node:http2') | undefined;
+let undiciModule: typeof import('undici') | undefined;
 
 /**
  * nodeTls loads `node:tls` the first time the proxy needs it (an `https` listener, upstream TLS, a
@@ -20,4 +21,14 @@ export function nodeTls(): typeof import('node:tls') {
 export function http2(): typeof import('node:http2') {
   http2Module ??= require('node:http2') as typeof import('node:http2');
   return http2Module;
+}
+
+/**
+ * undici loads the HTTP client (about 110 modules, 110 ms) the first time the proxy needs it: active
+ * health checks, forward auth, error pages rendered by a URL, OCSP fetches. A proxy that uses none never
+ * loads it.
+ */
+export function undici(): typeof import('undici') {
+  undiciModule ??= require('undici') as typeof import('undici');
+  return undiciModule;
 }
