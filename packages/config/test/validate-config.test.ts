@@ -610,4 +610,40 @@ describe('validateConfig', () => {
       ],
     );
   });
+  it('refuses bad values in the acme section and the TLS ticket and stapling fields, naming each', () => {
+    assert.deepEqual(
+      messages({
+        listeners: [
+          { name: 'http', port: 8080 },
+          {
+            name: 's',
+            port: 8443,
+            protocol: 'https',
+            tls: { sessionTicketKeyFile: '', ocspStapling: 'yes' },
+          },
+        ],
+        services: [],
+        acme: {
+          directoryUrl: 'http://ca.example/dir',
+          email: 'ops@ex\r\nample',
+          hosts: ['*.shop.example', 'shop\r\n.example', 'a.example', 'a.example'],
+          challenge: 'dns-01',
+          renewAtRatio: 0,
+          storageDir: '',
+        },
+      }),
+      [
+        'listeners[1].tls.sessionTicketKeyFile: must not be empty',
+        'listeners[1].tls.ocspStapling: must be boolean, got "yes"',
+        'acme.directoryUrl: must match ^https://[!-~]+$, got "http://ca.example/dir"',
+        'acme.email: must match ^[^\\s@]+@[^\\s@]+$, got "ops@ex\\r\\nample"',
+        'acme.storageDir: must not be empty',
+        'acme.hosts[0]: must be a DNS name or a bracketed IPv6 address, got "*.shop.example"',
+        'acme.hosts[1]: must be a DNS name or a bracketed IPv6 address, got "shop\\r\\n.example"',
+        'acme.hosts: must NOT have duplicate items (items ## 3 and 2 are identical)',
+        'acme.challenge: must be one of http-01, tls-alpn-01, got "dns-01"',
+        'acme.renewAtRatio: must be > 0, got 0',
+      ],
+    );
+  });
 });
