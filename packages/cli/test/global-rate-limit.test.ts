@@ -63,7 +63,10 @@ services:
     const admitted = statuses.filter((s) => s === 200).length;
     // Each data plane admits its first request of a key before it has synced it: at most 2 more.
     assert.ok(admitted >= 20 && admitted <= 22, `${admitted} admitted: ${statuses.join(' ')}`);
-    assert.deepEqual(statuses.slice(-3), [429, 429, 429]);
+    // The last requests to the single process (odd indexes) are refused. Not those to the first process:
+    // the kernel may give one of its workers its first request of the key only at the end, and that one
+    // is admitted before the worker has synced (the allowance above).
+    assert.deepEqual([statuses[23], statuses[25]], [429, 429], statuses.join(' '));
 
     await redis.stop();
     await request(`http://127.0.0.1:${ports[1]}/`, { headers: { host: 'api.example' } }).then((r) =>
